@@ -1,0 +1,20 @@
+//! The package model and the package detectors.
+//!
+//! A detector looks at one file (its path, mode and bytes) and returns the packages it
+//! declares. It does no I/O of its own: the image walker in `bulwark-image` decides which
+//! files to read (by asking [`Detector::matches`]) and hands each one over whole, so that
+//! images, archives and directories all look the same to a detector, and every detector
+//! can be tested on a byte slice.
+
+#![forbid(unsafe_code)]
+
+pub mod detectors;
+mod model;
+mod purl;
+
+pub use detectors::{all_detectors, Detector};
+pub use model::{
+    DetectError, Detection, FileInput, Inventory, LayerInfo, Location, OsInfo, Package,
+    PackageType, SourceInfo, SourcePackage,
+};
+pub use purl::purl_for;
