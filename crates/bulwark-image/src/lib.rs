@@ -1,1 +1,228 @@
-//! placeholder
+//! Reading images: sources (OCI layout directory or archive, docker-archive, registry, root
+//! filesystem), layers streamed once with their digests checked, whiteouts applied, and
+//! layer inventories cached. Data flows one way: source → layers → detectors → squash.
+
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod digest;
+pub mod dir;
+pub mod error;
+pub mod layer;
+pub mod registry;
+pub mod source;
+pub mod spec;
+pub mod squash;
+
+pub use error::{ImageError, Result};
+pub use layer::Limits;
+
+use bulwark_catalog::{all_detectors, Detector, Inventory, SourceInfo};
+use cache::LayerCache;
+use rayon::prelude::*;
+use source::ResolvedImage;
+use std::path::{Path, PathBuf};
+
+/// What the user asked to scan, as Syft and skopeo spell sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    OciDir { path: PathBuf, tag: Option<String> },
+    OciArchive { path: PathBuf, tag: Option<String> },
+    DockerArchive { path: PathBuf },
+    Dir { path: PathBuf },
+    Registry { reference: String },
+}
+
+impl SourceSpec {
+    /// `oci-dir:PATH[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE`, `dir:PATH`,
+    /// `registry:REF`, or a bare path (its kind detected) or reference.
+    pub fn parse(input: &str) -> Result<SourceSpec> {
+        if let Some((scheme, rest)) = input.split_once(':') {
+            match scheme {
+                "oci-dir" | "oci" => {
+                    let (path, tag) = split_tag(rest);
+                    return Ok(SourceSpec::OciDir { path, tag });
+                }
+                "oci-archive" => {
+                    let (path, tag) = split_tag(rest);
+                    return Ok(SourceSpec::OciArchive { path, tag });
+                }
+                "docker-archive" => {
+                    // `docker-archive:FILE[:REF]` in skopeo; the reference only picks among
+                    // several images, which we do not support, so it is dropped.
+                    let (path, _) = split_tag(rest);
+                    return Ok(SourceSpec::DockerArchive { path });
+                }
+                "dir" => return Ok(SourceSpec::Dir { path: PathBuf::from(rest) }),
+                "registry" | "docker" => {
+                    return Ok(SourceSpec::Registry { reference: rest.trim_start_matches("//").to_string() })
+                }
+                _ => {}
+            }
+        }
+        let path = Path::new(input);
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.is_dir() {
+                return Ok(if path.join("index.json").is_file() && path.join("oci-layout").is_file() {
+                    SourceSpec::OciDir { path: path.into(), tag: None }
+                } else {
+                    SourceSpec::Dir { path: path.into() }
+                });
+            }
+            // A file: docker-archive or OCI archive, by what it holds.
+            let idx = source::TarIndex::open(path)?;
+            return Ok(if idx.get("manifest.json").is_some() {
+                SourceSpec::DockerArchive { path: path.into() }
+            } else if idx.get("index.json").is_some() {
+                SourceSpec::OciArchive { path: path.into(), tag: None }
+            } else {
+                return Err(ImageError::invalid(format!(
+                    "{input}: a file that is neither a docker-archive nor an OCI archive"
+                )));
+            });
+        }
+        // An OCI layout with a tag: `path/to/oci:1.0`.
+        if let (path, Some(tag)) = split_tag(input) {
+            if path.join("index.json").is_file() {
+                return Ok(SourceSpec::OciDir { path, tag: Some(tag) });
+            }
+        }
+        Ok(SourceSpec::Registry { reference: input.to_string() })
+    }
+}
+
+/// `path:tag` → (path, tag); a path that exists as given is never split.
+fn split_tag(s: &str) -> (PathBuf, Option<String>) {
+    if Path::new(s).exists() {
+        return (PathBuf::from(s), None);
+    }
+    match s.rsplit_once(':') {
+        Some((p, t)) if !t.is_empty() && !t.contains('/') => (PathBuf::from(p), Some(t.to_string())),
+        _ => (PathBuf::from(s), None),
+    }
+}
+
+/// How to catalogue.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub platform: Option<String>,
+    /// `None`: the default cache directory.
+    pub cache_dir: Option<PathBuf>,
+    pub no_cache: bool,
+    pub insecure: bool,
+    /// Show a progress bar (the caller decides: only on a terminal).
+    pub progress: bool,
+    pub limits: Limits,
+}
+
+/// Catalogue an image or directory: every package visible in its final filesystem.
+pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
+    let spec = SourceSpec::parse(input)?;
+    let detectors = all_detectors();
+    let platform = match opts.platform.as_deref() {
+        Some(p) => Some(
+            spec::Platform::parse(p)
+                .ok_or_else(|| ImageError::invalid(format!("--platform {p:?}: expected OS/ARCH[/VARIANT]")))?,
+        ),
+        None => None,
+    };
+    let image = match spec {
+        SourceSpec::Dir { path } => {
+            let inv = dir::read_dir_tree(&path, &detectors)?;
+            let info = SourceInfo { kind: "dir".into(), input: input.into(), name: Some(path.display().to_string()), ..Default::default() };
+            let mut out = squash::squash(info, std::slice::from_ref(&inv));
+            for p in &mut out.packages {
+                p.location.layer = None;
+            }
+            return Ok(out);
+        }
+        SourceSpec::OciDir { path, tag } => source::oci_dir(&path, tag.as_deref(), platform.as_ref(), input)?,
+        SourceSpec::OciArchive { path, tag } => source::oci_archive(&path, tag.as_deref(), platform.as_ref(), input)?,
+        SourceSpec::DockerArchive { path } => source::docker_archive(&path, input)?,
+        SourceSpec::Registry { reference } => registry::pull(
+            &reference,
+            &registry::PullOptions { platform: opts.platform.clone(), insecure: opts.insecure, progress: opts.progress },
+        )?,
+    };
+    catalog_image(image, &detectors, opts)
+}
+
+/// Read every layer (from the cache where possible, the rest in parallel) and squash.
+pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts: &Options) -> Result<Inventory> {
+    let cache = if opts.no_cache {
+        None
+    } else {
+        opts.cache_dir.clone().or_else(LayerCache::default_dir).map(|d| LayerCache::new(&d, detectors))
+    };
+    let bar = progress_bar(opts.progress, &image);
+    let tick = |n: u64| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    };
+    // Identical layers (the same blob twice) are read once.
+    let results: Vec<Result<layer::LayerInventory>> = image
+        .layers
+        .par_iter()
+        .map(|l| {
+            let key = cache_key(l);
+            if let Some(hit) = cache.as_ref().and_then(|c| c.get(&key)) {
+                tick(l.size.unwrap_or(0));
+                return Ok(hit);
+            }
+            let inv = layer::read_layer(l, detectors, &opts.limits, true, &tick)?;
+            if let Some(c) = &cache {
+                if let Err(e) = c.put(&key, &inv) {
+                    tracing::warn!("layer cache: {e}");
+                }
+            }
+            Ok(inv)
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let layers = results.into_iter().collect::<Result<Vec<_>>>()?;
+    Ok(squash::squash(image.info.clone(), &layers))
+}
+
+/// The digest the cache trusts: the diff id, which [`layer::read_layer`] verifies against
+/// the uncompressed stream before anything is cached.
+fn cache_key(l: &source::LayerRef) -> String {
+    l.diff_id.to_string()
+}
+
+fn progress_bar(enabled: bool, image: &ResolvedImage) -> Option<indicatif::ProgressBar> {
+    if !enabled {
+        return None;
+    }
+    let total: u64 = image.layers.iter().map(|l| l.size.unwrap_or_else(|| l.location.len().unwrap_or(0))).sum();
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("reading layers");
+    Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_source_prefixes() {
+        assert_eq!(
+            SourceSpec::parse("oci-dir:/nonexistent/oci:1.0").unwrap(),
+            SourceSpec::OciDir { path: "/nonexistent/oci".into(), tag: Some("1.0".into()) }
+        );
+        assert_eq!(
+            SourceSpec::parse("docker-archive:/x/y.tar").unwrap(),
+            SourceSpec::DockerArchive { path: "/x/y.tar".into() }
+        );
+        assert_eq!(
+            SourceSpec::parse("registry.example.com/team/app:v1.2.3").unwrap(),
+            SourceSpec::Registry { reference: "registry.example.com/team/app:v1.2.3".into() }
+        );
+        assert_eq!(SourceSpec::parse("dir:/").unwrap(), SourceSpec::Dir { path: "/".into() });
+    }
+}

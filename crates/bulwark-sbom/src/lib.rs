@@ -1,1 +1,33 @@
-//! placeholder
+//! Inventory output formats, each a module behind [`Format`], registered in [`formats`].
+
+#![forbid(unsafe_code)]
+
+pub mod formats;
+
+use bulwark_catalog::Inventory;
+use std::io::Write;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SbomError {
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("encoding JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// One output format.
+pub trait Format: Send + Sync {
+    /// The `--format` value, e.g. `cyclonedx-json`.
+    fn name(&self) -> &'static str;
+    fn write(&self, inv: &Inventory, out: &mut dyn Write) -> Result<(), SbomError>;
+}
+
+/// The registry of formats.
+pub fn formats() -> Vec<Box<dyn Format>> {
+    vec![Box::new(formats::table::Table), Box::new(formats::json::Json)]
+}
+
+/// The format named `name`, or `None`.
+pub fn format_by_name(name: &str) -> Option<Box<dyn Format>> {
+    formats().into_iter().find(|f| f.name() == name)
+}

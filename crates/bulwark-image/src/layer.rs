@@ -1,0 +1,331 @@
+//! Reading one layer: stream the blob once (checking its digest), decompress once, walk the
+//! tar entries, hand the files detectors want to them, and record what the squash needs
+//! (whiteouts, opaque directories, every path the layer puts in place).
+
+use crate::digest::HashingReader;
+use crate::error::{ImageError, Result};
+use crate::source::LayerRef;
+use bulwark_catalog::{Detection, Detector, FileInput};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Mutex;
+
+/// Limits that keep hostile layers from exhausting time, memory or disk.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most uncompressed bytes one layer may hold.
+    pub max_layer_bytes: u64,
+    /// Past `bomb_floor` uncompressed bytes, the most uncompressed bytes per compressed byte.
+    /// Real layers expand 2–10×; gzip tops out near 1032×, zstd goes far beyond.
+    pub max_ratio: u64,
+    pub bomb_floor: u64,
+    /// Most tar entries in one layer.
+    pub max_entries: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_layer_bytes: 64 << 30, max_ratio: 200, bomb_floor: 1 << 30, max_entries: 5_000_000 }
+    }
+}
+
+/// What one layer contributes, independent of every other layer: the unit of caching.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LayerInventory {
+    pub diff_id: String,
+    /// Detections by file path, for the files some detector read.
+    pub files: BTreeMap<String, Vec<Detection>>,
+    /// Paths removed from lower layers by `.wh.<name>` entries.
+    pub whiteouts: Vec<String>,
+    /// Directories whose lower-layer contents are hidden by `.wh..wh..opq`.
+    pub opaque_dirs: Vec<String>,
+    /// Every non-directory path this layer puts in place: each hides the same path (and
+    /// anything beneath it) in lower layers.
+    pub entries: Vec<String>,
+    /// Hard links (path, target) at paths a detector wants: they share the target's findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// Lexically normalise a tar path to `/a/b`; `None` when it climbs out of the root with `..`
+/// (such an entry is hostile: it is reported and never treated as part of the image).
+pub fn normalize(raw: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in raw.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    let mut out = String::with_capacity(raw.len() + 1);
+    for p in &parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
+}
+
+/// Counts bytes coming out of the decompressor and stops a decompression bomb.
+struct Guard<'a, R> {
+    inner: R,
+    out: u64,
+    compressed: &'a dyn Fn() -> u64,
+    limits: &'a Limits,
+}
+
+impl<R: Read> Read for Guard<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        if self.out > self.limits.max_layer_bytes {
+            return Err(io::Error::other(format!(
+                "decompression bomb: more than {} bytes uncompressed",
+                self.limits.max_layer_bytes
+            )));
+        }
+        if self.out > self.limits.bomb_floor {
+            let c = (self.compressed)().max(1);
+            if self.out / c > self.limits.max_ratio {
+                return Err(io::Error::other(format!(
+                    "decompression bomb: {} bytes uncompressed from {c} compressed (more than {}:1)",
+                    self.out, self.limits.max_ratio
+                )));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Read one layer and run the detectors over it.
+pub fn read_layer(
+    layer: &LayerRef,
+    detectors: &[Box<dyn Detector>],
+    limits: &Limits,
+    verify_diff_id: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<LayerInventory> {
+    let name = layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string();
+    let fail = |message: String| ImageError::Layer { layer: name.clone(), message };
+
+    let raw = layer.location.open()?;
+    let compressed_count = std::sync::atomic::AtomicU64::new(0);
+    let counting = CountingReader { inner: raw, count: &compressed_count, progress };
+    let mut blob = HashingReader::new(counting, layer.digest.is_some());
+    let mut head = BufReader::with_capacity(256 << 10, &mut blob);
+    let magic = head.fill_buf().map_err(|e| fail(format!("reading blob: {e}")))?;
+    let decompressed: Box<dyn Read + '_> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(head))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(head).map_err(|e| fail(format!("zstd: {e}")))?)
+    } else {
+        Box::new(head)
+    };
+    let compressed_fn = || compressed_count.load(std::sync::atomic::Ordering::Relaxed);
+    let guarded = Guard { inner: decompressed, out: 0, compressed: &compressed_fn, limits };
+    let mut tar_stream = HashingReader::new(guarded, verify_diff_id || layer.digest.is_none());
+
+    let mut inv = LayerInventory { diff_id: layer.diff_id.to_string(), ..Default::default() };
+    let results: Mutex<Vec<(String, Vec<Detection>, Vec<String>)>> = Mutex::new(Vec::new());
+    {
+        let mut archive = tar::Archive::new(&mut tar_stream);
+        let entries = archive.entries().map_err(|e| fail(format!("not a tar stream: {e}")))?;
+        rayon::in_place_scope(|scope| -> Result<()> {
+            let mut count = 0u64;
+            for entry in entries {
+                let mut entry = entry.map_err(|e| fail(format!("corrupt tar stream: {e}")))?;
+                count += 1;
+                if count > limits.max_entries {
+                    return Err(fail(format!("more than {} entries", limits.max_entries)));
+                }
+                let raw_path = match entry.path() {
+                    Ok(p) => p.to_string_lossy().into_owned(),
+                    Err(e) => {
+                        inv.warnings.push(format!("entry with unreadable path skipped: {e}"));
+                        continue;
+                    }
+                };
+                let Some(path) = normalize(&raw_path) else {
+                    inv.warnings.push(format!("entry {raw_path:?} climbs out of the root with '..': skipped"));
+                    continue;
+                };
+                let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+                if let Some(hidden) = base.strip_prefix(".wh.") {
+                    if hidden == ".wh..opq" {
+                        inv.opaque_dirs.push(if dir.is_empty() { "/".into() } else { dir.to_string() });
+                    } else if !hidden.is_empty() {
+                        inv.whiteouts.push(format!("{dir}/{hidden}"));
+                    }
+                    continue;
+                }
+                let kind = entry.header().entry_type();
+                if kind.is_dir() {
+                    continue;
+                }
+                inv.entries.push(path.clone());
+                let mode = entry.header().mode().unwrap_or(0o644);
+                if kind.is_hard_link() {
+                    // A hard link shares its target's content, which came earlier in this
+                    // layer; the target's findings are copied once all detections are in.
+                    if detectors.iter().any(|d| d.matches(&path, mode)) {
+                        let target = entry.link_name().ok().flatten().map(|t| t.to_string_lossy().into_owned());
+                        match target.as_deref().and_then(normalize) {
+                            Some(t) => inv.links.push((path, t)),
+                            None => inv.warnings.push(format!("{path}: hard link to a target outside the root: skipped")),
+                        }
+                    }
+                    continue;
+                }
+                if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                    continue; // symlinks, devices, fifos: nothing to read
+                }
+                let wanted: Vec<usize> =
+                    detectors.iter().enumerate().filter(|(_, d)| d.matches(&path, mode)).map(|(i, _)| i).collect();
+                if wanted.is_empty() {
+                    continue;
+                }
+                let size = entry.size();
+                let cap = wanted.iter().map(|&i| detectors[i].max_size()).max().unwrap_or(0);
+                if size > cap {
+                    inv.warnings.push(format!(
+                        "{path}: {size} bytes is over the {cap}-byte limit of the {} detector: skipped",
+                        detectors[wanted[0]].name()
+                    ));
+                    continue;
+                }
+                let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
+                // Read the magic first, so big files no detector wants are never buffered.
+                let head_len = 8.min(size) as usize;
+                let mut headbuf = [0u8; 8];
+                if let Err(e) = entry.read_exact(&mut headbuf[..head_len]) {
+                    return Err(fail(format!("{path}: {e}")));
+                }
+                let wanted: Vec<usize> = wanted
+                    .into_iter()
+                    .filter(|&i| {
+                        let m = detectors[i].magic();
+                        m.is_empty() || m.iter().any(|m| headbuf[..head_len].starts_with(m))
+                    })
+                    .collect();
+                if wanted.is_empty() {
+                    continue;
+                }
+                data.extend_from_slice(&headbuf[..head_len]);
+                if let Err(e) = (&mut entry).take(cap).read_to_end(&mut data) {
+                    return Err(fail(format!("{path}: {e}")));
+                }
+                let results = &results;
+                scope.spawn(move |_| {
+                    let (dets, warns) = run_detectors(detectors, &wanted, &path, mode, &data);
+                    if let Ok(mut r) = results.lock() {
+                        r.push((path, dets, warns));
+                    }
+                });
+            }
+            Ok(())
+        })?;
+    }
+    // The tar end marker may come before the end of the blob: read the rest so both
+    // digests cover every byte.
+    io::copy(&mut tar_stream, &mut io::sink()).map_err(|e| fail(format!("reading past the tar end: {e}")))?;
+    let (uncompressed_digest, _) = tar_stream.finish();
+    let (blob_digest, blob_len) = blob.finish();
+    if let (Some(expected), Some(actual)) = (&layer.digest, blob_digest) {
+        if expected.as_str() != actual {
+            return Err(ImageError::DigestMismatch { digest: expected.to_string(), actual });
+        }
+    }
+    if let Some(size) = layer.size {
+        if size != blob_len {
+            return Err(ImageError::SizeMismatch { digest: name, expected: size, actual: blob_len });
+        }
+    }
+    if let Some(actual) = uncompressed_digest {
+        if actual != layer.diff_id.as_str() {
+            return Err(ImageError::DiffIdMismatch { diff_id: layer.diff_id.to_string(), actual });
+        }
+    }
+    let results = results.into_inner().unwrap_or_default();
+    for (path, dets, warns) in results {
+        inv.warnings.extend(warns);
+        inv.files.entry(path).or_default().extend(dets);
+    }
+    for (path, target) in inv.links.clone() {
+        match inv.files.get(&target).cloned() {
+            Some(mut dets) => {
+                for p in dets.iter_mut().flat_map(|d| d.packages.iter_mut()) {
+                    p.location.path = p.location.path.replacen(&target, &path, 1);
+                }
+                inv.files.insert(path, dets);
+            }
+            // A target no detector wanted (a script linked under an executable's name) is fine.
+            None if inv.entries.contains(&target) => {}
+            None => inv.warnings.push(format!("{path}: hard link to {target}, which this layer does not hold: skipped")),
+        }
+    }
+    Ok(inv)
+}
+
+/// Run the chosen detectors over one file; errors and detector warnings become warnings
+/// that name the file and the detector.
+pub(crate) fn run_detectors(
+    detectors: &[Box<dyn Detector>],
+    wanted: &[usize],
+    path: &str,
+    mode: u32,
+    data: &[u8],
+) -> (Vec<Detection>, Vec<String>) {
+    let file = FileInput { path, mode, data };
+    let mut dets = Vec::new();
+    let mut warns = Vec::new();
+    for &i in wanted {
+        let Some(d) = detectors.get(i) else { continue };
+        match d.detect(&file) {
+            Ok(mut found) => {
+                warns.extend(found.warnings.drain(..).map(|w| format!("{path}: {}: {w}", d.name())));
+                if !found.packages.is_empty() || found.os.is_some() {
+                    dets.push(found);
+                }
+            }
+            Err(e) => warns.push(format!("{path}: {}: {e}", d.name())),
+        }
+    }
+    (dets, warns)
+}
+
+struct CountingReader<'a, R> {
+    inner: R,
+    count: &'a std::sync::atomic::AtomicU64,
+    progress: &'a (dyn Fn(u64) + Sync),
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize("./usr/lib/../bin/x").as_deref(), Some("/usr/bin/x"));
+        assert_eq!(normalize("/etc//os-release").as_deref(), Some("/etc/os-release"));
+        assert_eq!(normalize("../../etc/passwd"), None);
+        assert_eq!(normalize("a/../../b"), None);
+        assert_eq!(normalize("./").as_deref(), Some("/"));
+    }
+}
+

@@ -1,0 +1,130 @@
+//! Stack layer inventories into the final filesystem view, applying whiteouts exactly as the
+//! OCI image spec (layer.md, "Whiteouts") says: a `.wh.<name>` hides `<name>` and everything
+//! beneath it in lower layers; `.wh..wh..opq` hides every lower-layer child of its
+//! directory; whiteouts never hide entries of their own layer. A path a layer puts in place
+//! replaces the same path, and anything beneath it, from lower layers.
+
+use crate::layer::LayerInventory;
+use bulwark_catalog::{purl_for, Detection, Inventory, OsInfo, Package, SourceInfo};
+use std::collections::BTreeMap;
+
+/// Remove `path` and everything beneath it.
+fn remove_tree(view: &mut BTreeMap<String, (usize, Vec<Detection>)>, path: &str) {
+    view.remove(path);
+    let prefix = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+    let doomed: Vec<String> = view.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+    for k in doomed {
+        view.remove(&k);
+    }
+}
+
+pub fn squash(source: SourceInfo, layers: &[LayerInventory]) -> Inventory {
+    let mut view: BTreeMap<String, (usize, Vec<Detection>)> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for (i, layer) in layers.iter().enumerate() {
+        for dir in &layer.opaque_dirs {
+            let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+            view.retain(|k, _| !k.starts_with(&prefix));
+        }
+        for w in &layer.whiteouts {
+            remove_tree(&mut view, w);
+        }
+        // Also covers a directory replaced by a file or symlink: its lower children go.
+        for e in &layer.entries {
+            if !view.is_empty() {
+                remove_tree(&mut view, e);
+            }
+        }
+        for (path, dets) in &layer.files {
+            view.insert(path.clone(), (i, dets.clone()));
+        }
+        warnings.extend(layer.warnings.iter().map(|w| format!("layer {}: {w}", short(&layer.diff_id))));
+    }
+
+    // OS identity: /etc/os-release wins over /usr/lib/os-release, as os-release(5) says.
+    let os_from = |p: &str| view.get(p).and_then(|(_, d)| d.iter().find_map(|d| d.os.clone()));
+    let os: Option<OsInfo> = os_from("/etc/os-release").or_else(|| os_from("/usr/lib/os-release"));
+
+    let mut packages: Vec<Package> = Vec::new();
+    for (li, dets) in view.values() {
+        for d in dets {
+            for p in &d.packages {
+                let mut p = p.clone();
+                p.location.layer = Some(layers[*li].diff_id.clone());
+                packages.push(p);
+            }
+        }
+    }
+    for p in &mut packages {
+        p.purl = purl_for(p, os.as_ref());
+    }
+    packages.sort_by(|a, b| {
+        (a.kind, &a.name, &a.version, &a.location.path).cmp(&(b.kind, &b.name, &b.version, &b.location.path))
+    });
+    Inventory { source, os, packages, warnings }
+}
+
+fn short(diff_id: &str) -> &str {
+    let hex = diff_id.strip_prefix("sha256:").unwrap_or(diff_id);
+    hex.get(..12).unwrap_or(hex)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bulwark_catalog::PackageType;
+
+    fn layer(id: &str, files: &[(&str, &str)], whiteouts: &[&str], opaque: &[&str]) -> LayerInventory {
+        let mut l = LayerInventory { diff_id: id.into(), ..Default::default() };
+        for (path, name) in files {
+            l.entries.push(path.to_string());
+            l.files.insert(
+                path.to_string(),
+                vec![Detection::packages(vec![Package::new(PackageType::Npm, *name, "1", path)])],
+            );
+        }
+        l.whiteouts = whiteouts.iter().map(|s| s.to_string()).collect();
+        l.opaque_dirs = opaque.iter().map(|s| s.to_string()).collect();
+        l
+    }
+
+    fn names(inv: &Inventory) -> Vec<(String, String)> {
+        inv.packages.iter().map(|p| (p.name.clone(), p.location.layer.clone().unwrap())).collect()
+    }
+
+    #[test]
+    fn whiteout_hides_lower_tree_but_not_own_layer() {
+        let l1 = layer("a", &[("/n/x/package.json", "x"), ("/n/y/package.json", "y")], &[], &[]);
+        let l2 = layer("b", &[("/n/x/package.json", "x2")], &["/n/x", "/n/y"], &[]);
+        let inv = squash(SourceInfo::default(), &[l1, l2]);
+        assert_eq!(names(&inv), vec![("x2".to_string(), "b".to_string())]);
+    }
+
+    #[test]
+    fn opaque_dir_hides_lower_children_only() {
+        let l1 = layer("a", &[("/opt/nm/l/package.json", "left-pad"), ("/opt/other/package.json", "keep")], &[], &[]);
+        let l2 = layer("b", &[("/opt/nm/i/package.json", "is-number")], &[], &["/opt/nm"]);
+        let inv = squash(SourceInfo::default(), &[l1, l2]);
+        let mut got: Vec<_> = names(&inv).into_iter().map(|(n, _)| n).collect();
+        got.sort();
+        assert_eq!(got, vec!["is-number", "keep"]);
+    }
+
+    #[test]
+    fn file_replaced_by_later_layer_takes_its_content() {
+        let l1 = layer("a", &[("/var/lib/dpkg/status", "old")], &[], &[]);
+        let mut l2 = layer("b", &[], &[], &[]);
+        l2.entries.push("/var/lib/dpkg/status".into());
+        let inv = squash(SourceInfo::default(), &[l1, l2]);
+        assert!(inv.packages.is_empty());
+    }
+
+    #[test]
+    fn directory_replaced_by_file_hides_children() {
+        let l1 = layer("a", &[("/app/node_modules/x/package.json", "x")], &[], &[]);
+        let mut l2 = layer("b", &[], &[], &[]);
+        l2.entries.push("/app/node_modules".into()); // now a symlink
+        let inv = squash(SourceInfo::default(), &[l1, l2]);
+        assert!(inv.packages.is_empty());
+    }
+}
