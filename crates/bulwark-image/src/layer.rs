@@ -104,12 +104,12 @@ impl<R: Read> Read for Guard<'_, R> {
     }
 }
 
-/// Read one layer and run the detectors over it.
+/// Read one layer and run the detectors over it. The blob digest (or, without one, the
+/// diff id) is checked after the last byte: a mismatch discards everything found.
 pub fn read_layer(
     layer: &LayerRef,
     detectors: &[Box<dyn Detector>],
     limits: &Limits,
-    verify_diff_id: bool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<LayerInventory> {
     let name = layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string();
@@ -130,7 +130,8 @@ pub fn read_layer(
     };
     let compressed_fn = || compressed_count.load(std::sync::atomic::Ordering::Relaxed);
     let guarded = Guard { inner: decompressed, out: 0, compressed: &compressed_fn, limits };
-    let mut tar_stream = HashingReader::new(guarded, verify_diff_id || layer.digest.is_none());
+    // The diff id is checked when no blob digest vouches for the bytes (docker-archive).
+    let mut tar_stream = HashingReader::new(guarded, layer.digest.is_none());
 
     let mut inv = LayerInventory { diff_id: layer.diff_id.to_string(), ..Default::default() };
     let results: Mutex<Vec<(String, Vec<Detection>, Vec<String>)>> = Mutex::new(Vec::new());

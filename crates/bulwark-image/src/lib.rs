@@ -170,7 +170,7 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
                 tick(l.size.unwrap_or(0));
                 return Ok(hit);
             }
-            let inv = layer::read_layer(l, detectors, &opts.limits, true, &tick)?;
+            let inv = layer::read_layer(l, detectors, &opts.limits, &tick)?;
             if let Some(c) = &cache {
                 if let Err(e) = c.put(&key, &inv) {
                     tracing::warn!("layer cache: {e}");
@@ -186,10 +186,17 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
     Ok(squash::squash(image.info.clone(), &layers))
 }
 
-/// The digest the cache trusts: the diff id, which [`layer::read_layer`] verifies against
-/// the uncompressed stream before anything is cached.
+/// The cache key is the digest [`layer::read_layer`] verifies before anything is cached: the
+/// blob digest where the manifest gives one, else the diff id (hashed from the stream).
+/// A diff id that was not checked is never trusted alone: a hostile image could claim a
+/// popular base layer's diff id over different content and plant a false inventory for
+/// every later scan of that base. (Hashing the uncompressed stream as well would cost
+/// ~40% of the read, which is why it is not done when the blob digest already vouches.)
 fn cache_key(l: &source::LayerRef) -> String {
-    l.diff_id.to_string()
+    match &l.digest {
+        Some(d) => format!("{}|{}", d, l.diff_id),
+        None => l.diff_id.to_string(),
+    }
 }
 
 fn progress_bar(enabled: bool, image: &ResolvedImage) -> Option<indicatif::ProgressBar> {
