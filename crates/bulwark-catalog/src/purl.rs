@@ -56,8 +56,13 @@ fn build(pkg: &Package, os: Option<&OsInfo>) -> Option<String> {
     if let Some(ns) = namespace.as_deref().filter(|s| !s.is_empty()) {
         purl.with_namespace(ns);
     }
-    if !pkg.version.is_empty() {
-        purl.with_version(pkg.version.as_str());
+    // The Go toolchain's purl drops the `go` prefix (`pkg:golang/stdlib@1.22.5`), as Syft writes it.
+    let version = match (pkg.kind, pkg.name.as_str()) {
+        (PackageType::GoModule, "stdlib") => pkg.version.strip_prefix("go").unwrap_or(&pkg.version),
+        _ => pkg.version.as_str(),
+    };
+    if !version.is_empty() {
+        purl.with_version(version);
     }
     if pkg.kind.is_os() {
         if let Some(arch) = pkg.arch.as_deref().filter(|a| !a.is_empty()) {

@@ -3,8 +3,18 @@
 
 use crate::model::{DetectError, Detection, FileInput};
 
+pub mod apk;
+pub mod dotnet;
 pub mod dpkg;
+pub mod golang;
+pub mod java;
+pub mod npm;
 pub mod os_release;
+pub mod php;
+pub mod python;
+pub mod rpm;
+pub mod ruby;
+pub mod rust;
 
 /// One kind of package evidence: a database, a lockfile, a metadata file or a binary.
 pub trait Detector: Send + Sync {
@@ -39,7 +49,31 @@ pub trait Detector: Send + Sync {
 
 /// The registry: every detector, in the order their packages are reported.
 pub fn all_detectors() -> Vec<Box<dyn Detector>> {
-    vec![Box::new(os_release::OsRelease), Box::new(dpkg::DpkgStatus)]
+    vec![
+        Box::new(os_release::OsRelease),
+        Box::new(dpkg::DpkgStatus),
+        Box::new(apk::ApkInstalled),
+        Box::new(rpm::RpmDb),
+        Box::new(java::JavaArchive),
+        Box::new(ruby::GemfileLock),
+        Box::new(ruby::Gemspec),
+        Box::new(php::ComposerLock),
+        Box::new(php::ComposerInstalled),
+        Box::new(dotnet::DepsJson),
+        Box::new(python::PythonInstalled),
+        Box::new(python::PythonRequirements),
+        Box::new(python::PoetryLock),
+        Box::new(python::PipfileLock),
+        Box::new(python::UvLock),
+        Box::new(npm::NpmInstalled),
+        Box::new(npm::NpmLock),
+        Box::new(npm::YarnLock),
+        Box::new(npm::PnpmLock),
+        Box::new(golang::GoBinary),
+        Box::new(golang::GoMod),
+        Box::new(rust::CargoLock),
+        Box::new(rust::CargoAuditable),
+    ]
 }
 
 /// Helpers shared by detectors.
