@@ -102,12 +102,7 @@ pub struct Package {
 
 impl Package {
     /// A package with the fields every detector sets; the rest default to empty.
-    pub fn new(
-        kind: PackageType,
-        name: impl Into<String>,
-        version: impl Into<String>,
-        path: &str,
-    ) -> Self {
+    pub fn new(kind: PackageType, name: impl Into<String>, version: impl Into<String>, path: &str) -> Self {
         Package {
             kind,
             name: name.into(),

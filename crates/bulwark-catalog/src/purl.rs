@@ -17,24 +17,17 @@ fn build(pkg: &Package, os: Option<&OsInfo>) -> Option<String> {
                 PackageType::Apk => "apk",
                 _ => "rpm",
             };
-            let ns = os
-                .map(|o| o.id.clone())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| {
-                    match pkg.kind {
-                        PackageType::Deb => "debian",
-                        PackageType::Apk => "alpine",
-                        _ => "redhat",
-                    }
-                    .to_string()
-                });
+            let ns = os.map(|o| o.id.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| {
+                match pkg.kind {
+                    PackageType::Deb => "debian",
+                    PackageType::Apk => "alpine",
+                    _ => "redhat",
+                }
+                .to_string()
+            });
             (ty, Some(ns), pkg.name.clone())
         }
-        PackageType::Python => (
-            "pypi",
-            None,
-            pkg.name.to_ascii_lowercase().replace('_', "-"),
-        ),
+        PackageType::Python => ("pypi", None, pkg.name.to_ascii_lowercase().replace('_', "-")),
         PackageType::Npm => match pkg.name.strip_prefix('@').and_then(|s| s.split_once('/')) {
             Some((scope, n)) => ("npm", Some(format!("@{scope}")), n.to_string()),
             None => ("npm", None, pkg.name.clone()),
@@ -120,15 +113,7 @@ mod tests {
             purl_for(&p, None),
             "pkg:maven/org.apache.logging.log4j/log4j-core@2.19.0"
         );
-        let p = Package::new(
-            PackageType::GoModule,
-            "github.com/spf13/cobra",
-            "v1.8.1",
-            "/x",
-        );
-        assert_eq!(
-            purl_for(&p, None),
-            "pkg:golang/github.com/spf13/cobra@v1.8.1"
-        );
+        let p = Package::new(PackageType::GoModule, "github.com/spf13/cobra", "v1.8.1", "/x");
+        assert_eq!(purl_for(&p, None), "pkg:golang/github.com/spf13/cobra@v1.8.1");
     }
 }

@@ -6,7 +6,11 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "bulwark", version, about = "Container supply-chain security: SBOMs, scanning, signing")]
+#[command(
+    name = "bulwark",
+    version,
+    about = "Container supply-chain security: SBOMs, scanning, signing"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,9 +42,14 @@ struct SbomArgs {
     /// Read every layer, neither using nor filling the cache.
     #[arg(long)]
     no_cache: bool,
-    /// Allow plain HTTP and unverified TLS to the registry.
+    /// Allow unverified TLS, or plain HTTP when the registry has no TLS (localhost too).
     #[arg(long)]
     insecure: bool,
+    /// Registry credentials: a Docker config.json or the directory holding one (a Kubernetes
+    /// imagePullSecret's .dockerconfigjson works as is). Default: $DOCKER_CONFIG/config.json,
+    /// else ~/.docker/config.json.
+    #[arg(long, value_name = "FILE")]
+    registry_config: Option<PathBuf>,
     /// No progress bar and no warnings on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -74,6 +83,7 @@ fn sbom(a: SbomArgs) -> Result<i32> {
         cache_dir: a.cache_dir,
         no_cache: a.no_cache,
         insecure: a.insecure,
+        docker_config: a.registry_config,
         progress: !a.quiet && std::io::stderr().is_terminal(),
         limits: Default::default(),
     };

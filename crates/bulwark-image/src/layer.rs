@@ -26,7 +26,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_layer_bytes: 64 << 30, max_ratio: 200, bomb_floor: 1 << 30, max_entries: 5_000_000 }
+        Limits {
+            max_layer_bytes: 64 << 30,
+            max_ratio: 200,
+            bomb_floor: 1 << 30,
+            max_entries: 5_000_000,
+        }
     }
 }
 
@@ -113,11 +118,18 @@ pub fn read_layer(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<LayerInventory> {
     let name = layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string();
-    let fail = |message: String| ImageError::Layer { layer: name.clone(), message };
+    let fail = |message: String| ImageError::Layer {
+        layer: name.clone(),
+        message,
+    };
 
     let raw = layer.location.open()?;
     let compressed_count = std::sync::atomic::AtomicU64::new(0);
-    let counting = CountingReader { inner: raw, count: &compressed_count, progress };
+    let counting = CountingReader {
+        inner: raw,
+        count: &compressed_count,
+        progress,
+    };
     let mut blob = HashingReader::new(counting, layer.digest.is_some());
     let mut head = BufReader::with_capacity(256 << 10, &mut blob);
     let magic = head.fill_buf().map_err(|e| fail(format!("reading blob: {e}")))?;
@@ -129,12 +141,22 @@ pub fn read_layer(
         Box::new(head)
     };
     let compressed_fn = || compressed_count.load(std::sync::atomic::Ordering::Relaxed);
-    let guarded = Guard { inner: decompressed, out: 0, compressed: &compressed_fn, limits };
+    let guarded = Guard {
+        inner: decompressed,
+        out: 0,
+        compressed: &compressed_fn,
+        limits,
+    };
     // The diff id is checked when no blob digest vouches for the bytes (docker-archive).
     let mut tar_stream = HashingReader::new(guarded, layer.digest.is_none());
 
-    let mut inv = LayerInventory { diff_id: layer.diff_id.to_string(), ..Default::default() };
-    let results: Mutex<Vec<(String, Vec<Detection>, Vec<String>)>> = Mutex::new(Vec::new());
+    let mut inv = LayerInventory {
+        diff_id: layer.diff_id.to_string(),
+        ..Default::default()
+    };
+    // (path, detections, warnings) per file, filled in by the detection tasks.
+    type FileResults = Vec<(String, Vec<Detection>, Vec<String>)>;
+    let results: Mutex<FileResults> = Mutex::new(Vec::new());
     {
         let mut archive = tar::Archive::new(&mut tar_stream);
         let entries = archive.entries().map_err(|e| fail(format!("not a tar stream: {e}")))?;
@@ -154,13 +176,15 @@ pub fn read_layer(
                     }
                 };
                 let Some(path) = normalize(&raw_path) else {
-                    inv.warnings.push(format!("entry {raw_path:?} climbs out of the root with '..': skipped"));
+                    inv.warnings
+                        .push(format!("entry {raw_path:?} climbs out of the root with '..': skipped"));
                     continue;
                 };
                 let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
                 if let Some(hidden) = base.strip_prefix(".wh.") {
                     if hidden == ".wh..opq" {
-                        inv.opaque_dirs.push(if dir.is_empty() { "/".into() } else { dir.to_string() });
+                        inv.opaque_dirs
+                            .push(if dir.is_empty() { "/".into() } else { dir.to_string() });
                     } else if !hidden.is_empty() {
                         inv.whiteouts.push(format!("{dir}/{hidden}"));
                     }
@@ -176,10 +200,16 @@ pub fn read_layer(
                     // A hard link shares its target's content, which came earlier in this
                     // layer; the target's findings are copied once all detections are in.
                     if detectors.iter().any(|d| d.matches(&path, mode)) {
-                        let target = entry.link_name().ok().flatten().map(|t| t.to_string_lossy().into_owned());
+                        let target = entry
+                            .link_name()
+                            .ok()
+                            .flatten()
+                            .map(|t| t.to_string_lossy().into_owned());
                         match target.as_deref().and_then(normalize) {
                             Some(t) => inv.links.push((path, t)),
-                            None => inv.warnings.push(format!("{path}: hard link to a target outside the root: skipped")),
+                            None => inv
+                                .warnings
+                                .push(format!("{path}: hard link to a target outside the root: skipped")),
                         }
                     }
                     continue;
@@ -187,8 +217,12 @@ pub fn read_layer(
                 if !(kind.is_file() || kind == tar::EntryType::Continuous) {
                     continue; // symlinks, devices, fifos: nothing to read
                 }
-                let wanted: Vec<usize> =
-                    detectors.iter().enumerate().filter(|(_, d)| d.matches(&path, mode)).map(|(i, _)| i).collect();
+                let wanted: Vec<usize> = detectors
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.matches(&path, mode))
+                    .map(|(i, _)| i)
+                    .collect();
                 if wanted.is_empty() {
                     continue;
                 }
@@ -240,17 +274,27 @@ pub fn read_layer(
     let (blob_digest, blob_len) = blob.finish();
     if let (Some(expected), Some(actual)) = (&layer.digest, blob_digest) {
         if expected.as_str() != actual {
-            return Err(ImageError::DigestMismatch { digest: expected.to_string(), actual });
+            return Err(ImageError::DigestMismatch {
+                digest: expected.to_string(),
+                actual,
+            });
         }
     }
     if let Some(size) = layer.size {
         if size != blob_len {
-            return Err(ImageError::SizeMismatch { digest: name, expected: size, actual: blob_len });
+            return Err(ImageError::SizeMismatch {
+                digest: name,
+                expected: size,
+                actual: blob_len,
+            });
         }
     }
     if let Some(actual) = uncompressed_digest {
         if actual != layer.diff_id.as_str() {
-            return Err(ImageError::DiffIdMismatch { diff_id: layer.diff_id.to_string(), actual });
+            return Err(ImageError::DiffIdMismatch {
+                diff_id: layer.diff_id.to_string(),
+                actual,
+            });
         }
     }
     let results = results.into_inner().unwrap_or_default();
@@ -268,7 +312,9 @@ pub fn read_layer(
             }
             // A target no detector wanted (a script linked under an executable's name) is fine.
             None if inv.entries.contains(&target) => {}
-            None => inv.warnings.push(format!("{path}: hard link to {target}, which this layer does not hold: skipped")),
+            None => inv.warnings.push(format!(
+                "{path}: hard link to {target}, which this layer does not hold: skipped"
+            )),
         }
     }
     Ok(inv)
@@ -329,4 +375,3 @@ mod tests {
         assert_eq!(normalize("./").as_deref(), Some("/"));
     }
 }
-

@@ -53,9 +53,15 @@ impl SourceSpec {
                     let (path, _) = split_tag(rest);
                     return Ok(SourceSpec::DockerArchive { path });
                 }
-                "dir" => return Ok(SourceSpec::Dir { path: PathBuf::from(rest) }),
+                "dir" => {
+                    return Ok(SourceSpec::Dir {
+                        path: PathBuf::from(rest),
+                    })
+                }
                 "registry" | "docker" => {
-                    return Ok(SourceSpec::Registry { reference: rest.trim_start_matches("//").to_string() })
+                    return Ok(SourceSpec::Registry {
+                        reference: rest.trim_start_matches("//").to_string(),
+                    })
                 }
                 _ => {}
             }
@@ -63,18 +69,26 @@ impl SourceSpec {
         let path = Path::new(input);
         if let Ok(meta) = std::fs::metadata(path) {
             if meta.is_dir() {
-                return Ok(if path.join("index.json").is_file() && path.join("oci-layout").is_file() {
-                    SourceSpec::OciDir { path: path.into(), tag: None }
-                } else {
-                    SourceSpec::Dir { path: path.into() }
-                });
+                return Ok(
+                    if path.join("index.json").is_file() && path.join("oci-layout").is_file() {
+                        SourceSpec::OciDir {
+                            path: path.into(),
+                            tag: None,
+                        }
+                    } else {
+                        SourceSpec::Dir { path: path.into() }
+                    },
+                );
             }
             // A file: docker-archive or OCI archive, by what it holds.
             let idx = source::TarIndex::open(path)?;
             return Ok(if idx.get("manifest.json").is_some() {
                 SourceSpec::DockerArchive { path: path.into() }
             } else if idx.get("index.json").is_some() {
-                SourceSpec::OciArchive { path: path.into(), tag: None }
+                SourceSpec::OciArchive {
+                    path: path.into(),
+                    tag: None,
+                }
             } else {
                 return Err(ImageError::invalid(format!(
                     "{input}: a file that is neither a docker-archive nor an OCI archive"
@@ -87,7 +101,9 @@ impl SourceSpec {
                 return Ok(SourceSpec::OciDir { path, tag: Some(tag) });
             }
         }
-        Ok(SourceSpec::Registry { reference: input.to_string() })
+        Ok(SourceSpec::Registry {
+            reference: input.to_string(),
+        })
     }
 }
 
@@ -110,6 +126,9 @@ pub struct Options {
     pub cache_dir: Option<PathBuf>,
     pub no_cache: bool,
     pub insecure: bool,
+    /// Registry credentials: a Docker `config.json` (or a Kubernetes `.dockerconfigjson`);
+    /// `None`: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+    pub docker_config: Option<PathBuf>,
     /// Show a progress bar (the caller decides: only on a terminal).
     pub progress: bool,
     pub limits: Limits,
@@ -129,7 +148,12 @@ pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
     let image = match spec {
         SourceSpec::Dir { path } => {
             let inv = dir::read_dir_tree(&path, &detectors)?;
-            let info = SourceInfo { kind: "dir".into(), input: input.into(), name: Some(path.display().to_string()), ..Default::default() };
+            let info = SourceInfo {
+                kind: "dir".into(),
+                input: input.into(),
+                name: Some(path.display().to_string()),
+                ..Default::default()
+            };
             let mut out = squash::squash(info, std::slice::from_ref(&inv));
             for p in &mut out.packages {
                 p.location.layer = None;
@@ -139,10 +163,17 @@ pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
         SourceSpec::OciDir { path, tag } => source::oci_dir(&path, tag.as_deref(), platform.as_ref(), input)?,
         SourceSpec::OciArchive { path, tag } => source::oci_archive(&path, tag.as_deref(), platform.as_ref(), input)?,
         SourceSpec::DockerArchive { path } => source::docker_archive(&path, input)?,
-        SourceSpec::Registry { reference } => registry::pull(
-            &reference,
-            &registry::PullOptions { platform: opts.platform.clone(), insecure: opts.insecure, progress: opts.progress },
-        )?,
+        SourceSpec::Registry { reference } => {
+            let pull = registry::PullOptions {
+                platform: opts.platform.clone(),
+                insecure: opts.insecure,
+                progress: opts.progress,
+                docker_config: opts.docker_config.clone(),
+            };
+            let mut image = registry::pull(&reference, &pull)?;
+            image.info.input = input.into();
+            image
+        }
     };
     catalog_image(image, &detectors, opts)
 }
@@ -152,7 +183,10 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
     let cache = if opts.no_cache {
         None
     } else {
-        opts.cache_dir.clone().or_else(LayerCache::default_dir).map(|d| LayerCache::new(&d, detectors))
+        opts.cache_dir
+            .clone()
+            .or_else(LayerCache::default_dir)
+            .map(|d| LayerCache::new(&d, detectors))
     };
     let bar = progress_bar(opts.progress, &image);
     let tick = |n: u64| {
@@ -203,9 +237,14 @@ fn progress_bar(enabled: bool, image: &ResolvedImage) -> Option<indicatif::Progr
     if !enabled {
         return None;
     }
-    let total: u64 = image.layers.iter().map(|l| l.size.unwrap_or_else(|| l.location.len().unwrap_or(0))).sum();
+    let total: u64 = image
+        .layers
+        .iter()
+        .map(|l| l.size.unwrap_or_else(|| l.location.len().unwrap_or(0)))
+        .sum();
     let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message("reading layers");
@@ -220,16 +259,26 @@ mod tests {
     fn parses_source_prefixes() {
         assert_eq!(
             SourceSpec::parse("oci-dir:/nonexistent/oci:1.0").unwrap(),
-            SourceSpec::OciDir { path: "/nonexistent/oci".into(), tag: Some("1.0".into()) }
+            SourceSpec::OciDir {
+                path: "/nonexistent/oci".into(),
+                tag: Some("1.0".into())
+            }
         );
         assert_eq!(
             SourceSpec::parse("docker-archive:/x/y.tar").unwrap(),
-            SourceSpec::DockerArchive { path: "/x/y.tar".into() }
+            SourceSpec::DockerArchive {
+                path: "/x/y.tar".into()
+            }
         );
         assert_eq!(
             SourceSpec::parse("registry.example.com/team/app:v1.2.3").unwrap(),
-            SourceSpec::Registry { reference: "registry.example.com/team/app:v1.2.3".into() }
+            SourceSpec::Registry {
+                reference: "registry.example.com/team/app:v1.2.3".into()
+            }
         );
-        assert_eq!(SourceSpec::parse("dir:/").unwrap(), SourceSpec::Dir { path: "/".into() });
+        assert_eq!(
+            SourceSpec::parse("dir:/").unwrap(),
+            SourceSpec::Dir { path: "/".into() }
+        );
     }
 }

@@ -1,16 +1,1244 @@
-//! Pulling from a registry over the OCI distribution API. (Being written.)
+//! Pulling an image from a registry over the OCI distribution API.
+//!
+//! `oci-client` does the talking: the `/v2/` probe, the WWW-Authenticate challenge (HTTP basic
+//! or a bearer token from the registry's token service) and the blob downloads. Manifests are
+//! fetched with a plain GET carrying the credential oci-client negotiated, because oci-client
+//! 0.15 reads a manifest body whole with no size cap and a hostile registry could send
+//! gigabytes. Blobs are streamed to a temporary directory laid out as `blobs/sha256/<hex>`,
+//! hashed and counted as they arrive, and the image is then resolved exactly as an OCI layout
+//! directory is (so layers are checked a second time while they are read).
+//!
+//! Transport: HTTPS with verified certificates unless `insecure` is set, which allows HTTPS
+//! without certificate checks or, where the registry does not speak TLS, plain HTTP. Unlike
+//! Docker there is no silent exception for `localhost`: a local plain-HTTP registry needs
+//! `insecure` too.
+//!
+//! Credentials come from a Docker `config.json` (`auths`), never from credential helpers.
 
+use crate::digest::Digest;
 use crate::error::{ImageError, Result};
-use crate::source::ResolvedImage;
+use crate::source::{self, DirBlobs, ResolvedImage};
+use crate::spec::{self, Descriptor, Index, Manifest, Platform};
+use base64::Engine as _;
+use bulwark_catalog::SourceInfo;
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::manifest::OciDescriptor;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// Manifests and indexes are small; anything bigger is hostile.
+const MAX_MANIFEST: u64 = 8 << 20;
+/// A `config.json` (or a Kubernetes secret, itself capped at 1 MiB) is small.
+const MAX_DOCKER_CONFIG: u64 = 1 << 20;
+/// Error bodies are only read for their message.
+const MAX_ERROR_BODY: usize = 64 << 10;
+/// Layers downloaded at once: enough to fill a link, few enough to be polite to the registry.
+const CONCURRENT_DOWNLOADS: usize = 3;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest silence in the middle of a response.
+const READ_TIMEOUT: Duration = Duration::from_secs(120);
+const USER_AGENT: &str = concat!("bulwark/", env!("CARGO_PKG_VERSION"));
+/// The key Docker files Docker Hub credentials under.
+const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+const ACCEPT: [&str; 4] = [
+    spec::OCI_INDEX,
+    spec::OCI_MANIFEST,
+    spec::DOCKER_LIST,
+    spec::DOCKER_MANIFEST,
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
+    /// `OS/ARCH[/VARIANT]` to pick from a multi-platform index; default `linux/<host arch>`.
     pub platform: Option<String>,
-    /// Plain HTTP and unverified TLS, only when the user asks.
+    /// Unverified TLS, or plain HTTP where the registry has no TLS; only when the user asks.
     pub insecure: bool,
+    /// A progress bar on stderr for the download.
     pub progress: bool,
+    /// A Docker `config.json` (or the directory holding one, or a Kubernetes
+    /// `.dockerconfigjson`) to take credentials from, instead of `$DOCKER_CONFIG/config.json`
+    /// or `~/.docker/config.json`.
+    pub docker_config: Option<PathBuf>,
 }
 
-pub fn pull(reference: &str, _opts: &PullOptions) -> Result<ResolvedImage> {
-    Err(ImageError::Unsupported(format!("pulling {reference} from a registry")))
+/// Pull `reference` (`[registry/]repository[:tag][@sha256:…]`, Docker Hub by default) into a
+/// temporary directory and resolve it for reading.
+pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
+    let want = match opts.platform.as_deref() {
+        Some(p) => Platform::parse(p)
+            .ok_or_else(|| ImageError::invalid(format!("--platform {p:?}: expected OS/ARCH[/VARIANT]")))?,
+        None => source::default_platform(),
+    };
+    let parsed: Reference = reference
+        .parse()
+        .map_err(|e| ImageError::invalid(format!("{reference:?} is not an image reference: {e}")))?;
+    // Checked before any request: a digest also names a file in the download directory.
+    let pinned = parsed.digest().map(Digest::parse).transpose()?;
+    let creds = credentials(parsed.registry(), opts.docker_config.as_deref())?;
+
+    let dir = tempfile::Builder::new()
+        .prefix("bulwark-pull-")
+        .tempdir()
+        .map_err(|e| ImageError::io(std::env::temp_dir(), e))?;
+    let blob_dir = dir.path().join("blobs").join("sha256");
+    std::fs::create_dir_all(&blob_dir).map_err(|e| ImageError::io(&blob_dir, e))?;
+
+    let job = Job {
+        reference: parsed.clone(),
+        pinned,
+        creds,
+        want: want.clone(),
+        insecure: opts.insecure,
+        progress: opts.progress,
+        blob_dir,
+    };
+    let fetched = run(job)?;
+
+    let info = SourceInfo {
+        kind: "registry".into(),
+        input: reference.into(),
+        name: Some(parsed.whole()),
+        ..Default::default()
+    };
+    let blobs = DirBlobs(dir.path().to_path_buf());
+    let (mut info, layers) = source::layers_from_manifest(&blobs, &fetched.manifest, &fetched.digest, info)?;
+    if info.platform.is_none() {
+        info.platform = fetched.platform.as_ref().map(Platform::to_string);
+    }
+    if opts.platform.is_some() && fetched.platform.is_none() {
+        // A single-platform image: Docker runs it anyway (with a warning), and so do we.
+        if let Some(got) = info.platform.as_deref().and_then(Platform::parse) {
+            if !got.matches(&want) {
+                tracing::warn!("{reference} is a single-platform image for {got}, not {want} as --platform asks");
+            }
+        }
+    }
+    Ok(ResolvedImage {
+        info,
+        layers,
+        _keep: Some(dir),
+    })
+}
+
+struct Job {
+    reference: Reference,
+    pinned: Option<Digest>,
+    creds: Credentials,
+    want: Platform,
+    insecure: bool,
+    progress: bool,
+    blob_dir: PathBuf,
+}
+
+/// What the download leaves for [`source::layers_from_manifest`].
+struct Fetched {
+    manifest: Manifest,
+    digest: Digest,
+    /// The platform the index entry named, when the reference was a multi-platform index.
+    platform: Option<Platform>,
+}
+
+/// Run the async pull on a runtime of its own (the rest of the crate is synchronous).
+fn run(job: Job) -> Result<Fetched> {
+    let go = move || -> Result<Fetched> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ImageError::Registry(format!("starting the async runtime: {e}")))?;
+        // Spawned, so that a panic deep in the HTTP stack on a malformed answer ends this
+        // pull with an error instead of the process.
+        let task = rt.spawn(fetch(job));
+        match rt.block_on(task) {
+            Ok(result) => result,
+            Err(e) => Err(ImageError::Registry(format!("the registry client failed: {e}"))),
+        }
+    };
+    // Blocking on a runtime from inside another one panics; a caller that is itself async
+    // gets the pull on a thread of its own.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::spawn(go)
+            .join()
+            .unwrap_or_else(|_| Err(ImageError::Registry("the registry client thread panicked".into())))
+    } else {
+        go()
+    }
+}
+
+async fn fetch(job: Job) -> Result<Fetched> {
+    let reg = Remote::connect(&job).await?;
+
+    // The reference's manifest: by digest when pinned, else by tag.
+    let top = job
+        .reference
+        .digest()
+        .or(job.reference.tag())
+        .unwrap_or("latest")
+        .to_string();
+    let mut got = reg.manifest(&top, MAX_MANIFEST).await?;
+    let mut digest = Digest::of_bytes(&got.body);
+    if let Some(pinned) = &job.pinned {
+        if &digest != pinned {
+            return Err(ImageError::DigestMismatch {
+                digest: pinned.to_string(),
+                actual: digest.to_string(),
+            });
+        }
+    } else if let Some(named) = got.digest_header.as_deref().filter(|h| h.starts_with("sha256:")) {
+        if named != digest.as_str() {
+            return Err(ImageError::Registry(format!(
+                "{}: the registry named manifest {} but sent content hashing to {digest}",
+                reg.host,
+                clean(named, 80)
+            )));
+        }
+    }
+
+    // Follow index → manifest for the wanted platform.
+    let mut platform = None;
+    let mut depth = 0;
+    while manifest_kind(&got.body, got.content_type.as_deref(), &format!("manifest {digest}"))? == Kind::Index {
+        depth += 1;
+        if depth > 4 {
+            return Err(ImageError::invalid(format!(
+                "{}: indexes nested more than 4 deep",
+                job.reference
+            )));
+        }
+        let index: Index =
+            serde_json::from_slice(&got.body).map_err(|e| ImageError::json(format!("index {digest}"), e))?;
+        let desc = choose_platform(&index, &job.want, &format!("{} (index {digest})", job.reference))?;
+        let child = Digest::parse(&desc.digest)?;
+        let size = u64::try_from(desc.size).unwrap_or(0);
+        if size > MAX_MANIFEST {
+            return Err(ImageError::invalid(format!(
+                "index {digest} declares manifest {child} of {size} bytes, more than {MAX_MANIFEST}"
+            )));
+        }
+        got = reg.manifest(child.as_str(), MAX_MANIFEST).await?;
+        let actual = Digest::of_bytes(&got.body);
+        if actual != child {
+            return Err(ImageError::DigestMismatch {
+                digest: child.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        if desc.size > 0 && got.body.len() as u64 != size {
+            return Err(ImageError::SizeMismatch {
+                digest: child.to_string(),
+                expected: size,
+                actual: got.body.len() as u64,
+            });
+        }
+        platform = desc.platform.clone();
+        digest = child;
+    }
+    let manifest: Manifest =
+        serde_json::from_slice(&got.body).map_err(|e| ImageError::json(format!("manifest {digest}"), e))?;
+    let config_type = manifest.config.media_type.as_str();
+    if !config_type.is_empty()
+        && config_type != "application/vnd.oci.image.config.v1+json"
+        && config_type != "application/vnd.docker.container.image.v1+json"
+    {
+        return Err(ImageError::Unsupported(format!(
+            "{}: manifest {digest} is an artifact with config type {}, not a container image",
+            job.reference,
+            clean(config_type, 120)
+        )));
+    }
+
+    // The config and every readable layer, each blob once.
+    let mut blobs: Vec<Blob> = Vec::new();
+    let config = Blob::from_descriptor(&manifest.config)?;
+    if config.size > MAX_MANIFEST {
+        return Err(ImageError::invalid(format!(
+            "config {} declares {} bytes, more than {MAX_MANIFEST}",
+            config.digest, config.size
+        )));
+    }
+    blobs.push(config);
+    for d in manifest.layers.iter().filter(|d| spec::is_layer(&d.media_type)) {
+        let b = Blob::from_descriptor(d)?;
+        if !blobs.iter().any(|x| x.digest == b.digest) {
+            blobs.push(b);
+        }
+    }
+    reg.download_all(&blobs, &job.blob_dir, job.progress).await?;
+    Ok(Fetched {
+        manifest,
+        digest,
+        platform,
+    })
+}
+
+/// A blob to download, with the digest and exact size the manifest declares.
+struct Blob {
+    digest: Digest,
+    size: u64,
+    media_type: String,
+}
+
+impl Blob {
+    fn from_descriptor(d: &Descriptor) -> Result<Blob> {
+        let digest = Digest::parse(&d.digest)?;
+        // Sizes are required by the spec and are what bounds a download: a missing size
+        // reads as 0, which only the empty blob can meet.
+        let size = u64::try_from(d.size)
+            .map_err(|_| ImageError::invalid(format!("blob {digest}: negative size {}", d.size)))?;
+        Ok(Blob {
+            digest,
+            size,
+            media_type: d.media_type.clone(),
+        })
+    }
+}
+
+/// A manifest as the registry sent it.
+struct Fetch {
+    body: Vec<u8>,
+    content_type: Option<String>,
+    digest_header: Option<String>,
+}
+
+/// One registry and repository, authenticated.
+struct Remote<'a> {
+    job: &'a Job,
+    client: Client,
+    http: reqwest::Client,
+    /// `Authorization` header value for manifest requests.
+    authorization: Option<String>,
+    host: String,
+    base: String,
+}
+
+impl<'a> Remote<'a> {
+    async fn connect(job: &'a Job) -> Result<Remote<'a>> {
+        let host = job.reference.resolve_registry().to_string();
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(job.insecure)
+            .https_only(!job.insecure)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| ImageError::Registry(format!("setting up the HTTP client: {}", chain(&e))))?;
+        // Insecure, as Docker treats an insecure registry: HTTPS without certificate checks
+        // where the registry speaks TLS (a self-signed certificate), else plain HTTP.
+        let tls = !job.insecure || http.get(format!("https://{host}/v2/")).send().await.is_ok();
+        let config = ClientConfig {
+            protocol: if tls {
+                ClientProtocol::Https
+            } else {
+                ClientProtocol::Http
+            },
+            accept_invalid_certificates: job.insecure,
+            // The platform is chosen here, with an error that lists what the index has.
+            platform_resolver: None,
+            connect_timeout: Some(CONNECT_TIMEOUT),
+            read_timeout: Some(READ_TIMEOUT),
+            user_agent: USER_AGENT,
+            ..Default::default()
+        };
+        let client = Client::try_from(config)
+            .map_err(|e| ImageError::Registry(format!("setting up the HTTP client: {}", chain(&e))))?;
+        let scheme = if tls { "https" } else { "http" };
+        let base = format!("{scheme}://{host}/v2/{}", job.reference.repository());
+        let mut remote = Remote {
+            job,
+            client,
+            http,
+            authorization: None,
+            host,
+            base,
+        };
+
+        // The challenge: a bearer token from the token service, HTTP basic, or nothing.
+        let token = remote
+            .client
+            .auth(&job.reference, &job.creds.auth, RegistryOperation::Pull)
+            .await
+            .map_err(|e| remote.oci_error(e, "connecting"))?;
+        remote.authorization = match (token, &job.creds.auth) {
+            (Some(t), _) => Some(format!("Bearer {t}")),
+            (None, RegistryAuth::Basic(user, pass)) => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+            )),
+            _ => None,
+        };
+        // oci-client puts the token in a header with unwrap(): refuse one that is not a valid
+        // header value here, instead of panicking there.
+        if let Some(h) = &remote.authorization {
+            if reqwest::header::HeaderValue::from_str(h).is_err() {
+                return Err(ImageError::Registry(format!(
+                    "{}: the token service sent a token that is not a valid HTTP header value",
+                    remote.host
+                )));
+            }
+        }
+        Ok(remote)
+    }
+
+    /// GET a manifest by tag or digest, reading at most `max` bytes.
+    async fn manifest(&self, reference: &str, max: u64) -> Result<Fetch> {
+        let url = format!("{}/manifests/{reference}", self.base);
+        let sep = if reference.starts_with("sha256:") { '@' } else { ':' };
+        let what = format!("fetching manifest {}{sep}{reference}", self.job.reference.repository());
+        let mut req = self.http.get(&url).header(reqwest::header::ACCEPT, ACCEPT.join(", "));
+        if let Some(a) = &self.authorization {
+            req = req.header(reqwest::header::AUTHORIZATION, a);
+        }
+        let mut resp = req.send().await.map_err(|e| self.transport_error(&e, &what))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let detail = error_detail(resp).await;
+            return Err(self.status_error(status.as_u16(), &detail, &what));
+        }
+        if resp.content_length().is_some_and(|n| n > max) {
+            return Err(ImageError::invalid(format!(
+                "{}: {what} is larger than {max} bytes",
+                self.host
+            )));
+        }
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.trim().to_string())
+        };
+        let content_type = header("content-type");
+        let digest_header = header("docker-content-digest");
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&e, &what))? {
+            if body.len() as u64 + chunk.len() as u64 > max {
+                return Err(ImageError::invalid(format!(
+                    "{}: {what} is larger than {max} bytes",
+                    self.host
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetch {
+            body,
+            content_type,
+            digest_header,
+        })
+    }
+
+    /// Download `blobs`, a few at a time, into `dir/<hex>`.
+    async fn download_all(&self, blobs: &[Blob], dir: &Path, progress: bool) -> Result<()> {
+        let bar = progress.then(|| progress_bar(blobs.iter().map(|b| b.size).sum()));
+        // Collected first: a lazy `map` closure in the stream trips the compiler's Send check.
+        let jobs: Vec<_> = blobs.iter().map(|b| self.download(b, dir, bar.as_ref())).collect();
+        let result = futures_util::stream::iter(jobs)
+            .buffer_unordered(CONCURRENT_DOWNLOADS)
+            .try_for_each(|()| async { Ok(()) })
+            .await;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        result
+    }
+
+    /// Stream one blob to disk, hashing and counting it on the way; it gets its final name
+    /// only once both check out.
+    async fn download(&self, blob: &Blob, dir: &Path, bar: Option<&indicatif::ProgressBar>) -> Result<()> {
+        let path = dir.join(blob.digest.hex());
+        let part = dir.join(format!("{}.part", blob.digest.hex()));
+        let desc = OciDescriptor {
+            media_type: blob.media_type.clone(),
+            digest: blob.digest.to_string(),
+            size: i64::try_from(blob.size).unwrap_or(i64::MAX),
+            // Never fetch the "foreign" URLs a manifest may list: they could point anywhere.
+            urls: None,
+            annotations: None,
+        };
+        let mut stream = self
+            .client
+            .pull_blob_stream(&self.job.reference, &desc)
+            .await
+            .map_err(|e| self.oci_error(e, &format!("fetching blob {}", blob.digest)))?;
+        if let Some(len) = stream.content_length.filter(|&n| n != blob.size) {
+            return Err(ImageError::SizeMismatch {
+                digest: blob.digest.to_string(),
+                expected: blob.size,
+                actual: len,
+            });
+        }
+        let file = tokio::fs::File::create(&part)
+            .await
+            .map_err(|e| ImageError::io(&part, e))?;
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
+        let mut hasher = Sha256::new();
+        let mut got = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    // oci-client checks the digest too and reports a mismatch as an error after
+                    // the last byte: say it as everywhere else, naming the blob.
+                    if got == blob.size {
+                        let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
+                        if actual != blob.digest.as_str() {
+                            return Err(ImageError::DigestMismatch {
+                                digest: blob.digest.to_string(),
+                                actual,
+                            });
+                        }
+                    }
+                    return Err(ImageError::Registry(format!(
+                        "{}: blob {}: download failed after {got} of {} bytes: {}",
+                        self.host,
+                        blob.digest,
+                        blob.size,
+                        chain(&e)
+                    )));
+                }
+            };
+            got += chunk.len() as u64;
+            if got > blob.size {
+                // Stop at once: a registry that sends more than declared could fill the disk.
+                return Err(ImageError::SizeMismatch {
+                    digest: blob.digest.to_string(),
+                    expected: blob.size,
+                    actual: got,
+                });
+            }
+            hasher.update(&chunk);
+            out.write_all(&chunk).await.map_err(|e| ImageError::io(&part, e))?;
+            if let Some(b) = bar {
+                b.inc(chunk.len() as u64);
+            }
+        }
+        out.flush().await.map_err(|e| ImageError::io(&part, e))?;
+        drop(out);
+        if got != blob.size {
+            return Err(ImageError::SizeMismatch {
+                digest: blob.digest.to_string(),
+                expected: blob.size,
+                actual: got,
+            });
+        }
+        let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
+        if actual != blob.digest.as_str() {
+            return Err(ImageError::DigestMismatch {
+                digest: blob.digest.to_string(),
+                actual,
+            });
+        }
+        tokio::fs::rename(&part, &path)
+            .await
+            .map_err(|e| ImageError::io(&path, e))
+    }
+
+    /// An error from oci-client, said in terms of what the user can do about it.
+    fn oci_error(&self, e: OciDistributionError, during: &str) -> ImageError {
+        match &e {
+            OciDistributionError::AuthenticationFailure(reason) => self.status_error(401, &clean(reason, 300), during),
+            OciDistributionError::UnauthorizedError { .. } => self.status_error(401, "", during),
+            OciDistributionError::ServerError { code, message, .. } => {
+                self.status_error(*code, &clean(message, 300), during)
+            }
+            OciDistributionError::RegistryError { envelope, .. } => {
+                let detail: Vec<String> = envelope.errors.iter().map(|x| clean(&x.to_string(), 200)).collect();
+                // The envelope does not carry the status; its codes say enough.
+                ImageError::Registry(format!("{}: {during}: {}", self.host, detail.join("; ")))
+            }
+            OciDistributionError::RequestError(re) => match re.status() {
+                Some(s) => self.status_error(s.as_u16(), "", during),
+                None => self.transport_error(re, during),
+            },
+            _ => ImageError::Registry(format!("{}: {during}: {}", self.host, chain(&e))),
+        }
+    }
+
+    /// A connection-level failure; suggests `--insecure` where plain HTTP or an untrusted
+    /// certificate is the likely cause.
+    fn transport_error(&self, e: &(dyn std::error::Error + 'static), during: &str) -> ImageError {
+        let text = chain(e);
+        let lower = text.to_ascii_lowercase();
+        let mut msg = format!("{}: {during}: {text}", self.host);
+        if !self.job.insecure
+            && [
+                "tls",
+                "certificate",
+                "handshake",
+                "invalidcontenttype",
+                "corrupt message",
+                "ssl",
+            ]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            msg.push_str(&format!(
+                "; {} may serve plain HTTP or use a certificate that is not trusted: pass --insecure to allow \
+                 plain HTTP and unverified TLS (HTTPS is required otherwise, for localhost too)",
+                self.host
+            ));
+        }
+        ImageError::Registry(msg)
+    }
+
+    fn status_error(&self, code: u16, detail: &str, what: &str) -> ImageError {
+        let host = &self.host;
+        let repo = self.job.reference.repository();
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        };
+        ImageError::Registry(match (code, &self.job.creds.source) {
+            (401, Some(source)) => format!(
+                "{host}: authentication failed (HTTP 401) {what}: the credentials for {host} from {source} were rejected{detail}"
+            ),
+            (401, None) => format!(
+                "{host}: authentication required (HTTP 401) {what}, and no credentials for {host} were found in {}; \
+                 log in with `docker login {host}` or give a Docker config.json that has them{detail}",
+                self.job.creds.searched
+            ),
+            (403, _) => format!("{host}: access to {repo} denied (HTTP 403) {what}{detail}"),
+            (404, _) => format!("{host}: not found (HTTP 404) {what}{detail}"),
+            (429, _) => format!("{host}: rate limited (HTTP 429) {what}; try again later{detail}"),
+            _ => format!("{host}: HTTP {code} {what}{detail}"),
+        })
+    }
+}
+
+/// The registry's explanation of a failed request: the codes and messages of its OCI error
+/// envelope, or the start of the body.
+async fn error_detail(mut resp: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    #[derive(Deserialize)]
+    struct Envelope {
+        #[serde(default)]
+        errors: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    match serde_json::from_slice::<Envelope>(&body) {
+        Ok(env) if !env.errors.is_empty() => {
+            let parts: Vec<String> = env
+                .errors
+                .iter()
+                .map(|e| clean(&format!("{} {}", e.code, e.message), 200))
+                .collect();
+            parts.join("; ")
+        }
+        _ => clean(&String::from_utf8_lossy(&body), 200),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    Index,
+    Manifest,
+}
+
+/// Index or image manifest, by the body's `mediaType`, else the Content-Type header, else its
+/// shape. Schema 1 and non-image artifacts are refused by name.
+fn manifest_kind(body: &[u8], content_type: Option<&str>, what: &str) -> Result<Kind> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "schemaVersion", default)]
+        schema_version: Option<i64>,
+        #[serde(rename = "mediaType", default)]
+        media_type: Option<String>,
+        #[serde(default)]
+        manifests: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        config: Option<serde::de::IgnoredAny>,
+    }
+    let probe: Probe = serde_json::from_slice(body).map_err(|e| ImageError::json(what, e))?;
+    let header = content_type
+        .map(|c| c.split(';').next().unwrap_or(c).trim())
+        .filter(|c| !c.is_empty());
+    let media_type = probe.media_type.as_deref().filter(|m| !m.is_empty()).or(header);
+    if probe.schema_version == Some(1)
+        || media_type.is_some_and(|m| m.starts_with("application/vnd.docker.distribution.manifest.v1"))
+    {
+        return Err(ImageError::Unsupported(format!(
+            "{what} is a Docker schema 1 manifest (deprecated since 2017; current Docker refuses it too): \
+             push the image again with a current Docker, or convert it with `skopeo copy --format v2s2`"
+        )));
+    }
+    match media_type {
+        Some(spec::OCI_INDEX | spec::DOCKER_LIST) => Ok(Kind::Index),
+        Some(spec::OCI_MANIFEST | spec::DOCKER_MANIFEST) => Ok(Kind::Manifest),
+        _ if probe.manifests.is_some() => Ok(Kind::Index),
+        _ if probe.config.is_some() => Ok(Kind::Manifest),
+        Some(other) => Err(ImageError::Unsupported(format!(
+            "{what} has media type {}, not a container image",
+            clean(other, 120)
+        ))),
+        None => Err(ImageError::invalid(format!(
+            "{what} is neither an image manifest nor an index"
+        ))),
+    }
+}
+
+/// The index entry for `want`, or an error listing the platforms the index has.
+fn choose_platform<'a>(index: &'a Index, want: &Platform, what: &str) -> Result<&'a Descriptor> {
+    if let Some(d) = index
+        .manifests
+        .iter()
+        .find(|d| d.platform.as_ref().is_some_and(|p| p.matches(want)))
+    {
+        return Ok(d);
+    }
+    let mut have: Vec<String> = Vec::new();
+    for p in index.manifests.iter().filter_map(|d| d.platform.as_ref()) {
+        // Build attestations sit in indexes as unknown/unknown: not a platform to offer.
+        let attestation = p.os == "unknown" && p.architecture == "unknown";
+        let s = clean(&p.to_string(), 60);
+        if !attestation && !have.contains(&s) {
+            have.push(s);
+        }
+    }
+    let have = if have.is_empty() {
+        "no entry that names a platform".to_string()
+    } else {
+        have.join(", ")
+    };
+    Err(ImageError::invalid(format!(
+        "{what} has no image for platform {want}; available platforms: {have} (choose one with --platform)"
+    )))
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("pulling layers");
+    bar
+}
+
+/// An error with its causes (reqwest hides the interesting part in `source()`).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        cur = s.source();
+    }
+    clean(&out, 600)
+}
+
+/// Registry-supplied text made safe to print: no control characters (terminal escapes),
+/// bounded length.
+fn clean(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    out.trim().to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials from Docker's config.json.
+
+/// What to authenticate with. The secret never reaches a log line or an error message.
+struct Credentials {
+    auth: RegistryAuth,
+    /// Where they came from, e.g. `/root/.docker/config.json (auths "ghcr.io")`; `None` when
+    /// anonymous.
+    source: Option<String>,
+    /// The file looked in, for the "no credentials" message.
+    searched: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.auth {
+            RegistryAuth::Anonymous => "anonymous",
+            RegistryAuth::Basic(..) => "basic",
+            RegistryAuth::Bearer(_) => "bearer",
+        };
+        f.debug_struct("Credentials")
+            .field("auth", &kind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct DockerConfig {
+    #[serde(default)]
+    auths: BTreeMap<String, AuthEntry>,
+    #[serde(rename = "credHelpers", default)]
+    cred_helpers: BTreeMap<String, String>,
+    #[serde(rename = "credsStore", default)]
+    creds_store: Option<String>,
+    /// Everything else: in the legacy `.dockercfg` format (Kubernetes `dockercfg` secrets),
+    /// the registry entries themselves, with no `auths` around them.
+    #[serde(flatten)]
+    other: BTreeMap<String, serde_json::Value>,
+}
+
+impl DockerConfig {
+    /// Take the registry entries of a legacy `.dockercfg` into `auths`.
+    fn adopt_legacy(&mut self) {
+        if !self.auths.is_empty() {
+            return;
+        }
+        for (key, value) in std::mem::take(&mut self.other) {
+            if value.get("auth").is_some() {
+                // An entry that does not parse is skipped: its error could quote a secret.
+                if let Ok(entry) = serde_json::from_value::<AuthEntry>(value) {
+                    self.auths.insert(key, entry);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct AuthEntry {
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(rename = "identitytoken", default)]
+    identity_token: Option<String>,
+    #[serde(rename = "registrytoken", default)]
+    registry_token: Option<String>,
+}
+
+/// The config file Docker would read: the explicit one, else `$DOCKER_CONFIG/config.json`,
+/// else `~/.docker/config.json`.
+fn docker_config_path(
+    explicit: Option<&Path>,
+    docker_config_env: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(if p.is_dir() {
+            p.join("config.json")
+        } else {
+            p.to_path_buf()
+        });
+    }
+    if let Some(d) = docker_config_env.filter(|d| !d.as_os_str().is_empty()) {
+        return Some(d.join("config.json"));
+    }
+    home.map(|h| h.join(".docker").join("config.json"))
+}
+
+fn credentials(registry: &str, explicit: Option<&Path>) -> Result<Credentials> {
+    let path = docker_config_path(
+        explicit,
+        std::env::var_os("DOCKER_CONFIG").map(PathBuf::from),
+        dirs::home_dir(),
+    );
+    let anonymous = |searched: String| Credentials {
+        auth: RegistryAuth::Anonymous,
+        source: None,
+        searched,
+    };
+    let Some(path) = path else {
+        return Ok(anonymous("no Docker config.json (no home directory)".into()));
+    };
+    let searched = path.display().to_string();
+    let bytes = match read_bounded(&path, MAX_DOCKER_CONFIG) {
+        Ok(b) => b,
+        // Only a file the user named must exist; the default one often does not.
+        Err(e) if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound => return Ok(anonymous(searched)),
+        Err(e) if explicit.is_some() => return Err(ImageError::io(&path, e)),
+        Err(e) => {
+            tracing::warn!("{searched}: {e}; pulling without credentials");
+            return Ok(anonymous(searched));
+        }
+    };
+    // serde_json's messages can quote the offending value, which may be a password: only the
+    // position is reported.
+    let mut config: DockerConfig = serde_json::from_slice(&bytes).map_err(|e| {
+        ImageError::invalid(format!(
+            "{searched}: not a Docker config.json ({:?} error at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    config.adopt_legacy();
+    let found = lookup(&config, registry, &searched)?;
+    for w in &found.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(match found.auth {
+        Some((auth, key)) => Credentials {
+            auth,
+            source: Some(format!("{searched} (auths {key:?})")),
+            searched,
+        },
+        None => anonymous(searched),
+    })
+}
+
+fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(std::io::Error::other(format!("larger than {max} bytes")));
+    }
+    Ok(buf)
+}
+
+struct Lookup {
+    /// The credentials and the `auths` key they were under.
+    auth: Option<(RegistryAuth, String)>,
+    warnings: Vec<String>,
+}
+
+/// Find `registry`'s credentials as Docker does: the exact key first (Docker Hub's is
+/// `https://index.docker.io/v1/`), then any key with the same host, with or without a scheme
+/// or path.
+fn lookup(config: &DockerConfig, registry: &str, file: &str) -> Result<Lookup> {
+    let mut warnings = Vec::new();
+    if let Some((key, helper)) = matching(&config.cred_helpers, registry).next() {
+        warnings.push(format!(
+            "{file}: credHelpers names docker-credential-{} for {key:?}; Bulwark does not run credential helpers, \
+             so it uses an auths entry if there is one, else pulls anonymously",
+            clean(helper, 60)
+        ));
+    }
+    for (key, entry) in matching(&config.auths, registry) {
+        if let Some(auth) = entry_auth(entry, key, file)? {
+            return Ok(Lookup {
+                auth: Some((auth, key.clone())),
+                warnings,
+            });
+        }
+        if entry.identity_token.as_deref().is_some_and(|t| !t.is_empty()) {
+            warnings.push(format!(
+                "{file}: auths {key:?} holds an identity token (an OAuth refresh token), which Bulwark does not \
+                 support; pulling anonymously"
+            ));
+        }
+    }
+    if let Some(store) = &config.creds_store {
+        if warnings.is_empty() {
+            warnings.push(format!(
+                "{file}: credsStore keeps credentials in docker-credential-{}, which Bulwark does not run; no \
+                 auths entry for {registry}, so pulling anonymously (give a config.json with an auths entry to \
+                 authenticate)",
+                clean(store, 60)
+            ));
+        }
+    }
+    Ok(Lookup { auth: None, warnings })
+}
+
+/// Entries of an `auths` or `credHelpers` map that apply to `registry`, the exact key first.
+fn matching<'a, T>(map: &'a BTreeMap<String, T>, registry: &str) -> impl Iterator<Item = (&'a String, &'a T)> {
+    let registry = registry.to_ascii_lowercase();
+    let hub = is_docker_hub(&registry);
+    let exact = if hub {
+        DOCKER_HUB_KEY.to_string()
+    } else {
+        registry.clone()
+    };
+    let first = map.get_key_value(&exact);
+    let rest = map.iter().filter(move |(k, _)| {
+        **k != exact && {
+            let h = key_host(k);
+            if hub {
+                is_docker_hub(&h)
+            } else {
+                h == registry
+            }
+        }
+    });
+    first.into_iter().chain(rest)
+}
+
+fn is_docker_hub(host: &str) -> bool {
+    matches!(host, "docker.io" | "index.docker.io" | "registry-1.docker.io")
+}
+
+/// `https://host:port/v1/` → `host:port`, as Docker's `ConvertToHostname`.
+fn key_host(key: &str) -> String {
+    let k = key.trim();
+    let k = k
+        .strip_prefix("https://")
+        .or_else(|| k.strip_prefix("http://"))
+        .unwrap_or(k);
+    k.split('/').next().unwrap_or(k).to_ascii_lowercase()
+}
+
+fn entry_auth(e: &AuthEntry, key: &str, file: &str) -> Result<Option<RegistryAuth>> {
+    if let Some(encoded) = e.auth.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        // Docker writes padded standard base64; some tools drop the padding.
+        let engine = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        );
+        let bad = |why: &str| ImageError::invalid(format!("{file}: auths {key:?}: \"auth\" {why}"));
+        let raw = engine.decode(encoded).map_err(|_| bad("is not base64"))?;
+        let text = String::from_utf8(raw).map_err(|_| bad("does not decode to UTF-8"))?;
+        let (user, pass) = text
+            .split_once(':')
+            .ok_or_else(|| bad("does not decode to user:password"))?;
+        if !user.is_empty() {
+            return Ok(Some(RegistryAuth::Basic(user.to_string(), pass.to_string())));
+        }
+    }
+    if let (Some(user), Some(pass)) = (e.username.as_deref(), e.password.as_deref()) {
+        if !user.is_empty() {
+            return Ok(Some(RegistryAuth::Basic(user.to_string(), pass.to_string())));
+        }
+    }
+    if let Some(token) = e.registry_token.as_deref().filter(|t| !t.is_empty()) {
+        return Ok(Some(RegistryAuth::Bearer(token.to_string())));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn config(json: &str) -> DockerConfig {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn basic(l: &Lookup) -> (String, String) {
+        match &l.auth {
+            Some((RegistryAuth::Basic(u, p), _)) => (u.clone(), p.clone()),
+            _ => panic!("no basic credentials"),
+        }
+    }
+
+    #[test]
+    fn matches_keys_like_docker() {
+        let c = config(
+            r#"{"auths": {
+                "https://index.docker.io/v1/": {"auth": "aHViOmh1YnBhc3M="},
+                "https://ghcr.io": {"username": "gh", "password": "ghpass"},
+                "registry.example.com:5000/v2/": {"auth": "ZXg6ZXhwYXNz"},
+                "127.0.0.1:5000": {"auth": "bG9jYWw6cHc"}
+            }}"#,
+        );
+        assert_eq!(
+            basic(&lookup(&c, "docker.io", "f").unwrap()),
+            ("hub".into(), "hubpass".into())
+        );
+        assert_eq!(
+            basic(&lookup(&c, "index.docker.io", "f").unwrap()),
+            ("hub".into(), "hubpass".into())
+        );
+        assert_eq!(
+            basic(&lookup(&c, "ghcr.io", "f").unwrap()),
+            ("gh".into(), "ghpass".into())
+        );
+        assert_eq!(
+            basic(&lookup(&c, "Registry.Example.com:5000", "f").unwrap()),
+            ("ex".into(), "expass".into())
+        );
+        // Unpadded base64, as some tools write it.
+        assert_eq!(
+            basic(&lookup(&c, "127.0.0.1:5000", "f").unwrap()),
+            ("local".into(), "pw".into())
+        );
+        assert!(lookup(&c, "127.0.0.1:5001", "f").unwrap().auth.is_none());
+        assert!(lookup(&c, "quay.io", "f").unwrap().auth.is_none());
+        // Hub credentials filed under a bare host work too.
+        let c = config(r#"{"auths": {"docker.io": {"auth": "aHViOmh1YnBhc3M="}}}"#);
+        assert_eq!(
+            basic(&lookup(&c, "docker.io", "f").unwrap()),
+            ("hub".into(), "hubpass".into())
+        );
+    }
+
+    #[test]
+    fn empty_entries_are_skipped() {
+        let c = config(
+            r#"{"auths": {
+                "reg.example": {},
+                "https://reg.example/v2/": {"auth": "bmV3Om5ldw=="},
+                "https://other.example/": {"auth": "b2xkOm9sZA=="}
+            }}"#,
+        );
+        assert_eq!(
+            basic(&lookup(&c, "reg.example", "f").unwrap()),
+            ("new".into(), "new".into())
+        );
+    }
+
+    #[test]
+    fn registry_token_is_bearer_and_identity_token_warns() {
+        let c = config(r#"{"auths": {"a.example": {"registrytoken": "tok"}, "b.example": {"identitytoken": "x"}}}"#);
+        assert!(matches!(lookup(&c, "a.example", "f").unwrap().auth, Some((RegistryAuth::Bearer(t), _)) if t == "tok"));
+        let l = lookup(&c, "b.example", "f").unwrap();
+        assert!(l.auth.is_none());
+        assert!(l.warnings[0].contains("identity token"), "{:?}", l.warnings);
+    }
+
+    #[test]
+    fn helpers_and_stores_warn_without_running() {
+        let c = config(r#"{"auths": {"https://index.docker.io/v1/": {}}, "credsStore": "desktop"}"#);
+        let l = lookup(&c, "docker.io", "cfg.json").unwrap();
+        assert!(l.auth.is_none());
+        assert!(
+            l.warnings.len() == 1 && l.warnings[0].contains("docker-credential-desktop"),
+            "{:?}",
+            l.warnings
+        );
+        let c = config(r#"{"credHelpers": {"gcr.io": "gcloud"}, "auths": {"gcr.io": {"auth": "dTpw"}}}"#);
+        let l = lookup(&c, "gcr.io", "cfg.json").unwrap();
+        assert_eq!(basic(&l), ("u".into(), "p".into()));
+        assert!(l.warnings[0].contains("docker-credential-gcloud"), "{:?}", l.warnings);
+        assert!(lookup(&c, "quay.io", "cfg.json").unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn bad_auth_fields_are_errors_that_keep_the_secret() {
+        let secret = "s3cr3t-no-colon";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+        let c = config(&format!(r#"{{"auths": {{"r.example": {{"auth": "{encoded}"}}}}}}"#));
+        let e = lookup(&c, "r.example", "f").err().unwrap().to_string();
+        assert!(
+            e.contains("user:password") && !e.contains(secret) && !e.contains(&encoded),
+            "{e}"
+        );
+        let c = config(r#"{"auths": {"r.example": {"auth": "!!!"}}}"#);
+        assert!(lookup(&c, "r.example", "f").is_err());
+    }
+
+    #[test]
+    fn malformed_config_error_does_not_quote_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, r#"{"auths": {"r.example": {"password": ["hunter2-secret"]}}}"#).unwrap();
+        let e = credentials("r.example", Some(&path)).unwrap_err().to_string();
+        assert!(e.contains("not a Docker config.json") && !e.contains("hunter2"), "{e}");
+        // A directory given explicitly means the config.json inside it.
+        std::fs::write(&path, r#"{"auths": {"r.example": {"auth": "dTpodW50ZXIy"}}}"#).unwrap();
+        let c = credentials("r.example", Some(dir.path())).unwrap();
+        assert!(matches!(&c.auth, RegistryAuth::Basic(u, _) if u == "u"));
+        let shown = format!("{c:?}");
+        assert!(shown.contains("basic") && !shown.contains("hunter2"), "{shown}");
+        // An explicit file that does not exist is an error, not anonymous access.
+        assert!(credentials("r.example", Some(&dir.path().join("nope.json"))).is_err());
+    }
+
+    #[test]
+    fn legacy_dockercfg_entries_are_read() {
+        let mut c = config(r#"{"https://r.example/v1/": {"auth": "dTpw", "email": "x@example"}}"#);
+        c.adopt_legacy();
+        assert_eq!(basic(&lookup(&c, "r.example", "f").unwrap()), ("u".into(), "p".into()));
+        // Beside `auths`, other top-level keys are settings, not registries.
+        let mut c = config(r#"{"auths": {"y.example": {}}, "psFormat": "table", "x.example": {"auth": "dTpw"}}"#);
+        c.adopt_legacy();
+        assert!(lookup(&c, "x.example", "f").unwrap().auth.is_none());
+    }
+
+    #[test]
+    fn config_path_precedence() {
+        let explicit = Path::new("/nonexistent/k8s/.dockerconfigjson");
+        assert_eq!(
+            docker_config_path(Some(explicit), Some("/d".into()), Some("/home/u".into())),
+            Some(explicit.to_path_buf())
+        );
+        assert_eq!(
+            docker_config_path(None, Some("/d".into()), Some("/home/u".into())),
+            Some(PathBuf::from("/d/config.json"))
+        );
+        assert_eq!(
+            docker_config_path(None, Some("".into()), Some("/home/u".into())),
+            Some(PathBuf::from("/home/u/.docker/config.json"))
+        );
+        assert_eq!(docker_config_path(None, None, None), None);
+    }
+
+    #[test]
+    fn schema1_and_artifacts_are_refused_by_name() {
+        let s1 = br#"{"schemaVersion": 1, "name": "x", "tag": "1", "fsLayers": []}"#;
+        let e = manifest_kind(
+            s1,
+            Some("application/vnd.docker.distribution.manifest.v1+prettyjws"),
+            "manifest m",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("schema 1"), "{e}");
+        assert!(manifest_kind(s1, None, "m").is_err());
+        let oci = br#"{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}"#;
+        assert_eq!(manifest_kind(oci, Some("text/plain"), "m").unwrap(), Kind::Index);
+        let bare = br#"{"schemaVersion": 2, "config": {"digest": "x"}, "layers": []}"#;
+        assert_eq!(
+            manifest_kind(
+                bare,
+                Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"),
+                "m"
+            )
+            .unwrap(),
+            Kind::Manifest
+        );
+        assert_eq!(manifest_kind(bare, None, "m").unwrap(), Kind::Manifest);
+        let odd = br#"{"schemaVersion": 2, "mediaType": "application/vnd.example.thing"}"#;
+        assert!(manifest_kind(odd, None, "m")
+            .unwrap_err()
+            .to_string()
+            .contains("not a container image"));
+    }
+
+    #[test]
+    fn platform_choice_lists_what_there_is() {
+        let index: Index = serde_json::from_str(
+            r#"{"manifests": [
+                {"digest": "sha256:a", "platform": {"os": "linux", "architecture": "amd64"}},
+                {"digest": "sha256:b", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                {"digest": "sha256:c", "platform": {"os": "unknown", "architecture": "unknown"}}
+            ]}"#,
+        )
+        .unwrap();
+        let arm = Platform::parse("linux/arm64").unwrap();
+        assert_eq!(choose_platform(&index, &arm, "i").unwrap().digest, "sha256:b");
+        let e = choose_platform(&index, &Platform::parse("linux/s390x").unwrap(), "i")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("linux/amd64, linux/arm64/v8") && !e.contains("unknown"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn clean_strips_terminal_escapes() {
+        assert_eq!(clean("bad\x1b[31mred\nline", 100), "bad [31mred line");
+        assert_eq!(clean("abcdef", 3), "abc…");
+    }
 }

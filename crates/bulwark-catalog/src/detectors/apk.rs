@@ -93,9 +93,7 @@ fn package_from(rec: &Record<'_>, path: &str) -> Result<Package, String> {
     if name.is_empty() || name.contains(char::is_whitespace) {
         return Err(format!("bad package name {name:?}"));
     }
-    let version = rec
-        .version
-        .ok_or_else(|| format!("package {name} has no V: field"))?;
+    let version = rec.version.ok_or_else(|| format!("package {name} has no V: field"))?;
     if version.is_empty() || version.contains(char::is_whitespace) {
         return Err(format!("package {name} has bad version {version:?}"));
     }

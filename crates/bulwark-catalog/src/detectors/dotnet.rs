@@ -18,9 +18,7 @@ impl Detector for DepsJson {
     }
 
     fn matches(&self, path: &str, _mode: u32) -> bool {
-        path.len() > ".deps.json".len()
-            && path.ends_with(".deps.json")
-            && !path.ends_with("/.deps.json")
+        path.len() > ".deps.json".len() && path.ends_with(".deps.json") && !path.ends_with("/.deps.json")
     }
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
@@ -45,15 +43,11 @@ impl Detector for DepsJson {
                 for (tfm, libs) in targets {
                     match libs.as_object() {
                         Some(libs) => keys.extend(libs.keys().map(String::as_str)),
-                        None => det
-                            .warnings
-                            .push(format!("target {tfm:?} is not an object")),
+                        None => det.warnings.push(format!("target {tfm:?} is not an object")),
                     }
                 }
             }
-            Some(_) => det
-                .warnings
-                .push("\"targets\" is not an object".to_string()),
+            Some(_) => det.warnings.push("\"targets\" is not an object".to_string()),
         }
 
         for key in keys {
@@ -70,11 +64,7 @@ impl Detector for DepsJson {
     }
 }
 
-fn package_from(
-    key: &str,
-    libraries: &Map<String, Value>,
-    path: &str,
-) -> Result<Option<Package>, String> {
+fn package_from(key: &str, libraries: &Map<String, Value>, path: &str) -> Result<Option<Package>, String> {
     // Without its `libraries` entry there is no telling a package from a project.
     let lib = libraries
         .get(key)
@@ -89,9 +79,7 @@ fn package_from(
         return Ok(None);
     }
     // NuGet ids contain no `/`, but split at the last one anyway so the version stays whole.
-    let (name, version) = key
-        .rsplit_once('/')
-        .ok_or("no '/' between name and version")?;
+    let (name, version) = key.rsplit_once('/').ok_or("no '/' between name and version")?;
     let bad = |s: &str| s.is_empty() || s.contains(|c: char| c.is_whitespace() || c.is_control());
     if bad(name) || bad(version) {
         return Err("bad name or version".to_string());
@@ -138,11 +126,7 @@ mod tests {
                 ("Swashbuckle.AspNetCore.SwaggerUI", "6.5.0"),
             ]
         );
-        let p = d
-            .packages
-            .iter()
-            .find(|p| p.name == "Newtonsoft.Json")
-            .unwrap();
+        let p = d.packages.iter().find(|p| p.name == "Newtonsoft.Json").unwrap();
         assert_eq!(p.kind, PackageType::Dotnet);
         assert_eq!(p.location.path, "/app/WebApp.deps.json");
         assert_eq!(crate::purl_for(p, None), "pkg:nuget/Newtonsoft.Json@13.0.1");

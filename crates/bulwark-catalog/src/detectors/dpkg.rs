@@ -43,22 +43,20 @@ impl Detector for DpkgStatus {
 
 /// Fields of one stanza, in order; a continuation line is appended to the previous value.
 fn stanzas(text: &str) -> impl Iterator<Item = Vec<(&str, String)>> + '_ {
-    text.split("\n\n")
-        .filter(|s| !s.trim().is_empty())
-        .map(|block| {
-            let mut fields: Vec<(&str, String)> = Vec::new();
-            for line in block.lines() {
-                if line.starts_with(' ') || line.starts_with('\t') {
-                    if let Some((_, v)) = fields.last_mut() {
-                        v.push('\n');
-                        v.push_str(line.trim());
-                    }
-                } else if let Some((k, v)) = line.split_once(':') {
-                    fields.push((k.trim(), v.trim().to_string()));
+    text.split("\n\n").filter(|s| !s.trim().is_empty()).map(|block| {
+        let mut fields: Vec<(&str, String)> = Vec::new();
+        for line in block.lines() {
+            if line.starts_with(' ') || line.starts_with('\t') {
+                if let Some((_, v)) = fields.last_mut() {
+                    v.push('\n');
+                    v.push_str(line.trim());
                 }
+            } else if let Some((k, v)) = line.split_once(':') {
+                fields.push((k.trim(), v.trim().to_string()));
             }
-            fields
-        })
+        }
+        fields
+    })
 }
 
 fn package_from(fields: &[(&str, String)], path: &str) -> Result<Option<Package>, String> {
@@ -131,15 +129,9 @@ mod tests {
         );
         assert_eq!(d.packages.len(), 3);
         let s = d.packages[0].source.as_ref().unwrap();
-        assert_eq!(
-            (s.name.as_str(), s.version.as_str()),
-            ("systemd", "252.39-1~deb12u2")
-        );
+        assert_eq!((s.name.as_str(), s.version.as_str()), ("systemd", "252.39-1~deb12u2"));
         let s = d.packages[1].source.as_ref().unwrap();
-        assert_eq!(
-            (s.name.as_str(), s.version.as_str()),
-            ("openssl", "3.0.20-1~deb12u2")
-        );
+        assert_eq!((s.name.as_str(), s.version.as_str()), ("openssl", "3.0.20-1~deb12u2"));
         assert_eq!(d.packages[2].source.as_ref().unwrap().name, "tar");
         assert_eq!(d.packages[0].arch.as_deref(), Some("amd64"));
     }

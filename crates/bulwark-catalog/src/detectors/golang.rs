@@ -187,21 +187,13 @@ fn data_start(image: &object::File<'_>) -> Option<u64> {
     image
         .segments()
         .find(|s| match s.flags() {
-            SegmentFlags::Elf { p_flags } => {
-                p_flags & (object::elf::PF_X | object::elf::PF_W) == object::elf::PF_W
-            }
-            SegmentFlags::MachO {
-                maxprot, initprot, ..
-            } => {
-                s.address() != 0
-                    && s.file_range().1 != 0
-                    && initprot == MACHO_RW
-                    && maxprot == MACHO_RW
+            SegmentFlags::Elf { p_flags } => p_flags & (object::elf::PF_X | object::elf::PF_W) == object::elf::PF_W,
+            SegmentFlags::MachO { maxprot, initprot, .. } => {
+                s.address() != 0 && s.file_range().1 != 0 && initprot == MACHO_RW && maxprot == MACHO_RW
             }
             SegmentFlags::Coff { characteristics } => {
                 s.file_range().1 != 0
-                    && characteristics & !PE_ALIGN_32BYTES
-                        == PE_INITIALIZED_DATA | PE_MEM_READ | PE_MEM_WRITE
+                    && characteristics & !PE_ALIGN_32BYTES == PE_INITIALIZED_DATA | PE_MEM_READ | PE_MEM_WRITE
             }
             _ => false,
         })
@@ -241,8 +233,7 @@ fn read_raw_build_info(
             .and_then(|n| start.checked_add(n))
             .ok_or_else(|| bad("header address overflows"))?;
         let rest = mem.read(after, u64::MAX).unwrap_or_default();
-        let (version, rest) =
-            decode_string(rest).ok_or_else(|| bad("unreadable Go version string"))?;
+        let (version, rest) = decode_string(rest).ok_or_else(|| bad("unreadable Go version string"))?;
         let (modinfo, _) = decode_string(rest).ok_or_else(|| bad("unreadable module info"))?;
         (version, modinfo)
     } else {
@@ -292,9 +283,7 @@ fn read_raw_build_info(
     // Strip the sentinels (cmd/go's modload.infoStart/infoEnd), as Go does: 16 bytes each
     // side, the last line's newline just before the end one. Anything else is no module info.
     let modinfo = match modinfo.len().checked_sub(17).and_then(|i| modinfo.get(i)) {
-        Some(&b'\n') if modinfo.len() >= 33 => modinfo
-            .get(16..modinfo.len().saturating_sub(16))
-            .unwrap_or(&[]),
+        Some(&b'\n') if modinfo.len() >= 33 => modinfo.get(16..modinfo.len().saturating_sub(16)).unwrap_or(&[]),
         _ => &[],
     };
     Ok(Some(RawBuildInfo {
@@ -355,10 +344,7 @@ struct BuildInfo {
 
 impl BuildInfo {
     fn setting(&self, key: &str) -> Option<&str> {
-        self.settings
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -563,12 +549,7 @@ fn packages(mut info: BuildInfo, go_version: &str, path: &str) -> Vec<Package> {
         .strip_prefix("go")
         .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
     {
-        out.push(Package::new(
-            PackageType::GoModule,
-            "stdlib",
-            toolchain,
-            path,
-        ));
+        out.push(Package::new(PackageType::GoModule, "stdlib", toolchain, path));
     }
     out
 }
@@ -627,17 +608,13 @@ fn version_from_ldflags(ldflags: &str, main_module: &str) -> Option<String> {
     let is_space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
     for pass in [ident_is_version as fn(&str) -> bool, ident_is_tag] {
         for (eq, _) in ldflags.match_indices('=') {
-            let key_start = bytes
-                .get(..eq)?
-                .iter()
-                .rposition(|&c| is_space(c))
-                .map_or(0, |i| i + 1);
+            let key_start = bytes.get(..eq)?.iter().rposition(|&c| is_space(c)).map_or(0, |i| i + 1);
             let key = ldflags.get(key_start..eq)?;
             let Some((prefix, ident)) = key.rsplit_once('.') else {
                 continue;
             };
-            let prefix_ok = prefix.ends_with("main")
-                || (!main_module.is_empty() && prefix.contains(&format!("{main_module}/")));
+            let prefix_ok =
+                prefix.ends_with("main") || (!main_module.is_empty() && prefix.contains(&format!("{main_module}/")));
             if !prefix_ok || !pass(ident) {
                 continue;
             }
@@ -670,19 +647,14 @@ fn version_from_ldflags(ldflags: &str, main_module: &str) -> Option<String> {
 /// `[a-zA-Z0-9]*[vV]er(sion)?` (the regex's optional release/git/build groups fold into the
 /// leading class).
 fn ident_is_version(ident: &str) -> bool {
-    let base = ident
-        .strip_suffix("ersion")
-        .or_else(|| ident.strip_suffix("er"));
-    ident.bytes().all(|c| c.is_ascii_alphanumeric())
-        && base.is_some_and(|b| b.ends_with(['v', 'V']))
+    let base = ident.strip_suffix("ersion").or_else(|| ident.strip_suffix("er"));
+    ident.bytes().all(|c| c.is_ascii_alphanumeric()) && base.is_some_and(|b| b.ends_with(['v', 'V']))
 }
 
 /// `[a-zA-Z0-9]*[tT]ag`.
 fn ident_is_tag(ident: &str) -> bool {
     ident.bytes().all(|c| c.is_ascii_alphanumeric())
-        && ident
-            .strip_suffix("ag")
-            .is_some_and(|b| b.ends_with(['t', 'T']))
+        && ident.strip_suffix("ag").is_some_and(|b| b.ends_with(['t', 'T']))
 }
 
 /// The regex `v?\d+.\d+.\d+[-\w]*` anchored at the start of `s` (`.` is any character,
@@ -692,11 +664,7 @@ fn semver_prefix(s: &str) -> Option<&str> {
     // Greedy digit runs, backtracking to shorter ones; `.` then takes any one byte
     // (a byte, not a char: fine, the tail class below is ASCII and the text is re-sliced).
     fn digits_then(b: &[u8], i: usize, groups_left: u32) -> Option<usize> {
-        let run = b
-            .get(i..)?
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+        let run = b.get(i..)?.iter().take_while(|c| c.is_ascii_digit()).count();
         for len in (1..=run).rev() {
             let after = i + len;
             if groups_left == 0 {
@@ -710,11 +678,7 @@ fn semver_prefix(s: &str) -> Option<&str> {
         }
         None
     }
-    let starts: &[usize] = if b.first() == Some(&b'v') {
-        &[1, 0]
-    } else {
-        &[0]
-    };
+    let starts: &[usize] = if b.first() == Some(&b'v') { &[1, 0] } else { &[0] };
     for &start in starts {
         if let Some(end) = digits_then(b, start, 2) {
             let tail = b
@@ -749,12 +713,8 @@ impl Detector for GoMod {
         for (path, version) in &gomod.require {
             let (name, version) = gomod.resolve(path, version);
             if seen.insert((name.to_string(), version.to_string())) {
-                det.packages.push(Package::new(
-                    PackageType::GoModule,
-                    name,
-                    version,
-                    file.path,
-                ));
+                det.packages
+                    .push(Package::new(PackageType::GoModule, name, version, file.path));
             }
         }
         Ok(det)
@@ -868,15 +828,10 @@ fn replace(args: &[String]) -> Option<Replace> {
         [p, v] => (p, Some(v.clone())),
         _ => return None,
     };
-    let all_sane = [
-        Some(old),
-        old_version.as_ref(),
-        Some(new),
-        new_version.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .all(|s| sane(s));
+    let all_sane = [Some(old), old_version.as_ref(), Some(new), new_version.as_ref()]
+        .into_iter()
+        .flatten()
+        .all(|s| sane(s));
     all_sane.then(|| Replace {
         old: old.clone(),
         old_version,
@@ -1032,10 +987,7 @@ mod tests {
     }
 
     fn names(d: &Detection) -> Vec<(String, String)> {
-        d.packages
-            .iter()
-            .map(|p| (p.name.clone(), p.version.clone()))
-            .collect()
+        d.packages.iter().map(|p| (p.name.clone(), p.version.clone())).collect()
     }
 
     const MODINFO: &str = "path\texample.com/app/cmd/app\n\
@@ -1105,11 +1057,7 @@ mod tests {
         let d = detect_bytes(&elf(Some(".go.buildinfo"), &b)).unwrap();
         assert_eq!(
             names(&d),
-            vec![
-                p("x.io/y", "v0.3.0"),
-                p("x.io/z", "v1.0.0"),
-                p("stdlib", "go1.16.15")
-            ]
+            vec![p("x.io/y", "v0.3.0"), p("x.io/z", "v1.0.0"), p("stdlib", "go1.16.15")]
         );
 
         // The same with pointers that lead outside the image: an error, not a panic.
@@ -1149,12 +1097,10 @@ mod tests {
 
     #[test]
     fn devel_main_version_from_ldflags_then_vcs() {
-        let base =
-            "path\tgithub.com/anchore/syft/cmd/syft\nmod\tgithub.com/anchore/syft\t(devel)\t\n";
+        let base = "path\tgithub.com/anchore/syft/cmd/syft\nmod\tgithub.com/anchore/syft\t(devel)\t\n";
         let with = |extra: &str| {
             let info = format!("{base}{extra}");
-            let d =
-                detect_bytes(&elf(Some(".go.buildinfo"), &inline_blob("go1.23.4", &info))).unwrap();
+            let d = detect_bytes(&elf(Some(".go.buildinfo"), &inline_blob("go1.23.4", &info))).unwrap();
             d.packages[0].version.clone()
         };
         assert_eq!(
@@ -1162,9 +1108,7 @@ mod tests {
             "v1.18.1"
         );
         assert_eq!(
-            with(
-                "build\tvcs.revision=5e16e5031a13f8a11057\nbuild\tvcs.time=2024-12-13T18:30:11Z\n"
-            ),
+            with("build\tvcs.revision=5e16e5031a13f8a11057\nbuild\tvcs.time=2024-12-13T18:30:11Z\n"),
             "v0.0.0-20241213183011-5e16e5031a13"
         );
         assert_eq!(with("build\tvcs.revision=abc\n"), "(devel)");
@@ -1179,14 +1123,8 @@ mod tests {
             v("-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=0.59.1").as_deref(),
             Some("v0.59.1")
         );
-        assert_eq!(
-            v("-X main.Version=v2.0.0-rc1").as_deref(),
-            Some("v2.0.0-rc1")
-        );
-        assert_eq!(
-            v("-X main.buildTag=refs/tags/1.2.3").as_deref(),
-            Some("v1.2.3")
-        );
+        assert_eq!(v("-X main.Version=v2.0.0-rc1").as_deref(), Some("v2.0.0-rc1"));
+        assert_eq!(v("-X main.buildTag=refs/tags/1.2.3").as_deref(), Some("v1.2.3"));
         assert_eq!(v("-X main.gitCommit=1.2.3"), None);
         assert_eq!(v("-X other.com/x.version=1.2.3"), None);
         assert_eq!(v("-X main.version=dev"), None);
@@ -1240,12 +1178,7 @@ mod tests {
             ]
             .concat(),
             // A length far past the data.
-            [
-                header(2),
-                vec![0xff, 0xff, 0xff, 0xff, 0x0f],
-                b"go1.2".to_vec(),
-            ]
-            .concat(),
+            [header(2), vec![0xff, 0xff, 0xff, 0xff, 0x0f], b"go1.2".to_vec()].concat(),
             // Version fine, module info length lies.
             [header(2), b"\x06go1.20\xff\x7f".to_vec()].concat(),
             // Empty version.
@@ -1263,11 +1196,7 @@ mod tests {
         short.extend_from_slice(&[8, 2, 0]);
         let d = detect_bytes(&elf(Some(".go.buildinfo"), &short)).unwrap();
         assert!(d.packages.is_empty());
-        let d = detect_bytes(&elf(
-            Some(".go.buildinfo"),
-            &[&[0u8][..], &header(2)].concat(),
-        ))
-        .unwrap();
+        let d = detect_bytes(&elf(Some(".go.buildinfo"), &[&[0u8][..], &header(2)].concat())).unwrap();
         assert!(d.packages.is_empty());
     }
 
@@ -1322,10 +1251,7 @@ mod tests {
     }
 
     fn version_of<'a>(d: &'a Detection, name: &str) -> Option<&'a str> {
-        d.packages
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| p.version.as_str())
+        d.packages.iter().find(|p| p.name == name).map(|p| p.version.as_str())
     }
 
     #[test]
@@ -1370,10 +1296,7 @@ mod tests {
                 "github.com/docker/distribution/cmd/registry",
             ),
             ("/usr/bin/skopeo", "github.com/containers/skopeo/cmd/skopeo"),
-            (
-                "/usr/bin/umoci",
-                "github.com/opencontainers/umoci/cmd/umoci",
-            ),
+            ("/usr/bin/umoci", "github.com/opencontainers/umoci/cmd/umoci"),
         ] {
             let Some(d) = real(path) else { continue };
             assert_eq!(version_of(&d, main), Some("(devel)"), "{path}: {d:?}");

@@ -18,9 +18,7 @@ use zip::ZipArchive;
 pub struct JavaArchive;
 
 /// All four bytes long, which `is_java_archive` relies on.
-const EXTENSIONS: [&str; 8] = [
-    ".jar", ".war", ".ear", ".jpi", ".hpi", ".par", ".sar", ".nar",
-];
+const EXTENSIONS: [&str; 8] = [".jar", ".war", ".ear", ".jpi", ".hpi", ".par", ".sar", ".nar"];
 
 /// Whether `path` names a Java archive (case-insensitive suffix; no allocation).
 fn is_java_archive(path: &str) -> bool {
@@ -28,11 +26,7 @@ fn is_java_archive(path: &str) -> bool {
     let Some(ext) = b.get(b.len().saturating_sub(4)..) else {
         return false;
     };
-    b.len() > 4
-        && !path.ends_with("/.jar")
-        && EXTENSIONS
-            .iter()
-            .any(|e| ext.eq_ignore_ascii_case(e.as_bytes()))
+    b.len() > 4 && !path.ends_with("/.jar") && EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e.as_bytes()))
 }
 
 impl Detector for JavaArchive {
@@ -121,15 +115,11 @@ impl<'l> Walk<'l> {
         // Do not trust the claimed size for the allocation either.
         let hint = usize::try_from(entry.size().min(16 << 20)).unwrap_or(0);
         let mut buf = Vec::with_capacity(hint);
-        let res = (&mut entry)
-            .take(cap.saturating_add(1))
-            .read_to_end(&mut buf);
+        let res = (&mut entry).take(cap.saturating_add(1)).read_to_end(&mut buf);
         self.budget = self.budget.saturating_sub(buf.len() as u64);
         res.map_err(|e| e.to_string())?;
         if buf.len() as u64 > cap {
-            return Err(format!(
-                "skipped: expands past the limit of {cap} bytes (zip bomb?)"
-            ));
+            return Err(format!("skipped: expands past the limit of {cap} bytes (zip bomb?)"));
         }
         Ok(buf)
     }
@@ -138,12 +128,7 @@ impl<'l> Walk<'l> {
         self.det.warnings.push(format!("{location}: {what}: {why}"));
     }
 
-    fn scan<R: Read + std::io::Seek>(
-        &mut self,
-        mut archive: ZipArchive<R>,
-        location: &str,
-        depth: usize,
-    ) {
+    fn scan<R: Read + std::io::Seek>(&mut self, mut archive: ZipArchive<R>, location: &str, depth: usize) {
         let mut manifest_idx = None;
         let mut poms: Vec<(String, usize)> = Vec::new();
         let mut pom_xml_dirs: HashSet<String> = HashSet::new();
@@ -166,13 +151,11 @@ impl<'l> Walk<'l> {
             }
         }
 
-        let manifest = manifest_idx.and_then(|idx| {
-            match self.read_entry(&mut archive, idx, self.limits.meta) {
-                Ok(b) => Some(Manifest::parse(&String::from_utf8_lossy(&b))),
-                Err(why) => {
-                    self.warn(location, "META-INF/MANIFEST.MF", why);
-                    None
-                }
+        let manifest = manifest_idx.and_then(|idx| match self.read_entry(&mut archive, idx, self.limits.meta) {
+            Ok(b) => Some(Manifest::parse(&String::from_utf8_lossy(&b))),
+            Err(why) => {
+                self.warn(location, "META-INF/MANIFEST.MF", why);
+                None
             }
         });
 
@@ -315,11 +298,7 @@ fn parse_pom_properties(text: &str) -> Result<PomProperties, String> {
 /// it. Syft's rule: an artifactId equal to the file's name wins; failing any, one the
 /// name is a prefix of, or that ends the name. Among several, the first whose directory
 /// also has a pom.xml, else the last.
-fn main_pom(
-    props: &[(String, PomProperties)],
-    file_name: &str,
-    pom_xml_dirs: &HashSet<String>,
-) -> Option<usize> {
+fn main_pom(props: &[(String, PomProperties)], file_name: &str, pom_xml_dirs: &HashSet<String>) -> Option<usize> {
     if file_name.is_empty() {
         return None;
     }
@@ -607,9 +586,7 @@ mod tests {
                 continue;
             }
             let mut data = Vec::new();
-            entry
-                .read_to_end(&mut data)
-                .unwrap_or_else(|e| panic!("{e}"));
+            entry.read_to_end(&mut data).unwrap_or_else(|e| panic!("{e}"));
             let d = detect(&path, &data);
             assert!(d.warnings.is_empty(), "{path}: {:?}", d.warnings);
             for p in &d.packages {
@@ -621,10 +598,7 @@ mod tests {
                 ));
             }
         }
-        let facts = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/facts/syft/java-app.json"
-        );
+        let facts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/facts/syft/java-app.json");
         let facts: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(facts).unwrap_or_else(|e| panic!("{e}")))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -735,10 +709,7 @@ mod tests {
         // No version in the file name: the manifest's, continuation lines joined.
         let manifest =
             b"Manifest-Version: 1.0\nImplementation-Vendor-Id: org.example\nImplementation-Version: 1.2.\n 3-beta\n\nName: x/\nSpecification-Version: 7\n";
-        let d = detect(
-            "/lib/thing.war",
-            &zip(&[("META-INF/MANIFEST.MF", manifest)]),
-        );
+        let d = detect("/lib/thing.war", &zip(&[("META-INF/MANIFEST.MF", manifest)]));
         assert_eq!(
             summary(&d),
             [(
@@ -761,20 +732,14 @@ mod tests {
             &pom("org.yaml", "snakeyaml", "1.33"),
         )]);
         let lib = zip(&[
-            (
-                &pom_path("com.example", "web"),
-                &pom("com.example", "web", "2.0"),
-            ),
+            (&pom_path("com.example", "web"), &pom("com.example", "web", "2.0")),
             ("WEB-INF/lib/snakeyaml-1.33.jar", &inner),
         ]);
         let ear = zip(&[("web.war", &lib), ("lib/", b"")]);
         let d = detect("/srv/app.ear", &ear);
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
         assert_eq!(
-            summary(&d)
-                .into_iter()
-                .map(|(_, n, _, l)| (n, l))
-                .collect::<Vec<_>>(),
+            summary(&d).into_iter().map(|(_, n, _, l)| (n, l)).collect::<Vec<_>>(),
             [
                 ("web".to_string(), "/srv/app.ear!/web.war".to_string()),
                 (
@@ -790,20 +755,13 @@ mod tests {
         let mut jar = zip(&[(&pom_path("g", "level6"), &pom("g", "level6", "1"))]);
         for level in (0..6).rev() {
             let a = format!("level{level}");
-            jar = zip(&[
-                (&pom_path("g", &a), &pom("g", &a, "1")),
-                ("inner.jar", &jar),
-            ]);
+            jar = zip(&[(&pom_path("g", &a), &pom("g", &a, "1")), ("inner.jar", &jar)]);
         }
         let d = detect("/x.jar", &jar);
         let names: Vec<_> = d.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["level0", "level1", "level2", "level3", "level4"]);
         assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
-        assert!(
-            d.warnings[0].contains("nested deeper than 4"),
-            "{:?}",
-            d.warnings
-        );
+        assert!(d.warnings[0].contains("nested deeper than 4"), "{:?}", d.warnings);
         assert!(d.warnings[0].starts_with("/x.jar!/inner.jar!/inner.jar!/inner.jar!/inner.jar:"));
     }
 
@@ -843,10 +801,7 @@ mod tests {
             ("pad.bin", &zeros[..1 << 20]),
         ]);
         let names: Vec<String> = (0..8).map(|i| format!("lib/s{i}.jar")).collect();
-        let entries: Vec<(&str, &[u8])> = names
-            .iter()
-            .map(|n| (n.as_str(), small.as_slice()))
-            .collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), small.as_slice())).collect();
         let d = scan_with(&limits, "/many.jar", &stored(&entries));
         // 3 MiB of budget: two 1 MiB jars, then the rest are refused.
         assert_eq!(d.packages.len(), 2, "{:?}", d.warnings);
@@ -916,10 +871,7 @@ mod tests {
         };
         let s = |a: &str, b: &str| (a.to_string(), b.to_string());
         assert_eq!(f("spring-core-5.3.1.jar"), s("spring-core", "5.3.1"));
-        assert_eq!(
-            f("pkg-extra-field-4.3-rc-1.jar"),
-            s("pkg-extra-field", "4.3-rc-1")
-        );
+        assert_eq!(f("pkg-extra-field-4.3-rc-1.jar"), s("pkg-extra-field", "4.3-rc-1"));
         assert_eq!(f("log4j-1.2-api.jar"), s("log4j", "1.2-api"));
         assert_eq!(f("jackson-core.jar"), s("jackson-core", ""));
         assert_eq!(f("1.0.jar"), s("1.0", ""));
@@ -930,8 +882,7 @@ mod tests {
 
     #[test]
     fn properties_syntax() {
-        let p =
-            parse_pom_properties("! c\n  groupId : g.h\nartifactId a\nversion=1=2\nversion=3\n");
+        let p = parse_pom_properties("! c\n  groupId : g.h\nartifactId a\nversion=1=2\nversion=3\n");
         assert_eq!(
             p,
             Ok(PomProperties {
@@ -946,8 +897,7 @@ mod tests {
     #[test]
     fn matches_archive_suffixes() {
         for p in [
-            "/a/b.jar", "/a/B.JAR", "/x.war", "/x.ear", "/p.hpi", "/p.jpi", "/x.nar", "/x.sar",
-            "/x.par",
+            "/a/b.jar", "/a/B.JAR", "/x.war", "/x.ear", "/p.hpi", "/p.jpi", "/x.nar", "/x.sar", "/x.par",
         ] {
             assert!(JavaArchive.matches(p, 0o644), "{p}");
         }

@@ -414,12 +414,7 @@ fn yarn_classic(text: &str, path: &str) -> Detection {
                 continue;
             };
             // All descriptors of one entry name the same package; the first will do.
-            let first = key
-                .split(',')
-                .next()
-                .unwrap_or(key)
-                .trim()
-                .trim_matches('"');
+            let first = key.split(',').next().unwrap_or(key).trim().trim_matches('"');
             match yarn_descriptor_name(first) {
                 Some(name) => current = Some((i + 1, name, None)),
                 None => out.warn(format!("line {}: cannot read descriptor {first:?}", i + 1)),
@@ -428,10 +423,7 @@ fn yarn_classic(text: &str, path: &str) -> Detection {
         }
         // Entry fields are indented by exactly two spaces; deeper lines are the
         // `dependencies:` maps, where a package may well be called `version`.
-        let Some(field) = line
-            .strip_prefix("  ")
-            .filter(|f| !f.starts_with([' ', '\t']))
-        else {
+        let Some(field) = line.strip_prefix("  ").filter(|f| !f.starts_with([' ', '\t'])) else {
             continue;
         };
         if let Some(value) = field.strip_prefix("version ") {
@@ -510,10 +502,7 @@ fn yaml_options() -> serde_saphyr::Options {
 fn yaml_error(e: serde_saphyr::Error) -> DetectError {
     let msg = e.to_string();
     let msg = msg.lines().next().unwrap_or("").trim();
-    DetectError::malformed(format!(
-        "YAML: {}",
-        msg.strip_prefix("error: ").unwrap_or(msg)
-    ))
+    DetectError::malformed(format!("YAML: {}", msg.strip_prefix("error: ").unwrap_or(msg)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -588,11 +577,7 @@ fn pnpm_key(key: &str) -> Option<(&str, &str)> {
         Some(k) => (true, k),
         None => (false, key),
     };
-    let scope_len = if k.starts_with('@') {
-        k.find('/')? + 1
-    } else {
-        0
-    };
+    let scope_len = if k.starts_with('@') { k.find('/')? + 1 } else { 0 };
     let rest = &k[scope_len..];
     let sep = rest.find(['@', '/'])?;
     let v5 = rest.as_bytes()[sep] == b'/';
@@ -615,11 +600,7 @@ mod tests {
     use super::*;
 
     fn run(d: &dyn Detector, path: &str, text: &str) -> Detection {
-        assert!(
-            d.matches(path, 0o100644),
-            "{} should match {path}",
-            d.name()
-        );
+        assert!(d.matches(path, 0o100644), "{} should match {path}", d.name());
         d.detect(&FileInput {
             path,
             mode: 0o644,
@@ -670,10 +651,7 @@ mod tests {
         );
         assert_eq!(nv(&d), [("express", "4.16.0")]);
         assert_eq!(d.packages[0].licenses, ["MIT"]);
-        assert_eq!(
-            d.packages[0].location.path,
-            "/app/node_modules/express/package.json"
-        );
+        assert_eq!(d.packages[0].location.path, "/app/node_modules/express/package.json");
 
         let d = run(
             &NpmInstalled,
@@ -688,10 +666,7 @@ mod tests {
             "/app/node_modules/utils-merge/package.json",
             r#"{"name":"utils-merge","version":"1.0.1","license":"MIT","licenses":[{"type":"MIT","url":"http://opensource.org/licenses/MIT"},{"type":"Apache-2.0"}, "BSD-2-Clause", 7]}"#,
         );
-        assert_eq!(
-            d.packages[0].licenses,
-            ["MIT", "Apache-2.0", "BSD-2-Clause"]
-        );
+        assert_eq!(d.packages[0].licenses, ["MIT", "Apache-2.0", "BSD-2-Clause"]);
     }
 
     #[test]
@@ -1088,8 +1063,7 @@ __metadata:
         );
         assert_eq!(nv(&d), [("@types/qs", "6.9.4")]);
         // An alias bomb in fields we skip is still cut off by serde-saphyr's limits.
-        let mut bomb =
-            String::from("__metadata:\n  version: 8\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut bomb = String::from("__metadata:\n  version: 8\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let p = i - 1;
             bomb.push_str(&format!(
@@ -1306,10 +1280,7 @@ snapshots:
             pnpm_key("react-dom@18.2.0(react@18.2.0)"),
             Some(("react-dom", "18.2.0"))
         );
-        assert_eq!(
-            pnpm_key("@scope/x@1.0.0-rc.1"),
-            Some(("@scope/x", "1.0.0-rc.1"))
-        );
+        assert_eq!(pnpm_key("@scope/x@1.0.0-rc.1"), Some(("@scope/x", "1.0.0-rc.1")));
         assert_eq!(pnpm_key("github.com/org/gitdep/4f5e6d7c8b9a"), None);
         assert_eq!(pnpm_key("registry.example.com/x/-/x-1.0.0.tgz"), None);
         assert_eq!(pnpm_key("x@file:../x"), Some(("x", "file:../x")));

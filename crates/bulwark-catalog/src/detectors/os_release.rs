@@ -55,9 +55,7 @@ fn unquote(v: &str) -> String {
         .and_then(|s| s.strip_suffix('"'))
         .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
         .unwrap_or(v);
-    v.replace("\\\"", "\"")
-        .replace("\\$", "$")
-        .replace("\\\\", "\\")
+    v.replace("\\\"", "\"").replace("\\$", "$").replace("\\\\", "\\")
 }
 
 #[cfg(test)]

@@ -91,10 +91,7 @@ fn read_entries(entries: &[Value], key: &str, path: &str, det: &mut Detection) {
 
 fn package_from(entry: &Value, path: &str) -> Result<Package, String> {
     let obj = entry.as_object().ok_or("not an object")?;
-    let name = obj
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or("no string \"name\"")?;
+    let name = obj.get("name").and_then(Value::as_str).ok_or("no string \"name\"")?;
     if !valid_name(name) {
         return Err(format!("bad package name {name:?}"));
     }
@@ -160,12 +157,7 @@ mod tests {
 
     #[test]
     fn composer_lock_reads_packages_and_dev_packages() {
-        let d = run(
-            &ComposerLock,
-            "/var/www/html/composer.lock",
-            LOCK.as_bytes(),
-        )
-        .unwrap();
+        let d = run(&ComposerLock, "/var/www/html/composer.lock", LOCK.as_bytes()).unwrap();
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
         assert_eq!(
             nv(&d),
@@ -181,10 +173,7 @@ mod tests {
         assert_eq!(console.kind, PackageType::PhpComposer);
         assert_eq!(console.licenses, ["MIT"]);
         assert_eq!(console.location.path, "/var/www/html/composer.lock");
-        assert_eq!(
-            crate::purl_for(console, None),
-            "pkg:composer/symfony/console@v5.4.28"
-        );
+        assert_eq!(crate::purl_for(console, None), "pkg:composer/symfony/console@v5.4.28");
         assert_eq!(d.packages[4].licenses, ["BSD-3-Clause"]);
     }
 
@@ -226,10 +215,7 @@ mod tests {
     #[test]
     fn unreadable_files_are_errors() {
         for data in [&b""[..], b"{", b"[]", b"\"x\"", b"null", b"\xff"] {
-            assert!(
-                run(&ComposerLock, "/composer.lock", data).is_err(),
-                "{data:?}"
-            );
+            assert!(run(&ComposerLock, "/composer.lock", data).is_err(), "{data:?}");
         }
         for data in [&b""[..], b"{}", b"{\"packages\": {}}", b"3", b"[1"] {
             let r = run(&ComposerInstalled, "/vendor/composer/installed.json", data);
@@ -253,11 +239,7 @@ mod tests {
             (&ComposerInstalled, INSTALLED_V2),
         ] {
             for end in 0..text.len() {
-                let _ = run(
-                    d,
-                    "/app/vendor/composer/installed.json",
-                    &text.as_bytes()[..end],
-                );
+                let _ = run(d, "/app/vendor/composer/installed.json", &text.as_bytes()[..end]);
             }
         }
     }

@@ -29,8 +29,7 @@ fn normalize_name(name: &str) -> String {
 
 /// `dir` (a path or a name) ends with `suffix`, ignoring ASCII case. No allocation.
 fn ends_with_ci(dir: &str, suffix: &str) -> bool {
-    dir.len() >= suffix.len()
-        && dir.as_bytes()[dir.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    dir.len() >= suffix.len() && dir.as_bytes()[dir.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// Names and versions end up in SBOMs and purls: refuse empty ones and ones with
@@ -248,27 +247,15 @@ fn classifier_spdx(classifier: &str) -> Option<&'static str> {
         ("Mozilla Public License 1.1 (MPL 1.1)", "MPL-1.1"),
         ("Mozilla Public License 2.0 (MPL 2.0)", "MPL-2.0"),
         ("GNU General Public License v2 (GPLv2)", "GPL-2.0-only"),
-        (
-            "GNU General Public License v2 or later (GPLv2+)",
-            "GPL-2.0-or-later",
-        ),
+        ("GNU General Public License v2 or later (GPLv2+)", "GPL-2.0-or-later"),
         ("GNU General Public License v3 (GPLv3)", "GPL-3.0-only"),
-        (
-            "GNU General Public License v3 or later (GPLv3+)",
-            "GPL-3.0-or-later",
-        ),
-        (
-            "GNU Lesser General Public License v2 (LGPLv2)",
-            "LGPL-2.0-only",
-        ),
+        ("GNU General Public License v3 or later (GPLv3+)", "GPL-3.0-or-later"),
+        ("GNU Lesser General Public License v2 (LGPLv2)", "LGPL-2.0-only"),
         (
             "GNU Lesser General Public License v2 or later (LGPLv2+)",
             "LGPL-2.0-or-later",
         ),
-        (
-            "GNU Lesser General Public License v3 (LGPLv3)",
-            "LGPL-3.0-only",
-        ),
+        ("GNU Lesser General Public License v3 (LGPLv3)", "LGPL-3.0-only"),
         (
             "GNU Lesser General Public License v3 or later (LGPLv3+)",
             "LGPL-3.0-or-later",
@@ -285,15 +272,9 @@ fn classifier_spdx(classifier: &str) -> Option<&'static str> {
         ("Eclipse Public License 2.0 (EPL-2.0)", "EPL-2.0"),
         ("European Union Public Licence 1.2 (EUPL 1.2)", "EUPL-1.2"),
         ("Universal Permissive License (UPL)", "UPL-1.0"),
-        (
-            "CC0 1.0 Universal (CC0 1.0) Public Domain Dedication",
-            "CC0-1.0",
-        ),
+        ("CC0 1.0 Universal (CC0 1.0) Public Domain Dedication", "CC0-1.0"),
     ];
-    TABLE
-        .iter()
-        .find(|(c, _)| *c == classifier)
-        .map(|(_, spdx)| *spdx)
+    TABLE.iter().find(|(c, _)| *c == classifier).map(|(_, spdx)| *spdx)
 }
 
 /// The version part of `Django-3.2.dist-info/METADATA` or `six-1.16.0-py3.11.egg-info`.
@@ -376,11 +357,10 @@ fn requirement_line(line: &str, lineno: usize, path: &str, out: &mut Collector) 
     }
     // Per-requirement options (`--hash=sha256:…`) follow the requirement after whitespace.
     let bytes = line.as_bytes();
-    let line =
-        match (1..bytes.len()).find(|&i| bytes[i] == b'-' && bytes[i - 1].is_ascii_whitespace()) {
-            Some(i) => &line[..i],
-            None => line,
-        };
+    let line = match (1..bytes.len()).find(|&i| bytes[i] == b'-' && bytes[i - 1].is_ascii_whitespace()) {
+        Some(i) => &line[..i],
+        None => line,
+    };
     // Environment markers: `foo==1.0 ; python_version < "3.8"` still pins foo.
     let req = line.split(';').next().unwrap_or(line).trim();
     // Direct references (`name @ https://…`), paths and URLs name no version.
@@ -584,11 +564,7 @@ mod tests {
     use super::*;
 
     fn run(d: &dyn Detector, path: &str, text: &str) -> Detection {
-        assert!(
-            d.matches(path, 0o100644),
-            "{} should match {path}",
-            d.name()
-        );
+        assert!(d.matches(path, 0o100644), "{} should match {path}", d.name());
         d.detect(&FileInput {
             path,
             mode: 0o644,
@@ -863,11 +839,7 @@ content-hash = "0a1b2c3d"
         let d = run(&PoetryLock, "/app/poetry.lock", text);
         assert_eq!(
             nv(&d),
-            [
-                ("certifi", "2024.8.30"),
-                ("django", "3.2"),
-                ("mylib", "0.1.0")
-            ]
+            [("certifi", "2024.8.30"), ("django", "3.2"), ("mylib", "0.1.0")]
         );
     }
 
@@ -947,11 +919,7 @@ source = { git = "https://github.com/org/gitdep?rev=main#4f5e6d7c8b9a" }
         let d = run(&UvLock, "/app/uv.lock", text);
         assert_eq!(
             nv(&d),
-            [
-                ("certifi", "2024.8.30"),
-                ("pyyaml", "6.0.2"),
-                ("gitdep", "0.3.0")
-            ]
+            [("certifi", "2024.8.30"), ("pyyaml", "6.0.2"), ("gitdep", "0.3.0")]
         );
         assert!(d.warnings.is_empty());
         assert!(UvLock
@@ -1028,11 +996,7 @@ source = { git = "https://github.com/org/gitdep?rev=main#4f5e6d7c8b9a" }
         let d = run(&PipfileLock, "/app/Pipfile.lock", text);
         assert_eq!(
             nv(&d),
-            [
-                ("certifi", "2024.8.30"),
-                ("django", "3.2"),
-                ("pytest", "8.3.3")
-            ]
+            [("certifi", "2024.8.30"), ("django", "3.2"), ("pytest", "8.3.3")]
         );
         assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
         assert!(PipfileLock

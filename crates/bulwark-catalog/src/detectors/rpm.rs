@@ -42,9 +42,9 @@ impl Detector for RpmDb {
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         match file_name(file.path) {
-            "Packages" if is_berkeley_db(file.data) => Err(DetectError::malformed(
-                "Berkeley DB rpmdb is not supported yet",
-            )),
+            "Packages" if is_berkeley_db(file.data) => {
+                Err(DetectError::malformed("Berkeley DB rpmdb is not supported yet"))
+            }
             "Packages" => Err(DetectError::malformed("not a Berkeley DB rpmdb")),
             "Packages.db" if file.data.starts_with(b"RpmP") => {
                 Err(DetectError::malformed("NDB rpmdb is not supported yet"))
@@ -107,11 +107,9 @@ fn read_sqlite(file: &FileInput<'_>) -> Result<Detection, DetectError> {
     conn.deserialize_read_exact("main", Cursor::new(header).chain(rest), data.len(), true)?;
 
     let kind: Option<String> = conn
-        .query_row(
-            "SELECT type FROM sqlite_master WHERE name = 'Packages'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT type FROM sqlite_master WHERE name = 'Packages'", [], |r| {
+            r.get(0)
+        })
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -194,15 +192,10 @@ impl<'a> Header<'a> {
             .checked_mul(16)
             .and_then(|n| n.checked_add(8))
             .ok_or("header size overflows")?;
-        let end = index_end
-            .checked_add(dl as usize)
-            .ok_or("header size overflows")?;
+        let end = index_end.checked_add(dl as usize).ok_or("header size overflows")?;
         match (blob.get(8..index_end), blob.get(index_end..end)) {
             (Some(index), Some(store)) => Ok(Header { index, store }),
-            _ => Err(format!(
-                "truncated: header needs {end} bytes, blob has {}",
-                blob.len()
-            )),
+            _ => Err(format!("truncated: header needs {end} bytes, blob has {}", blob.len())),
         }
     }
 
@@ -274,12 +267,7 @@ fn package_from_header(blob: &[u8], path: &str) -> Result<Option<Package>, Strin
     }
     let mut pkg = Package::new(PackageType::Rpm, name.as_str(), full_version.as_str(), path);
     pkg.arch = h.string(TAG_ARCH).ok().flatten().filter(|a| !a.is_empty());
-    if let Some(l) = h
-        .string(TAG_LICENSE)
-        .ok()
-        .flatten()
-        .filter(|l| !l.is_empty())
-    {
+    if let Some(l) = h.string(TAG_LICENSE).ok().flatten().filter(|l| !l.is_empty()) {
         pkg.licenses.push(l);
     }
     // The source rpm file name carries no epoch, but a source and its binaries share
@@ -352,10 +340,8 @@ mod tests {
     /// An rpmdb-shaped SQLite file holding `blobs`, as bytes.
     fn sqlite_db(blobs: &[Vec<u8>]) -> Vec<u8> {
         let conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_batch(
-            "CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);")
+            .unwrap_or_else(|e| panic!("{e}"));
         for b in blobs {
             conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [b])
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -393,9 +379,7 @@ mod tests {
             let path = entry.path().unwrap_or_else(|e| panic!("{e}")).into_owned();
             if path.ends_with("var/lib/rpm/rpmdb.sqlite") {
                 let mut buf = Vec::new();
-                entry
-                    .read_to_end(&mut buf)
-                    .unwrap_or_else(|e| panic!("{e}"));
+                entry.read_to_end(&mut buf).unwrap_or_else(|e| panic!("{e}"));
                 db = Some(buf);
             }
         }
@@ -405,10 +389,7 @@ mod tests {
         let d = ok(SQLITE_PATH, &db);
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
 
-        let facts = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/facts/syft/rpm-synthetic.json"
-        );
+        let facts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/facts/syft/rpm-synthetic.json");
         let facts: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(facts).unwrap_or_else(|e| panic!("{e}")))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -492,11 +473,7 @@ mod tests {
         let names: Vec<_> = d.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["curl", "curl"]);
         assert_eq!(d.warnings.len(), 7, "{:?}", d.warnings);
-        assert!(
-            d.warnings[0].starts_with("header 1: truncated"),
-            "{:?}",
-            d.warnings
-        );
+        assert!(d.warnings[0].starts_with("header 1: truncated"), "{:?}", d.warnings);
     }
 
     #[test]
@@ -513,14 +490,9 @@ mod tests {
     #[test]
     fn rejects_non_rpmdb_sqlite_and_garbage() {
         let conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-        conn.execute_batch(
-            "CREATE TABLE t (x); CREATE VIEW Packages AS SELECT 1 AS hnum, x'00' AS blob;",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let db = conn
-            .serialize("main")
-            .unwrap_or_else(|e| panic!("{e}"))
-            .to_vec();
+        conn.execute_batch("CREATE TABLE t (x); CREATE VIEW Packages AS SELECT 1 AS hnum, x'00' AS blob;")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let db = conn.serialize("main").unwrap_or_else(|e| panic!("{e}")).to_vec();
         assert!(detect(SQLITE_PATH, &db).is_err());
         assert!(detect(SQLITE_PATH, b"SQLite format 3\0 but then nothing").is_err());
         let mut junk = SQLITE_MAGIC.to_vec();
@@ -549,10 +521,7 @@ mod tests {
             err("/var/lib/rpm/Packages", &bdb),
             "Berkeley DB rpmdb is not supported yet"
         );
-        assert_eq!(
-            err("/var/lib/rpm/Packages", b"hello"),
-            "not a Berkeley DB rpmdb"
-        );
+        assert_eq!(err("/var/lib/rpm/Packages", b"hello"), "not a Berkeley DB rpmdb");
         assert_eq!(
             err("/usr/lib/sysimage/rpm/Packages.db", b"RpmP\0\0\0\0"),
             "NDB rpmdb is not supported yet"

@@ -141,8 +141,7 @@ impl Detector for Gemspec {
         let Some(dir) = path.strip_suffix(file_name(path)) else {
             return false;
         };
-        path.ends_with(".gemspec")
-            && (dir.ends_with("/specifications/") || dir.ends_with("/specifications/default/"))
+        path.ends_with(".gemspec") && (dir.ends_with("/specifications/") || dir.ends_with("/specifications/default/"))
     }
 
     fn max_size(&self) -> u64 {
@@ -154,15 +153,13 @@ impl Detector for Gemspec {
         let mut det = Detection::default();
         let text = text_of(file.data, &mut det);
         let spec = parse_gemspec(&text, &mut det.warnings);
-        let name = spec
-            .name
-            .ok_or_else(|| DetectError::malformed("no literal s.name"))?;
+        let name = spec.name.ok_or_else(|| DetectError::malformed("no literal s.name"))?;
         if !valid_gem_name(&name) {
             return Err(DetectError::malformed(format!("bad gem name {name:?}")));
         }
-        let version = spec.version.ok_or_else(|| {
-            DetectError::malformed(format!("gem {name} has no literal s.version"))
-        })?;
+        let version = spec
+            .version
+            .ok_or_else(|| DetectError::malformed(format!("gem {name} has no literal s.version")))?;
         if !valid_version(&version) {
             return Err(DetectError::malformed(format!(
                 "gem {name} has bad version {version:?}"
@@ -197,9 +194,7 @@ fn parse_gemspec(text: &str, warnings: &mut Vec<String>) -> GemspecFields {
             "version" if f.version.is_none() => f.version = string_literal(value).map(|(s, _)| s),
             // Old RubyGems wrote `Gem::Platform.new(...)` for some platforms: not a literal,
             // and then simply not recorded.
-            "platform" if f.platform.is_none() => {
-                f.platform = string_literal(value).map(|(s, _)| s)
-            }
+            "platform" if f.platform.is_none() => f.platform = string_literal(value).map(|(s, _)| s),
             "licenses" | "license" if f.licenses.is_none() => {
                 let parsed = if value.trim_start().starts_with('[') {
                     string_array(value)
@@ -222,11 +217,7 @@ fn parse_gemspec(text: &str, warnings: &mut Vec<String>) -> GemspecFields {
 fn assignment(line: &str) -> Option<(&str, &str)> {
     let line = line.trim_start();
     let (receiver, rest) = line.split_once('.')?;
-    if receiver.is_empty()
-        || !receiver
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
+    if receiver.is_empty() || !receiver.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return None;
     }
     let field_len = rest
@@ -272,10 +263,7 @@ fn string_literal(value: &str) -> Option<(String, &str)> {
         double_quoted(body)?
     } else if let Some(body) = value.strip_prefix('\'') {
         single_quoted(body)?
-    } else if let Some(body) = value
-        .strip_prefix("%q")
-        .or_else(|| value.strip_prefix("%Q"))
-    {
+    } else if let Some(body) = value.strip_prefix("%q").or_else(|| value.strip_prefix("%Q")) {
         percent_quoted(body)?
     } else {
         return None;
@@ -315,11 +303,7 @@ fn double_quoted(body: &str) -> Option<(String, &str)> {
                         }
                     }
                     'x' => {
-                        let n = rest
-                            .bytes()
-                            .take(2)
-                            .take_while(u8::is_ascii_hexdigit)
-                            .count();
+                        let n = rest.bytes().take(2).take_while(u8::is_ascii_hexdigit).count();
                         let byte = u8::from_str_radix(rest.get(..n)?, 16).ok()?;
                         // A lone byte is only a character when it is ASCII.
                         out.push(if byte.is_ascii() {
@@ -397,8 +381,7 @@ fn percent_quoted(body: &str) -> Option<(String, &str)> {
 fn text_of<'a>(data: &'a [u8], det: &mut Detection) -> Cow<'a, str> {
     let text = String::from_utf8_lossy(data);
     if let Cow::Owned(_) = text {
-        det.warnings
-            .push("invalid UTF-8 replaced with U+FFFD".to_string());
+        det.warnings.push("invalid UTF-8 replaced with U+FFFD".to_string());
     }
     text
 }
@@ -411,8 +394,7 @@ mod tests {
 
     const LOCK: &str = include_str!("../../tests/fixtures/ruby/Gemfile.lock");
     const RACK_SPEC: &str = include_str!("../../tests/fixtures/ruby/rack-2.2.8.gemspec");
-    const NOKOGIRI_SPEC: &str =
-        include_str!("../../tests/fixtures/ruby/nokogiri-1.15.4-x86_64-linux.gemspec");
+    const NOKOGIRI_SPEC: &str = include_str!("../../tests/fixtures/ruby/nokogiri-1.15.4-x86_64-linux.gemspec");
 
     fn run(d: &dyn Detector, path: &str, data: &[u8]) -> Result<Detection, DetectError> {
         d.detect(&FileInput {
@@ -448,9 +430,7 @@ mod tests {
         assert_eq!(got[27], ("zeitwerk", "2.6.12"));
         // Dependency lines (6 spaces) and DEPENDENCIES/PLATFORMS entries are not packages.
         assert_eq!(got.iter().filter(|(n, _)| *n == "railties").count(), 1);
-        assert!(!got
-            .iter()
-            .any(|(n, _)| *n == "x86_64-linux" || *n == "ruby"));
+        assert!(!got.iter().any(|(n, _)| *n == "x86_64-linux" || *n == "ruby"));
         let p = &d.packages[0];
         assert_eq!(p.kind, PackageType::Gem);
         assert_eq!(p.location.path, "/app/Gemfile.lock");
@@ -516,12 +496,7 @@ mod tests {
     #[test]
     fn gemspec_reads_old_rubygems_and_escapes() {
         let text = "Gem::Specification.new do |s|\n  s.name = %q{json}\n  s.version = \"1.8.6\"\n  s.licenses = [\"Ruby\", 'GPL-2.0']\n  s.description = \"caf\\u00E9 \\u{92f8 41} \\\"q\\\" \\#{x}\"\nend\n";
-        let d = run(
-            &Gemspec,
-            "/x/specifications/json-1.8.6.gemspec",
-            text.as_bytes(),
-        )
-        .unwrap();
+        let d = run(&Gemspec, "/x/specifications/json-1.8.6.gemspec", text.as_bytes()).unwrap();
         assert_eq!(nv(&d), [("json", "1.8.6")]);
         assert_eq!(d.packages[0].licenses, ["Ruby", "GPL-2.0"]);
         assert_eq!(
@@ -537,12 +512,7 @@ mod tests {
     #[test]
     fn gemspec_single_license_and_other_receiver() {
         let text = "Gem::Specification.new do |spec|\n  spec.name = \"bcrypt\".freeze\n  spec.version = \"3.1.19\"\n  spec.license = \"MIT\".freeze\n  spec.platform = \"ruby\".freeze\nend\n";
-        let d = run(
-            &Gemspec,
-            "/x/specifications/bcrypt-3.1.19.gemspec",
-            text.as_bytes(),
-        )
-        .unwrap();
+        let d = run(&Gemspec, "/x/specifications/bcrypt-3.1.19.gemspec", text.as_bytes()).unwrap();
         assert_eq!(nv(&d), [("bcrypt", "3.1.19")]);
         assert_eq!(d.packages[0].licenses, ["MIT"]);
         assert_eq!(d.packages[0].arch, None);
@@ -640,10 +610,7 @@ mod tests {
             "/usr/local/lib/ruby/gems/3.2.0/specifications/default/json-2.6.3.gemspec",
             0o644
         ));
-        assert!(Gemspec.matches(
-            "/app/vendor/bundle/ruby/3.2.0/specifications/puma-6.4.0.gemspec",
-            0o644
-        ));
+        assert!(Gemspec.matches("/app/vendor/bundle/ruby/3.2.0/specifications/puma-6.4.0.gemspec", 0o644));
         assert!(!Gemspec.matches("/usr/local/bundle/gems/rack-2.2.8/rack.gemspec", 0o644));
         assert!(!Gemspec.matches("/app/specifications/x/y.gemspec", 0o644));
         assert!(!Gemspec.matches("/specifications/x.gemspec.orig", 0o644));

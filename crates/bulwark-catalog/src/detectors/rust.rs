@@ -38,23 +38,18 @@ impl Detector for CargoLock {
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let text = utf8(file.data)?;
-        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            DetectError::malformed(format!("Cargo.lock: {}", e.message()))
-        })?;
+        let doc: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| DetectError::malformed(format!("Cargo.lock: {}", e.message())))?;
         let mut det = Detection::default();
         if let Some(v) = doc.get("version") {
             if !matches!(v.as_integer(), Some(1..=4)) {
-                det.warnings.push(format!(
-                    "Cargo.lock: unknown format version {v}; read as version 4"
-                ));
+                det.warnings
+                    .push(format!("Cargo.lock: unknown format version {v}; read as version 4"));
             }
         }
         let root = doc.get("root").into_iter();
-        let packages = doc
-            .get("package")
-            .and_then(toml::Value::as_array)
-            .into_iter()
-            .flatten();
+        let packages = doc.get("package").and_then(toml::Value::as_array).into_iter().flatten();
         let mut seen = HashSet::new();
         for (i, entry) in root.chain(packages).enumerate() {
             let field = |k: &str| entry.get(k).and_then(toml::Value::as_str);
@@ -63,18 +58,13 @@ impl Detector for CargoLock {
                     // Two entries of one name and version differ only by source (a git
                     // fork and crates.io); one package is enough.
                     if seen.insert((name, version)) {
-                        det.packages.push(Package::new(
-                            PackageType::RustCrate,
-                            name,
-                            version,
-                            file.path,
-                        ));
+                        det.packages
+                            .push(Package::new(PackageType::RustCrate, name, version, file.path));
                     }
                 }
-                _ => det.warnings.push(format!(
-                    "Cargo.lock: package {} has no usable name or version",
-                    i + 1
-                )),
+                _ => det
+                    .warnings
+                    .push(format!("Cargo.lock: package {} has no usable name or version", i + 1)),
             }
         }
         Ok(det)
@@ -142,14 +132,14 @@ impl Detector for CargoAuditable {
 
 /// The runtime packages of one `.dep-v0` section.
 fn audit_packages(compressed: &[u8], path: &str) -> Result<Vec<Package>, DetectError> {
-    let json = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, MAX_AUDIT_JSON)
-        .map_err(|e| match e.status {
-            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => DetectError::malformed(format!(
-                "{AUDIT_SECTION}: inflates to more than {} MiB",
-                MAX_AUDIT_JSON >> 20
-            )),
-            status => {
-                DetectError::malformed(format!("{AUDIT_SECTION}: bad zlib data ({status:?})"))
+    let json =
+        miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, MAX_AUDIT_JSON).map_err(|e| {
+            match e.status {
+                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => DetectError::malformed(format!(
+                    "{AUDIT_SECTION}: inflates to more than {} MiB",
+                    MAX_AUDIT_JSON >> 20
+                )),
+                status => DetectError::malformed(format!("{AUDIT_SECTION}: bad zlib data ({status:?})")),
             }
         })?;
     let audit: AuditData = serde_json::from_slice(&json)?;
@@ -169,10 +159,7 @@ mod tests {
     use std::io::Read;
 
     fn names(d: &Detection) -> Vec<(String, String)> {
-        d.packages
-            .iter()
-            .map(|p| (p.name.clone(), p.version.clone()))
-            .collect()
+        d.packages.iter().map(|p| (p.name.clone(), p.version.clone())).collect()
     }
 
     fn lock(text: &str) -> Result<Detection, DetectError> {
@@ -247,10 +234,7 @@ mod tests {
         );
         assert!(d.packages.iter().all(|p| p.kind == PackageType::RustCrate));
         // No section: nothing. Not an executable: nothing.
-        assert!(auditable(&elf(Some(".data"), &zlib(json)))
-            .unwrap()
-            .packages
-            .is_empty());
+        assert!(auditable(&elf(Some(".data"), &zlib(json))).unwrap().packages.is_empty());
         assert!(auditable(b"\x7fELF").unwrap().packages.is_empty());
         assert!(CargoAuditable.matches("/x", 0o755));
         assert!(!CargoAuditable.matches("/x", 0o644));
@@ -273,10 +257,7 @@ mod tests {
         ] {
             assert!(auditable(&elf(Some(AUDIT_SECTION), &data)).is_err());
         }
-        assert!(auditable(&elf(Some(AUDIT_SECTION), &good))
-            .unwrap()
-            .packages
-            .is_empty());
+        assert!(auditable(&elf(Some(AUDIT_SECTION), &good)).unwrap().packages.is_empty());
         // Truncations of a valid binary never panic.
         let bin = elf(Some(AUDIT_SECTION), &good);
         for cut in 0..bin.len() {
@@ -302,9 +283,7 @@ mod tests {
             let path = entry.path().unwrap_or_else(|e| panic!("{e}"));
             let path = format!("/{}", path.to_string_lossy().trim_start_matches("./"));
             let mut data = Vec::new();
-            entry
-                .read_to_end(&mut data)
-                .unwrap_or_else(|e| panic!("{e}"));
+            entry.read_to_end(&mut data).unwrap_or_else(|e| panic!("{e}"));
             files.push((path, data));
         }
         Some(files)
@@ -344,10 +323,7 @@ mod tests {
             })
             .collect();
         got.sort();
-        let facts = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/facts/syft/rust-app.json"
-        );
+        let facts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/facts/syft/rust-app.json");
         let facts: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(facts).unwrap_or_else(|e| panic!("{e}")))
                 .unwrap_or_else(|e| panic!("{e}"));
