@@ -3,6 +3,10 @@
 #![forbid(unsafe_code)]
 
 pub mod formats;
+mod license;
+pub mod stamp;
+
+pub use stamp::Stamp;
 
 use bulwark_catalog::Inventory;
 use std::io::Write;
@@ -13,6 +17,8 @@ pub enum SbomError {
     Io(#[from] std::io::Error),
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("SOURCE_DATE_EPOCH {0:?} is not a Unix time in whole seconds")]
+    SourceDateEpoch(String),
 }
 
 /// One output format.
@@ -24,7 +30,12 @@ pub trait Format: Send + Sync {
 
 /// The registry of formats.
 pub fn formats() -> Vec<Box<dyn Format>> {
-    vec![Box::new(formats::table::Table), Box::new(formats::json::Json)]
+    vec![
+        Box::new(formats::table::Table),
+        Box::new(formats::json::Json),
+        Box::new(formats::cyclonedx::CycloneDx),
+        Box::new(formats::spdx::Spdx),
+    ]
 }
 
 /// The format named `name`, or `None`.

@@ -20,7 +20,14 @@ impl Format for Json {
             #[serde(flatten)]
             inv: &'a Inventory,
         }
-        serde_json::to_writer_pretty(&mut *out, &Doc { schema_version: 1, tool: concat!("bulwark ", env!("CARGO_PKG_VERSION")), inv })?;
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &Doc {
+                schema_version: 1,
+                tool: concat!("bulwark ", env!("CARGO_PKG_VERSION")),
+                inv,
+            },
+        )?;
         writeln!(out)?;
         Ok(())
     }
