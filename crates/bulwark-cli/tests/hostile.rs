@@ -1,0 +1,315 @@
+//! Hostile images: each crafted input gives a clear error naming the input and the problem
+//! (non-zero exit) where the image is unusable, or a clear warning and the rest of the
+//! inventory where only one file is bad. Never a panic, never a write outside a temp dir.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+mod common;
+#[path = "common/oci.rs"]
+mod oci;
+
+use bulwark_image::{catalog, ImageError, Limits, Options};
+use oci::{dpkg_status, tar, Entry, Layer};
+
+fn opts() -> Options {
+    Options {
+        no_cache: true,
+        ..Default::default()
+    }
+}
+
+fn scan(dir: &std::path::Path) -> Result<bulwark_catalog::Inventory, ImageError> {
+    catalog(&format!("oci-dir:{}:t", dir.display()), &opts())
+}
+
+fn base_layer() -> Layer {
+    Layer::gzip(&tar(&[
+        Entry::File("etc/os-release", oci::OS_RELEASE),
+        Entry::File(
+            "var/lib/dpkg/status",
+            &dpkg_status(&[("libc6", "2.36-9+deb12u14"), ("tar", "1.34+dfsg-1.2+deb12u1")]),
+        ),
+    ]))
+}
+
+fn names(inv: &bulwark_catalog::Inventory) -> Vec<String> {
+    inv.packages
+        .iter()
+        .map(|p| format!("{}@{}", p.name, p.version))
+        .collect()
+}
+
+#[test]
+fn path_traversal_entries_are_skipped_with_a_warning() {
+    let t = tempfile::tempdir().unwrap();
+    let sentinel = t.path().join("escaped");
+    let evil = format!("../../../../../../../..{}/package.json", sentinel.display());
+    let layer = Layer::gzip(&tar(&[
+        Entry::File(&evil, br#"{"name":"evil","version":"6.6.6"}"#),
+        Entry::File(
+            "app/node_modules/ok/package.json",
+            br#"{"name":"ok","version":"1.0.0"}"#,
+        ),
+    ]));
+    oci::layout(&t.path().join("img"), "t", &[base_layer(), layer]);
+    let inv = scan(&t.path().join("img")).unwrap();
+    let n = names(&inv);
+    assert!(!n.iter().any(|p| p.starts_with("evil")), "{n:?}");
+    assert!(n.contains(&"libc6@2.36-9+deb12u14".to_string()));
+    assert!(
+        inv.warnings.iter().any(|w| w.contains("climbs out of the root")),
+        "{:?}",
+        inv.warnings
+    );
+    assert!(!sentinel.exists(), "something was written outside the temp dir");
+}
+
+#[test]
+fn symlinks_are_never_followed() {
+    let t = tempfile::tempdir().unwrap();
+    // os-release pointing at the host's, an escaping relative link, and a package.json link.
+    let layer = Layer::gzip(&tar(&[
+        Entry::Symlink("etc/os-release", "/etc/os-release"),
+        Entry::Symlink("usr/lib/os-release", "../../../../../../etc/os-release"),
+        Entry::Symlink("app/node_modules/x/package.json", "/proc/self/environ"),
+        Entry::Symlink("var/lib/dpkg/status", "../../../../../var/lib/dpkg/status"),
+    ]));
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let inv = scan(&t.path().join("img")).unwrap();
+    assert!(inv.os.is_none(), "read the host's os-release: {:?}", inv.os);
+    assert!(inv.packages.is_empty(), "{:?}", names(&inv));
+}
+
+#[test]
+fn symlink_in_upper_layer_hides_the_lower_file() {
+    let t = tempfile::tempdir().unwrap();
+    let upper = Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg/status", "/dev/null")]));
+    oci::layout(&t.path().join("img"), "t", &[base_layer(), upper]);
+    let inv = scan(&t.path().join("img")).unwrap();
+    assert!(inv.packages.is_empty(), "{:?}", names(&inv));
+}
+
+#[test]
+fn hardlink_to_outside_is_refused_and_inside_is_followed() {
+    let t = tempfile::tempdir().unwrap();
+    let layer = Layer::gzip(&tar(&[
+        Entry::File("var/lib/dpkg/status", &dpkg_status(&[("bash", "5.2.15-2+b7")])),
+        Entry::Hardlink("var/lib/dpkg/status.d/evil", "../../../../../../etc/shadow"),
+        Entry::Hardlink("var/lib/dpkg/status.d/copy", "var/lib/dpkg/status"),
+    ]));
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let inv = scan(&t.path().join("img")).unwrap();
+    let paths: Vec<_> = inv.packages.iter().map(|p| p.location.path.as_str()).collect();
+    assert_eq!(paths, vec!["/var/lib/dpkg/status", "/var/lib/dpkg/status.d/copy"]);
+    assert!(
+        inv.warnings
+            .iter()
+            .any(|w| w.contains("status.d/evil") && w.contains("outside the root")),
+        "{:?}",
+        inv.warnings
+    );
+}
+
+#[test]
+fn decompression_bomb_is_stopped() {
+    let t = tempfile::tempdir().unwrap();
+    // 64 MiB of zeros in one file: about 64 KiB gzipped.
+    let zeros = vec![0u8; 64 << 20];
+    let layer = Layer::gzip(&tar(&[Entry::File("zeros", &zeros)]));
+    assert!(layer.blob.len() < 200_000);
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let mut o = opts();
+    o.limits = Limits {
+        bomb_floor: 8 << 20,
+        ..Limits::default()
+    };
+    let err = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &o)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("decompression bomb"), "{err}");
+    assert!(err.contains("sha256:"), "error names the layer: {err}");
+}
+
+#[test]
+fn zstd_bomb_with_default_limits_is_stopped() {
+    let t = tempfile::tempdir().unwrap();
+    // A 2 GiB file of zeros, streamed through zstd without ever holding it: a few KiB stored.
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+    {
+        use std::io::Write;
+        let mut h = tar::Header::new_gnu();
+        h.set_path("zeros").unwrap();
+        h.set_size(2 << 30);
+        h.set_mode(0o644);
+        h.set_cksum();
+        enc.write_all(h.as_bytes()).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..2048 {
+            enc.write_all(&chunk).unwrap();
+        }
+    }
+    let blob = enc.finish().unwrap();
+    assert!(blob.len() < 1 << 20, "{}", blob.len());
+    let layer = Layer {
+        blob,
+        media_type: "application/vnd.oci.image.layer.v1.tar+zstd",
+        diff_id: format!("sha256:{}", "0".repeat(64)),
+    };
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let err = scan(&t.path().join("img")).unwrap_err().to_string();
+    assert!(err.contains("decompression bomb"), "{err}");
+}
+
+#[test]
+fn truncated_gzip_is_an_error_naming_the_layer() {
+    let t = tempfile::tempdir().unwrap();
+    let mut layer = base_layer();
+    let keep = layer.blob.len() / 2;
+    layer.blob.truncate(keep);
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let err = scan(&t.path().join("img")).unwrap_err().to_string();
+    assert!(err.contains("layer sha256:"), "{err}");
+}
+
+#[test]
+fn digest_mismatch_names_the_blob() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("img");
+    oci::layout(&dir, "t", &[base_layer()]);
+    // Swap the layer blob's content for another valid layer.
+    let layer_digest = {
+        let idx: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+        let md = idx["manifests"][0]["digest"].as_str().unwrap().to_string();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("blobs/sha256").join(&md[7..])).unwrap()).unwrap();
+        m["layers"][0]["digest"].as_str().unwrap().to_string()
+    };
+    let other = Layer::gzip(&tar(&[Entry::File(
+        "var/lib/dpkg/status",
+        &dpkg_status(&[("evil", "1")]),
+    )]));
+    let p = dir.join("blobs/sha256").join(&layer_digest[7..]);
+    std::fs::write(&p, &other.blob).unwrap();
+    let err = scan(&dir).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ImageError::DigestMismatch { .. }), "{msg}");
+    assert!(msg.contains(&layer_digest), "{msg}");
+}
+
+#[test]
+fn manifest_naming_a_missing_blob() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("img");
+    oci::layout(&dir, "t", &[base_layer()]);
+    let idx: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let md = idx["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("blobs/sha256").join(&md[7..])).unwrap()).unwrap();
+    let ld = m["layers"][0]["digest"].as_str().unwrap().to_string();
+    std::fs::remove_file(dir.join("blobs/sha256").join(&ld[7..])).unwrap();
+    let msg = scan(&dir).unwrap_err().to_string();
+    assert!(msg.contains(&ld) && msg.contains("missing"), "{msg}");
+}
+
+#[test]
+fn digest_with_path_traversal_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("img");
+    oci::layout(&dir, "t", &[base_layer()]);
+    let index = r#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../../../etc/passwd","size":1,"annotations":{"org.opencontainers.image.ref.name":"t"}}]}"#;
+    std::fs::write(dir.join("index.json"), index).unwrap();
+    let msg = scan(&dir).unwrap_err().to_string();
+    assert!(
+        msg.contains("sha256:../../../../etc/passwd") && msg.contains("hex"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn huge_single_line_package_json_is_skipped_with_a_warning() {
+    let t = tempfile::tempdir().unwrap();
+    let mut big = br#"{"name":"big","version":"1.0.0","description":""#.to_vec();
+    big.resize(100 << 20, b'a');
+    big.extend_from_slice(b"\"}");
+    let layer = Layer::gzip(&tar(&[
+        Entry::File("app/node_modules/big/package.json", &big),
+        Entry::File("var/lib/dpkg/status", &dpkg_status(&[("bash", "5.2.15-2+b7")])),
+    ]));
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let inv = scan(&t.path().join("img")).unwrap();
+    assert_eq!(names(&inv), vec!["bash@5.2.15-2+b7"]);
+    assert!(
+        inv.warnings
+            .iter()
+            .any(|w| w.contains("/app/node_modules/big/package.json") && w.contains("limit")),
+        "{:?}",
+        inv.warnings
+    );
+}
+
+#[test]
+fn malformed_dpkg_status_keeps_the_good_stanzas() {
+    let t = tempfile::tempdir().unwrap();
+    let status = b"Package: good\nStatus: install ok installed\nVersion: 1.0-1\n\n\
+        Package: noversion\nStatus: install ok installed\n\n\
+        \xff\xfe garbage line without colon\n\n\
+        Package: bad name\nVersion: 1\n\n\
+        Package: good2\nVersion: 2.0\n";
+    let layer = Layer::gzip(&tar(&[Entry::File("var/lib/dpkg/status", status)]));
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let inv = scan(&t.path().join("img")).unwrap();
+    // Not UTF-8 as a whole: the detector reports the file, the image still inventories.
+    assert!(
+        inv.warnings.iter().any(|w| w.contains("/var/lib/dpkg/status")),
+        "{:?}",
+        inv.warnings
+    );
+    let status = "Package: good\nStatus: install ok installed\nVersion: 1.0-1\n\n\
+        Package: noversion\nStatus: install ok installed\n\n\
+        garbage line without colon\n\n\
+        Package: bad name\nVersion: 1\n\n\
+        Package: good2\nVersion: 2.0\n";
+    let t2 = tempfile::tempdir().unwrap();
+    let layer = Layer::gzip(&tar(&[Entry::File("var/lib/dpkg/status", status.as_bytes())]));
+    oci::layout(&t2.path().join("img"), "t", &[layer]);
+    let inv = scan(&t2.path().join("img")).unwrap();
+    assert_eq!(names(&inv), vec!["good@1.0-1", "good2@2.0"]);
+    assert!(inv.warnings.len() >= 2, "{:?}", inv.warnings);
+}
+
+#[test]
+fn cli_exits_non_zero_with_a_clear_message_on_an_unusable_image() {
+    let t = tempfile::tempdir().unwrap();
+    let mut layer = base_layer();
+    layer.blob.truncate(40);
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let out = common::bulwark()
+        .args([
+            "sbom",
+            &format!("oci-dir:{}:t", t.path().join("img").display()),
+            "--no-cache",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bulwark: error:") && err.contains("layer sha256:"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn not_an_image_at_all() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("junk.tar");
+    std::fs::write(&f, b"this is not a tar file at all, just text").unwrap();
+    let out = common::bulwark()
+        .args(["sbom", &format!("docker-archive:{}", f.display())])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("junk.tar") && !err.contains("panicked"), "{err}");
+}
