@@ -36,7 +36,7 @@ for img in "${images[@]}"; do
   "$B" sbom "oci-dir:$dir" -q -f json --cache-dir "$work/w" >/dev/null
   read -r warm _ < <(measure "" "$B" sbom "oci-dir:$dir" -q -f cyclonedx-json --cache-dir "$work/w")
   read -r syft _ < <(measure "" "$SYFT" scan "oci-dir:$dir" -q -o "cyclonedx-json=$work/s.json")
-  read -r trivy trivy_rss < <(measure "rm -rf '$work/tc'" env TRIVY_CACHE_DIR="$work/tc" "$TRIVY" image --input "$dir" --skip-db-update --offline-scan --format cyclonedx -q -o "$work/t.json")
+  read -r trivy trivy_rss < <(measure "rm -rf '$work/tc'" env TRIVY_CACHE_DIR="$work/tc" "$TRIVY" image --input "$dir" --skip-db-update --skip-java-db-update --offline-scan --format cyclonedx -q -o "$work/t.json")
   printf '%-15s %7.3f | %7.3f %6s | %7.3f %6s | %7.2f %6s | %7.2f %6s | %8.1f %8.1f %6s\n' \
     "$img" "$floor" "$cold" "$(ratio "$cold" "$floor")" "$warm" "$(ratio "$cold" "$warm")" \
     "$syft" "$(ratio "$syft" "$cold")" "$trivy" "$(ratio "$trivy" "$cold")" \

@@ -112,10 +112,7 @@ impl Package {
             licenses: Vec::new(),
             arch: None,
             purl: String::new(),
-            location: Location {
-                path: path.to_string(),
-                layer: None,
-            },
+            location: Location { path: path.to_string(), layer: None },
         }
     }
 }
@@ -160,10 +157,7 @@ pub struct Detection {
 
 impl Detection {
     pub fn packages(packages: Vec<Package>) -> Self {
-        Detection {
-            packages,
-            ..Default::default()
-        }
+        Detection { packages, ..Default::default() }
     }
 }
 

@@ -62,8 +62,7 @@ fn build(pkg: &Package, os: Option<&OsInfo>) -> Option<String> {
             purl.add_qualifier("arch", arch).ok()?;
         }
         if let Some(os) = os.filter(|o| !o.id.is_empty()) {
-            purl.add_qualifier("distro", format!("{}-{}", os.id, os.version_id))
-                .ok()?;
+            purl.add_qualifier("distro", format!("{}-{}", os.id, os.version_id)).ok()?;
         }
         if let Some(src) = &pkg.source {
             if src.name != pkg.name {
@@ -81,22 +80,10 @@ mod tests {
 
     #[test]
     fn deb_purl_has_distro_arch_and_upstream() {
-        let mut p = Package::new(
-            PackageType::Deb,
-            "libsystemd0",
-            "252.39-1~deb12u2",
-            "/var/lib/dpkg/status",
-        );
+        let mut p = Package::new(PackageType::Deb, "libsystemd0", "252.39-1~deb12u2", "/var/lib/dpkg/status");
         p.arch = Some("amd64".into());
-        p.source = Some(SourcePackage {
-            name: "systemd".into(),
-            version: "252.39-1~deb12u2".into(),
-        });
-        let os = OsInfo {
-            id: "debian".into(),
-            version_id: "12".into(),
-            ..Default::default()
-        };
+        p.source = Some(SourcePackage { name: "systemd".into(), version: "252.39-1~deb12u2".into() });
+        let os = OsInfo { id: "debian".into(), version_id: "12".into(), ..Default::default() };
         assert_eq!(
             purl_for(&p, Some(&os)),
             "pkg:deb/debian/libsystemd0@252.39-1~deb12u2?arch=amd64&distro=debian-12&upstream=systemd"
@@ -109,10 +96,7 @@ mod tests {
         assert_eq!(purl_for(&p, None), "pkg:npm/%40babel/core@7.0.0");
         let mut p = Package::new(PackageType::JavaArchive, "log4j-core", "2.19.0", "/x");
         p.namespace = Some("org.apache.logging.log4j".into());
-        assert_eq!(
-            purl_for(&p, None),
-            "pkg:maven/org.apache.logging.log4j/log4j-core@2.19.0"
-        );
+        assert_eq!(purl_for(&p, None), "pkg:maven/org.apache.logging.log4j/log4j-core@2.19.0");
         let p = Package::new(PackageType::GoModule, "github.com/spf13/cobra", "v1.8.1", "/x");
         assert_eq!(purl_for(&p, None), "pkg:golang/github.com/spf13/cobra@v1.8.1");
     }

@@ -6,11 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "bulwark",
-    version,
-    about = "Container supply-chain security: SBOMs, scanning, signing"
-)]
+#[command(name = "bulwark", version, about = "Container supply-chain security: SBOMs, scanning, signing")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -17,52 +17,16 @@ const ONLY_BULWARK: &[(&str, &str, &str, &str, &str)] = &[
     // Syft reads requirements files only when scanning a directory, not an image. The
     // image's /app/requirements.txt pins `Django==3.2.0`; pip installed it as `3.2`, which
     // Syft and we both report from the dist-info. (PEP 440 says 3.2.0 == 3.2; the strings differ.)
-    (
-        "python-app",
-        "python",
-        "django",
-        "3.2.0",
-        "requirements.txt pin, not read by Syft on images",
-    ),
-    (
-        "multi-layer",
-        "python",
-        "django",
-        "3.2.0",
-        "requirements.txt pin, not read by Syft on images",
-    ),
+    ("python-app", "python", "django", "3.2.0", "requirements.txt pin, not read by Syft on images"),
+    ("multi-layer", "python", "django", "3.2.0", "requirements.txt pin, not read by Syft on images"),
     // Syft reads Cargo.lock only for directories. /app/Cargo.lock lists every crate the
     // resolver picked for any target and any kind: the build-dependency autocfg and the
     // Windows-only winapi crates, which the cargo-auditable data in the Linux binary rightly
     // leaves out. Reported from the lockfile, located at /app/Cargo.lock.
-    (
-        "rust-app",
-        "rust-crate",
-        "autocfg",
-        "1.5.1",
-        "Cargo.lock build-dependency, not compiled into the binary",
-    ),
-    (
-        "rust-app",
-        "rust-crate",
-        "winapi",
-        "0.3.9",
-        "Cargo.lock Windows-only dependency",
-    ),
-    (
-        "rust-app",
-        "rust-crate",
-        "winapi-i686-pc-windows-gnu",
-        "0.4.0",
-        "Cargo.lock Windows-only dependency",
-    ),
-    (
-        "rust-app",
-        "rust-crate",
-        "winapi-x86_64-pc-windows-gnu",
-        "0.4.0",
-        "Cargo.lock Windows-only dependency",
-    ),
+    ("rust-app", "rust-crate", "autocfg", "1.5.1", "Cargo.lock build-dependency, not compiled into the binary"),
+    ("rust-app", "rust-crate", "winapi", "0.3.9", "Cargo.lock Windows-only dependency"),
+    ("rust-app", "rust-crate", "winapi-i686-pc-windows-gnu", "0.4.0", "Cargo.lock Windows-only dependency"),
+    ("rust-app", "rust-crate", "winapi-x86_64-pc-windows-gnu", "0.4.0", "Cargo.lock Windows-only dependency"),
 ];
 
 /// Packages Syft reports and we do not, per image, with the reason.
@@ -88,23 +52,14 @@ fn syft(image: &str) -> BTreeSet<Key> {
 }
 
 fn ours(image: &str) -> BTreeSet<Key> {
-    let opts = bulwark_image::Options {
-        no_cache: true,
-        ..Default::default()
-    };
+    let opts = bulwark_image::Options { no_cache: true, ..Default::default() };
     let src = format!("oci-dir:{}", common::image(image).display());
     let inv = bulwark_image::catalog(&src, &opts).unwrap_or_else(|e| panic!("{image}: {e}"));
-    inv.packages
-        .iter()
-        .map(|p| (p.kind.to_string(), p.name.clone(), p.version.clone()))
-        .collect()
+    inv.packages.iter().map(|p| (p.kind.to_string(), p.name.clone(), p.version.clone())).collect()
 }
 
 fn named(list: &[(&str, &str, &str, &str, &str)], image: &str) -> BTreeSet<Key> {
-    list.iter()
-        .filter(|e| e.0 == image)
-        .map(|e| (e.1.to_string(), e.2.to_string(), e.3.to_string()))
-        .collect()
+    list.iter().filter(|e| e.0 == image).map(|e| (e.1.to_string(), e.2.to_string(), e.3.to_string())).collect()
 }
 
 fn check(image: &str) {
@@ -117,11 +72,7 @@ fn check(image: &str) {
         named(ONLY_BULWARK, image),
         "{image}: packages only Bulwark finds differ from the named list"
     );
-    assert_eq!(
-        only_theirs,
-        named(ONLY_SYFT, image),
-        "{image}: packages only Syft finds differ from the named list"
-    );
+    assert_eq!(only_theirs, named(ONLY_SYFT, image), "{image}: packages only Syft finds differ from the named list");
     assert!(!ours.is_empty(), "{image}: empty inventory");
 }
 

@@ -12,10 +12,7 @@ use bulwark_image::{catalog, ImageError, Limits, Options};
 use oci::{dpkg_status, tar, Entry, Layer};
 
 fn opts() -> Options {
-    Options {
-        no_cache: true,
-        ..Default::default()
-    }
+    Options { no_cache: true, ..Default::default() }
 }
 
 fn scan(dir: &std::path::Path) -> Result<bulwark_catalog::Inventory, ImageError> {
@@ -33,10 +30,7 @@ fn base_layer() -> Layer {
 }
 
 fn names(inv: &bulwark_catalog::Inventory) -> Vec<String> {
-    inv.packages
-        .iter()
-        .map(|p| format!("{}@{}", p.name, p.version))
-        .collect()
+    inv.packages.iter().map(|p| format!("{}@{}", p.name, p.version)).collect()
 }
 
 #[test]
@@ -46,21 +40,14 @@ fn path_traversal_entries_are_skipped_with_a_warning() {
     let evil = format!("../../../../../../../..{}/package.json", sentinel.display());
     let layer = Layer::gzip(&tar(&[
         Entry::File(&evil, br#"{"name":"evil","version":"6.6.6"}"#),
-        Entry::File(
-            "app/node_modules/ok/package.json",
-            br#"{"name":"ok","version":"1.0.0"}"#,
-        ),
+        Entry::File("app/node_modules/ok/package.json", br#"{"name":"ok","version":"1.0.0"}"#),
     ]));
     oci::layout(&t.path().join("img"), "t", &[base_layer(), layer]);
     let inv = scan(&t.path().join("img")).unwrap();
     let n = names(&inv);
     assert!(!n.iter().any(|p| p.starts_with("evil")), "{n:?}");
     assert!(n.contains(&"libc6@2.36-9+deb12u14".to_string()));
-    assert!(
-        inv.warnings.iter().any(|w| w.contains("climbs out of the root")),
-        "{:?}",
-        inv.warnings
-    );
+    assert!(inv.warnings.iter().any(|w| w.contains("climbs out of the root")), "{:?}", inv.warnings);
     assert!(!sentinel.exists(), "something was written outside the temp dir");
 }
 
@@ -102,9 +89,7 @@ fn hardlink_to_outside_is_refused_and_inside_is_followed() {
     let paths: Vec<_> = inv.packages.iter().map(|p| p.location.path.as_str()).collect();
     assert_eq!(paths, vec!["/var/lib/dpkg/status", "/var/lib/dpkg/status.d/copy"]);
     assert!(
-        inv.warnings
-            .iter()
-            .any(|w| w.contains("status.d/evil") && w.contains("outside the root")),
+        inv.warnings.iter().any(|w| w.contains("status.d/evil") && w.contains("outside the root")),
         "{:?}",
         inv.warnings
     );
@@ -119,13 +104,8 @@ fn decompression_bomb_is_stopped() {
     assert!(layer.blob.len() < 200_000);
     oci::layout(&t.path().join("img"), "t", &[layer]);
     let mut o = opts();
-    o.limits = Limits {
-        bomb_floor: 8 << 20,
-        ..Limits::default()
-    };
-    let err = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &o)
-        .unwrap_err()
-        .to_string();
+    o.limits = Limits { bomb_floor: 8 << 20, ..Limits::default() };
+    let err = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &o).unwrap_err().to_string();
     assert!(err.contains("decompression bomb"), "{err}");
     assert!(err.contains("sha256:"), "error names the layer: {err}");
 }
@@ -184,10 +164,7 @@ fn digest_mismatch_names_the_blob() {
             serde_json::from_slice(&std::fs::read(dir.join("blobs/sha256").join(&md[7..])).unwrap()).unwrap();
         m["layers"][0]["digest"].as_str().unwrap().to_string()
     };
-    let other = Layer::gzip(&tar(&[Entry::File(
-        "var/lib/dpkg/status",
-        &dpkg_status(&[("evil", "1")]),
-    )]));
+    let other = Layer::gzip(&tar(&[Entry::File("var/lib/dpkg/status", &dpkg_status(&[("evil", "1")]))]));
     let p = dir.join("blobs/sha256").join(&layer_digest[7..]);
     std::fs::write(&p, &other.blob).unwrap();
     let err = scan(&dir).unwrap_err();
@@ -219,10 +196,7 @@ fn digest_with_path_traversal_is_refused() {
     let index = r#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../../../etc/passwd","size":1,"annotations":{"org.opencontainers.image.ref.name":"t"}}]}"#;
     std::fs::write(dir.join("index.json"), index).unwrap();
     let msg = scan(&dir).unwrap_err().to_string();
-    assert!(
-        msg.contains("sha256:../../../../etc/passwd") && msg.contains("hex"),
-        "{msg}"
-    );
+    assert!(msg.contains("sha256:../../../../etc/passwd") && msg.contains("hex"), "{msg}");
 }
 
 #[test]
@@ -239,9 +213,7 @@ fn huge_single_line_package_json_is_skipped_with_a_warning() {
     let inv = scan(&t.path().join("img")).unwrap();
     assert_eq!(names(&inv), vec!["bash@5.2.15-2+b7"]);
     assert!(
-        inv.warnings
-            .iter()
-            .any(|w| w.contains("/app/node_modules/big/package.json") && w.contains("limit")),
+        inv.warnings.iter().any(|w| w.contains("/app/node_modules/big/package.json") && w.contains("limit")),
         "{:?}",
         inv.warnings
     );
@@ -259,11 +231,7 @@ fn malformed_dpkg_status_keeps_the_good_stanzas() {
     oci::layout(&t.path().join("img"), "t", &[layer]);
     let inv = scan(&t.path().join("img")).unwrap();
     // Not UTF-8 as a whole: the detector reports the file, the image still inventories.
-    assert!(
-        inv.warnings.iter().any(|w| w.contains("/var/lib/dpkg/status")),
-        "{:?}",
-        inv.warnings
-    );
+    assert!(inv.warnings.iter().any(|w| w.contains("/var/lib/dpkg/status")), "{:?}", inv.warnings);
     let status = "Package: good\nStatus: install ok installed\nVersion: 1.0-1\n\n\
         Package: noversion\nStatus: install ok installed\n\n\
         garbage line without colon\n\n\
@@ -284,19 +252,12 @@ fn cli_exits_non_zero_with_a_clear_message_on_an_unusable_image() {
     layer.blob.truncate(40);
     oci::layout(&t.path().join("img"), "t", &[layer]);
     let out = common::bulwark()
-        .args([
-            "sbom",
-            &format!("oci-dir:{}:t", t.path().join("img").display()),
-            "--no-cache",
-        ])
+        .args(["sbom", &format!("oci-dir:{}:t", t.path().join("img").display()), "--no-cache"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("bulwark: error:") && err.contains("layer sha256:"),
-        "{err}"
-    );
+    assert!(err.contains("bulwark: error:") && err.contains("layer sha256:"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -305,10 +266,7 @@ fn not_an_image_at_all() {
     let t = tempfile::tempdir().unwrap();
     let f = t.path().join("junk.tar");
     std::fs::write(&f, b"this is not a tar file at all, just text").unwrap();
-    let out = common::bulwark()
-        .args(["sbom", &format!("docker-archive:{}", f.display())])
-        .output()
-        .unwrap();
+    let out = common::bulwark().args(["sbom", &format!("docker-archive:{}", f.display())]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("junk.tar") && !err.contains("panicked"), "{err}");

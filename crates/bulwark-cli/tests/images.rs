@@ -14,17 +14,11 @@ fn scan(src: &str, opts: &Options) -> Inventory {
 }
 
 fn no_cache() -> Options {
-    Options {
-        no_cache: true,
-        ..Default::default()
-    }
+    Options { no_cache: true, ..Default::default() }
 }
 
 fn set(inv: &Inventory) -> BTreeSet<(PackageType, String, String)> {
-    inv.packages
-        .iter()
-        .map(|p| (p.kind, p.name.clone(), p.version.clone()))
-        .collect()
+    inv.packages.iter().map(|p| (p.kind, p.name.clone(), p.version.clone())).collect()
 }
 
 fn oci(name: &str) -> String {
@@ -36,32 +30,19 @@ fn multi_layer_whiteouts_are_applied() {
     let inv = scan(&oci("multi-layer"), &no_cache());
     let has = |t: PackageType, n: &str| inv.packages.iter().filter(|p| p.kind == t && p.name == n).count();
     assert_eq!(has(PackageType::Python, "six"), 0, "six was whited out in layer 4");
-    assert_eq!(
-        has(PackageType::Npm, "left-pad"),
-        0,
-        "left-pad is under an opaque dir in layer 4"
-    );
+    assert_eq!(has(PackageType::Npm, "left-pad"), 0, "left-pad is under an opaque dir in layer 4");
     let is_number: Vec<_> = inv.packages.iter().filter(|p| p.name == "is-number").collect();
     assert_eq!(is_number.len(), 1, "{is_number:?}");
     assert_eq!(is_number[0].version, "7.0.0");
     let layers = &inv.source.layers;
     assert_eq!(layers.len(), 5);
-    assert_eq!(
-        is_number[0].location.layer.as_deref(),
-        Some(layers[3].diff_id.as_str()),
-        "comes from layer 4"
-    );
-    assert_eq!(
-        is_number[0].location.path,
-        "/opt/node/node_modules/is-number/package.json"
-    );
+    assert_eq!(is_number[0].location.layer.as_deref(), Some(layers[3].diff_id.as_str()), "comes from layer 4");
+    assert_eq!(is_number[0].location.path, "/opt/node/node_modules/is-number/package.json");
     let debs: Vec<_> = inv.packages.iter().filter(|p| p.kind == PackageType::Deb).collect();
     assert_eq!(debs.len(), 109);
     assert!(!debs.iter().any(|p| p.name == "python3"));
     // Layer 5 rewrote the status file: every dpkg package now comes from it.
-    assert!(debs
-        .iter()
-        .all(|p| p.location.layer.as_deref() == Some(layers[4].diff_id.as_str())));
+    assert!(debs.iter().all(|p| p.location.layer.as_deref() == Some(layers[4].diff_id.as_str())));
 }
 
 #[test]
@@ -69,24 +50,13 @@ fn python_app_packages_name_their_layer_path_and_source() {
     let inv = scan(&format!("{}:1.0", oci("python-app")), &no_cache());
     let os = inv.os.as_ref().unwrap();
     assert_eq!((os.id.as_str(), os.version_id.as_str()), ("debian", "12"));
-    let find = |n: &str| {
-        inv.packages
-            .iter()
-            .find(|p| p.name == n)
-            .unwrap_or_else(|| panic!("{n} missing"))
-    };
+    let find = |n: &str| inv.packages.iter().find(|p| p.name == n).unwrap_or_else(|| panic!("{n} missing"));
     let ssl = find("libssl3");
     assert_eq!(ssl.version, "3.0.20-1~deb12u2");
     assert_eq!(ssl.source.as_ref().unwrap().name, "openssl");
     assert_eq!(ssl.location.path, "/var/lib/dpkg/status");
-    assert_eq!(
-        ssl.location.layer.as_deref(),
-        Some(inv.source.layers[1].diff_id.as_str())
-    );
-    assert_eq!(
-        ssl.purl,
-        "pkg:deb/debian/libssl3@3.0.20-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"
-    );
+    assert_eq!(ssl.location.layer.as_deref(), Some(inv.source.layers[1].diff_id.as_str()));
+    assert_eq!(ssl.purl, "pkg:deb/debian/libssl3@3.0.20-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl");
     assert_eq!(find("libsystemd0").source.as_ref().unwrap().name, "systemd");
     assert_eq!(inv.packages.iter().filter(|p| p.kind == PackageType::Deb).count(), 110);
     assert_eq!(
@@ -101,10 +71,7 @@ fn zstd_layer_equals_the_gzip_original() {
     let b = scan(&oci("debian-minbase"), &no_cache());
     assert_eq!(set(&a), set(&b));
     assert_eq!(a.packages.len(), 88);
-    assert_eq!(
-        a.source.layers[0].media_type.as_deref(),
-        Some("application/vnd.oci.image.layer.v1.tar+zstd")
-    );
+    assert_eq!(a.source.layers[0].media_type.as_deref(), Some("application/vnd.oci.image.layer.v1.tar+zstd"));
 }
 
 #[test]
@@ -114,10 +81,7 @@ fn docker_archive_equals_oci_layout() {
         let a = scan(&format!("docker-archive:{}", tar.display()), &no_cache());
         let b = scan(&oci(name), &no_cache());
         assert_eq!(set(&a), set(&b), "{name}");
-        assert_eq!(
-            a.source.name.as_deref(),
-            Some(format!("docker.io/bulwark-test/{name}:1.0").as_str())
-        );
+        assert_eq!(a.source.name.as_deref(), Some(format!("docker.io/bulwark-test/{name}:1.0").as_str()));
         // Bare path: detected as a docker-archive.
         let c = scan(&tar.display().to_string(), &no_cache());
         assert_eq!(c.source.kind, "docker-archive");
@@ -140,9 +104,7 @@ fn oci_archive_with_tag_equals_oci_layout() {
     let a = scan(&format!("oci-archive:{}:8.9", archive.display()), &no_cache());
     let b = scan(&oci("rpm-synthetic"), &no_cache());
     assert_eq!(set(&a), set(&b));
-    let err = catalog(&format!("oci-archive:{}:nope", archive.display()), &no_cache())
-        .unwrap_err()
-        .to_string();
+    let err = catalog(&format!("oci-archive:{}:nope", archive.display()), &no_cache()).unwrap_err().to_string();
     assert!(err.contains("nope") && err.contains("8.9"), "{err}");
 }
 
@@ -173,15 +135,8 @@ fn dir_source_reads_a_root_filesystem() {
 #[test]
 fn layer_cache_is_shared_between_images_and_survives_corruption() {
     let t = tempfile::tempdir().unwrap();
-    let opts = Options {
-        cache_dir: Some(t.path().to_path_buf()),
-        ..Default::default()
-    };
-    let entries = || {
-        std::fs::read_dir(t.path().join("layers"))
-            .map(|d| d.count())
-            .unwrap_or(0)
-    };
+    let opts = Options { cache_dir: Some(t.path().to_path_buf()), ..Default::default() };
+    let entries = || std::fs::read_dir(t.path().join("layers")).map(|d| d.count()).unwrap_or(0);
     let cold = scan(&oci("debian-minbase"), &opts);
     assert_eq!(entries(), 1);
     // python-app shares debian-minbase's first layer: only its second layer is new.
@@ -200,8 +155,6 @@ fn layer_cache_is_shared_between_images_and_survives_corruption() {
 
 #[test]
 fn unknown_tag_lists_the_tags() {
-    let err = catalog(&format!("{}:2.0", oci("python-app")), &no_cache())
-        .unwrap_err()
-        .to_string();
+    let err = catalog(&format!("{}:2.0", oci("python-app")), &no_cache()).unwrap_err().to_string();
     assert!(err.contains("2.0") && err.contains("1.0"), "{err}");
 }

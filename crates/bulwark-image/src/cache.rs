@@ -31,10 +31,7 @@ impl LayerCache {
         for d in detectors {
             k.push_str(&format!(";{}={}", d.name(), d.version()));
         }
-        LayerCache {
-            dir: root.join("layers"),
-            detectors_key: k,
-        }
+        LayerCache { dir: root.join("layers"), detectors_key: k }
     }
 
     fn path(&self, verified_digest: &str) -> PathBuf {
@@ -70,11 +67,7 @@ mod tests {
         let dets = bulwark_catalog::all_detectors();
         let c = LayerCache::new(dir.path(), &dets);
         assert!(c.get("sha256:x").is_none());
-        let inv = LayerInventory {
-            diff_id: "sha256:x".into(),
-            entries: vec!["/a".into()],
-            ..Default::default()
-        };
+        let inv = LayerInventory { diff_id: "sha256:x".into(), entries: vec!["/a".into()], ..Default::default() };
         c.put("sha256:x", &inv).unwrap();
         assert_eq!(c.get("sha256:x").unwrap().entries, vec!["/a".to_string()]);
         std::fs::write(c.path("sha256:x"), b"{truncated").unwrap();

@@ -16,9 +16,7 @@ impl Digest {
             .strip_prefix("sha256:")
             .ok_or_else(|| ImageError::invalid(format!("digest {s:?}: only sha256 digests are supported")))?;
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(ImageError::invalid(format!(
-                "digest {s:?} is not sha256 followed by 64 lowercase hex digits"
-            )));
+            return Err(ImageError::invalid(format!("digest {s:?} is not sha256 followed by 64 lowercase hex digits")));
         }
         Ok(Digest(s.to_string()))
     }
@@ -51,11 +49,7 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R, hash: bool) -> Self {
-        HashingReader {
-            inner,
-            hasher: hash.then(Sha256::new),
-            count: 0,
-        }
+        HashingReader { inner, hasher: hash.then(Sha256::new), count: 0 }
     }
 
     pub fn count(&self) -> u64 {
@@ -64,10 +58,7 @@ impl<R: Read> HashingReader<R> {
 
     /// The digest of everything read so far (`None` when hashing was off).
     pub fn finish(self) -> (Option<String>, u64) {
-        (
-            self.hasher.map(|h| format!("sha256:{}", hex::encode(h.finalize()))),
-            self.count,
-        )
+        (self.hasher.map(|h| format!("sha256:{}", hex::encode(h.finalize()))), self.count)
     }
 
     pub fn get_mut(&mut self) -> &mut R {

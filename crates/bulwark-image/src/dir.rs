@@ -14,10 +14,7 @@ pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>]) -> Result<Lay
     if !meta.is_dir() {
         return Err(ImageError::invalid(format!("{}: not a directory", root.display())));
     }
-    let mut inv = LayerInventory {
-        diff_id: String::new(),
-        ..Default::default()
-    };
+    let mut inv = LayerInventory { diff_id: String::new(), ..Default::default() };
     let mut wanted_files: Vec<(PathBuf, String, u32, Vec<usize>, u64)> = Vec::new();
     let mut stack = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
@@ -41,12 +38,8 @@ pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>]) -> Result<Lay
             }
             let Ok(md) = ent.metadata() else { continue };
             let mode = md.permissions().mode();
-            let wanted: Vec<usize> = detectors
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| d.matches(&path, mode))
-                .map(|(i, _)| i)
-                .collect();
+            let wanted: Vec<usize> =
+                detectors.iter().enumerate().filter(|(_, d)| d.matches(&path, mode)).map(|(i, _)| i).collect();
             if !wanted.is_empty() {
                 wanted_files.push((ent.path(), path, mode, wanted, md.len()));
             }
@@ -55,12 +48,7 @@ pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>]) -> Result<Lay
     let results: Vec<_> = wanted_files
         .into_par_iter()
         .map(|(fs_path, path, mode, wanted, size)| {
-            let cap = wanted
-                .iter()
-                .filter_map(|&i| detectors.get(i))
-                .map(|d| d.max_size())
-                .max()
-                .unwrap_or(0);
+            let cap = wanted.iter().filter_map(|&i| detectors.get(i)).map(|d| d.max_size()).max().unwrap_or(0);
             if size > cap {
                 return (
                     path.clone(),

@@ -36,17 +36,11 @@ pub enum ImageError {
 
 impl ImageError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ImageError::Io {
-            path: path.into(),
-            source,
-        }
+        ImageError::Io { path: path.into(), source }
     }
 
     pub(crate) fn json(what: impl Into<String>, source: serde_json::Error) -> Self {
-        ImageError::Json {
-            what: what.into(),
-            source,
-        }
+        ImageError::Json { what: what.into(), source }
     }
 
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {

@@ -8,7 +8,7 @@ use crate::source::LayerRef;
 use bulwark_catalog::{Detection, Detector, FileInput};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::Mutex;
 
 /// Limits that keep hostile layers from exhausting time, memory or disk.
@@ -26,12 +26,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_layer_bytes: 64 << 30,
-            max_ratio: 200,
-            bomb_floor: 1 << 30,
-            max_entries: 5_000_000,
-        }
+        Limits { max_layer_bytes: 64 << 30, max_ratio: 200, bomb_floor: 1 << 30, max_entries: 5_000_000 }
     }
 }
 
@@ -118,206 +113,177 @@ pub fn read_layer(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<LayerInventory> {
     let name = layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string();
-    let fail = |message: String| ImageError::Layer {
-        layer: name.clone(),
-        message,
-    };
+    let fail = |message: String| ImageError::Layer { layer: name.clone(), message };
 
     let raw = layer.location.open()?;
     let compressed_count = std::sync::atomic::AtomicU64::new(0);
-    let counting = CountingReader {
-        inner: raw,
-        count: &compressed_count,
-        progress,
-    };
-    let mut blob = HashingReader::new(counting, layer.digest.is_some());
-    let mut head = BufReader::with_capacity(256 << 10, &mut blob);
-    let magic = head.fill_buf().map_err(|e| fail(format!("reading blob: {e}")))?;
-    let decompressed: Box<dyn Read + '_> = if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(head))
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::with_buffer(head).map_err(|e| fail(format!("zstd: {e}")))?)
-    } else {
-        Box::new(head)
-    };
-    let compressed_fn = || compressed_count.load(std::sync::atomic::Ordering::Relaxed);
-    let guarded = Guard {
-        inner: decompressed,
-        out: 0,
-        compressed: &compressed_fn,
-        limits,
-    };
-    // The diff id is checked when no blob digest vouches for the bytes (docker-archive).
-    let mut tar_stream = HashingReader::new(guarded, layer.digest.is_none());
+    std::thread::scope(|s| {
+        let (mut head, reader) = crate::prefetch::spawn(s, raw, layer.digest.is_some(), &compressed_count, progress);
+        let mut magic = [0u8; 4];
+        {
+            let m = head.fill_buf().map_err(|e| fail(format!("reading blob: {e}")))?;
+            let k = m.len().min(4);
+            magic[..k].copy_from_slice(&m[..k]);
+        }
+        let decompressed: Box<dyn Read + '_> = if magic.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::bufread::MultiGzDecoder::new(&mut head))
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Box::new(zstd::stream::read::Decoder::with_buffer(&mut head).map_err(|e| fail(format!("zstd: {e}")))?)
+        } else {
+            Box::new(&mut head)
+        };
+        let compressed_fn = || compressed_count.load(std::sync::atomic::Ordering::Relaxed);
+        let guarded = Guard { inner: decompressed, out: 0, compressed: &compressed_fn, limits };
+        // The diff id is checked when no blob digest vouches for the bytes (docker-archive).
+        let mut tar_stream = HashingReader::new(guarded, layer.digest.is_none());
 
-    let mut inv = LayerInventory {
-        diff_id: layer.diff_id.to_string(),
-        ..Default::default()
-    };
-    // (path, detections, warnings) per file, filled in by the detection tasks.
-    type FileResults = Vec<(String, Vec<Detection>, Vec<String>)>;
-    let results: Mutex<FileResults> = Mutex::new(Vec::new());
-    {
-        let mut archive = tar::Archive::new(&mut tar_stream);
-        let entries = archive.entries().map_err(|e| fail(format!("not a tar stream: {e}")))?;
-        rayon::in_place_scope(|scope| -> Result<()> {
-            let mut count = 0u64;
-            for entry in entries {
-                let mut entry = entry.map_err(|e| fail(format!("corrupt tar stream: {e}")))?;
-                count += 1;
-                if count > limits.max_entries {
-                    return Err(fail(format!("more than {} entries", limits.max_entries)));
-                }
-                let raw_path = match entry.path() {
-                    Ok(p) => p.to_string_lossy().into_owned(),
-                    Err(e) => {
-                        inv.warnings.push(format!("entry with unreadable path skipped: {e}"));
+        let mut inv = LayerInventory { diff_id: layer.diff_id.to_string(), ..Default::default() };
+        // (path, detections, warnings) per file, filled in by the detection tasks.
+        type FileResults = Vec<(String, Vec<Detection>, Vec<String>)>;
+        let results: Mutex<FileResults> = Mutex::new(Vec::new());
+        {
+            let mut archive = tar::Archive::new(&mut tar_stream);
+            let entries = archive.entries().map_err(|e| fail(format!("not a tar stream: {e}")))?;
+            rayon::in_place_scope(|scope| -> Result<()> {
+                let mut count = 0u64;
+                for entry in entries {
+                    let mut entry = entry.map_err(|e| fail(format!("corrupt tar stream: {e}")))?;
+                    count += 1;
+                    if count > limits.max_entries {
+                        return Err(fail(format!("more than {} entries", limits.max_entries)));
+                    }
+                    let raw_path = match entry.path() {
+                        Ok(p) => p.to_string_lossy().into_owned(),
+                        Err(e) => {
+                            inv.warnings.push(format!("entry with unreadable path skipped: {e}"));
+                            continue;
+                        }
+                    };
+                    let Some(path) = normalize(&raw_path) else {
+                        inv.warnings.push(format!("entry {raw_path:?} climbs out of the root with '..': skipped"));
+                        continue;
+                    };
+                    let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+                    if let Some(hidden) = base.strip_prefix(".wh.") {
+                        if hidden == ".wh..opq" {
+                            inv.opaque_dirs.push(if dir.is_empty() { "/".into() } else { dir.to_string() });
+                        } else if !hidden.is_empty() {
+                            inv.whiteouts.push(format!("{dir}/{hidden}"));
+                        }
                         continue;
                     }
-                };
-                let Some(path) = normalize(&raw_path) else {
-                    inv.warnings
-                        .push(format!("entry {raw_path:?} climbs out of the root with '..': skipped"));
-                    continue;
-                };
-                let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
-                if let Some(hidden) = base.strip_prefix(".wh.") {
-                    if hidden == ".wh..opq" {
-                        inv.opaque_dirs
-                            .push(if dir.is_empty() { "/".into() } else { dir.to_string() });
-                    } else if !hidden.is_empty() {
-                        inv.whiteouts.push(format!("{dir}/{hidden}"));
+                    let kind = entry.header().entry_type();
+                    if kind.is_dir() {
+                        continue;
                     }
-                    continue;
-                }
-                let kind = entry.header().entry_type();
-                if kind.is_dir() {
-                    continue;
-                }
-                inv.entries.push(path.clone());
-                let mode = entry.header().mode().unwrap_or(0o644);
-                if kind.is_hard_link() {
-                    // A hard link shares its target's content, which came earlier in this
-                    // layer; the target's findings are copied once all detections are in.
-                    if detectors.iter().any(|d| d.matches(&path, mode)) {
-                        let target = entry
-                            .link_name()
-                            .ok()
-                            .flatten()
-                            .map(|t| t.to_string_lossy().into_owned());
-                        match target.as_deref().and_then(normalize) {
-                            Some(t) => inv.links.push((path, t)),
-                            None => inv
-                                .warnings
-                                .push(format!("{path}: hard link to a target outside the root: skipped")),
+                    inv.entries.push(path.clone());
+                    let mode = entry.header().mode().unwrap_or(0o644);
+                    if kind.is_hard_link() {
+                        // A hard link shares its target's content, which came earlier in this
+                        // layer; the target's findings are copied once all detections are in.
+                        if detectors.iter().any(|d| d.matches(&path, mode)) {
+                            let target = entry.link_name().ok().flatten().map(|t| t.to_string_lossy().into_owned());
+                            match target.as_deref().and_then(normalize) {
+                                Some(t) => inv.links.push((path, t)),
+                                None => inv
+                                    .warnings
+                                    .push(format!("{path}: hard link to a target outside the root: skipped")),
+                            }
                         }
+                        continue;
                     }
-                    continue;
-                }
-                if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-                    continue; // symlinks, devices, fifos: nothing to read
-                }
-                let wanted: Vec<usize> = detectors
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, d)| d.matches(&path, mode))
-                    .map(|(i, _)| i)
-                    .collect();
-                if wanted.is_empty() {
-                    continue;
-                }
-                let size = entry.size();
-                let cap = wanted.iter().map(|&i| detectors[i].max_size()).max().unwrap_or(0);
-                if size > cap {
-                    inv.warnings.push(format!(
-                        "{path}: {size} bytes is over the {cap}-byte limit of the {} detector: skipped",
-                        detectors[wanted[0]].name()
-                    ));
-                    continue;
-                }
-                let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
-                // Read the magic first, so big files no detector wants are never buffered.
-                let head_len = 8.min(size) as usize;
-                let mut headbuf = [0u8; 8];
-                if let Err(e) = entry.read_exact(&mut headbuf[..head_len]) {
-                    return Err(fail(format!("{path}: {e}")));
-                }
-                let wanted: Vec<usize> = wanted
-                    .into_iter()
-                    .filter(|&i| {
-                        let m = detectors[i].magic();
-                        m.is_empty() || m.iter().any(|m| headbuf[..head_len].starts_with(m))
-                    })
-                    .collect();
-                if wanted.is_empty() {
-                    continue;
-                }
-                data.extend_from_slice(&headbuf[..head_len]);
-                if let Err(e) = (&mut entry).take(cap).read_to_end(&mut data) {
-                    return Err(fail(format!("{path}: {e}")));
-                }
-                let results = &results;
-                scope.spawn(move |_| {
-                    let (dets, warns) = run_detectors(detectors, &wanted, &path, mode, &data);
-                    if let Ok(mut r) = results.lock() {
-                        r.push((path, dets, warns));
+                    if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                        continue; // symlinks, devices, fifos: nothing to read
                     }
-                });
-            }
-            Ok(())
-        })?;
-    }
-    // The tar end marker may come before the end of the blob: read the rest so both
-    // digests cover every byte.
-    io::copy(&mut tar_stream, &mut io::sink()).map_err(|e| fail(format!("reading past the tar end: {e}")))?;
-    let (uncompressed_digest, _) = tar_stream.finish();
-    let (blob_digest, blob_len) = blob.finish();
-    if let (Some(expected), Some(actual)) = (&layer.digest, blob_digest) {
-        if expected.as_str() != actual {
-            return Err(ImageError::DigestMismatch {
-                digest: expected.to_string(),
-                actual,
-            });
-        }
-    }
-    if let Some(size) = layer.size {
-        if size != blob_len {
-            return Err(ImageError::SizeMismatch {
-                digest: name,
-                expected: size,
-                actual: blob_len,
-            });
-        }
-    }
-    if let Some(actual) = uncompressed_digest {
-        if actual != layer.diff_id.as_str() {
-            return Err(ImageError::DiffIdMismatch {
-                diff_id: layer.diff_id.to_string(),
-                actual,
-            });
-        }
-    }
-    let results = results.into_inner().unwrap_or_default();
-    for (path, dets, warns) in results {
-        inv.warnings.extend(warns);
-        inv.files.entry(path).or_default().extend(dets);
-    }
-    for (path, target) in inv.links.clone() {
-        match inv.files.get(&target).cloned() {
-            Some(mut dets) => {
-                for p in dets.iter_mut().flat_map(|d| d.packages.iter_mut()) {
-                    p.location.path = p.location.path.replacen(&target, &path, 1);
+                    let wanted: Vec<usize> =
+                        detectors.iter().enumerate().filter(|(_, d)| d.matches(&path, mode)).map(|(i, _)| i).collect();
+                    if wanted.is_empty() {
+                        continue;
+                    }
+                    let size = entry.size();
+                    let cap = wanted.iter().map(|&i| detectors[i].max_size()).max().unwrap_or(0);
+                    if size > cap {
+                        inv.warnings.push(format!(
+                            "{path}: {size} bytes is over the {cap}-byte limit of the {} detector: skipped",
+                            detectors[wanted[0]].name()
+                        ));
+                        continue;
+                    }
+                    let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
+                    // Read the magic first, so big files no detector wants are never buffered.
+                    let head_len = 8.min(size) as usize;
+                    let mut headbuf = [0u8; 8];
+                    if let Err(e) = entry.read_exact(&mut headbuf[..head_len]) {
+                        return Err(fail(format!("{path}: {e}")));
+                    }
+                    let wanted: Vec<usize> = wanted
+                        .into_iter()
+                        .filter(|&i| {
+                            let m = detectors[i].magic();
+                            m.is_empty() || m.iter().any(|m| headbuf[..head_len].starts_with(m))
+                        })
+                        .collect();
+                    if wanted.is_empty() {
+                        continue;
+                    }
+                    data.extend_from_slice(&headbuf[..head_len]);
+                    if let Err(e) = (&mut entry).take(cap).read_to_end(&mut data) {
+                        return Err(fail(format!("{path}: {e}")));
+                    }
+                    let results = &results;
+                    scope.spawn(move |_| {
+                        let (dets, warns) = run_detectors(detectors, &wanted, &path, mode, &data);
+                        if let Ok(mut r) = results.lock() {
+                            r.push((path, dets, warns));
+                        }
+                    });
                 }
-                inv.files.insert(path, dets);
-            }
-            // A target no detector wanted (a script linked under an executable's name) is fine.
-            None if inv.entries.contains(&target) => {}
-            None => inv.warnings.push(format!(
-                "{path}: hard link to {target}, which this layer does not hold: skipped"
-            )),
+                Ok(())
+            })?;
         }
-    }
-    Ok(inv)
+        // The tar end marker may come before the end of the blob: read the rest so both
+        // digests cover every byte.
+        io::copy(&mut tar_stream, &mut io::sink()).map_err(|e| fail(format!("reading past the tar end: {e}")))?;
+        let (uncompressed_digest, _) = tar_stream.finish();
+        drop(head);
+        let (blob_digest, blob_len) = reader.join().map_err(|_| fail("the blob reader thread failed".into()))?;
+        if let (Some(expected), Some(actual)) = (&layer.digest, blob_digest) {
+            if expected.as_str() != actual {
+                return Err(ImageError::DigestMismatch { digest: expected.to_string(), actual });
+            }
+        }
+        if let Some(size) = layer.size {
+            if size != blob_len {
+                return Err(ImageError::SizeMismatch { digest: name.clone(), expected: size, actual: blob_len });
+            }
+        }
+        if let Some(actual) = uncompressed_digest {
+            if actual != layer.diff_id.as_str() {
+                return Err(ImageError::DiffIdMismatch { diff_id: layer.diff_id.to_string(), actual });
+            }
+        }
+        let results = results.into_inner().unwrap_or_default();
+        for (path, dets, warns) in results {
+            inv.warnings.extend(warns);
+            inv.files.entry(path).or_default().extend(dets);
+        }
+        for (path, target) in inv.links.clone() {
+            match inv.files.get(&target).cloned() {
+                Some(mut dets) => {
+                    for p in dets.iter_mut().flat_map(|d| d.packages.iter_mut()) {
+                        p.location.path = p.location.path.replacen(&target, &path, 1);
+                    }
+                    inv.files.insert(path, dets);
+                }
+                // A target no detector wanted (a script linked under an executable's name) is fine.
+                None if inv.entries.contains(&target) => {}
+                None => {
+                    inv.warnings.push(format!("{path}: hard link to {target}, which this layer does not hold: skipped"))
+                }
+            }
+        }
+        Ok(inv)
+    })
 }
 
 /// Run the chosen detectors over one file; errors and detector warnings become warnings
@@ -345,21 +311,6 @@ pub(crate) fn run_detectors(
         }
     }
     (dets, warns)
-}
-
-struct CountingReader<'a, R> {
-    inner: R,
-    count: &'a std::sync::atomic::AtomicU64,
-    progress: &'a (dyn Fn(u64) + Sync),
-}
-
-impl<R: Read> Read for CountingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-        (self.progress)(n as u64);
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

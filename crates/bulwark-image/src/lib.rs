@@ -9,6 +9,7 @@ pub mod digest;
 pub mod dir;
 pub mod error;
 pub mod layer;
+mod prefetch;
 pub mod registry;
 pub mod source;
 pub mod spec;
@@ -19,7 +20,6 @@ pub use layer::Limits;
 
 use bulwark_catalog::{all_detectors, Detector, Inventory, SourceInfo};
 use cache::LayerCache;
-use rayon::prelude::*;
 use source::ResolvedImage;
 use std::path::{Path, PathBuf};
 
@@ -53,15 +53,9 @@ impl SourceSpec {
                     let (path, _) = split_tag(rest);
                     return Ok(SourceSpec::DockerArchive { path });
                 }
-                "dir" => {
-                    return Ok(SourceSpec::Dir {
-                        path: PathBuf::from(rest),
-                    })
-                }
+                "dir" => return Ok(SourceSpec::Dir { path: PathBuf::from(rest) }),
                 "registry" | "docker" => {
-                    return Ok(SourceSpec::Registry {
-                        reference: rest.trim_start_matches("//").to_string(),
-                    })
+                    return Ok(SourceSpec::Registry { reference: rest.trim_start_matches("//").to_string() })
                 }
                 _ => {}
             }
@@ -69,26 +63,18 @@ impl SourceSpec {
         let path = Path::new(input);
         if let Ok(meta) = std::fs::metadata(path) {
             if meta.is_dir() {
-                return Ok(
-                    if path.join("index.json").is_file() && path.join("oci-layout").is_file() {
-                        SourceSpec::OciDir {
-                            path: path.into(),
-                            tag: None,
-                        }
-                    } else {
-                        SourceSpec::Dir { path: path.into() }
-                    },
-                );
+                return Ok(if path.join("index.json").is_file() && path.join("oci-layout").is_file() {
+                    SourceSpec::OciDir { path: path.into(), tag: None }
+                } else {
+                    SourceSpec::Dir { path: path.into() }
+                });
             }
             // A file: docker-archive or OCI archive, by what it holds.
             let idx = source::TarIndex::open(path)?;
             return Ok(if idx.get("manifest.json").is_some() {
                 SourceSpec::DockerArchive { path: path.into() }
             } else if idx.get("index.json").is_some() {
-                SourceSpec::OciArchive {
-                    path: path.into(),
-                    tag: None,
-                }
+                SourceSpec::OciArchive { path: path.into(), tag: None }
             } else {
                 return Err(ImageError::invalid(format!(
                     "{input}: a file that is neither a docker-archive nor an OCI archive"
@@ -101,9 +87,7 @@ impl SourceSpec {
                 return Ok(SourceSpec::OciDir { path, tag: Some(tag) });
             }
         }
-        Ok(SourceSpec::Registry {
-            reference: input.to_string(),
-        })
+        Ok(SourceSpec::Registry { reference: input.to_string() })
     }
 }
 
@@ -183,10 +167,7 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
     let cache = if opts.no_cache {
         None
     } else {
-        opts.cache_dir
-            .clone()
-            .or_else(LayerCache::default_dir)
-            .map(|d| LayerCache::new(&d, detectors))
+        opts.cache_dir.clone().or_else(LayerCache::default_dir).map(|d| LayerCache::new(&d, detectors))
     };
     let bar = progress_bar(opts.progress, &image);
     let tick = |n: u64| {
@@ -194,29 +175,56 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
             b.inc(n);
         }
     };
-    // Identical layers (the same blob twice) are read once.
-    let results: Vec<Result<layer::LayerInventory>> = image
-        .layers
-        .par_iter()
-        .map(|l| {
-            let key = cache_key(l);
-            if let Some(hit) = cache.as_ref().and_then(|c| c.get(&key)) {
-                tick(l.size.unwrap_or(0));
-                return Ok(hit);
+    // Identical layers (the same blob twice in one image) are read once.
+    let keys: Vec<String> = image.layers.iter().map(cache_key).collect();
+    let mut unique: Vec<usize> = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        if !keys[..i].contains(k) {
+            unique.push(i);
+        }
+    }
+    let read_one = |i: usize| -> Result<layer::LayerInventory> {
+        let l = &image.layers[i];
+        if let Some(hit) = cache.as_ref().and_then(|c| c.get(&keys[i])) {
+            tick(l.size.unwrap_or(0));
+            return Ok(hit);
+        }
+        let inv = layer::read_layer(l, detectors, &opts.limits, &tick)?;
+        if let Some(c) = &cache {
+            if let Err(e) = c.put(&keys[i], &inv) {
+                tracing::warn!("layer cache: {e}");
             }
-            let inv = layer::read_layer(l, detectors, &opts.limits, &tick)?;
-            if let Some(c) = &cache {
-                if let Err(e) = c.put(&key, &inv) {
-                    tracing::warn!("layer cache: {e}");
+        }
+        Ok(inv)
+    };
+    // Layers are walked on plain threads, one per core: a layer walk is a long blocking
+    // stream, and keeping it off rayon's pool leaves that pool free to run the detectors
+    // while the inflaters run, instead of queueing every file until its layer ends.
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(unique.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<layer::LayerInventory>>>> =
+        unique.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = unique.get(n) else { break };
+                let r = read_one(i);
+                if let Ok(mut slot) = slots[n].lock() {
+                    *slot = Some(r);
                 }
-            }
-            Ok(inv)
-        })
-        .collect();
+            });
+        }
+    });
+    let mut by_key: std::collections::HashMap<&str, layer::LayerInventory> = std::collections::HashMap::new();
+    for (n, slot) in slots.into_iter().enumerate() {
+        let r = slot.into_inner().ok().flatten().ok_or_else(|| ImageError::invalid("a layer reader thread failed"))?;
+        by_key.insert(keys[unique[n]].as_str(), r?);
+    }
+    let layers: Vec<layer::LayerInventory> = keys.iter().filter_map(|k| by_key.get(k.as_str()).cloned()).collect();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let layers = results.into_iter().collect::<Result<Vec<_>>>()?;
     Ok(squash::squash(image.info.clone(), &layers))
 }
 
@@ -237,11 +245,7 @@ fn progress_bar(enabled: bool, image: &ResolvedImage) -> Option<indicatif::Progr
     if !enabled {
         return None;
     }
-    let total: u64 = image
-        .layers
-        .iter()
-        .map(|l| l.size.unwrap_or_else(|| l.location.len().unwrap_or(0)))
-        .sum();
+    let total: u64 = image.layers.iter().map(|l| l.size.unwrap_or_else(|| l.location.len().unwrap_or(0))).sum();
     let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
     {
@@ -259,26 +263,16 @@ mod tests {
     fn parses_source_prefixes() {
         assert_eq!(
             SourceSpec::parse("oci-dir:/nonexistent/oci:1.0").unwrap(),
-            SourceSpec::OciDir {
-                path: "/nonexistent/oci".into(),
-                tag: Some("1.0".into())
-            }
+            SourceSpec::OciDir { path: "/nonexistent/oci".into(), tag: Some("1.0".into()) }
         );
         assert_eq!(
             SourceSpec::parse("docker-archive:/x/y.tar").unwrap(),
-            SourceSpec::DockerArchive {
-                path: "/x/y.tar".into()
-            }
+            SourceSpec::DockerArchive { path: "/x/y.tar".into() }
         );
         assert_eq!(
             SourceSpec::parse("registry.example.com/team/app:v1.2.3").unwrap(),
-            SourceSpec::Registry {
-                reference: "registry.example.com/team/app:v1.2.3".into()
-            }
+            SourceSpec::Registry { reference: "registry.example.com/team/app:v1.2.3".into() }
         );
-        assert_eq!(
-            SourceSpec::parse("dir:/").unwrap(),
-            SourceSpec::Dir { path: "/".into() }
-        );
+        assert_eq!(SourceSpec::parse("dir:/").unwrap(), SourceSpec::Dir { path: "/".into() });
     }
 }

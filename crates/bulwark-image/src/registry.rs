@@ -50,12 +50,7 @@ const USER_AGENT: &str = concat!("bulwark/", env!("CARGO_PKG_VERSION"));
 /// The key Docker files Docker Hub credentials under.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
-const ACCEPT: [&str; 4] = [
-    spec::OCI_INDEX,
-    spec::OCI_MANIFEST,
-    spec::DOCKER_LIST,
-    spec::DOCKER_MANIFEST,
-];
+const ACCEPT: [&str; 4] = [spec::OCI_INDEX, spec::OCI_MANIFEST, spec::DOCKER_LIST, spec::DOCKER_MANIFEST];
 
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
@@ -79,9 +74,8 @@ pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
             .ok_or_else(|| ImageError::invalid(format!("--platform {p:?}: expected OS/ARCH[/VARIANT]")))?,
         None => source::default_platform(),
     };
-    let parsed: Reference = reference
-        .parse()
-        .map_err(|e| ImageError::invalid(format!("{reference:?} is not an image reference: {e}")))?;
+    let parsed: Reference =
+        reference.parse().map_err(|e| ImageError::invalid(format!("{reference:?} is not an image reference: {e}")))?;
     // Checked before any request: a digest also names a file in the download directory.
     let pinned = parsed.digest().map(Digest::parse).transpose()?;
     let creds = credentials(parsed.registry(), opts.docker_config.as_deref())?;
@@ -123,11 +117,7 @@ pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
             }
         }
     }
-    Ok(ResolvedImage {
-        info,
-        layers,
-        _keep: Some(dir),
-    })
+    Ok(ResolvedImage { info, layers, _keep: Some(dir) })
 }
 
 struct Job {
@@ -178,20 +168,12 @@ async fn fetch(job: Job) -> Result<Fetched> {
     let reg = Remote::connect(&job).await?;
 
     // The reference's manifest: by digest when pinned, else by tag.
-    let top = job
-        .reference
-        .digest()
-        .or(job.reference.tag())
-        .unwrap_or("latest")
-        .to_string();
+    let top = job.reference.digest().or(job.reference.tag()).unwrap_or("latest").to_string();
     let mut got = reg.manifest(&top, MAX_MANIFEST).await?;
     let mut digest = Digest::of_bytes(&got.body);
     if let Some(pinned) = &job.pinned {
         if &digest != pinned {
-            return Err(ImageError::DigestMismatch {
-                digest: pinned.to_string(),
-                actual: digest.to_string(),
-            });
+            return Err(ImageError::DigestMismatch { digest: pinned.to_string(), actual: digest.to_string() });
         }
     } else if let Some(named) = got.digest_header.as_deref().filter(|h| h.starts_with("sha256:")) {
         if named != digest.as_str() {
@@ -209,10 +191,7 @@ async fn fetch(job: Job) -> Result<Fetched> {
     while manifest_kind(&got.body, got.content_type.as_deref(), &format!("manifest {digest}"))? == Kind::Index {
         depth += 1;
         if depth > 4 {
-            return Err(ImageError::invalid(format!(
-                "{}: indexes nested more than 4 deep",
-                job.reference
-            )));
+            return Err(ImageError::invalid(format!("{}: indexes nested more than 4 deep", job.reference)));
         }
         let index: Index =
             serde_json::from_slice(&got.body).map_err(|e| ImageError::json(format!("index {digest}"), e))?;
@@ -227,10 +206,7 @@ async fn fetch(job: Job) -> Result<Fetched> {
         got = reg.manifest(child.as_str(), MAX_MANIFEST).await?;
         let actual = Digest::of_bytes(&got.body);
         if actual != child {
-            return Err(ImageError::DigestMismatch {
-                digest: child.to_string(),
-                actual: actual.to_string(),
-            });
+            return Err(ImageError::DigestMismatch { digest: child.to_string(), actual: actual.to_string() });
         }
         if desc.size > 0 && got.body.len() as u64 != size {
             return Err(ImageError::SizeMismatch {
@@ -273,11 +249,7 @@ async fn fetch(job: Job) -> Result<Fetched> {
         }
     }
     reg.download_all(&blobs, &job.blob_dir, job.progress).await?;
-    Ok(Fetched {
-        manifest,
-        digest,
-        platform,
-    })
+    Ok(Fetched { manifest, digest, platform })
 }
 
 /// A blob to download, with the digest and exact size the manifest declares.
@@ -294,11 +266,7 @@ impl Blob {
         // reads as 0, which only the empty blob can meet.
         let size = u64::try_from(d.size)
             .map_err(|_| ImageError::invalid(format!("blob {digest}: negative size {}", d.size)))?;
-        Ok(Blob {
-            digest,
-            size,
-            media_type: d.media_type.clone(),
-        })
+        Ok(Blob { digest, size, media_type: d.media_type.clone() })
     }
 }
 
@@ -335,11 +303,7 @@ impl<'a> Remote<'a> {
         // where the registry speaks TLS (a self-signed certificate), else plain HTTP.
         let tls = !job.insecure || http.get(format!("https://{host}/v2/")).send().await.is_ok();
         let config = ClientConfig {
-            protocol: if tls {
-                ClientProtocol::Https
-            } else {
-                ClientProtocol::Http
-            },
+            protocol: if tls { ClientProtocol::Https } else { ClientProtocol::Http },
             accept_invalid_certificates: job.insecure,
             // The platform is chosen here, with an error that lists what the index has.
             platform_resolver: None,
@@ -352,14 +316,7 @@ impl<'a> Remote<'a> {
             .map_err(|e| ImageError::Registry(format!("setting up the HTTP client: {}", chain(&e))))?;
         let scheme = if tls { "https" } else { "http" };
         let base = format!("{scheme}://{host}/v2/{}", job.reference.repository());
-        let mut remote = Remote {
-            job,
-            client,
-            http,
-            authorization: None,
-            host,
-            base,
-        };
+        let mut remote = Remote { job, client, http, authorization: None, host, base };
 
         // The challenge: a bearer token from the token service, HTTP basic, or nothing.
         let token = remote
@@ -369,10 +326,9 @@ impl<'a> Remote<'a> {
             .map_err(|e| remote.oci_error(e, "connecting"))?;
         remote.authorization = match (token, &job.creds.auth) {
             (Some(t), _) => Some(format!("Bearer {t}")),
-            (None, RegistryAuth::Basic(user, pass)) => Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-            )),
+            (None, RegistryAuth::Basic(user, pass)) => {
+                Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))))
+            }
             _ => None,
         };
         // oci-client puts the token in a header with unwrap(): refuse one that is not a valid
@@ -404,34 +360,19 @@ impl<'a> Remote<'a> {
             return Err(self.status_error(status.as_u16(), &detail, &what));
         }
         if resp.content_length().is_some_and(|n| n > max) {
-            return Err(ImageError::invalid(format!(
-                "{}: {what} is larger than {max} bytes",
-                self.host
-            )));
+            return Err(ImageError::invalid(format!("{}: {what} is larger than {max} bytes", self.host)));
         }
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.trim().to_string())
-        };
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string());
         let content_type = header("content-type");
         let digest_header = header("docker-content-digest");
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&e, &what))? {
             if body.len() as u64 + chunk.len() as u64 > max {
-                return Err(ImageError::invalid(format!(
-                    "{}: {what} is larger than {max} bytes",
-                    self.host
-                )));
+                return Err(ImageError::invalid(format!("{}: {what} is larger than {max} bytes", self.host)));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetch {
-            body,
-            content_type,
-            digest_header,
-        })
+        Ok(Fetch { body, content_type, digest_header })
     }
 
     /// Download `blobs`, a few at a time, into `dir/<hex>`.
@@ -468,15 +409,9 @@ impl<'a> Remote<'a> {
             .await
             .map_err(|e| self.oci_error(e, &format!("fetching blob {}", blob.digest)))?;
         if let Some(len) = stream.content_length.filter(|&n| n != blob.size) {
-            return Err(ImageError::SizeMismatch {
-                digest: blob.digest.to_string(),
-                expected: blob.size,
-                actual: len,
-            });
+            return Err(ImageError::SizeMismatch { digest: blob.digest.to_string(), expected: blob.size, actual: len });
         }
-        let file = tokio::fs::File::create(&part)
-            .await
-            .map_err(|e| ImageError::io(&part, e))?;
+        let file = tokio::fs::File::create(&part).await.map_err(|e| ImageError::io(&part, e))?;
         let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
         let mut hasher = Sha256::new();
         let mut got = 0u64;
@@ -489,10 +424,7 @@ impl<'a> Remote<'a> {
                     if got == blob.size {
                         let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
                         if actual != blob.digest.as_str() {
-                            return Err(ImageError::DigestMismatch {
-                                digest: blob.digest.to_string(),
-                                actual,
-                            });
+                            return Err(ImageError::DigestMismatch { digest: blob.digest.to_string(), actual });
                         }
                     }
                     return Err(ImageError::Registry(format!(
@@ -522,22 +454,13 @@ impl<'a> Remote<'a> {
         out.flush().await.map_err(|e| ImageError::io(&part, e))?;
         drop(out);
         if got != blob.size {
-            return Err(ImageError::SizeMismatch {
-                digest: blob.digest.to_string(),
-                expected: blob.size,
-                actual: got,
-            });
+            return Err(ImageError::SizeMismatch { digest: blob.digest.to_string(), expected: blob.size, actual: got });
         }
         let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
         if actual != blob.digest.as_str() {
-            return Err(ImageError::DigestMismatch {
-                digest: blob.digest.to_string(),
-                actual,
-            });
+            return Err(ImageError::DigestMismatch { digest: blob.digest.to_string(), actual });
         }
-        tokio::fs::rename(&part, &path)
-            .await
-            .map_err(|e| ImageError::io(&path, e))
+        tokio::fs::rename(&part, &path).await.map_err(|e| ImageError::io(&path, e))
     }
 
     /// An error from oci-client, said in terms of what the user can do about it.
@@ -568,16 +491,9 @@ impl<'a> Remote<'a> {
         let lower = text.to_ascii_lowercase();
         let mut msg = format!("{}: {during}: {text}", self.host);
         if !self.job.insecure
-            && [
-                "tls",
-                "certificate",
-                "handshake",
-                "invalidcontenttype",
-                "corrupt message",
-                "ssl",
-            ]
-            .iter()
-            .any(|w| lower.contains(w))
+            && ["tls", "certificate", "handshake", "invalidcontenttype", "corrupt message", "ssl"]
+                .iter()
+                .any(|w| lower.contains(w))
         {
             msg.push_str(&format!(
                 "; {} may serve plain HTTP or use a certificate that is not trusted: pass --insecure to allow \
@@ -591,11 +507,7 @@ impl<'a> Remote<'a> {
     fn status_error(&self, code: u16, detail: &str, what: &str) -> ImageError {
         let host = &self.host;
         let repo = self.job.reference.repository();
-        let detail = if detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {detail}")
-        };
+        let detail = if detail.is_empty() { String::new() } else { format!(": {detail}") };
         ImageError::Registry(match (code, &self.job.creds.source) {
             (401, Some(source)) => format!(
                 "{host}: authentication failed (HTTP 401) {what}: the credentials for {host} from {source} were rejected{detail}"
@@ -637,11 +549,8 @@ async fn error_detail(mut resp: reqwest::Response) -> String {
     }
     match serde_json::from_slice::<Envelope>(&body) {
         Ok(env) if !env.errors.is_empty() => {
-            let parts: Vec<String> = env
-                .errors
-                .iter()
-                .map(|e| clean(&format!("{} {}", e.code, e.message), 200))
-                .collect();
+            let parts: Vec<String> =
+                env.errors.iter().map(|e| clean(&format!("{} {}", e.code, e.message), 200)).collect();
             parts.join("; ")
         }
         _ => clean(&String::from_utf8_lossy(&body), 200),
@@ -669,9 +578,7 @@ fn manifest_kind(body: &[u8], content_type: Option<&str>, what: &str) -> Result<
         config: Option<serde::de::IgnoredAny>,
     }
     let probe: Probe = serde_json::from_slice(body).map_err(|e| ImageError::json(what, e))?;
-    let header = content_type
-        .map(|c| c.split(';').next().unwrap_or(c).trim())
-        .filter(|c| !c.is_empty());
+    let header = content_type.map(|c| c.split(';').next().unwrap_or(c).trim()).filter(|c| !c.is_empty());
     let media_type = probe.media_type.as_deref().filter(|m| !m.is_empty()).or(header);
     if probe.schema_version == Some(1)
         || media_type.is_some_and(|m| m.starts_with("application/vnd.docker.distribution.manifest.v1"))
@@ -686,23 +593,16 @@ fn manifest_kind(body: &[u8], content_type: Option<&str>, what: &str) -> Result<
         Some(spec::OCI_MANIFEST | spec::DOCKER_MANIFEST) => Ok(Kind::Manifest),
         _ if probe.manifests.is_some() => Ok(Kind::Index),
         _ if probe.config.is_some() => Ok(Kind::Manifest),
-        Some(other) => Err(ImageError::Unsupported(format!(
-            "{what} has media type {}, not a container image",
-            clean(other, 120)
-        ))),
-        None => Err(ImageError::invalid(format!(
-            "{what} is neither an image manifest nor an index"
-        ))),
+        Some(other) => {
+            Err(ImageError::Unsupported(format!("{what} has media type {}, not a container image", clean(other, 120))))
+        }
+        None => Err(ImageError::invalid(format!("{what} is neither an image manifest nor an index"))),
     }
 }
 
 /// The index entry for `want`, or an error listing the platforms the index has.
 fn choose_platform<'a>(index: &'a Index, want: &Platform, what: &str) -> Result<&'a Descriptor> {
-    if let Some(d) = index
-        .manifests
-        .iter()
-        .find(|d| d.platform.as_ref().is_some_and(|p| p.matches(want)))
-    {
+    if let Some(d) = index.manifests.iter().find(|d| d.platform.as_ref().is_some_and(|p| p.matches(want))) {
         return Ok(d);
     }
     let mut have: Vec<String> = Vec::new();
@@ -714,11 +614,7 @@ fn choose_platform<'a>(index: &'a Index, want: &Platform, what: &str) -> Result<
             have.push(s);
         }
     }
-    let have = if have.is_empty() {
-        "no entry that names a platform".to_string()
-    } else {
-        have.join(", ")
-    };
+    let have = if have.is_empty() { "no entry that names a platform".to_string() } else { have.join(", ") };
     Err(ImageError::invalid(format!(
         "{what} has no image for platform {want}; available platforms: {have} (choose one with --platform)"
     )))
@@ -752,11 +648,7 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Registry-supplied text made safe to print: no control characters (terminal escapes),
 /// bounded length.
 fn clean(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect();
+    let mut out: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect();
     if s.chars().count() > max {
         out.push('…');
     }
@@ -783,10 +675,7 @@ impl std::fmt::Debug for Credentials {
             RegistryAuth::Basic(..) => "basic",
             RegistryAuth::Bearer(_) => "bearer",
         };
-        f.debug_struct("Credentials")
-            .field("auth", &kind)
-            .field("source", &self.source)
-            .finish()
+        f.debug_struct("Credentials").field("auth", &kind).field("source", &self.source).finish()
     }
 }
 
@@ -843,11 +732,7 @@ fn docker_config_path(
     home: Option<PathBuf>,
 ) -> Option<PathBuf> {
     if let Some(p) = explicit {
-        return Some(if p.is_dir() {
-            p.join("config.json")
-        } else {
-            p.to_path_buf()
-        });
+        return Some(if p.is_dir() { p.join("config.json") } else { p.to_path_buf() });
     }
     if let Some(d) = docker_config_env.filter(|d| !d.as_os_str().is_empty()) {
         return Some(d.join("config.json"));
@@ -856,16 +741,8 @@ fn docker_config_path(
 }
 
 fn credentials(registry: &str, explicit: Option<&Path>) -> Result<Credentials> {
-    let path = docker_config_path(
-        explicit,
-        std::env::var_os("DOCKER_CONFIG").map(PathBuf::from),
-        dirs::home_dir(),
-    );
-    let anonymous = |searched: String| Credentials {
-        auth: RegistryAuth::Anonymous,
-        source: None,
-        searched,
-    };
+    let path = docker_config_path(explicit, std::env::var_os("DOCKER_CONFIG").map(PathBuf::from), dirs::home_dir());
+    let anonymous = |searched: String| Credentials { auth: RegistryAuth::Anonymous, source: None, searched };
     let Some(path) = path else {
         return Ok(anonymous("no Docker config.json (no home directory)".into()));
     };
@@ -896,11 +773,7 @@ fn credentials(registry: &str, explicit: Option<&Path>) -> Result<Credentials> {
         tracing::warn!("{w}");
     }
     Ok(match found.auth {
-        Some((auth, key)) => Credentials {
-            auth,
-            source: Some(format!("{searched} (auths {key:?})")),
-            searched,
-        },
+        Some((auth, key)) => Credentials { auth, source: Some(format!("{searched} (auths {key:?})")), searched },
         None => anonymous(searched),
     })
 }
@@ -934,10 +807,7 @@ fn lookup(config: &DockerConfig, registry: &str, file: &str) -> Result<Lookup> {
     }
     for (key, entry) in matching(&config.auths, registry) {
         if let Some(auth) = entry_auth(entry, key, file)? {
-            return Ok(Lookup {
-                auth: Some((auth, key.clone())),
-                warnings,
-            });
+            return Ok(Lookup { auth: Some((auth, key.clone())), warnings });
         }
         if entry.identity_token.as_deref().is_some_and(|t| !t.is_empty()) {
             warnings.push(format!(
@@ -963,11 +833,7 @@ fn lookup(config: &DockerConfig, registry: &str, file: &str) -> Result<Lookup> {
 fn matching<'a, T>(map: &'a BTreeMap<String, T>, registry: &str) -> impl Iterator<Item = (&'a String, &'a T)> {
     let registry = registry.to_ascii_lowercase();
     let hub = is_docker_hub(&registry);
-    let exact = if hub {
-        DOCKER_HUB_KEY.to_string()
-    } else {
-        registry.clone()
-    };
+    let exact = if hub { DOCKER_HUB_KEY.to_string() } else { registry.clone() };
     let first = map.get_key_value(&exact);
     let rest = map.iter().filter(move |(k, _)| {
         **k != exact && {
@@ -989,10 +855,7 @@ fn is_docker_hub(host: &str) -> bool {
 /// `https://host:port/v1/` → `host:port`, as Docker's `ConvertToHostname`.
 fn key_host(key: &str) -> String {
     let k = key.trim();
-    let k = k
-        .strip_prefix("https://")
-        .or_else(|| k.strip_prefix("http://"))
-        .unwrap_or(k);
+    let k = k.strip_prefix("https://").or_else(|| k.strip_prefix("http://")).unwrap_or(k);
     k.split('/').next().unwrap_or(k).to_ascii_lowercase()
 }
 
@@ -1007,9 +870,7 @@ fn entry_auth(e: &AuthEntry, key: &str, file: &str) -> Result<Option<RegistryAut
         let bad = |why: &str| ImageError::invalid(format!("{file}: auths {key:?}: \"auth\" {why}"));
         let raw = engine.decode(encoded).map_err(|_| bad("is not base64"))?;
         let text = String::from_utf8(raw).map_err(|_| bad("does not decode to UTF-8"))?;
-        let (user, pass) = text
-            .split_once(':')
-            .ok_or_else(|| bad("does not decode to user:password"))?;
+        let (user, pass) = text.split_once(':').ok_or_else(|| bad("does not decode to user:password"))?;
         if !user.is_empty() {
             return Ok(Some(RegistryAuth::Basic(user.to_string(), pass.to_string())));
         }
@@ -1051,35 +912,17 @@ mod tests {
                 "127.0.0.1:5000": {"auth": "bG9jYWw6cHc"}
             }}"#,
         );
-        assert_eq!(
-            basic(&lookup(&c, "docker.io", "f").unwrap()),
-            ("hub".into(), "hubpass".into())
-        );
-        assert_eq!(
-            basic(&lookup(&c, "index.docker.io", "f").unwrap()),
-            ("hub".into(), "hubpass".into())
-        );
-        assert_eq!(
-            basic(&lookup(&c, "ghcr.io", "f").unwrap()),
-            ("gh".into(), "ghpass".into())
-        );
-        assert_eq!(
-            basic(&lookup(&c, "Registry.Example.com:5000", "f").unwrap()),
-            ("ex".into(), "expass".into())
-        );
+        assert_eq!(basic(&lookup(&c, "docker.io", "f").unwrap()), ("hub".into(), "hubpass".into()));
+        assert_eq!(basic(&lookup(&c, "index.docker.io", "f").unwrap()), ("hub".into(), "hubpass".into()));
+        assert_eq!(basic(&lookup(&c, "ghcr.io", "f").unwrap()), ("gh".into(), "ghpass".into()));
+        assert_eq!(basic(&lookup(&c, "Registry.Example.com:5000", "f").unwrap()), ("ex".into(), "expass".into()));
         // Unpadded base64, as some tools write it.
-        assert_eq!(
-            basic(&lookup(&c, "127.0.0.1:5000", "f").unwrap()),
-            ("local".into(), "pw".into())
-        );
+        assert_eq!(basic(&lookup(&c, "127.0.0.1:5000", "f").unwrap()), ("local".into(), "pw".into()));
         assert!(lookup(&c, "127.0.0.1:5001", "f").unwrap().auth.is_none());
         assert!(lookup(&c, "quay.io", "f").unwrap().auth.is_none());
         // Hub credentials filed under a bare host work too.
         let c = config(r#"{"auths": {"docker.io": {"auth": "aHViOmh1YnBhc3M="}}}"#);
-        assert_eq!(
-            basic(&lookup(&c, "docker.io", "f").unwrap()),
-            ("hub".into(), "hubpass".into())
-        );
+        assert_eq!(basic(&lookup(&c, "docker.io", "f").unwrap()), ("hub".into(), "hubpass".into()));
     }
 
     #[test]
@@ -1091,10 +934,7 @@ mod tests {
                 "https://other.example/": {"auth": "b2xkOm9sZA=="}
             }}"#,
         );
-        assert_eq!(
-            basic(&lookup(&c, "reg.example", "f").unwrap()),
-            ("new".into(), "new".into())
-        );
+        assert_eq!(basic(&lookup(&c, "reg.example", "f").unwrap()), ("new".into(), "new".into()));
     }
 
     #[test]
@@ -1111,11 +951,7 @@ mod tests {
         let c = config(r#"{"auths": {"https://index.docker.io/v1/": {}}, "credsStore": "desktop"}"#);
         let l = lookup(&c, "docker.io", "cfg.json").unwrap();
         assert!(l.auth.is_none());
-        assert!(
-            l.warnings.len() == 1 && l.warnings[0].contains("docker-credential-desktop"),
-            "{:?}",
-            l.warnings
-        );
+        assert!(l.warnings.len() == 1 && l.warnings[0].contains("docker-credential-desktop"), "{:?}", l.warnings);
         let c = config(r#"{"credHelpers": {"gcr.io": "gcloud"}, "auths": {"gcr.io": {"auth": "dTpw"}}}"#);
         let l = lookup(&c, "gcr.io", "cfg.json").unwrap();
         assert_eq!(basic(&l), ("u".into(), "p".into()));
@@ -1129,10 +965,7 @@ mod tests {
         let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
         let c = config(&format!(r#"{{"auths": {{"r.example": {{"auth": "{encoded}"}}}}}}"#));
         let e = lookup(&c, "r.example", "f").err().unwrap().to_string();
-        assert!(
-            e.contains("user:password") && !e.contains(secret) && !e.contains(&encoded),
-            "{e}"
-        );
+        assert!(e.contains("user:password") && !e.contains(secret) && !e.contains(&encoded), "{e}");
         let c = config(r#"{"auths": {"r.example": {"auth": "!!!"}}}"#);
         assert!(lookup(&c, "r.example", "f").is_err());
     }
@@ -1186,33 +1019,21 @@ mod tests {
     #[test]
     fn schema1_and_artifacts_are_refused_by_name() {
         let s1 = br#"{"schemaVersion": 1, "name": "x", "tag": "1", "fsLayers": []}"#;
-        let e = manifest_kind(
-            s1,
-            Some("application/vnd.docker.distribution.manifest.v1+prettyjws"),
-            "manifest m",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = manifest_kind(s1, Some("application/vnd.docker.distribution.manifest.v1+prettyjws"), "manifest m")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("schema 1"), "{e}");
         assert!(manifest_kind(s1, None, "m").is_err());
         let oci = br#"{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}"#;
         assert_eq!(manifest_kind(oci, Some("text/plain"), "m").unwrap(), Kind::Index);
         let bare = br#"{"schemaVersion": 2, "config": {"digest": "x"}, "layers": []}"#;
         assert_eq!(
-            manifest_kind(
-                bare,
-                Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"),
-                "m"
-            )
-            .unwrap(),
+            manifest_kind(bare, Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), "m").unwrap(),
             Kind::Manifest
         );
         assert_eq!(manifest_kind(bare, None, "m").unwrap(), Kind::Manifest);
         let odd = br#"{"schemaVersion": 2, "mediaType": "application/vnd.example.thing"}"#;
-        assert!(manifest_kind(odd, None, "m")
-            .unwrap_err()
-            .to_string()
-            .contains("not a container image"));
+        assert!(manifest_kind(odd, None, "m").unwrap_err().to_string().contains("not a container image"));
     }
 
     #[test]
@@ -1227,13 +1048,8 @@ mod tests {
         .unwrap();
         let arm = Platform::parse("linux/arm64").unwrap();
         assert_eq!(choose_platform(&index, &arm, "i").unwrap().digest, "sha256:b");
-        let e = choose_platform(&index, &Platform::parse("linux/s390x").unwrap(), "i")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("linux/amd64, linux/arm64/v8") && !e.contains("unknown"),
-            "{e}"
-        );
+        let e = choose_platform(&index, &Platform::parse("linux/s390x").unwrap(), "i").unwrap_err().to_string();
+        assert!(e.contains("linux/amd64, linux/arm64/v8") && !e.contains("unknown"), "{e}");
     }
 
     #[test]

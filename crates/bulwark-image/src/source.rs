@@ -32,8 +32,7 @@ impl BlobLocation {
             BlobLocation::File(p) => Ok(Box::new(File::open(p).map_err(|e| ImageError::io(p, e))?)),
             BlobLocation::TarMember { archive, offset, len } => {
                 let mut f = File::open(archive).map_err(|e| ImageError::io(archive, e))?;
-                f.seek(SeekFrom::Start(*offset))
-                    .map_err(|e| ImageError::io(archive, e))?;
+                f.seek(SeekFrom::Start(*offset)).map_err(|e| ImageError::io(archive, e))?;
                 Ok(Box::new(f.take(*len)))
             }
         }
@@ -95,10 +94,7 @@ impl BlobSource for DirBlobs {
         // symlink_metadata: a blob that is a symlink could point anywhere on the host.
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_file() => Ok(BlobLocation::File(p)),
-            Ok(_) => Err(ImageError::invalid(format!(
-                "blob {digest} in {} is not a regular file",
-                self.0.display()
-            ))),
+            Ok(_) => Err(ImageError::invalid(format!("blob {digest} in {} is not a regular file", self.0.display()))),
             Err(_) => Err(ImageError::MissingBlob(digest.to_string())),
         }
     }
@@ -135,33 +131,24 @@ impl TarIndex {
             let Some(path) = crate::layer::normalize(&path.to_string_lossy()) else {
                 continue;
             };
-            members.insert(
-                path.trim_start_matches('/').to_string(),
-                (entry.raw_file_position(), entry.size()),
-            );
+            members.insert(path.trim_start_matches('/').to_string(), (entry.raw_file_position(), entry.size()));
         }
-        Ok(TarIndex {
-            archive: archive.to_path_buf(),
-            members,
-        })
+        Ok(TarIndex { archive: archive.to_path_buf(), members })
     }
 
     pub fn get(&self, name: &str) -> Option<BlobLocation> {
         let name = crate::layer::normalize(name)?;
-        self.members
-            .get(name.trim_start_matches('/'))
-            .map(|&(offset, len)| BlobLocation::TarMember {
-                archive: self.archive.clone(),
-                offset,
-                len,
-            })
+        self.members.get(name.trim_start_matches('/')).map(|&(offset, len)| BlobLocation::TarMember {
+            archive: self.archive.clone(),
+            offset,
+            len,
+        })
     }
 }
 
 impl BlobSource for TarIndex {
     fn locate(&self, digest: &Digest) -> Result<BlobLocation> {
-        self.get(&format!("blobs/sha256/{}", digest.hex()))
-            .ok_or_else(|| ImageError::MissingBlob(digest.to_string()))
+        self.get(&format!("blobs/sha256/{}", digest.hex())).ok_or_else(|| ImageError::MissingBlob(digest.to_string()))
     }
 }
 
@@ -173,11 +160,7 @@ pub fn default_platform() -> Platform {
         "x86" => "386",
         other => other,
     };
-    Platform {
-        os: "linux".into(),
-        architecture: arch.into(),
-        variant: None,
-    }
+    Platform { os: "linux".into(), architecture: arch.into(), variant: None }
 }
 
 /// Resolve an OCI image layout (a directory or the members of an archive).
@@ -192,22 +175,14 @@ pub(crate) fn resolve_oci_layout(
         Some(t) => index
             .manifests
             .iter()
-            .filter(|d| {
-                d.annotations
-                    .get("org.opencontainers.image.ref.name")
-                    .map(String::as_str)
-                    == Some(t)
-            })
+            .filter(|d| d.annotations.get("org.opencontainers.image.ref.name").map(String::as_str) == Some(t))
             .collect(),
         None => index.manifests.iter().collect(),
     };
     let desc = match candidates.as_slice() {
         [] if tag.is_some() => {
-            let tags: Vec<_> = index
-                .manifests
-                .iter()
-                .filter_map(|d| d.annotations.get("org.opencontainers.image.ref.name"))
-                .collect();
+            let tags: Vec<_> =
+                index.manifests.iter().filter_map(|d| d.annotations.get("org.opencontainers.image.ref.name")).collect();
             return Err(ImageError::invalid(format!(
                 "no image tagged {:?} in the layout (tags: {tags:?})",
                 tag.unwrap_or_default()
@@ -218,16 +193,12 @@ pub(crate) fn resolve_oci_layout(
         many => {
             // Several entries without a tag to pick: fine if they are one multi-platform set.
             let want = platform.cloned().unwrap_or_else(default_platform);
-            let hit = many
-                .iter()
-                .find(|d| d.platform.as_ref().is_some_and(|p| p.matches(&want)));
+            let hit = many.iter().find(|d| d.platform.as_ref().is_some_and(|p| p.matches(&want)));
             match hit {
                 Some(d) => (*d).clone(),
                 None => {
-                    let tags: Vec<_> = many
-                        .iter()
-                        .filter_map(|d| d.annotations.get("org.opencontainers.image.ref.name"))
-                        .collect();
+                    let tags: Vec<_> =
+                        many.iter().filter_map(|d| d.annotations.get("org.opencontainers.image.ref.name")).collect();
                     return Err(ImageError::invalid(format!(
                         "the layout holds {} images; name one with :TAG (tags: {tags:?})",
                         many.len()
@@ -256,11 +227,7 @@ pub(crate) fn follow_to_manifest(
     let digest = Digest::parse(&desc.digest)?;
     let loc = blobs.locate(&digest)?;
     let bytes = read_verified(&loc, &digest, desc.size)?;
-    let media_type = if desc.media_type.is_empty() {
-        sniff_media_type(&bytes)
-    } else {
-        desc.media_type.clone()
-    };
+    let media_type = if desc.media_type.is_empty() { sniff_media_type(&bytes) } else { desc.media_type.clone() };
     if spec::is_index(&media_type) {
         let index: Index =
             serde_json::from_slice(&bytes).map_err(|e| ImageError::json(format!("index {digest}"), e))?;
@@ -271,14 +238,9 @@ pub(crate) fn follow_to_manifest(
             .find(|d| d.platform.as_ref().is_some_and(|p| p.matches(&want)))
             .cloned()
             .ok_or_else(|| {
-                let have: Vec<String> = index
-                    .manifests
-                    .iter()
-                    .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
-                    .collect();
-                ImageError::invalid(format!(
-                    "index {digest} has no image for platform {want} (it has: {have:?})"
-                ))
+                let have: Vec<String> =
+                    index.manifests.iter().filter_map(|d| d.platform.as_ref().map(|p| p.to_string())).collect();
+                ImageError::invalid(format!("index {digest} has no image for platform {want} (it has: {have:?})"))
             })?;
         return follow_to_manifest(blobs, chosen, platform, depth + 1);
     }
@@ -316,10 +278,7 @@ pub(crate) fn read_verified(loc: &BlobLocation, digest: &Digest, size: i64) -> R
     }
     let actual = Digest::of_bytes(&buf);
     if &actual != digest {
-        return Err(ImageError::DigestMismatch {
-            digest: digest.to_string(),
-            actual: actual.to_string(),
-        });
+        return Err(ImageError::DigestMismatch { digest: digest.to_string(), actual: actual.to_string() });
     }
     if size > 0 && buf.len() as u64 != size as u64 {
         return Err(ImageError::SizeMismatch {
@@ -342,11 +301,7 @@ pub(crate) fn layers_from_manifest(
     let config_bytes = read_verified(&blobs.locate(&config_digest)?, &config_digest, manifest.config.size)?;
     let config: ImageConfig =
         serde_json::from_slice(&config_bytes).map_err(|e| ImageError::json(format!("config {config_digest}"), e))?;
-    let layer_descs: Vec<&Descriptor> = manifest
-        .layers
-        .iter()
-        .filter(|l| spec::is_layer(&l.media_type))
-        .collect();
+    let layer_descs: Vec<&Descriptor> = manifest.layers.iter().filter(|l| spec::is_layer(&l.media_type)).collect();
     if layer_descs.len() != config.rootfs.diff_ids.len() {
         return Err(ImageError::invalid(format!(
             "manifest {manifest_digest} has {} layers but config {config_digest} lists {} diff ids",
@@ -395,25 +350,14 @@ pub(crate) fn layers_from_manifest(
 pub fn oci_dir(path: &Path, tag: Option<&str>, platform: Option<&Platform>, input: &str) -> Result<ResolvedImage> {
     let index_path = path.join("index.json");
     if !index_path.is_file() {
-        return Err(ImageError::invalid(format!(
-            "{}: not an OCI image layout (no index.json)",
-            path.display()
-        )));
+        return Err(ImageError::invalid(format!("{}: not an OCI image layout (no index.json)", path.display())));
     }
     let index: Index = BlobLocation::File(index_path.clone()).read_json(&index_path.display().to_string())?;
     let blobs = DirBlobs(path.to_path_buf());
-    let info = SourceInfo {
-        kind: "oci-dir".into(),
-        input: input.into(),
-        ..Default::default()
-    };
+    let info = SourceInfo { kind: "oci-dir".into(), input: input.into(), ..Default::default() };
     let (manifest, digest, _, info) = resolve_oci_layout(&blobs, index, tag, platform, info)?;
     let (info, layers) = layers_from_manifest(&blobs, &manifest, &digest, info)?;
-    Ok(ResolvedImage {
-        info,
-        layers,
-        _keep: None,
-    })
+    Ok(ResolvedImage { info, layers, _keep: None })
 }
 
 /// `oci-archive:FILE[:TAG]`: an OCI layout in an (uncompressed) tar; blobs are read in place.
@@ -423,18 +367,10 @@ pub fn oci_archive(path: &Path, tag: Option<&str>, platform: Option<&Platform>, 
         .get("index.json")
         .ok_or_else(|| ImageError::invalid(format!("{}: not an OCI layout archive (no index.json)", path.display())))?;
     let index: Index = index_loc.read_json(&format!("{}!index.json", path.display()))?;
-    let info = SourceInfo {
-        kind: "oci-archive".into(),
-        input: input.into(),
-        ..Default::default()
-    };
+    let info = SourceInfo { kind: "oci-archive".into(), input: input.into(), ..Default::default() };
     let (manifest, digest, _, info) = resolve_oci_layout(&tar, index, tag, platform, info)?;
     let (info, layers) = layers_from_manifest(&tar, &manifest, &digest, info)?;
-    Ok(ResolvedImage {
-        info,
-        layers,
-        _keep: None,
-    })
+    Ok(ResolvedImage { info, layers, _keep: None })
 }
 
 /// `docker-archive:FILE`: the `docker save` format (manifest.json, config, layer tars).
@@ -458,12 +394,7 @@ pub fn docker_archive(path: &Path, input: &str) -> Result<ResolvedImage> {
     let entries: Vec<Entry> = manifest_loc.read_json(&what("manifest.json"))?;
     let entry = match entries.as_slice() {
         [one] => one,
-        [] => {
-            return Err(ImageError::invalid(format!(
-                "{}: manifest.json lists no image",
-                what("manifest.json")
-            )))
-        }
+        [] => return Err(ImageError::invalid(format!("{}: manifest.json lists no image", what("manifest.json")))),
         _ => {
             return Err(ImageError::Unsupported(format!(
                 "{}: holds {} images; only single-image archives are supported",
@@ -472,9 +403,7 @@ pub fn docker_archive(path: &Path, input: &str) -> Result<ResolvedImage> {
             )))
         }
     };
-    let config_loc = tar
-        .get(&entry.config)
-        .ok_or_else(|| ImageError::MissingBlob(what(&entry.config)))?;
+    let config_loc = tar.get(&entry.config).ok_or_else(|| ImageError::MissingBlob(what(&entry.config)))?;
     let mut config_bytes = Vec::new();
     config_loc
         .open()?
@@ -495,9 +424,7 @@ pub fn docker_archive(path: &Path, input: &str) -> Result<ResolvedImage> {
     for (name, diff_id) in entry.layers.iter().zip(&config.rootfs.diff_ids) {
         let location = tar.get(name).ok_or_else(|| ImageError::MissingBlob(what(name)))?;
         // `blobs/sha256/<hex>` names are content digests: check them too.
-        let digest = name
-            .strip_prefix("blobs/sha256/")
-            .and_then(|h| Digest::parse(&format!("sha256:{h}")).ok());
+        let digest = name.strip_prefix("blobs/sha256/").and_then(|h| Digest::parse(&format!("sha256:{h}")).ok());
         layers.push(LayerRef {
             digest,
             size: None,
@@ -523,9 +450,5 @@ pub fn docker_archive(path: &Path, input: &str) -> Result<ResolvedImage> {
             })
             .collect(),
     };
-    Ok(ResolvedImage {
-        info,
-        layers,
-        _keep: None,
-    })
+    Ok(ResolvedImage { info, layers, _keep: None })
 }

@@ -42,11 +42,7 @@ impl Platform {
         if it.next().is_some() || os.is_empty() || architecture.is_empty() {
             return None;
         }
-        Some(Platform {
-            os,
-            architecture,
-            variant,
-        })
+        Some(Platform { os, architecture, variant })
     }
 
     pub fn matches(&self, want: &Platform) -> bool {

@@ -11,16 +11,9 @@ use std::collections::BTreeMap;
 /// Remove `path` and everything beneath it.
 fn remove_tree(view: &mut BTreeMap<String, (usize, Vec<Detection>)>, path: &str) {
     view.remove(path);
-    let prefix = if path.ends_with('/') {
-        path.to_string()
-    } else {
-        format!("{path}/")
-    };
-    let doomed: Vec<String> = view
-        .range(prefix.clone()..)
-        .take_while(|(k, _)| k.starts_with(&prefix))
-        .map(|(k, _)| k.clone())
-        .collect();
+    let prefix = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+    let doomed: Vec<String> =
+        view.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
     for k in doomed {
         view.remove(&k);
     }
@@ -46,12 +39,7 @@ pub fn squash(source: SourceInfo, layers: &[LayerInventory]) -> Inventory {
         for (path, dets) in &layer.files {
             view.insert(path.clone(), (i, dets.clone()));
         }
-        warnings.extend(
-            layer
-                .warnings
-                .iter()
-                .map(|w| format!("layer {}: {w}", short(&layer.diff_id))),
-        );
+        warnings.extend(layer.warnings.iter().map(|w| format!("layer {}: {w}", short(&layer.diff_id))));
     }
 
     // OS identity: /etc/os-release wins over /usr/lib/os-release, as os-release(5) says.
@@ -74,12 +62,7 @@ pub fn squash(source: SourceInfo, layers: &[LayerInventory]) -> Inventory {
     packages.sort_by(|a, b| {
         (a.kind, &a.name, &a.version, &a.location.path).cmp(&(b.kind, &b.name, &b.version, &b.location.path))
     });
-    Inventory {
-        source,
-        os,
-        packages,
-        warnings,
-    }
+    Inventory { source, os, packages, warnings }
 }
 
 fn short(diff_id: &str) -> &str {
@@ -93,20 +76,12 @@ mod tests {
     use bulwark_catalog::PackageType;
 
     fn layer(id: &str, files: &[(&str, &str)], whiteouts: &[&str], opaque: &[&str]) -> LayerInventory {
-        let mut l = LayerInventory {
-            diff_id: id.into(),
-            ..Default::default()
-        };
+        let mut l = LayerInventory { diff_id: id.into(), ..Default::default() };
         for (path, name) in files {
             l.entries.push(path.to_string());
             l.files.insert(
                 path.to_string(),
-                vec![Detection::packages(vec![Package::new(
-                    PackageType::Npm,
-                    *name,
-                    "1",
-                    path,
-                )])],
+                vec![Detection::packages(vec![Package::new(PackageType::Npm, *name, "1", path)])],
             );
         }
         l.whiteouts = whiteouts.iter().map(|s| s.to_string()).collect();
@@ -115,10 +90,7 @@ mod tests {
     }
 
     fn names(inv: &Inventory) -> Vec<(String, String)> {
-        inv.packages
-            .iter()
-            .map(|p| (p.name.clone(), p.location.layer.clone().unwrap()))
-            .collect()
+        inv.packages.iter().map(|p| (p.name.clone(), p.location.layer.clone().unwrap())).collect()
     }
 
     #[test]
@@ -131,15 +103,7 @@ mod tests {
 
     #[test]
     fn opaque_dir_hides_lower_children_only() {
-        let l1 = layer(
-            "a",
-            &[
-                ("/opt/nm/l/package.json", "left-pad"),
-                ("/opt/other/package.json", "keep"),
-            ],
-            &[],
-            &[],
-        );
+        let l1 = layer("a", &[("/opt/nm/l/package.json", "left-pad"), ("/opt/other/package.json", "keep")], &[], &[]);
         let l2 = layer("b", &[("/opt/nm/i/package.json", "is-number")], &[], &["/opt/nm"]);
         let inv = squash(SourceInfo::default(), &[l1, l2]);
         let mut got: Vec<_> = names(&inv).into_iter().map(|(n, _)| n).collect();

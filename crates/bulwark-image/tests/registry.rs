@@ -66,26 +66,13 @@ impl Registry {
             };
             let path = dir.path().join("htpasswd");
             std::fs::write(&path, &out.stdout).unwrap();
-            auth_yaml = format!(
-                "auth:\n  htpasswd:\n    realm: bulwark-test\n    path: {}\n",
-                path.display()
-            );
+            auth_yaml = format!("auth:\n  htpasswd:\n    realm: bulwark-test\n    path: {}\n", path.display());
         }
         let mut tls_yaml = String::new();
         if tls {
             let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
             let ok = Command::new("openssl")
-                .args([
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                ])
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
                 .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
                 .arg(&key)
                 .arg("-out")
@@ -98,11 +85,7 @@ impl Registry {
                 eprintln!("SKIPPED: needs openssl to make a self-signed certificate");
                 return None;
             }
-            tls_yaml = format!(
-                "  tls:\n    certificate: {}\n    key: {}\n",
-                cert.display(),
-                key.display()
-            );
+            tls_yaml = format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display());
         }
         // The port is chosen free, then bound by the registry: retry if someone took it since.
         for _ in 0..5 {
@@ -126,12 +109,7 @@ impl Registry {
                 .stderr(log)
                 .spawn()
                 .unwrap();
-            let mut reg = Registry {
-                child,
-                port,
-                dir,
-                creds: auth.map(|(u, p)| format!("{u}:{p}")),
-            };
+            let mut reg = Registry { child, port, dir, creds: auth.map(|(u, p)| format!("{u}:{p}")) };
             if reg.wait_ready() {
                 return Some(reg);
             }
@@ -176,40 +154,24 @@ impl Registry {
         let policy = self.dir.path().join("policy.json");
         std::fs::write(&policy, r#"{"default":[{"type":"insecureAcceptAnything"}]}"#).unwrap();
         let mut cmd = Command::new("skopeo");
-        cmd.arg("--policy")
-            .arg(&policy)
-            .args(["copy", "--quiet", "--dest-tls-verify=false"]);
+        cmd.arg("--policy").arg(&policy).args(["copy", "--quiet", "--dest-tls-verify=false"]);
         if let Some(c) = &self.creds {
             cmd.args(["--dest-creds", c]);
         }
-        cmd.args(extra)
-            .arg(format!("oci:{}:{tag}", layout.display()))
-            .arg(format!("docker://{}/{dest}", self.host()));
+        cmd.args(extra).arg(format!("oci:{}:{tag}", layout.display())).arg(format!("docker://{}/{dest}", self.host()));
         let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo copy failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "skopeo copy failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Where the registry keeps a blob's bytes.
     fn blob_data(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap();
-        self.dir
-            .path()
-            .join("storage/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-            .join("data")
+        self.dir.path().join("storage/docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
     }
 
     /// A Docker config.json in the registry's temp dir.
     fn docker_config(&self, json: &str) -> PathBuf {
-        let dir = self.dir.path().join(format!(
-            "docker-{}",
-            sha(json.as_bytes()).split_at(15).0.replace(':', "")
-        ));
+        let dir = self.dir.path().join(format!("docker-{}", sha(json.as_bytes()).split_at(15).0.replace(':', "")));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("config.json"), json).unwrap();
         dir.join("config.json")
@@ -218,12 +180,7 @@ impl Registry {
     /// Options for a pull: insecure (plain HTTP), no cache, and an empty config.json so that
     /// the tester's own `~/.docker` plays no part.
     fn opts(&self) -> Options {
-        Options {
-            insecure: true,
-            no_cache: true,
-            docker_config: Some(self.docker_config("{}")),
-            ..Default::default()
-        }
+        Options { insecure: true, no_cache: true, docker_config: Some(self.docker_config("{}")), ..Default::default() }
     }
 }
 
@@ -241,15 +198,7 @@ fn pull(reference: &str, opts: &Options) -> Inventory {
 fn packages(inv: &Inventory) -> BTreeSet<(PackageType, String, String, String, Option<String>)> {
     inv.packages
         .iter()
-        .map(|p| {
-            (
-                p.kind,
-                p.name.clone(),
-                p.version.clone(),
-                p.location.path.clone(),
-                p.location.layer.clone(),
-            )
-        })
+        .map(|p| (p.kind, p.name.clone(), p.version.clone(), p.location.path.clone(), p.location.layer.clone()))
         .collect()
 }
 
@@ -258,13 +207,7 @@ fn count(inv: &Inventory, kind: PackageType) -> usize {
 }
 
 fn layout_scan(name: &str) -> Inventory {
-    pull(
-        &format!("oci-dir:{}:1.0", layout(name).display()),
-        &Options {
-            no_cache: true,
-            ..Default::default()
-        },
-    )
+    pull(&format!("oci-dir:{}:1.0", layout(name).display()), &Options { no_cache: true, ..Default::default() })
 }
 
 #[test]
@@ -276,13 +219,7 @@ fn anonymous_pull_equals_the_oci_layout() {
     reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
 
     let reference = format!("{}/team/python:v1", reg.host());
-    let inv = pull(
-        &reference,
-        &Options {
-            progress: true,
-            ..reg.opts()
-        },
-    );
+    let inv = pull(&reference, &Options { progress: true, ..reg.opts() });
     let want = layout_scan("python-app");
     assert_eq!(inv.source.kind, "registry");
     assert_eq!(inv.source.input, reference);
@@ -291,17 +228,11 @@ fn anonymous_pull_equals_the_oci_layout() {
     assert_eq!(inv.source.image_id, want.source.image_id);
     assert_eq!(inv.source.platform.as_deref(), Some("linux/amd64"));
     assert_eq!(inv.source.layers.len(), 2);
-    assert_eq!(
-        inv.source.layers, want.source.layers,
-        "digests, diff ids, media types and sizes"
-    );
+    assert_eq!(inv.source.layers, want.source.layers, "digests, diff ids, media types and sizes");
     assert_eq!(count(&inv, PackageType::Deb), 110);
     let ssl = inv.packages.iter().find(|p| p.name == "libssl3").unwrap();
     assert_eq!(ssl.version, "3.0.20-1~deb12u2");
-    assert_eq!(
-        ssl.location.layer.as_deref(),
-        Some(inv.source.layers[1].diff_id.as_str())
-    );
+    assert_eq!(ssl.location.layer.as_deref(), Some(inv.source.layers[1].diff_id.as_str()));
     assert_eq!(packages(&inv), packages(&want));
 
     // The `registry:` prefix, and a one-layer image with no OS.
@@ -313,17 +244,10 @@ fn anonymous_pull_equals_the_oci_layout() {
     assert_eq!(inv.source.layers, want.source.layers);
     assert_eq!(packages(&inv), packages(&want));
     // 69 packages and the app itself (found both in the lockfile and in node_modules).
-    let npm: BTreeSet<_> = inv
-        .packages
-        .iter()
-        .filter(|p| p.kind == PackageType::Npm)
-        .map(|p| (&p.name, &p.version))
-        .collect();
+    let npm: BTreeSet<_> =
+        inv.packages.iter().filter(|p| p.kind == PackageType::Npm).map(|p| (&p.name, &p.version)).collect();
     assert_eq!(npm.len(), 70, "{npm:?}");
-    assert!(
-        npm.contains(&(&"lodash".to_string(), &"4.17.15".to_string())),
-        "{npm:?}"
-    );
+    assert!(npm.contains(&(&"lodash".to_string(), &"4.17.15".to_string())), "{npm:?}");
 }
 
 #[test]
@@ -336,10 +260,7 @@ fn docker_schema2_manifest() {
     let want = layout_scan("node-app");
     let digest = inv.source.manifest_digest.clone().unwrap();
     assert_ne!(digest, NODE_MANIFEST, "converted, so a manifest of its own");
-    assert_eq!(
-        inv.source.layers[0].media_type.as_deref(),
-        Some("application/vnd.docker.image.rootfs.diff.tar.gzip")
-    );
+    assert_eq!(inv.source.layers[0].media_type.as_deref(), Some("application/vnd.docker.image.rootfs.diff.tar.gzip"));
     assert_eq!(inv.source.layers[0].diff_id, want.source.layers[0].diff_id);
     assert_eq!(packages(&inv), packages(&want));
 }
@@ -355,13 +276,7 @@ fn basic_auth_with_credentials_from_a_docker_config() {
     // `auth` (base64 of user:pass) under the bare host, as `docker login` writes it.
     let auth = base64::engine::general_purpose::STANDARD.encode("bulwark:s3cret-pass");
     let config = reg.docker_config(&format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host()));
-    let inv = pull(
-        &reference,
-        &Options {
-            docker_config: Some(config),
-            ..reg.opts()
-        },
-    );
+    let inv = pull(&reference, &Options { docker_config: Some(config), ..reg.opts() });
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
 
     // username/password under a key with scheme and path, given as the directory holding
@@ -370,13 +285,7 @@ fn basic_auth_with_credentials_from_a_docker_config() {
         r#"{{"auths": {{"http://{}/v2/": {{"username": "bulwark", "password": "s3cret-pass"}}}}, "credsStore": "nope"}}"#,
         reg.host()
     ));
-    let inv = pull(
-        &reference,
-        &Options {
-            docker_config: Some(config.parent().unwrap().into()),
-            ..reg.opts()
-        },
-    );
+    let inv = pull(&reference, &Options { docker_config: Some(config.parent().unwrap().into()), ..reg.opts() });
     assert_eq!(inv.source.layers[0].digest.as_deref(), Some(NODE_LAYER));
 }
 
@@ -390,36 +299,17 @@ fn wrong_or_missing_credentials_are_clear_errors() {
 
     let auth = base64::engine::general_purpose::STANDARD.encode("bulwark:Wr0ng-guess");
     let config = reg.docker_config(&format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host()));
-    let err = catalog(
-        &reference,
-        &Options {
-            docker_config: Some(config.clone()),
-            ..reg.opts()
-        },
-    )
-    .unwrap_err();
+    let err = catalog(&reference, &Options { docker_config: Some(config.clone()), ..reg.opts() }).unwrap_err();
     let msg = err.to_string();
     eprintln!("wrong password: {msg}");
     assert!(matches!(err, ImageError::Registry(_)), "{err:?}");
-    assert!(
-        msg.contains("authentication failed (HTTP 401)") && msg.contains("were rejected"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains(&config.display().to_string()),
-        "names where the credentials came from: {msg}"
-    );
-    assert!(
-        !msg.contains("Wr0ng-guess") && !msg.contains(&auth),
-        "no secret in the message: {msg}"
-    );
+    assert!(msg.contains("authentication failed (HTTP 401)") && msg.contains("were rejected"), "{msg}");
+    assert!(msg.contains(&config.display().to_string()), "names where the credentials came from: {msg}");
+    assert!(!msg.contains("Wr0ng-guess") && !msg.contains(&auth), "no secret in the message: {msg}");
 
     let err = catalog(&reference, &reg.opts()).unwrap_err().to_string();
     eprintln!("no credentials: {err}");
-    assert!(
-        err.contains("authentication required (HTTP 401)") && err.contains("docker login"),
-        "{err}"
-    );
+    assert!(err.contains("authentication required (HTTP 401)") && err.contains("docker login"), "{err}");
 }
 
 #[test]
@@ -428,15 +318,9 @@ fn plain_http_needs_insecure() {
         return;
     };
     reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
-    let err = catalog(
-        &format!("{}/team/app:v1", reg.host()),
-        &Options {
-            insecure: false,
-            ..reg.opts()
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let err = catalog(&format!("{}/team/app:v1", reg.host()), &Options { insecure: false, ..reg.opts() })
+        .unwrap_err()
+        .to_string();
     eprintln!("no --insecure: {err}");
     assert!(err.contains("--insecure"), "{err}");
     assert!(err.contains("https://"), "says it tried HTTPS: {err}");
@@ -531,24 +415,12 @@ fn multi_arch_index_picks_the_platform() {
     reg.push(&oci, "multi", "team/multi:v1", &["--all"]);
     let reference = format!("{}/team/multi:v1", reg.host());
 
-    let inv = pull(
-        &reference,
-        &Options {
-            platform: Some("linux/arm64".into()),
-            ..reg.opts()
-        },
-    );
+    let inv = pull(&reference, &Options { platform: Some("linux/arm64".into()), ..reg.opts() });
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(arm_digest.as_str()));
     assert_eq!(inv.source.platform.as_deref(), Some("linux/arm64/v8"));
     assert_eq!(inv.source.layers[0].digest.as_deref(), Some(NODE_LAYER));
 
-    let inv = pull(
-        &reference,
-        &Options {
-            platform: Some("linux/amd64".into()),
-            ..reg.opts()
-        },
-    );
+    let inv = pull(&reference, &Options { platform: Some("linux/amd64".into()), ..reg.opts() });
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
     assert_eq!(inv.source.platform.as_deref(), Some("linux/amd64"));
 
@@ -559,27 +431,14 @@ fn multi_arch_index_picks_the_platform() {
         _ => None,
     };
     if let Some(want) = host_arch {
-        assert_eq!(
-            pull(&reference, &reg.opts()).source.manifest_digest.as_deref(),
-            Some(want)
-        );
+        assert_eq!(pull(&reference, &reg.opts()).source.manifest_digest.as_deref(), Some(want));
     }
 
-    let err = catalog(
-        &reference,
-        &Options {
-            platform: Some("linux/s390x".into()),
-            ..reg.opts()
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let err =
+        catalog(&reference, &Options { platform: Some("linux/s390x".into()), ..reg.opts() }).unwrap_err().to_string();
     eprintln!("unknown platform: {err}");
     assert!(err.contains("no image for platform linux/s390x"), "{err}");
-    assert!(
-        err.contains("linux/amd64, linux/arm64/v8") && err.contains("--platform"),
-        "{err}"
-    );
+    assert!(err.contains("linux/amd64, linux/arm64/v8") && err.contains("--platform"), "{err}");
 }
 
 #[test]
@@ -615,20 +474,9 @@ fn self_signed_https_needs_insecure() {
     };
     reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
     let reference = format!("{}/team/app:v1", reg.host());
-    let err = catalog(
-        &reference,
-        &Options {
-            insecure: false,
-            ..reg.opts()
-        },
-    )
-    .unwrap_err()
-    .to_string();
+    let err = catalog(&reference, &Options { insecure: false, ..reg.opts() }).unwrap_err().to_string();
     eprintln!("self-signed without --insecure: {err}");
-    assert!(
-        err.contains("--insecure") && err.to_lowercase().contains("certificate"),
-        "{err}"
-    );
+    assert!(err.contains("--insecure") && err.to_lowercase().contains("certificate"), "{err}");
     // The port speaks only TLS: this pull went over HTTPS, unverified.
     let inv = pull(&reference, &reg.opts());
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
@@ -707,26 +555,15 @@ impl FakeRegistry {
                     .filter_map(|l| l.split_once(':'))
                     .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
                     .collect();
-                let req = Request {
-                    method: method.into(),
-                    path: path.into(),
-                    headers,
-                };
+                let req = Request { method: method.into(), path: path.into(), headers };
                 let (head, mut body) = handler(&req, port);
-                if s.write_all(format!("{head}Connection: close\r\n\r\n").as_bytes())
-                    .is_ok()
-                    && req.method != "HEAD"
-                {
+                if s.write_all(format!("{head}Connection: close\r\n\r\n").as_bytes()).is_ok() && req.method != "HEAD" {
                     // An error here is the client hanging up, as it should past a size cap.
                     let _ = std::io::copy(&mut body, &mut s);
                 }
             }
         });
-        FakeRegistry {
-            port,
-            stop,
-            thread: Some(thread),
-        }
+        FakeRegistry { port, stop, thread: Some(thread) }
     }
 }
 
@@ -763,9 +600,7 @@ fn oversized_manifest_is_refused_while_reading() {
         }
     });
     let (_dir, opts) = empty_config();
-    let err = catalog(&format!("127.0.0.1:{}/team/app:v1", fake.port), &opts)
-        .unwrap_err()
-        .to_string();
+    let err = catalog(&format!("127.0.0.1:{}/team/app:v1", fake.port), &opts).unwrap_err().to_string();
     eprintln!("oversized manifest: {err}");
     assert!(err.contains("larger than 8388608 bytes"), "{err}");
 }
@@ -779,10 +614,7 @@ fn bearer_token_from_the_token_service() {
     let scopes = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = scopes.clone();
     let fake = FakeRegistry::start(move |req, port| {
-        let good = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("robot:t0ken-pass")
-        );
+        let good = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("robot:t0ken-pass"));
         if let Some(query) = req.path.strip_prefix("/token?") {
             seen.lock().unwrap().push(query.to_string());
             return if req.header("authorization") == Some(good.as_str()) {
@@ -798,10 +630,7 @@ fn bearer_token_from_the_token_service() {
             );
             return respond(
                 "401 Unauthorized",
-                &[
-                    ("WWW-Authenticate", challenge.as_str()),
-                    ("Content-Type", "application/json"),
-                ],
+                &[("WWW-Authenticate", challenge.as_str()), ("Content-Type", "application/json")],
                 br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec(),
             );
         }
@@ -830,39 +659,22 @@ fn bearer_token_from_the_token_service() {
     let host = format!("127.0.0.1:{}", fake.port);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
-        format!(r#"{{"auths": {{"{host}": {{"username": "robot", "password": "t0ken-pass"}}}}}}"#),
-    )
-    .unwrap();
-    let opts = Options {
-        insecure: true,
-        no_cache: true,
-        docker_config: Some(config.clone()),
-        ..Default::default()
-    };
+    std::fs::write(&config, format!(r#"{{"auths": {{"{host}": {{"username": "robot", "password": "t0ken-pass"}}}}}}"#))
+        .unwrap();
+    let opts = Options { insecure: true, no_cache: true, docker_config: Some(config.clone()), ..Default::default() };
     let inv = pull(&format!("{host}/team/app:v1"), &opts);
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
     assert_eq!(inv.source.layers[0].digest.as_deref(), Some(NODE_LAYER));
     let scopes = scopes.lock().unwrap().clone();
     assert!(
-        !scopes.is_empty()
-            && scopes
-                .iter()
-                .all(|q| q.contains("scope=repository%3Ateam%2Fapp%3Apull")),
+        !scopes.is_empty() && scopes.iter().all(|q| q.contains("scope=repository%3Ateam%2Fapp%3Apull")),
         "{scopes:?}"
     );
 
-    std::fs::write(
-        &config,
-        format!(r#"{{"auths": {{"{host}": {{"username": "robot", "password": "guess"}}}}}}"#),
-    )
-    .unwrap();
+    std::fs::write(&config, format!(r#"{{"auths": {{"{host}": {{"username": "robot", "password": "guess"}}}}}}"#))
+        .unwrap();
     let err = catalog(&format!("{host}/team/app:v1"), &opts).unwrap_err().to_string();
     eprintln!("token service refused: {err}");
-    assert!(
-        err.contains("authentication failed (HTTP 401)") && err.contains("were rejected"),
-        "{err}"
-    );
+    assert!(err.contains("authentication failed (HTTP 401)") && err.contains("were rejected"), "{err}");
     assert!(!err.contains("guess"), "{err}");
 }

@@ -15,10 +15,7 @@ pub(crate) enum Kind {
     Name,
 }
 
-const MODE: ParseMode = ParseMode {
-    allow_deprecated: true,
-    ..ParseMode::STRICT
-};
+const MODE: ParseMode = ParseMode { allow_deprecated: true, ..ParseMode::STRICT };
 
 /// Words the license list carries but that mean "unknown", not a license.
 const RESERVED: [&str; 2] = ["NOASSERTION", "NONE"];
@@ -74,13 +71,7 @@ pub(crate) fn and_all<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     }
     let parts: Vec<String> = parts
         .into_iter()
-        .map(|p| {
-            if p.contains(char::is_whitespace) {
-                format!("({p})")
-            } else {
-                p.to_string()
-            }
-        })
+        .map(|p| if p.contains(char::is_whitespace) { format!("({p})") } else { p.to_string() })
         .collect();
     parts.join(" AND ")
 }
@@ -91,15 +82,7 @@ mod tests {
 
     #[test]
     fn ids_expressions_and_names() {
-        for id in [
-            "MIT",
-            "Apache-2.0",
-            "GPL-2.0-or-later",
-            "GPL-2.0",
-            "GPL-2.0+",
-            "BSD-3-Clause",
-            "0BSD",
-        ] {
+        for id in ["MIT", "Apache-2.0", "GPL-2.0-or-later", "GPL-2.0", "GPL-2.0+", "BSD-3-Clause", "0BSD"] {
             assert_eq!(classify(id), Kind::Id, "{id}");
         }
         for e in [

@@ -23,10 +23,7 @@ impl Stamp {
         match std::env::var_os("SOURCE_DATE_EPOCH") {
             Some(v) if !v.is_empty() => {
                 let s = v.to_string_lossy();
-                let secs = s
-                    .trim()
-                    .parse::<i64>()
-                    .map_err(|_| SbomError::SourceDateEpoch(s.to_string()))?;
+                let secs = s.trim().parse::<i64>().map_err(|_| SbomError::SourceDateEpoch(s.to_string()))?;
                 Self::at(secs)
             }
             _ => Ok(Self::now()),
@@ -35,10 +32,7 @@ impl Stamp {
 
     /// The current time, with random document ids.
     pub fn now() -> Self {
-        Stamp {
-            created: OffsetDateTime::now_utc(),
-            reproducible: false,
-        }
+        Stamp { created: OffsetDateTime::now_utc(), reproducible: false }
     }
 
     /// A fixed time (Unix seconds), with document ids derived from it and the inventory.
@@ -49,10 +43,7 @@ impl Stamp {
             // Both schemas want a four-digit year.
             .filter(|t| t.year() <= 9999)
             .ok_or_else(|| SbomError::SourceDateEpoch(unix_secs.to_string()))?;
-        Ok(Stamp {
-            created,
-            reproducible: true,
-        })
+        Ok(Stamp { created, reproducible: true })
     }
 
     /// UTC, whole seconds, `Z`: the one form SPDX's schema accepts, and valid RFC 3339 for
@@ -110,10 +101,7 @@ mod tests {
         let a = Stamp::at(1).unwrap();
         assert_eq!(a.uuid("x", &inv).unwrap(), a.uuid("x", &inv).unwrap());
         assert_ne!(a.uuid("x", &inv).unwrap(), a.uuid("y", &inv).unwrap());
-        assert_ne!(
-            a.uuid("x", &inv).unwrap(),
-            Stamp::at(2).unwrap().uuid("x", &inv).unwrap()
-        );
+        assert_ne!(a.uuid("x", &inv).unwrap(), Stamp::at(2).unwrap().uuid("x", &inv).unwrap());
         assert_eq!(a.uuid("x", &inv).unwrap().get_version_num(), 4);
         let n = Stamp::now();
         assert_ne!(n.uuid("x", &inv).unwrap(), n.uuid("x", &inv).unwrap());

@@ -13,10 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
 fn run(cmd: &mut Command, what: &str) {
@@ -40,15 +37,7 @@ fn check_schema(schema: &str, file: &Path, what: &str) {
     let schema = repo().join("schemas").join(schema);
     assert!(schema.is_file(), "missing {}", schema.display());
     let base = format!("file://{}", schema.display());
-    run(
-        Command::new("check-jsonschema")
-            .arg("--base-uri")
-            .arg(base)
-            .arg("--schemafile")
-            .arg(&schema)
-            .arg(file),
-        what,
-    );
+    run(Command::new("check-jsonschema").arg("--base-uri").arg(base).arg("--schemafile").arg(&schema).arg(file), what);
 }
 
 fn pkg(kind: PackageType, name: &str, version: &str, licenses: &[&str], path: &str) -> Package {
@@ -72,26 +61,17 @@ fn samples(kind: PackageType) -> Vec<Package> {
                 &["GPLv3+", "BSD-like", "GPL-3.0-or-later WITH GCC-exception-3.1"],
                 status,
             );
-            a.source = Some(SourcePackage {
-                name: "gcc-12".into(),
-                version: "12.2.0-14".into(),
-            });
+            a.source = Some(SourcePackage { name: "gcc-12".into(), version: "12.2.0-14".into() });
             a.arch = Some("amd64".into());
             let mut b = pkg(Deb, "libc6", "2.36-9+deb12u4", &["LGPL-2.1+", "GPL-2.0"], status);
-            b.source = Some(SourcePackage {
-                name: "glibc".into(),
-                version: "2.36-9+deb12u4".into(),
-            });
+            b.source = Some(SourcePackage { name: "glibc".into(), version: "2.36-9+deb12u4".into() });
             b.arch = Some("amd64".into());
             vec![a, b]
         }
         Apk => vec![pkg(Apk, "musl", "1.2.5-r0", &["MIT"], "/lib/apk/db/installed")],
         Rpm => {
             let mut p = pkg(Rpm, "bash", "5.1.8-9.el9", &["GPLv3+"], "/var/lib/rpm/rpmdb.sqlite");
-            p.source = Some(SourcePackage {
-                name: "bash".into(),
-                version: "5.1.8-9.el9".into(),
-            });
+            p.source = Some(SourcePackage { name: "bash".into(), version: "5.1.8-9.el9".into() });
             p.arch = Some("x86_64".into());
             vec![p]
         }
@@ -103,13 +83,7 @@ fn samples(kind: PackageType) -> Vec<Package> {
                 &["ZPL-2.1"],
                 "/usr/lib/python3/site-packages/zope_interface-6.1.dist-info/METADATA",
             ),
-            pkg(
-                Python,
-                "Ünïcödé-pkg",
-                "0.1",
-                &["BSD or Apache License, Version 2.0"],
-                "/srv/ünï/METADATA",
-            ),
+            pkg(Python, "Ünïcödé-pkg", "0.1", &["BSD or Apache License, Version 2.0"], "/srv/ünï/METADATA"),
             pkg(
                 Python,
                 "requests",
@@ -120,57 +94,15 @@ fn samples(kind: PackageType) -> Vec<Package> {
         ],
         Npm => vec![
             // One package at two places: the same purl twice.
-            pkg(
-                Npm,
-                "@types/node",
-                "20.11.0",
-                &["MIT"],
-                "/app/node_modules/@types/node/package.json",
-            ),
-            pkg(
-                Npm,
-                "@types/node",
-                "20.11.0",
-                &["MIT"],
-                "/app/node_modules/x/node_modules/@types/node/package.json",
-            ),
-            pkg(
-                Npm,
-                "dual",
-                "1.0.0",
-                &["(MIT OR Apache-2.0)"],
-                "/app/node_modules/dual/package.json",
-            ),
-            pkg(
-                Npm,
-                "custom",
-                "1.0.0",
-                &["MIT AND LicenseRef-Custom"],
-                "/app/node_modules/custom/package.json",
-            ),
-            pkg(
-                Npm,
-                "lowercase",
-                "1.0.0",
-                &["mit or apache-2.0"],
-                "/app/node_modules/lowercase/package.json",
-            ),
+            pkg(Npm, "@types/node", "20.11.0", &["MIT"], "/app/node_modules/@types/node/package.json"),
+            pkg(Npm, "@types/node", "20.11.0", &["MIT"], "/app/node_modules/x/node_modules/@types/node/package.json"),
+            pkg(Npm, "dual", "1.0.0", &["(MIT OR Apache-2.0)"], "/app/node_modules/dual/package.json"),
+            pkg(Npm, "custom", "1.0.0", &["MIT AND LicenseRef-Custom"], "/app/node_modules/custom/package.json"),
+            pkg(Npm, "lowercase", "1.0.0", &["mit or apache-2.0"], "/app/node_modules/lowercase/package.json"),
         ],
-        RustCrate => vec![pkg(
-            RustCrate,
-            "serde",
-            "1.0.197",
-            &["MIT OR Apache-2.0"],
-            "/usr/local/bin/app",
-        )],
+        RustCrate => vec![pkg(RustCrate, "serde", "1.0.197", &["MIT OR Apache-2.0"], "/usr/local/bin/app")],
         GoModule => vec![
-            pkg(
-                GoModule,
-                "github.com/spf13/cobra",
-                "v1.8.0",
-                &["Apache-2.0"],
-                "/usr/local/bin/app",
-            ),
+            pkg(GoModule, "github.com/spf13/cobra", "v1.8.0", &["Apache-2.0"], "/usr/local/bin/app"),
             pkg(GoModule, "example.com/main", "(devel)", &[], "/usr/local/bin/app"),
         ],
         JavaArchive => {
@@ -289,24 +221,14 @@ fn spdx_is_valid_against_the_official_2_3_schema_and_spdx_tools() {
     run(Command::new("pyspdxtools").arg("-i").arg(&file), "pyspdxtools");
 
     let doc = json(&file);
-    assert_eq!(
-        doc["packages"].as_array().unwrap().len(),
-        inv.packages.len() + 2,
-        "image, OS, packages"
-    );
+    assert_eq!(doc["packages"].as_array().unwrap().len(), inv.packages.len() + 2, "image, OS, packages");
     let refs: Vec<&str> = doc["hasExtractedLicensingInfos"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| l["extractedText"].as_str().unwrap())
         .collect();
-    for free in [
-        "GPLv3+",
-        "BSD-like",
-        "Apache 2.0",
-        "MIT AND LicenseRef-Custom",
-        "mit or apache-2.0",
-    ] {
+    for free in ["GPLv3+", "BSD-like", "Apache 2.0", "MIT AND LicenseRef-Custom", "mit or apache-2.0"] {
         assert!(refs.contains(&free), "{free} in {refs:?}");
     }
     let again = write(t.path(), "again.json", spdx::write_stamped, &inv);
@@ -319,10 +241,9 @@ fn spdx_is_valid_against_the_official_2_3_schema_and_spdx_tools() {
 fn registered_formats_validate_too() {
     let t = tempfile::tempdir().unwrap();
     let inv = inventory();
-    for (name, schema) in [
-        ("cyclonedx-json", "cyclonedx/bom-1.6.schema.json"),
-        ("spdx-json", "spdx/spdx-schema-2.3.json"),
-    ] {
+    for (name, schema) in
+        [("cyclonedx-json", "cyclonedx/bom-1.6.schema.json"), ("spdx-json", "spdx/spdx-schema-2.3.json")]
+    {
         let f = bulwark_sbom::format_by_name(name).unwrap();
         let path = t.path().join(format!("{name}.json"));
         let mut out = Vec::new();

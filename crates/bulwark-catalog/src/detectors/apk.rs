@@ -106,14 +106,8 @@ fn package_from(rec: &Record<'_>, path: &str) -> Result<Package, String> {
     }
     // Subpackages are built from their origin's APKBUILD in the same run, so they share
     // its version; a missing origin means the package is its own source.
-    let origin = rec
-        .origin
-        .filter(|o| !o.is_empty() && !o.contains(char::is_whitespace))
-        .unwrap_or(name);
-    pkg.source = Some(SourcePackage {
-        name: origin.to_string(),
-        version: version.to_string(),
-    });
+    let origin = rec.origin.filter(|o| !o.is_empty() && !o.contains(char::is_whitespace)).unwrap_or(name);
+    pkg.source = Some(SourcePackage { name: origin.to_string(), version: version.to_string() });
     Ok(pkg)
 }
 
@@ -224,11 +218,7 @@ Z:Q1KpJ2SXEXzTrbTnsbV3QDMPaOtwM=
 ";
 
     fn detect(text: &str) -> Detection {
-        let det = ApkInstalled.detect(&FileInput {
-            path: "/lib/apk/db/installed",
-            mode: 0o644,
-            data: text.as_bytes(),
-        });
+        let det = ApkInstalled.detect(&FileInput { path: "/lib/apk/db/installed", mode: 0o644, data: text.as_bytes() });
         match det {
             Ok(d) => d,
             Err(e) => panic!("detect failed: {e}"),
@@ -246,11 +236,7 @@ Z:Q1KpJ2SXEXzTrbTnsbV3QDMPaOtwM=
     fn reads_alpine_3_20_records() {
         let d = detect(ALPINE_3_20);
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
-        let names: Vec<_> = d
-            .packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str()))
-            .collect();
+        let names: Vec<_> = d.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
         assert_eq!(
             names,
             [

@@ -25,9 +25,7 @@ impl Detector for DepsJson {
         // The SDK writes no BOM, but other generators of this format do.
         let data = file.data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file.data);
         let doc: Value = serde_json::from_slice(data)?;
-        let doc = doc
-            .as_object()
-            .ok_or_else(|| DetectError::malformed("deps.json is not a JSON object"))?;
+        let doc = doc.as_object().ok_or_else(|| DetectError::malformed("deps.json is not a JSON object"))?;
         let libraries = match doc.get("libraries") {
             Some(Value::Object(l)) => l,
             _ => return Err(DetectError::malformed("no \"libraries\" object")),
@@ -58,8 +56,7 @@ impl Detector for DepsJson {
             }
         }
         // By name, not by key: `/` sorts after `.`, which would put `A.B/1` after `A.B.C/1`.
-        det.packages
-            .sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+        det.packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
         Ok(det)
     }
 }
@@ -71,10 +68,7 @@ fn package_from(key: &str, libraries: &Map<String, Value>, path: &str) -> Result
         .ok_or("in targets but not in libraries")?
         .as_object()
         .ok_or("library entry is not an object")?;
-    let kind = lib
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or("library entry has no string \"type\"")?;
+    let kind = lib.get("type").and_then(Value::as_str).ok_or("library entry has no string \"type\"")?;
     if kind != "package" {
         return Ok(None);
     }
@@ -96,18 +90,11 @@ mod tests {
     const WEBAPP: &str = include_str!("../../tests/fixtures/dotnet/WebApp.deps.json");
 
     fn run(data: &[u8]) -> Result<Detection, DetectError> {
-        DepsJson.detect(&FileInput {
-            path: "/app/WebApp.deps.json",
-            mode: 0o644,
-            data,
-        })
+        DepsJson.detect(&FileInput { path: "/app/WebApp.deps.json", mode: 0o644, data })
     }
 
     fn nv(d: &Detection) -> Vec<(&str, &str)> {
-        d.packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str()))
-            .collect()
+        d.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect()
     }
 
     #[test]
@@ -187,14 +174,7 @@ mod tests {
 
     #[test]
     fn unreadable_files_are_errors() {
-        for data in [
-            &b""[..],
-            b"{",
-            b"[]",
-            b"{\"targets\": {}}",
-            b"{\"libraries\": []}",
-            b"\xff",
-        ] {
+        for data in [&b""[..], b"{", b"[]", b"{\"targets\": {}}", b"{\"libraries\": []}", b"\xff"] {
             assert!(run(data).is_err(), "{data:?}");
         }
         let d = run(b"\xEF\xBB\xBF{\"libraries\": {}}").unwrap();
@@ -211,10 +191,8 @@ mod tests {
     #[test]
     fn matching() {
         assert!(DepsJson.matches("/app/WebApp.deps.json", 0o644));
-        assert!(DepsJson.matches(
-            "/usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.0/Microsoft.NETCore.App.deps.json",
-            0o644
-        ));
+        assert!(DepsJson
+            .matches("/usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.0/Microsoft.NETCore.App.deps.json", 0o644));
         assert!(!DepsJson.matches("/app/.deps.json", 0o644));
         assert!(!DepsJson.matches(".deps.json", 0o644));
         assert!(!DepsJson.matches("/app/WebApp.runtimeconfig.json", 0o644));

@@ -60,12 +60,7 @@ fn stanzas(text: &str) -> impl Iterator<Item = Vec<(&str, String)>> + '_ {
 }
 
 fn package_from(fields: &[(&str, String)], path: &str) -> Result<Option<Package>, String> {
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(f, _)| f.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| fields.iter().find(|(f, _)| f.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str());
     let name = get("Package").ok_or("no Package field")?;
     if name.is_empty() || name.contains(char::is_whitespace) {
         return Err(format!("bad package name {name:?}"));
@@ -73,10 +68,7 @@ fn package_from(fields: &[(&str, String)], path: &str) -> Result<Option<Package>
     // Only what is installed: `deinstall ok config-files` leaves a stanza but no package.
     if let Some(status) = get("Status") {
         let state = status.split_whitespace().last().unwrap_or("");
-        if !matches!(
-            state,
-            "installed" | "half-configured" | "unpacked" | "triggers-awaited" | "triggers-pending"
-        ) {
+        if !matches!(state, "installed" | "half-configured" | "unpacked" | "triggers-awaited" | "triggers-pending") {
             return Ok(None);
         }
     }
@@ -89,19 +81,12 @@ fn package_from(fields: &[(&str, String)], path: &str) -> Result<Option<Package>
     // `Source: name` or `Source: name (version)`; missing means same as the binary package.
     pkg.source = Some(match get("Source") {
         Some(src) => match src.split_once('(') {
-            Some((n, v)) => SourcePackage {
-                name: n.trim().to_string(),
-                version: v.trim_end_matches(')').trim().to_string(),
-            },
-            None => SourcePackage {
-                name: src.trim().to_string(),
-                version: version.to_string(),
-            },
+            Some((n, v)) => {
+                SourcePackage { name: n.trim().to_string(), version: v.trim_end_matches(')').trim().to_string() }
+            }
+            None => SourcePackage { name: src.trim().to_string(), version: version.to_string() },
         },
-        None => SourcePackage {
-            name: name.to_string(),
-            version: version.to_string(),
-        },
+        None => SourcePackage { name: name.to_string(), version: version.to_string() },
     });
     Ok(Some(pkg))
 }
@@ -111,13 +96,7 @@ mod tests {
     use super::*;
 
     fn detect(text: &str) -> Detection {
-        DpkgStatus
-            .detect(&FileInput {
-                path: "/var/lib/dpkg/status",
-                mode: 0o644,
-                data: text.as_bytes(),
-            })
-            .unwrap()
+        DpkgStatus.detect(&FileInput { path: "/var/lib/dpkg/status", mode: 0o644, data: text.as_bytes() }).unwrap()
     }
 
     #[test]

@@ -84,12 +84,8 @@ pub(crate) fn object_images(data: &[u8]) -> Vec<object::File<'_>> {
             .collect()
     }
     match FileKind::parse(data) {
-        Ok(FileKind::MachOFat32) => MachOFatFile32::parse(data)
-            .map(|f| slices(data, f.arches()))
-            .unwrap_or_default(),
-        Ok(FileKind::MachOFat64) => MachOFatFile64::parse(data)
-            .map(|f| slices(data, f.arches()))
-            .unwrap_or_default(),
+        Ok(FileKind::MachOFat32) => MachOFatFile32::parse(data).map(|f| slices(data, f.arches())).unwrap_or_default(),
+        Ok(FileKind::MachOFat64) => MachOFatFile64::parse(data).map(|f| slices(data, f.arches())).unwrap_or_default(),
         Ok(_) => object::File::parse(data).ok().into_iter().collect(),
         Err(_) => Vec::new(),
     }
@@ -218,9 +214,7 @@ fn read_raw_build_info(
         return Ok(None);
     };
     let bad = |what: &str| DetectError::malformed(format!("Go build info: {what}"));
-    let header = window
-        .get(at..at + BUILDINFO_HEADER)
-        .ok_or_else(|| bad("truncated header"))?;
+    let header = window.get(at..at + BUILDINFO_HEADER).ok_or_else(|| bad("truncated header"))?;
     let (ptr_size, flags) = match header.get(14..16) {
         Some(&[p, f]) => (p, f),
         _ => return Err(bad("truncated header")),
@@ -262,9 +256,7 @@ fn read_raw_build_info(
         };
         let version_at = header.get(16..).and_then(&read_ptr);
         let modinfo_at = header.get(16 + ptr..).and_then(&read_ptr);
-        let version = version_at
-            .and_then(&read_string)
-            .ok_or_else(|| bad("Go version pointer leads nowhere"))?;
+        let version = version_at.and_then(&read_string).ok_or_else(|| bad("Go version pointer leads nowhere"))?;
         let modinfo = match modinfo_at.and_then(&read_string) {
             Some(m) => m,
             None => {
@@ -365,11 +357,9 @@ fn parse_modinfo(text: &str, warnings: &mut Vec<String>) -> BuildInfo {
     fn module(cols: &str) -> Option<Module> {
         let c: Vec<&str> = cols.split('\t').collect();
         match c.as_slice() {
-            [path, version] | [path, version, _] if !path.is_empty() => Some(Module {
-                path: path.to_string(),
-                version: version.to_string(),
-                replace: None,
-            }),
+            [path, version] | [path, version, _] if !path.is_empty() => {
+                Some(Module { path: path.to_string(), version: version.to_string(), replace: None })
+            }
             _ => None,
         }
     }
@@ -403,10 +393,7 @@ fn parse_modinfo(text: &str, warnings: &mut Vec<String>) -> BuildInfo {
             };
             match (target, module(rest)) {
                 (Some(t), Some(r)) => t.replace = Some((r.path, r.version)),
-                (None, _) => warn(
-                    warnings,
-                    format!("Go module info line {n}: replacement without a module"),
-                ),
+                (None, _) => warn(warnings, format!("Go module info line {n}: replacement without a module")),
                 (_, None) => warn(warnings, format!("Go module info line {n}: bad => line")),
             }
             last = Last::None;
@@ -433,11 +420,7 @@ fn build_setting(kv: &str) -> Option<(String, String)> {
     if key.is_empty() {
         return None;
     }
-    let value = if raw_value.starts_with(['"', '`']) {
-        unquote(raw_value)?
-    } else {
-        raw_value.to_string()
-    };
+    let value = if raw_value.starts_with(['"', '`']) { unquote(raw_value)? } else { raw_value.to_string() };
     Some((key, value))
 }
 
@@ -471,9 +454,7 @@ fn unquote(s: &str) -> Option<String> {
         }
         let hex = |chars: &mut std::str::Chars<'_>, n: usize| -> Option<u32> {
             let digits: String = chars.by_ref().take(n).collect();
-            (digits.len() == n)
-                .then(|| u32::from_str_radix(&digits, 16).ok())
-                .flatten()
+            (digits.len() == n).then(|| u32::from_str_radix(&digits, 16).ok()).flatten()
         };
         match chars.next()? {
             'a' => out.push('\x07'),
@@ -506,20 +487,11 @@ fn packages(mut info: BuildInfo, go_version: &str, path: &str) -> Vec<Package> {
         Some(m) => m.path == "command-line-arguments" && m.version.is_empty(),
     };
     if missing_main {
-        let devel: Vec<usize> = info
-            .deps
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.version == DEVEL)
-            .map(|(i, _)| i)
-            .collect();
+        let devel: Vec<usize> =
+            info.deps.iter().enumerate().filter(|(_, d)| d.version == DEVEL).map(|(i, _)| i).collect();
         info.main = Some(match devel.as_slice() {
             [i] => info.deps.remove(*i),
-            _ => Module {
-                path: info.path.clone(),
-                version: DEVEL.to_string(),
-                replace: None,
-            },
+            _ => Module { path: info.path.clone(), version: DEVEL.to_string(), replace: None },
         });
     }
     let mut out = Vec::with_capacity(info.deps.len() + 2);
@@ -545,10 +517,7 @@ fn packages(mut info: BuildInfo, go_version: &str, path: &str) -> Vec<Package> {
     // (`go1.22.3 X:boringcrypto`); a development toolchain (`devel go1.24-abcdef ...`)
     // names no release, and Syft then reports no stdlib.
     let toolchain = go_version.split(' ').next().unwrap_or_default();
-    if toolchain
-        .strip_prefix("go")
-        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-    {
+    if toolchain.strip_prefix("go").is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())) {
         out.push(Package::new(PackageType::GoModule, "stdlib", toolchain, path));
     }
     out
@@ -558,10 +527,7 @@ fn packages(mut info: BuildInfo, go_version: &str, path: &str) -> Vec<Package> {
 /// a version passed with `-ldflags -X` (`main.version=1.2.3`, `<module>/...ver=1.2.3`),
 /// else a pseudo-version from the VCS revision and time Go records.
 fn main_version(info: &BuildInfo, main_path: &str) -> Option<String> {
-    if let Some(v) = info
-        .setting("-ldflags")
-        .and_then(|l| version_from_ldflags(l, main_path))
-    {
+    if let Some(v) = info.setting("-ldflags").and_then(|l| version_from_ldflags(l, main_path)) {
         return Some(v);
     }
     let revision = info.setting("vcs.revision")?;
@@ -576,9 +542,7 @@ fn pseudo_time(t: &str) -> String {
     const ZERO: &str = "00010101000000";
     let b = t.as_bytes();
     let digits = |r: std::ops::Range<usize>| {
-        b.get(r.clone())
-            .filter(|d| d.iter().all(u8::is_ascii_digit))
-            .and_then(|_| t.get(r))
+        b.get(r.clone()).filter(|d| d.iter().all(u8::is_ascii_digit)).and_then(|_| t.get(r))
     };
     let shape = b.get(4) == Some(&b'-')
         && b.get(7) == Some(&b'-')
@@ -586,9 +550,7 @@ fn pseudo_time(t: &str) -> String {
         && b.get(13) == Some(&b':')
         && b.get(16) == Some(&b':');
     let tail = t.get(19..).unwrap_or("");
-    let tail = tail
-        .strip_prefix('.')
-        .map_or(tail, |f| f.trim_start_matches(|c: char| c.is_ascii_digit()));
+    let tail = tail.strip_prefix('.').map_or(tail, |f| f.trim_start_matches(|c: char| c.is_ascii_digit()));
     if !shape || !matches!(tail, "Z" | "z" | "+00:00" | "-00:00") {
         return ZERO.to_string();
     }
@@ -618,25 +580,14 @@ fn version_from_ldflags(ldflags: &str, main_module: &str) -> Option<String> {
             if !prefix_ok || !pass(ident) {
                 continue;
             }
-            let value_end = bytes
-                .get(eq + 1..)?
-                .iter()
-                .position(|&c| is_space(c))
-                .map_or(ldflags.len(), |i| eq + 1 + i);
+            let value_end =
+                bytes.get(eq + 1..)?.iter().position(|&c| is_space(c)).map_or(ldflags.len(), |i| eq + 1 + i);
             let value = ldflags.get(eq + 1..value_end)?;
             // `(\S+/)*` is greedy: the version after the last `/` that yields one wins.
-            let starts = value
-                .match_indices('/')
-                .map(|(i, _)| i + 1)
-                .rev()
-                .chain(std::iter::once(0));
+            let starts = value.match_indices('/').map(|(i, _)| i + 1).rev().chain(std::iter::once(0));
             for s in starts {
                 if let Some(v) = value.get(s..).and_then(semver_prefix) {
-                    return Some(if v.starts_with('v') {
-                        v.to_string()
-                    } else {
-                        format!("v{v}")
-                    });
+                    return Some(if v.starts_with('v') { v.to_string() } else { format!("v{v}") });
                 }
             }
         }
@@ -681,11 +632,8 @@ fn semver_prefix(s: &str) -> Option<&str> {
     let starts: &[usize] = if b.first() == Some(&b'v') { &[1, 0] } else { &[0] };
     for &start in starts {
         if let Some(end) = digits_then(b, start, 2) {
-            let tail = b
-                .get(end..)?
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-')
-                .count();
+            let tail =
+                b.get(end..)?.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_' || **c == b'-').count();
             // The match began at 0 (the `v`, if any, is part of it) in both cases.
             return s.get(..end + tail);
         }
@@ -713,8 +661,7 @@ impl Detector for GoMod {
         for (path, version) in &gomod.require {
             let (name, version) = gomod.resolve(path, version);
             if seen.insert((name.to_string(), version.to_string())) {
-                det.packages
-                    .push(Package::new(PackageType::GoModule, name, version, file.path));
+                det.packages.push(Package::new(PackageType::GoModule, name, version, file.path));
             }
         }
         Ok(det)
@@ -742,17 +689,8 @@ impl GoModFile {
     /// version, as in Go. A directory replacement has no version: it is reported as Go
     /// reports it in a binary's build info, the directory with `(devel)`.
     fn resolve<'a>(&'a self, path: &'a str, version: &'a str) -> (&'a str, &'a str) {
-        let exact = self
-            .replace
-            .iter()
-            .rev()
-            .find(|r| r.old == path && r.old_version.as_deref() == Some(version));
-        let any = || {
-            self.replace
-                .iter()
-                .rev()
-                .find(|r| r.old == path && r.old_version.is_none())
-        };
+        let exact = self.replace.iter().rev().find(|r| r.old == path && r.old_version.as_deref() == Some(version));
+        let any = || self.replace.iter().rev().find(|r| r.old == path && r.old_version.is_none());
         match exact.or_else(any) {
             Some(r) => (&r.new, r.new_version.as_deref().unwrap_or(DEVEL)),
             None => (path, version),
@@ -790,10 +728,7 @@ fn parse_gomod(text: &str, warnings: &mut Vec<String>) -> GoModFile {
             (None, [_, open, close]) if open == "(" && close == ")" => continue,
             (None, [_, args @ ..]) => args,
         };
-        let verb = block
-            .as_deref()
-            .or_else(|| tokens.first().map(String::as_str))
-            .unwrap_or_default();
+        let verb = block.as_deref().or_else(|| tokens.first().map(String::as_str)).unwrap_or_default();
         match verb {
             "require" => match args {
                 [path, version] if sane(path) && sane(version) => {
@@ -828,16 +763,9 @@ fn replace(args: &[String]) -> Option<Replace> {
         [p, v] => (p, Some(v.clone())),
         _ => return None,
     };
-    let all_sane = [Some(old), old_version.as_ref(), Some(new), new_version.as_ref()]
-        .into_iter()
-        .flatten()
-        .all(|s| sane(s));
-    all_sane.then(|| Replace {
-        old: old.clone(),
-        old_version,
-        new: new.clone(),
-        new_version,
-    })
+    let all_sane =
+        [Some(old), old_version.as_ref(), Some(new), new_version.as_ref()].into_iter().flatten().all(|s| sane(s));
+    all_sane.then(|| Replace { old: old.clone(), old_version, new: new.clone(), new_version })
 }
 
 /// Tokens of one go.mod line up to any `//` comment: words, Go-quoted strings, and the
@@ -861,9 +789,8 @@ fn tokenize(line: &str) -> Option<Vec<String>> {
             tokens.push(rest.get(..1)?.to_string());
             rest = rest.get(1..)?;
         } else {
-            let end = rest
-                .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"' | '`'))
-                .unwrap_or(rest.len());
+            let end =
+                rest.find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"' | '`')).unwrap_or(rest.len());
             let end = rest.get(..end)?.find("=>").unwrap_or(end);
             let end = rest.get(..end)?.find("//").unwrap_or(end);
             tokens.push(rest.get(..end)?.to_string());
@@ -917,14 +844,7 @@ pub(crate) mod testutil {
         }
         h.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
         h.extend_from_slice(&6u32.to_le_bytes()); // PF_R | PF_W
-        for v in [
-            DATA_OFF as u64,
-            VADDR,
-            VADDR,
-            payload.len() as u64,
-            payload.len() as u64,
-            0x1000,
-        ] {
+        for v in [DATA_OFF as u64, VADDR, VADDR, payload.len() as u64, payload.len() as u64, 0x1000] {
             h.extend_from_slice(&v.to_le_bytes());
         }
         f[..h.len()].copy_from_slice(&h);
@@ -979,11 +899,7 @@ mod tests {
     }
 
     fn detect_bytes(data: &[u8]) -> Result<Detection, DetectError> {
-        GoBinary.detect(&FileInput {
-            path: "/usr/bin/app",
-            mode: 0o755,
-            data,
-        })
+        GoBinary.detect(&FileInput { path: "/usr/bin/app", mode: 0o755, data })
     }
 
     fn names(d: &Detection) -> Vec<(String, String)> {
@@ -1019,10 +935,7 @@ mod tests {
             ]
         );
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
-        assert!(d
-            .packages
-            .iter()
-            .all(|p| p.kind == PackageType::GoModule && p.location.path == "/usr/bin/app"));
+        assert!(d.packages.iter().all(|p| p.kind == PackageType::GoModule && p.location.path == "/usr/bin/app"));
     }
 
     #[test]
@@ -1055,10 +968,7 @@ mod tests {
         b.extend_from_slice(version);
         b.extend_from_slice(&modinfo);
         let d = detect_bytes(&elf(Some(".go.buildinfo"), &b)).unwrap();
-        assert_eq!(
-            names(&d),
-            vec![p("x.io/y", "v0.3.0"), p("x.io/z", "v1.0.0"), p("stdlib", "go1.16.15")]
-        );
+        assert_eq!(names(&d), vec![p("x.io/y", "v0.3.0"), p("x.io/z", "v1.0.0"), p("stdlib", "go1.16.15")]);
 
         // The same with pointers that lead outside the image: an error, not a panic.
         let mut bad = b.clone();
@@ -1075,13 +985,7 @@ mod tests {
         // Debian's builds: a path line and build settings, no mod line.
         let info = "path\tgithub.com/opencontainers/umoci/cmd/umoci\nbuild\t-compiler=gc\n";
         let d = detect_bytes(&elf(Some(".go.buildinfo"), &inline_blob("go1.19.8", info))).unwrap();
-        assert_eq!(
-            names(&d),
-            vec![
-                p("github.com/opencontainers/umoci/cmd/umoci", "(devel)"),
-                p("stdlib", "go1.19.8")
-            ]
-        );
+        assert_eq!(names(&d), vec![p("github.com/opencontainers/umoci/cmd/umoci", "(devel)"), p("stdlib", "go1.19.8")]);
     }
 
     #[test]
@@ -1119,10 +1023,7 @@ mod tests {
     fn ldflags_patterns() {
         let m = "github.com/aquasecurity/trivy";
         let v = |l: &str| version_from_ldflags(l, m);
-        assert_eq!(
-            v("-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=0.59.1").as_deref(),
-            Some("v0.59.1")
-        );
+        assert_eq!(v("-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=0.59.1").as_deref(), Some("v0.59.1"));
         assert_eq!(v("-X main.Version=v2.0.0-rc1").as_deref(), Some("v2.0.0-rc1"));
         assert_eq!(v("-X main.buildTag=refs/tags/1.2.3").as_deref(), Some("v1.2.3"));
         assert_eq!(v("-X main.gitCommit=1.2.3"), None);
@@ -1149,10 +1050,7 @@ mod tests {
     #[test]
     fn modinfo_bad_lines_warn() {
         let mut w = Vec::new();
-        let bi = parse_modinfo(
-            "=>\tx\tv1\ndep\tonly-path\ndep\ta\tv1\n=>\tb\ndep\t\tv1\nbuild\tnovalue\n",
-            &mut w,
-        );
+        let bi = parse_modinfo("=>\tx\tv1\ndep\tonly-path\ndep\ta\tv1\n=>\tb\ndep\t\tv1\nbuild\tnovalue\n", &mut w);
         assert_eq!(bi.deps.len(), 1);
         assert_eq!(bi.deps[0].replace, None);
         assert_eq!(w.len(), 5, "{w:?}");
@@ -1172,11 +1070,7 @@ mod tests {
             // A varint that never ends.
             [header(2), vec![0xff; 12]].concat(),
             // A 10-byte varint overflowing 64 bits.
-            [
-                header(2),
-                vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
-            ]
-            .concat(),
+            [header(2), vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]].concat(),
             // A length far past the data.
             [header(2), vec![0xff, 0xff, 0xff, 0xff, 0x0f], b"go1.2".to_vec()].concat(),
             // Version fine, module info length lies.
@@ -1239,15 +1133,7 @@ mod tests {
             eprintln!("skipping: {path} not present (CI installs it: .ci/peers.sh, apt)");
             return None;
         };
-        Some(
-            GoBinary
-                .detect(&FileInput {
-                    path,
-                    mode: 0o755,
-                    data: &data,
-                })
-                .unwrap_or_else(|e| panic!("{path}: {e}")),
-        )
+        Some(GoBinary.detect(&FileInput { path, mode: 0o755, data: &data }).unwrap_or_else(|e| panic!("{path}: {e}")))
     }
 
     fn version_of<'a>(d: &'a Detection, name: &str) -> Option<&'a str> {
@@ -1258,20 +1144,8 @@ mod tests {
     fn real_syft_and_trivy_binaries() {
         let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         for (bin, main, main_version, go, dep) in [
-            (
-                "syft",
-                "github.com/anchore/syft",
-                "v1.18.1",
-                "go1.23.4",
-                "github.com/anchore/stereoscope",
-            ),
-            (
-                "trivy",
-                "github.com/aquasecurity/trivy",
-                "v0.59.1",
-                "go1.23.5",
-                "github.com/aquasecurity/trivy-db",
-            ),
+            ("syft", "github.com/anchore/syft", "v1.18.1", "go1.23.4", "github.com/anchore/stereoscope"),
+            ("trivy", "github.com/aquasecurity/trivy", "v0.59.1", "go1.23.5", "github.com/aquasecurity/trivy-db"),
         ] {
             let Some(d) = real(&format!("{repo}/target/peers/bin/{bin}")) else {
                 continue;
@@ -1291,19 +1165,13 @@ mod tests {
     #[test]
     fn real_debian_go_binaries() {
         for (path, main) in [
-            (
-                "/usr/bin/docker-registry",
-                "github.com/docker/distribution/cmd/registry",
-            ),
+            ("/usr/bin/docker-registry", "github.com/docker/distribution/cmd/registry"),
             ("/usr/bin/skopeo", "github.com/containers/skopeo/cmd/skopeo"),
             ("/usr/bin/umoci", "github.com/opencontainers/umoci/cmd/umoci"),
         ] {
             let Some(d) = real(path) else { continue };
             assert_eq!(version_of(&d, main), Some("(devel)"), "{path}: {d:?}");
-            assert!(
-                version_of(&d, "stdlib").is_some_and(|v| v.starts_with("go1.")),
-                "{path}: {d:?}"
-            );
+            assert!(version_of(&d, "stdlib").is_some_and(|v| v.starts_with("go1.")), "{path}: {d:?}");
         }
         // A C program: nothing, fast.
         if let Some(d) = real("/bin/ls") {
@@ -1340,13 +1208,7 @@ replace (
 exclude github.com/a/b v1.0.0
 retract [v1.0.0, v1.0.5]
 "#;
-        let d = GoMod
-            .detect(&FileInput {
-                path: "/src/go.mod",
-                mode: 0o644,
-                data: text.as_bytes(),
-            })
-            .unwrap();
+        let d = GoMod.detect(&FileInput { path: "/src/go.mod", mode: 0o644, data: text.as_bytes() }).unwrap();
         assert_eq!(
             names(&d),
             vec![
@@ -1376,12 +1238,6 @@ retract [v1.0.0, v1.0.5]
         // Three bad requires, then `replace ...` read as a (bad) require inside the open
         // block, twice, then the unclosed block.
         assert_eq!(d.warnings.len(), 6, "{:?}", d.warnings);
-        assert!(GoMod
-            .detect(&FileInput {
-                path: "/go.mod",
-                mode: 0o644,
-                data: b"\xff\xfe",
-            })
-            .is_err());
+        assert!(GoMod.detect(&FileInput { path: "/go.mod", mode: 0o644, data: b"\xff\xfe" }).is_err());
     }
 }

@@ -65,12 +65,7 @@ struct Limits {
     meta: u64,
 }
 
-const LIMITS: Limits = Limits {
-    max_depth: 4,
-    total: 512 << 20,
-    nested: 256 << 20,
-    meta: 1 << 20,
-};
+const LIMITS: Limits = Limits { max_depth: 4, total: 512 << 20, nested: 256 << 20, meta: 1 << 20 };
 
 struct Walk<'l> {
     limits: &'l Limits,
@@ -89,11 +84,7 @@ struct PomProperties {
 
 impl<'l> Walk<'l> {
     fn new(limits: &'l Limits) -> Self {
-        Walk {
-            limits,
-            budget: limits.total,
-            det: Detection::default(),
-        }
+        Walk { limits, budget: limits.total, det: Detection::default() }
     }
 
     /// Reads entry `idx` whole, at most `cap` bytes and within the budget. Sizes in the
@@ -107,10 +98,7 @@ impl<'l> Walk<'l> {
         let cap = cap.min(self.budget);
         let mut entry = archive.by_index(idx).map_err(|e| e.to_string())?;
         if entry.size() > cap {
-            return Err(format!(
-                "skipped: {} bytes uncompressed, over the limit of {cap}",
-                entry.size()
-            ));
+            return Err(format!("skipped: {} bytes uncompressed, over the limit of {cap}", entry.size()));
         }
         // Do not trust the claimed size for the allocation either.
         let hint = usize::try_from(entry.size().min(16 << 20)).unwrap_or(0);
@@ -188,12 +176,8 @@ impl<'l> Walk<'l> {
                 if name.is_empty() {
                     self.warn(location, "MANIFEST.MF", "no name for the archive");
                 } else {
-                    let mut pkg = Package::new(
-                        PackageType::JavaArchive,
-                        name.as_str(),
-                        select_version(m, &file),
-                        location,
-                    );
+                    let mut pkg =
+                        Package::new(PackageType::JavaArchive, name.as_str(), select_version(m, &file), location);
                     // Syft's purl falls back to the name as groupId (`commons-io/commons-io`
                     // is often right); doing the same keeps purls comparable.
                     pkg.namespace = Some(m.group_id().unwrap_or(name));
@@ -204,12 +188,7 @@ impl<'l> Walk<'l> {
         } else {
             let main = main_pom(&props, &file.name, &pom_xml_dirs);
             for (i, (_, p)) in props.into_iter().enumerate() {
-                let mut pkg = Package::new(
-                    PackageType::JavaArchive,
-                    p.artifact.as_str(),
-                    p.version.as_str(),
-                    location,
-                );
+                let mut pkg = Package::new(PackageType::JavaArchive, p.artifact.as_str(), p.version.as_str(), location);
                 pkg.namespace = Some(p.group).filter(|g| !g.is_empty());
                 // The manifest describes the archive itself, not what was shaded into it.
                 if Some(i) == main {
@@ -223,11 +202,7 @@ impl<'l> Walk<'l> {
             self.warn(
                 location,
                 "nested archives",
-                format!(
-                    "{} not opened: nested deeper than {}",
-                    nested.len(),
-                    self.limits.max_depth
-                ),
+                format!("{} not opened: nested deeper than {}", nested.len(), self.limits.max_depth),
             );
             return;
         }
@@ -267,12 +242,7 @@ fn parse_pom_properties(text: &str) -> Result<PomProperties, String> {
             continue;
         };
         let (key, rest) = line.split_at(sep);
-        let value = rest
-            .get(1..)
-            .unwrap_or("")
-            .trim_start()
-            .trim_start_matches(['=', ':'])
-            .trim();
+        let value = rest.get(1..).unwrap_or("").trim_start().trim_start_matches(['=', ':']).trim();
         let slot = match key.trim() {
             "groupId" => &mut group,
             "artifactId" => &mut artifact,
@@ -281,17 +251,11 @@ fn parse_pom_properties(text: &str) -> Result<PomProperties, String> {
         };
         slot.get_or_insert(value.to_string());
     }
-    let artifact = artifact
-        .filter(|a| !a.is_empty() && !a.contains(char::is_whitespace))
-        .ok_or("no artifactId")?;
+    let artifact = artifact.filter(|a| !a.is_empty() && !a.contains(char::is_whitespace)).ok_or("no artifactId")?;
     let version = version
         .filter(|v| !v.is_empty() && !v.contains(char::is_whitespace))
         .ok_or_else(|| format!("{artifact} has no version"))?;
-    Ok(PomProperties {
-        group: group.unwrap_or_default(),
-        artifact,
-        version,
-    })
+    Ok(PomProperties { group: group.unwrap_or_default(), artifact, version })
 }
 
 /// Which pom.properties describes the archive itself rather than something shaded into
@@ -310,12 +274,7 @@ fn main_pom(props: &[(String, PomProperties)], file_name: &str, pom_xml_dirs: &H
             p.artifact.starts_with(file_name) || file_name.ends_with(p.artifact.as_str())
         }
     };
-    let candidates: Vec<usize> = props
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, p))| fits(p))
-        .map(|(i, _)| i)
-        .collect();
+    let candidates: Vec<usize> = props.iter().enumerate().filter(|(_, (_, p))| fits(p)).map(|(i, _)| i).collect();
     candidates
         .iter()
         .copied()
@@ -337,21 +296,15 @@ impl FileName {
             Some(dot) if dot > 0 => file.get(..dot).unwrap_or(file),
             _ => file,
         };
-        let split = stem.match_indices('-').map(|(i, _)| i).find(|&i| {
-            i > 0
-                && stem
-                    .get(i + 1..)
-                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-        });
+        let split = stem
+            .match_indices('-')
+            .map(|(i, _)| i)
+            .find(|&i| i > 0 && stem.get(i + 1..).is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())));
         match split.and_then(|i| Some((stem.get(..i)?, stem.get(i + 1..)?))) {
-            Some((name, version)) if name.starts_with(|c: char| c.is_alphabetic()) => FileName {
-                name: name.to_string(),
-                version: version.to_string(),
-            },
-            _ => FileName {
-                name: stem.to_string(),
-                version: String::new(),
-            },
+            Some((name, version)) if name.starts_with(|c: char| c.is_alphabetic()) => {
+                FileName { name: name.to_string(), version: version.to_string() }
+            }
+            _ => FileName { name: stem.to_string(), version: String::new() },
         }
     }
 }
@@ -432,17 +385,12 @@ impl Manifest {
 }
 
 fn lookup<'a>(section: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    section
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+    section.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
 
 fn looks_like_group_id(v: &str) -> bool {
-    const DOMAINS: [&str; 12] = [
-        "com.", "org.", "net.", "io.", "be.", "dev.", "edu.", "gov.", "ch.", "de.", "uk.", "jp.",
-    ];
+    const DOMAINS: [&str; 12] =
+        ["com.", "org.", "net.", "io.", "be.", "dev.", "edu.", "gov.", "ch.", "de.", "uk.", "jp."];
     !v.contains(char::is_whitespace) && DOMAINS.iter().any(|d| v.starts_with(d))
 }
 
@@ -468,9 +416,7 @@ fn split_outside_quotes(v: &str) -> Vec<String> {
 /// Syft's `selectName`: the Maven bundle plugin's symbolic name, then the file name,
 /// then whatever the manifest calls the archive.
 fn select_name(m: &Manifest, file: &FileName) -> String {
-    if m.main("Created-By")
-        .is_some_and(|c| c.contains("Apache Maven Bundle Plugin"))
-    {
+    if m.main("Created-By").is_some_and(|c| c.contains("Apache Maven Bundle Plugin")) {
         if let Some(sym) = m.main("Bundle-SymbolicName") {
             let sym = sym.split(';').next().unwrap_or(sym).trim();
             if let Some(last) = sym.rsplit('.').next().filter(|s| !s.is_empty()) {
@@ -481,17 +427,11 @@ fn select_name(m: &Manifest, file: &FileName) -> String {
     if !file.name.is_empty() {
         return file.name.clone();
     }
-    [
-        "Name",
-        "Bundle-Name",
-        "Short-Name",
-        "Extension-Name",
-        "Implementation-Title",
-    ]
-    .iter()
-    .find_map(|k| m.main(k))
-    .unwrap_or_default()
-    .to_string()
+    ["Name", "Bundle-Name", "Short-Name", "Extension-Name", "Implementation-Title"]
+        .iter()
+        .find_map(|k| m.main(k))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Syft's `selectVersion`: the file name's version, then the manifest's.
@@ -499,16 +439,11 @@ fn select_version(m: &Manifest, file: &FileName) -> String {
     if !file.version.is_empty() {
         return file.version.clone();
     }
-    [
-        "Implementation-Version",
-        "Specification-Version",
-        "Plugin-Version",
-        "Bundle-Version",
-    ]
-    .iter()
-    .find_map(|k| m.any(k))
-    .unwrap_or_default()
-    .to_string()
+    ["Implementation-Version", "Specification-Version", "Plugin-Version", "Bundle-Version"]
+        .iter()
+        .find_map(|k| m.any(k))
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -538,13 +473,7 @@ mod tests {
     }
 
     fn detect(path: &str, data: &[u8]) -> Detection {
-        JavaArchive
-            .detect(&FileInput {
-                path,
-                mode: 0o644,
-                data,
-            })
-            .unwrap_or_else(|e| panic!("detect failed: {e}"))
+        JavaArchive.detect(&FileInput { path, mode: 0o644, data }).unwrap_or_else(|e| panic!("detect failed: {e}"))
     }
 
     fn scan_with(limits: &Limits, path: &str, data: &[u8]) -> Detection {
@@ -558,12 +487,7 @@ mod tests {
         d.packages
             .iter()
             .map(|p| {
-                (
-                    p.namespace.clone().unwrap_or_default(),
-                    p.name.clone(),
-                    p.version.clone(),
-                    p.location.path.clone(),
-                )
+                (p.namespace.clone().unwrap_or_default(), p.name.clone(), p.version.clone(), p.location.path.clone())
             })
             .collect()
     }
@@ -590,12 +514,7 @@ mod tests {
             let d = detect(&path, &data);
             assert!(d.warnings.is_empty(), "{path}: {:?}", d.warnings);
             for p in &d.packages {
-                got.push((
-                    p.name.clone(),
-                    p.version.clone(),
-                    crate::purl_for(p, None),
-                    p.location.path.clone(),
-                ));
+                got.push((p.name.clone(), p.version.clone(), crate::purl_for(p, None), p.location.path.clone()));
             }
         }
         let facts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/facts/syft/java-app.json");
@@ -640,13 +559,7 @@ mod tests {
         let app = d.packages.iter().find(|p| p.name == "app-core");
         let app = app.unwrap_or_else(|| panic!("no app-core"));
         assert_eq!(app.namespace.as_deref(), Some("com.example"));
-        assert_eq!(
-            app.licenses,
-            [
-                "\"Apache-2.0\";link=\"https://www.apache.org/licenses/LICENSE-2.0.txt\"",
-                "MIT"
-            ]
-        );
+        assert_eq!(app.licenses, ["\"Apache-2.0\";link=\"https://www.apache.org/licenses/LICENSE-2.0.txt\"", "MIT"]);
         let guava = d.packages.iter().find(|p| p.name == "guava");
         let guava = guava.unwrap_or_else(|| panic!("no guava"));
         assert!(guava.licenses.is_empty());
@@ -658,11 +571,7 @@ mod tests {
         let p = |a: &str| {
             (
                 format!("META-INF/maven/g/{a}/"),
-                PomProperties {
-                    group: "g".into(),
-                    artifact: a.into(),
-                    version: "1".into(),
-                },
+                PomProperties { group: "g".into(), artifact: a.into(), version: "1".into() },
             )
         };
         let none = HashSet::new();
@@ -689,17 +598,11 @@ mod tests {
                 "/lib/cio.jar".to_string()
             )]
         );
-        assert_eq!(
-            d.packages[0].licenses,
-            ["https://www.apache.org/licenses/LICENSE-2.0.txt"]
-        );
+        assert_eq!(d.packages[0].licenses, ["https://www.apache.org/licenses/LICENSE-2.0.txt"]);
 
         // Not built by the bundle plugin: the file name names it and gives the version.
         let manifest = b"Manifest-Version: 1.0\nImplementation-Title: Foo Library\nImplementation-Version: 9.9\n";
-        let d = detect(
-            "/lib/foo-lib-1.2.3-SNAPSHOT.jar",
-            &zip(&[("META-INF/MANIFEST.MF", manifest)]),
-        );
+        let d = detect("/lib/foo-lib-1.2.3-SNAPSHOT.jar", &zip(&[("META-INF/MANIFEST.MF", manifest)]));
         assert_eq!(d.packages.len(), 1);
         assert_eq!(d.packages[0].name, "foo-lib");
         assert_eq!(d.packages[0].version, "1.2.3-SNAPSHOT");
@@ -712,12 +615,7 @@ mod tests {
         let d = detect("/lib/thing.war", &zip(&[("META-INF/MANIFEST.MF", manifest)]));
         assert_eq!(
             summary(&d),
-            [(
-                "org.example".to_string(),
-                "thing".to_string(),
-                "1.2.3-beta".to_string(),
-                "/lib/thing.war".to_string()
-            )]
+            [("org.example".to_string(), "thing".to_string(), "1.2.3-beta".to_string(), "/lib/thing.war".to_string())]
         );
 
         // Neither a manifest nor a pom: not a package.
@@ -727,10 +625,7 @@ mod tests {
 
     #[test]
     fn nested_archives_are_located_with_bang() {
-        let inner = zip(&[(
-            &pom_path("org.yaml", "snakeyaml"),
-            &pom("org.yaml", "snakeyaml", "1.33"),
-        )]);
+        let inner = zip(&[(&pom_path("org.yaml", "snakeyaml"), &pom("org.yaml", "snakeyaml", "1.33"))]);
         let lib = zip(&[
             (&pom_path("com.example", "web"), &pom("com.example", "web", "2.0")),
             ("WEB-INF/lib/snakeyaml-1.33.jar", &inner),
@@ -742,10 +637,7 @@ mod tests {
             summary(&d).into_iter().map(|(_, n, _, l)| (n, l)).collect::<Vec<_>>(),
             [
                 ("web".to_string(), "/srv/app.ear!/web.war".to_string()),
-                (
-                    "snakeyaml".to_string(),
-                    "/srv/app.ear!/web.war!/WEB-INF/lib/snakeyaml-1.33.jar".to_string()
-                ),
+                ("snakeyaml".to_string(), "/srv/app.ear!/web.war!/WEB-INF/lib/snakeyaml-1.33.jar".to_string()),
             ]
         );
     }
@@ -768,17 +660,9 @@ mod tests {
     #[test]
     fn zip_bombs_cost_a_warning() {
         let zeros = vec![0u8; 4 << 20];
-        let limits = Limits {
-            max_depth: 4,
-            total: 3 << 20,
-            nested: 2 << 20,
-            meta: 64 << 10,
-        };
+        let limits = Limits { max_depth: 4, total: 3 << 20, nested: 2 << 20, meta: 64 << 10 };
         // A nested "jar" that inflates past the per-entry limit.
-        let jar = zip(&[
-            (&pom_path("g", "ok"), &pom("g", "ok", "1")),
-            ("BOOT-INF/lib/bomb.jar", &zeros),
-        ]);
+        let jar = zip(&[(&pom_path("g", "ok"), &pom("g", "ok", "1")), ("BOOT-INF/lib/bomb.jar", &zeros)]);
         assert!(jar.len() < 64 << 10, "deflate should squeeze the zeros");
         let d = scan_with(&limits, "/b.jar", &jar);
         assert_eq!(d.packages.len(), 1);
@@ -796,10 +680,7 @@ mod tests {
             }
             w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner()
         };
-        let small = stored(&[
-            (&pom_path("g", "s"), &pom("g", "s", "1")),
-            ("pad.bin", &zeros[..1 << 20]),
-        ]);
+        let small = stored(&[(&pom_path("g", "s"), &pom("g", "s", "1")), ("pad.bin", &zeros[..1 << 20])]);
         let names: Vec<String> = (0..8).map(|i| format!("lib/s{i}.jar")).collect();
         let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), small.as_slice())).collect();
         let d = scan_with(&limits, "/many.jar", &stored(&entries));
@@ -817,12 +698,7 @@ mod tests {
         jar[22..26].copy_from_slice(&claim);
         let cd = memchr::memmem::find(&jar, b"PK\x01\x02").unwrap_or_else(|| panic!("no CD"));
         jar[cd + 24..cd + 28].copy_from_slice(&claim);
-        let limits = Limits {
-            max_depth: 4,
-            total: 1 << 20,
-            nested: 1 << 20,
-            meta: 1 << 10,
-        };
+        let limits = Limits { max_depth: 4, total: 1 << 20, nested: 1 << 20, meta: 1 << 10 };
         let d = scan_with(&limits, "/liar.jar", &jar);
         assert!(d.packages.is_empty());
         assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
@@ -830,13 +706,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_or_a_warning_never_a_panic() {
-        assert!(JavaArchive
-            .detect(&FileInput {
-                path: "/a.jar",
-                mode: 0o644,
-                data: b"not a zip at all"
-            })
-            .is_err());
+        assert!(JavaArchive.detect(&FileInput { path: "/a.jar", mode: 0o644, data: b"not a zip at all" }).is_err());
         let good = zip(&[
             (&pom_path("g", "a"), &pom("g", "a", "1")),
             ("lib/bad.jar", b"PK\x03\x04 garbage"),
@@ -847,11 +717,7 @@ mod tests {
         assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
         // Every truncation of a valid jar: an error or a result, no panic.
         for cut in 0..good.len() {
-            let _ = JavaArchive.detect(&FileInput {
-                path: "/a.jar",
-                mode: 0o644,
-                data: &good[..cut],
-            });
+            let _ = JavaArchive.detect(&FileInput { path: "/a.jar", mode: 0o644, data: &good[..cut] });
         }
         // A broken pom.properties is a warning; the archive's other metadata still counts.
         let jar = zip(&[
@@ -883,22 +749,13 @@ mod tests {
     #[test]
     fn properties_syntax() {
         let p = parse_pom_properties("! c\n  groupId : g.h\nartifactId a\nversion=1=2\nversion=3\n");
-        assert_eq!(
-            p,
-            Ok(PomProperties {
-                group: "g.h".into(),
-                artifact: "a".into(),
-                version: "1=2".into()
-            })
-        );
+        assert_eq!(p, Ok(PomProperties { group: "g.h".into(), artifact: "a".into(), version: "1=2".into() }));
         assert!(parse_pom_properties("groupId=g\nartifactId=\nversion=1").is_err());
     }
 
     #[test]
     fn matches_archive_suffixes() {
-        for p in [
-            "/a/b.jar", "/a/B.JAR", "/x.war", "/x.ear", "/p.hpi", "/p.jpi", "/x.nar", "/x.sar", "/x.par",
-        ] {
+        for p in ["/a/b.jar", "/a/B.JAR", "/x.war", "/x.ear", "/p.hpi", "/p.jpi", "/x.nar", "/x.sar", "/x.par"] {
             assert!(JavaArchive.matches(p, 0o644), "{p}");
         }
         for p in ["/a/b.jar.sha1", "/jar", "/a/.jar", ".jar", "/a/b.zip", "/é"] {

@@ -48,9 +48,7 @@ struct Collector {
 impl Collector {
     fn add(&mut self, name: &str, version: &str, licenses: Vec<String>, path: &str, what: &str) {
         if !sane(name) || !sane(version) {
-            self.det
-                .warnings
-                .push(format!("{what}: bad name or version {name:?} {version:?}"));
+            self.det.warnings.push(format!("{what}: bad name or version {name:?} {version:?}"));
             return;
         }
         if self.seen.insert((name.to_string(), version.to_string())) {
@@ -232,10 +230,7 @@ impl<'de, const NESTED: bool> Deserialize<'de> for NpmEntry<NESTED> {
 
 impl<const N: bool> NpmEntry<N> {
     fn bad() -> Self {
-        NpmEntry {
-            not_an_object: true,
-            ..Default::default()
-        }
+        NpmEntry { not_an_object: true, ..Default::default() }
     }
 }
 
@@ -464,10 +459,7 @@ fn yarn_berry(text: &str, path: &str) -> Result<Detection, DetectError> {
         let resolution = entry.resolution.as_deref().unwrap_or("");
         // The project and its workspaces (`app@workspace:.`), and `link:`/`portal:` folders
         // outside it, are local code, not dependencies.
-        if ["@workspace:", "@link:", "@portal:"]
-            .iter()
-            .any(|p| resolution.contains(p))
-        {
+        if ["@workspace:", "@link:", "@portal:"].iter().any(|p| resolution.contains(p)) {
             continue;
         }
         // The resolution names the real package (also for aliases); the key is a fallback.
@@ -549,9 +541,8 @@ impl Detector for PnpmLock {
             let name = field_name.or(from_key.map(|(n, _)| n));
             // The key's version part is a URL or path for non-registry packages, which then
             // carry a `version` field; a registry version starts with a digit.
-            let version = field_version.or(from_key
-                .map(|(_, v)| v)
-                .filter(|v| v.starts_with(|c: char| c.is_ascii_digit())));
+            let version =
+                field_version.or(from_key.map(|(_, v)| v).filter(|v| v.starts_with(|c: char| c.is_ascii_digit())));
             let name_version = name.zip(version);
             match name_version {
                 Some((name, version)) => out.add(name, version, Vec::new(), file.path, key),
@@ -601,30 +592,15 @@ mod tests {
 
     fn run(d: &dyn Detector, path: &str, text: &str) -> Detection {
         assert!(d.matches(path, 0o100644), "{} should match {path}", d.name());
-        d.detect(&FileInput {
-            path,
-            mode: 0o644,
-            data: text.as_bytes(),
-        })
-        .unwrap()
+        d.detect(&FileInput { path, mode: 0o644, data: text.as_bytes() }).unwrap()
     }
 
     fn run_err(d: &dyn Detector, path: &str, text: &[u8]) -> String {
-        d.detect(&FileInput {
-            path,
-            mode: 0o644,
-            data: text,
-        })
-        .unwrap_err()
-        .to_string()
+        d.detect(&FileInput { path, mode: 0o644, data: text }).unwrap_err().to_string()
     }
 
     fn nv(d: &Detection) -> Vec<(&str, &str)> {
-        let mut v: Vec<_> = d
-            .packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str()))
-            .collect();
+        let mut v: Vec<_> = d.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
         v.sort();
         v
     }
@@ -682,10 +658,7 @@ mod tests {
             assert!(d.packages.is_empty() && d.warnings.is_empty(), "{text}");
         }
         assert!(run_err(&NpmInstalled, "/app/package.json", b"{\"name\": \"x\",").contains("JSON"));
-        assert_eq!(
-            run_err(&NpmInstalled, "/app/package.json", b"[1,2]"),
-            "not a JSON object"
-        );
+        assert_eq!(run_err(&NpmInstalled, "/app/package.json", b"[1,2]"), "not a JSON object");
         // A repeated key: the last one wins, as with JSON.parse.
         let d = run(
             &NpmInstalled,
@@ -694,11 +667,7 @@ mod tests {
         );
         assert_eq!(nv(&d), [("x", "1.0.1")]);
         assert!(run_err(&NpmInstalled, "/app/package.json", b"\xff").contains("JSON"));
-        let d = run(
-            &NpmInstalled,
-            "/app/package.json",
-            r#"{"name":"bad name","version":"1.0.0"}"#,
-        );
+        let d = run(&NpmInstalled, "/app/package.json", r#"{"name":"bad name","version":"1.0.0"}"#);
         assert!(d.packages.is_empty());
         assert_eq!(d.warnings.len(), 1);
         assert!(!NpmInstalled.matches("/app/package.json.bak", 0o644));
@@ -1041,11 +1010,7 @@ __metadata:
 
     #[test]
     fn yarn_berry_malformed() {
-        let err = run_err(
-            &YarnLock,
-            "/app/yarn.lock",
-            b"__metadata:\n  version: 8\n\n\"a@npm:1\":\n  version: [1\n",
-        );
+        let err = run_err(&YarnLock, "/app/yarn.lock", b"__metadata:\n  version: 8\n\n\"a@npm:1\":\n  version: [1\n");
         assert!(err.starts_with("YAML"), "{err}");
         assert!(!err.contains('\n'), "{err}");
         let d = run(
@@ -1234,12 +1199,7 @@ snapshots:
         let d = run(&PnpmLock, "/app/pnpm-lock.yaml", PNPM_V6);
         assert_eq!(
             nv(&d),
-            [
-                ("@babel/core", "7.21.0"),
-                ("accepts", "1.3.8"),
-                ("gitdep", "0.3.0"),
-                ("react-dom", "18.2.0"),
-            ]
+            [("@babel/core", "7.21.0"), ("accepts", "1.3.8"), ("gitdep", "0.3.0"), ("react-dom", "18.2.0"),]
         );
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
     }
@@ -1249,12 +1209,7 @@ snapshots:
         let d = run(&PnpmLock, "/app/pnpm-lock.yaml", PNPM_V9);
         assert_eq!(
             nv(&d),
-            [
-                ("@babel/core", "7.21.0"),
-                ("accepts", "1.3.8"),
-                ("gitdep", "0.3.0"),
-                ("react-dom", "18.2.0"),
-            ]
+            [("@babel/core", "7.21.0"), ("accepts", "1.3.8"), ("gitdep", "0.3.0"), ("react-dom", "18.2.0"),]
         );
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
 
@@ -1268,18 +1223,9 @@ snapshots:
     #[test]
     fn pnpm_keys() {
         assert_eq!(pnpm_key("/accepts/1.3.8"), Some(("accepts", "1.3.8")));
-        assert_eq!(
-            pnpm_key("/@babel/core/7.21.0_supports-color@5.5.0"),
-            Some(("@babel/core", "7.21.0"))
-        );
-        assert_eq!(
-            pnpm_key("/@babel/core@7.21.0(supports-color@5.5.0)"),
-            Some(("@babel/core", "7.21.0"))
-        );
-        assert_eq!(
-            pnpm_key("react-dom@18.2.0(react@18.2.0)"),
-            Some(("react-dom", "18.2.0"))
-        );
+        assert_eq!(pnpm_key("/@babel/core/7.21.0_supports-color@5.5.0"), Some(("@babel/core", "7.21.0")));
+        assert_eq!(pnpm_key("/@babel/core@7.21.0(supports-color@5.5.0)"), Some(("@babel/core", "7.21.0")));
+        assert_eq!(pnpm_key("react-dom@18.2.0(react@18.2.0)"), Some(("react-dom", "18.2.0")));
         assert_eq!(pnpm_key("@scope/x@1.0.0-rc.1"), Some(("@scope/x", "1.0.0-rc.1")));
         assert_eq!(pnpm_key("github.com/org/gitdep/4f5e6d7c8b9a"), None);
         assert_eq!(pnpm_key("registry.example.com/x/-/x-1.0.0.tgz"), None);

@@ -23,10 +23,7 @@ impl Detector for OsRelease {
         if os.id.is_empty() {
             return Err(DetectError::malformed("no ID= line"));
         }
-        Ok(Detection {
-            os: Some(os),
-            ..Default::default()
-        })
+        Ok(Detection { os: Some(os), ..Default::default() })
     }
 }
 
@@ -75,11 +72,7 @@ mod tests {
 
     #[test]
     fn rejects_file_without_id() {
-        let f = FileInput {
-            path: "/etc/os-release",
-            mode: 0o644,
-            data: b"NAME=x\n",
-        };
+        let f = FileInput { path: "/etc/os-release", mode: 0o644, data: b"NAME=x\n" };
         assert!(OsRelease.detect(&f).is_err());
     }
 }

@@ -23,9 +23,7 @@ impl Detector for ComposerLock {
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let doc = parse_json(file.data)?;
-        let obj = doc
-            .as_object()
-            .ok_or_else(|| DetectError::malformed("composer.lock is not a JSON object"))?;
+        let obj = doc.as_object().ok_or_else(|| DetectError::malformed("composer.lock is not a JSON object"))?;
         let mut det = Detection::default();
         // Dev packages are included: an image built without `--no-dev` ships them.
         for key in ["packages", "packages-dev"] {
@@ -62,11 +60,7 @@ impl Detector for ComposerInstalled {
                 Some(Value::Array(entries)) => entries,
                 _ => return Err(DetectError::malformed("no \"packages\" array")),
             },
-            _ => {
-                return Err(DetectError::malformed(
-                    "installed.json is neither an array nor an object",
-                ))
-            }
+            _ => return Err(DetectError::malformed("installed.json is neither an array nor an object")),
         };
         let mut det = Detection::default();
         read_entries(entries, "packages", file.path, &mut det);
@@ -106,12 +100,9 @@ fn package_from(entry: &Value, path: &str) -> Result<Package, String> {
     // Composer normalises `license` to an array; a bare string is tolerated.
     pkg.licenses = match obj.get("license") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+        Some(Value::Array(items)) => {
+            items.iter().filter_map(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string).collect()
+        }
         _ => Vec::new(),
     };
     Ok(pkg)
@@ -122,11 +113,8 @@ fn valid_name(name: &str) -> bool {
     let Some((vendor, pkg)) = name.split_once('/') else {
         return false;
     };
-    let part_ok = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-    };
+    let part_ok =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
     part_ok(vendor) && part_ok(pkg)
 }
 
@@ -141,18 +129,11 @@ mod tests {
     const INSTALLED_V2: &str = include_str!("../../tests/fixtures/php/installed-v2.json");
 
     fn run(d: &dyn Detector, path: &str, data: &[u8]) -> Result<Detection, DetectError> {
-        d.detect(&FileInput {
-            path,
-            mode: 0o644,
-            data,
-        })
+        d.detect(&FileInput { path, mode: 0o644, data })
     }
 
     fn nv(d: &Detection) -> Vec<(&str, &str)> {
-        d.packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str()))
-            .collect()
+        d.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect()
     }
 
     #[test]
@@ -222,12 +203,7 @@ mod tests {
             assert!(r.is_err(), "{data:?}");
         }
         // An empty lock (a project without dependencies) is fine, BOM or not.
-        let d = run(
-            &ComposerLock,
-            "/composer.lock",
-            b"\xEF\xBB\xBF{\"packages\": [], \"packages-dev\": []}",
-        )
-        .unwrap();
+        let d = run(&ComposerLock, "/composer.lock", b"\xEF\xBB\xBF{\"packages\": [], \"packages-dev\": []}").unwrap();
         assert!(d.packages.is_empty() && d.warnings.is_empty());
     }
 

@@ -51,15 +51,11 @@ impl Collector {
         let name = normalize_name(name);
         let version = version.trim();
         if !sane(&name) || !sane(version) {
-            self.det
-                .warnings
-                .push(format!("{what}: bad name or version {name:?} {version:?}"));
+            self.det.warnings.push(format!("{what}: bad name or version {name:?} {version:?}"));
             return;
         }
         if self.seen.insert((name.clone(), version.to_string())) {
-            self.det
-                .packages
-                .push(Package::new(PackageType::Python, name, version, path));
+            self.det.packages.push(Package::new(PackageType::Python, name, version, path));
         }
     }
 
@@ -70,12 +66,8 @@ impl Collector {
 
 /// A TOML error without the multi-line snippet the `Display` impl draws.
 fn toml_error(text: &str, e: &toml::de::Error) -> DetectError {
-    let line = e.span().map(|s| {
-        text.as_bytes()
-            .get(..s.start)
-            .map_or(0, |b| memchr::memchr_iter(b'\n', b).count())
-            + 1
-    });
+    let line =
+        e.span().map(|s| text.as_bytes().get(..s.start).map_or(0, |b| memchr::memchr_iter(b'\n', b).count()) + 1);
     match line {
         Some(line) => DetectError::malformed(format!("TOML line {line}: {}", e.message())),
         None => DetectError::malformed(format!("TOML: {}", e.message())),
@@ -132,9 +124,7 @@ impl Detector for PythonInstalled {
         };
         let lname = normalize_name(name);
         if !sane(&lname) || !sane(version) {
-            return Err(DetectError::malformed(format!(
-                "bad name or version {name:?} {version:?}"
-            )));
+            return Err(DetectError::malformed(format!("bad name or version {name:?} {version:?}")));
         }
         let mut pkg = Package::new(PackageType::Python, lname, version, file.path);
         pkg.licenses = meta.licenses();
@@ -251,20 +241,11 @@ fn classifier_spdx(classifier: &str) -> Option<&'static str> {
         ("GNU General Public License v3 (GPLv3)", "GPL-3.0-only"),
         ("GNU General Public License v3 or later (GPLv3+)", "GPL-3.0-or-later"),
         ("GNU Lesser General Public License v2 (LGPLv2)", "LGPL-2.0-only"),
-        (
-            "GNU Lesser General Public License v2 or later (LGPLv2+)",
-            "LGPL-2.0-or-later",
-        ),
+        ("GNU Lesser General Public License v2 or later (LGPLv2+)", "LGPL-2.0-or-later"),
         ("GNU Lesser General Public License v3 (LGPLv3)", "LGPL-3.0-only"),
-        (
-            "GNU Lesser General Public License v3 or later (LGPLv3+)",
-            "LGPL-3.0-or-later",
-        ),
+        ("GNU Lesser General Public License v3 or later (LGPLv3+)", "LGPL-3.0-or-later"),
         ("GNU Affero General Public License v3", "AGPL-3.0-only"),
-        (
-            "GNU Affero General Public License v3 or later (AGPLv3+)",
-            "AGPL-3.0-or-later",
-        ),
+        ("GNU Affero General Public License v3 or later (AGPLv3+)", "AGPL-3.0-or-later"),
         ("Python Software Foundation License", "PSF-2.0"),
         ("The Unlicense (Unlicense)", "Unlicense"),
         ("zlib/libpng License", "Zlib"),
@@ -281,11 +262,7 @@ fn classifier_spdx(classifier: &str) -> Option<&'static str> {
 fn version_from_dir_name(path: &str) -> Option<&str> {
     let name = file_name(path);
     // For `.../x.dist-info/METADATA` and `.../x.egg-info/PKG-INFO` the directory names it.
-    let dir = if name == "METADATA" || name == "PKG-INFO" {
-        file_name(path.rsplit_once('/')?.0)
-    } else {
-        name
-    };
+    let dir = if name == "METADATA" || name == "PKG-INFO" { file_name(path.rsplit_once('/')?.0) } else { name };
     let stem = [".dist-info", ".egg-info"]
         .iter()
         .find(|suffix| ends_with_ci(dir, suffix))
@@ -367,9 +344,8 @@ fn requirement_line(line: &str, lineno: usize, path: &str, out: &mut Collector) 
     if req.contains('@') || req.contains("://") || req.starts_with('.') || req.starts_with('/') {
         return;
     }
-    let name_end = req
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(req.len());
+    let name_end =
+        req.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(req.len());
     let name = &req[..name_end];
     let mut rest = req[name_end..].trim_start();
     // Extras: `requests[security]==2.19.1`.
@@ -383,11 +359,7 @@ fn requirement_line(line: &str, lineno: usize, path: &str, out: &mut Collector) 
         }
     }
     // `===` is PEP 440 arbitrary equality, also an exact pin.
-    let Some(version) = rest
-        .strip_prefix("===")
-        .or_else(|| rest.strip_prefix("=="))
-        .map(str::trim)
-    else {
+    let Some(version) = rest.strip_prefix("===").or_else(|| rest.strip_prefix("==")).map(str::trim) else {
         // Ranges (`>=`, `~=`) and bare names are not pins.
         return;
     };
@@ -565,19 +537,11 @@ mod tests {
 
     fn run(d: &dyn Detector, path: &str, text: &str) -> Detection {
         assert!(d.matches(path, 0o100644), "{} should match {path}", d.name());
-        d.detect(&FileInput {
-            path,
-            mode: 0o644,
-            data: text.as_bytes(),
-        })
-        .unwrap()
+        d.detect(&FileInput { path, mode: 0o644, data: text.as_bytes() }).unwrap()
     }
 
     fn nv(d: &Detection) -> Vec<(&str, &str)> {
-        d.packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str()))
-            .collect()
+        d.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect()
     }
 
     // -- installed ---------------------------------------------------------------------------
@@ -646,23 +610,12 @@ Name: not-a-header\n";
     #[test]
     fn egg_info_directory_and_plain_file() {
         let pkg_info = "Metadata-Version: 1.1\nName: six\nVersion: 1.16.0\nSummary: Python 2 and 3 compatibility utilities\nLicense: MIT\nDescription: UNKNOWN\nPlatform: UNKNOWN\n";
-        let d = run(
-            &PythonInstalled,
-            "/usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO",
-            pkg_info,
-        );
+        let d = run(&PythonInstalled, "/usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO", pkg_info);
         assert_eq!(nv(&d), [("six", "1.16.0")]);
-        let d = run(
-            &PythonInstalled,
-            "/usr/lib/python3/dist-packages/six-1.16.0-py3.11.egg-info",
-            pkg_info,
-        );
+        let d = run(&PythonInstalled, "/usr/lib/python3/dist-packages/six-1.16.0-py3.11.egg-info", pkg_info);
         assert_eq!(nv(&d), [("six", "1.16.0")]);
         // Zipped eggs unpacked: `foo.egg/EGG-INFO/PKG-INFO`.
-        assert!(PythonInstalled.matches(
-            "/usr/lib/python2.7/site-packages/foo-1.0-py2.7.egg/EGG-INFO/PKG-INFO",
-            0o644
-        ));
+        assert!(PythonInstalled.matches("/usr/lib/python2.7/site-packages/foo-1.0-py2.7.egg/EGG-INFO/PKG-INFO", 0o644));
         // A directory named `*.egg-info` is not the plain-file form.
         assert!(!PythonInstalled.matches("/usr/lib/python3/x-1.0.egg-info", 0o040755));
         assert!(!PythonInstalled.matches("/usr/lib/python3/x-1.0.dist-info/RECORD", 0o644));
@@ -683,20 +636,12 @@ Name: not-a-header\n";
     fn installed_malformed() {
         let path = "/usr/lib/python3/dist-packages/partial.dist-info/METADATA";
         let err = PythonInstalled
-            .detect(&FileInput {
-                path,
-                mode: 0o644,
-                data: b"Metadata-Version: 2.1\nSummary: no name here\n",
-            })
+            .detect(&FileInput { path, mode: 0o644, data: b"Metadata-Version: 2.1\nSummary: no name here\n" })
             .unwrap_err();
         assert!(err.to_string().contains("Name"), "{err}");
         // Binary garbage: no panic, a clear error.
         assert!(PythonInstalled
-            .detect(&FileInput {
-                path,
-                mode: 0o644,
-                data: &[0xff, 0xfe, 0, 1, b'\n', b':', 0x80]
-            })
+            .detect(&FileInput { path, mode: 0o644, data: &[0xff, 0xfe, 0, 1, b'\n', b':', 0x80] })
             .is_err());
         // No Version field: taken from the directory name.
         let d = run(
@@ -705,13 +650,7 @@ Name: not-a-header\n";
             "Name: zope.interface\n",
         );
         assert_eq!(nv(&d), [("zope.interface", "5.4.0")]);
-        let err = PythonInstalled
-            .detect(&FileInput {
-                path,
-                mode: 0o644,
-                data: b"Name: x\n",
-            })
-            .unwrap_err();
+        let err = PythonInstalled.detect(&FileInput { path, mode: 0o644, data: b"Name: x\n" }).unwrap_err();
         assert!(err.to_string().contains("no Version"), "{err}");
         assert_eq!(version_from_dir_name("/a/b-.egg-info"), None);
         assert_eq!(version_from_dir_name("/a/.egg-info"), None);
@@ -770,19 +709,11 @@ typing_extensions==4.0.0
         assert!(PythonRequirements.matches("/src/test-requirements.txt", 0o644));
         assert!(!PythonRequirements.matches("/app/requirements.in", 0o644));
         assert!(!PythonRequirements.matches("/usr/lib/x.egg-info/requires.txt", 0o644));
-        let d = run(
-            &PythonRequirements,
-            "/app/requirements.txt",
-            "==1.0\nfoo[bar==1.0\nok==1.0\n\\",
-        );
+        let d = run(&PythonRequirements, "/app/requirements.txt", "==1.0\nfoo[bar==1.0\nok==1.0\n\\");
         assert_eq!(nv(&d), [("ok", "1.0")]);
         assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
         assert!(PythonRequirements
-            .detect(&FileInput {
-                path: "/app/requirements.txt",
-                mode: 0o644,
-                data: b"\xff\xfe",
-            })
+            .detect(&FileInput { path: "/app/requirements.txt", mode: 0o644, data: b"\xff\xfe" })
             .is_err());
     }
 
@@ -837,10 +768,7 @@ python-versions = "^3.11"
 content-hash = "0a1b2c3d"
 "#;
         let d = run(&PoetryLock, "/app/poetry.lock", text);
-        assert_eq!(
-            nv(&d),
-            [("certifi", "2024.8.30"), ("django", "3.2"), ("mylib", "0.1.0")]
-        );
+        assert_eq!(nv(&d), [("certifi", "2024.8.30"), ("django", "3.2"), ("mylib", "0.1.0")]);
     }
 
     #[test]
@@ -861,11 +789,7 @@ content-hash = "0a1b2c3d"
             .unwrap_err();
         assert!(err.to_string().starts_with("TOML line 3"), "{err}");
         assert!(PoetryLock
-            .detect(&FileInput {
-                path: "/app/poetry.lock",
-                mode: 0o644,
-                data: b"package = 5\n",
-            })
+            .detect(&FileInput { path: "/app/poetry.lock", mode: 0o644, data: b"package = 5\n" })
             .is_err());
     }
 
@@ -917,18 +841,9 @@ version = "0.3.0"
 source = { git = "https://github.com/org/gitdep?rev=main#4f5e6d7c8b9a" }
 "#;
         let d = run(&UvLock, "/app/uv.lock", text);
-        assert_eq!(
-            nv(&d),
-            [("certifi", "2024.8.30"), ("pyyaml", "6.0.2"), ("gitdep", "0.3.0")]
-        );
+        assert_eq!(nv(&d), [("certifi", "2024.8.30"), ("pyyaml", "6.0.2"), ("gitdep", "0.3.0")]);
         assert!(d.warnings.is_empty());
-        assert!(UvLock
-            .detect(&FileInput {
-                path: "/app/uv.lock",
-                mode: 0o644,
-                data: b"[[package]\n",
-            })
-            .is_err());
+        assert!(UvLock.detect(&FileInput { path: "/app/uv.lock", mode: 0o644, data: b"[[package]\n" }).is_err());
         let d = run(
             &UvLock,
             "/app/uv.lock",
@@ -994,17 +909,10 @@ source = { git = "https://github.com/org/gitdep?rev=main#4f5e6d7c8b9a" }
     }
 }"#;
         let d = run(&PipfileLock, "/app/Pipfile.lock", text);
-        assert_eq!(
-            nv(&d),
-            [("certifi", "2024.8.30"), ("django", "3.2"), ("pytest", "8.3.3")]
-        );
+        assert_eq!(nv(&d), [("certifi", "2024.8.30"), ("django", "3.2"), ("pytest", "8.3.3")]);
         assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
         assert!(PipfileLock
-            .detect(&FileInput {
-                path: "/app/Pipfile.lock",
-                mode: 0o644,
-                data: b"{\"default\": [",
-            })
+            .detect(&FileInput { path: "/app/Pipfile.lock", mode: 0o644, data: b"{\"default\": [" })
             .is_err());
     }
 

@@ -28,12 +28,7 @@ impl Detector for RpmDb {
     }
 
     fn matches(&self, path: &str, _mode: u32) -> bool {
-        DB_DIRS.iter().any(|dir| {
-            matches!(
-                path.strip_prefix(dir),
-                Some("rpmdb.sqlite" | "Packages" | "Packages.db")
-            )
-        })
+        DB_DIRS.iter().any(|dir| matches!(path.strip_prefix(dir), Some("rpmdb.sqlite" | "Packages" | "Packages.db")))
     }
 
     fn max_size(&self) -> u64 {
@@ -107,9 +102,7 @@ fn read_sqlite(file: &FileInput<'_>) -> Result<Detection, DetectError> {
     conn.deserialize_read_exact("main", Cursor::new(header).chain(rest), data.len(), true)?;
 
     let kind: Option<String> = conn
-        .query_row("SELECT type FROM sqlite_master WHERE name = 'Packages'", [], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT type FROM sqlite_master WHERE name = 'Packages'", [], |r| r.get(0))
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -188,10 +181,7 @@ impl<'a> Header<'a> {
             return Err(format!("implausible header ({il} tags, {dl} data bytes)"));
         }
         // u32 → usize is lossless on every platform we build for; 16·0xffff cannot overflow.
-        let index_end = (il as usize)
-            .checked_mul(16)
-            .and_then(|n| n.checked_add(8))
-            .ok_or("header size overflows")?;
+        let index_end = (il as usize).checked_mul(16).and_then(|n| n.checked_add(8)).ok_or("header size overflows")?;
         let end = index_end.checked_add(dl as usize).ok_or("header size overflows")?;
         match (blob.get(8..index_end), blob.get(index_end..end)) {
             (Some(index), Some(store)) => Ok(Header { index, store }),
@@ -217,10 +207,7 @@ impl<'a> Header<'a> {
         if !matches!(ty, TYPE_STRING | TYPE_STRING_ARRAY | TYPE_I18NSTRING) || count == 0 {
             return Err(format!("tag {tag} has type {ty}, count {count}"));
         }
-        let tail = self
-            .store
-            .get(off..)
-            .ok_or_else(|| format!("tag {tag} points past the data"))?;
+        let tail = self.store.get(off..).ok_or_else(|| format!("tag {tag} points past the data"))?;
         let len = memchr::memchr(0, tail).ok_or_else(|| format!("tag {tag} is unterminated"))?;
         // Old packages have Latin-1 in free text; a replacement character beats losing them.
         Ok(Some(String::from_utf8_lossy(&tail[..len]).into_owned()))
@@ -233,9 +220,7 @@ impl<'a> Header<'a> {
         if ty != TYPE_INT32 || count == 0 {
             return Err(format!("tag {tag} has type {ty}, count {count}"));
         }
-        be_u32(self.store, off)
-            .map(Some)
-            .ok_or_else(|| format!("tag {tag} points past the data"))
+        be_u32(self.store, off).map(Some).ok_or_else(|| format!("tag {tag} points past the data"))
     }
 }
 
@@ -249,12 +234,8 @@ fn package_from_header(blob: &[u8], path: &str) -> Result<Option<Package>, Strin
     if name == "gpg-pubkey" {
         return Ok(None);
     }
-    let version = h
-        .string(TAG_VERSION)?
-        .ok_or_else(|| format!("package {name} has no VERSION"))?;
-    let release = h
-        .string(TAG_RELEASE)?
-        .ok_or_else(|| format!("package {name} has no RELEASE"))?;
+    let version = h.string(TAG_VERSION)?.ok_or_else(|| format!("package {name} has no VERSION"))?;
+    let release = h.string(TAG_RELEASE)?.ok_or_else(|| format!("package {name} has no RELEASE"))?;
     let epoch = h.int32(TAG_EPOCH)?;
     // As Syft (and rpm's own NEVRA) write it: the epoch only when the tag is present.
     let evr = |v: &str| match epoch {
@@ -283,9 +264,7 @@ fn package_from_header(blob: &[u8], path: &str) -> Result<Option<Package>, Strin
 
 /// `openssl-1.1.1k-7.el8.src.rpm` → (`openssl`, `1.1.1k-7.el8`).
 fn parse_source_rpm(file: &str) -> Option<(&str, &str)> {
-    let stem = file
-        .strip_suffix(".src.rpm")
-        .or_else(|| file.strip_suffix(".nosrc.rpm"))?;
+    let stem = file.strip_suffix(".src.rpm").or_else(|| file.strip_suffix(".nosrc.rpm"))?;
     let (rest, release) = stem.rsplit_once('-')?;
     let (name, version) = rest.rsplit_once('-')?;
     if name.is_empty() || version.is_empty() || release.is_empty() {
@@ -343,19 +322,14 @@ mod tests {
         conn.execute_batch("CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);")
             .unwrap_or_else(|e| panic!("{e}"));
         for b in blobs {
-            conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [b])
-                .unwrap_or_else(|e| panic!("{e}"));
+            conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [b]).unwrap_or_else(|e| panic!("{e}"));
         }
         let data = conn.serialize("main").unwrap_or_else(|e| panic!("{e}"));
         data.to_vec()
     }
 
     fn detect(path: &str, data: &[u8]) -> Result<Detection, DetectError> {
-        RpmDb.detect(&FileInput {
-            path,
-            mode: 0o644,
-            data,
-        })
+        RpmDb.detect(&FileInput { path, mode: 0o644, data })
     }
 
     fn ok(path: &str, data: &[u8]) -> Detection {
@@ -402,11 +376,8 @@ mod tests {
                 (s("name"), s("version"), s("path"))
             })
             .collect();
-        let mut got: Vec<_> = d
-            .packages
-            .iter()
-            .map(|p| (p.name.clone(), p.version.clone(), p.location.path.clone()))
-            .collect();
+        let mut got: Vec<_> =
+            d.packages.iter().map(|p| (p.name.clone(), p.version.clone(), p.location.path.clone())).collect();
         want.sort();
         got.sort();
         assert_eq!(got, want);
@@ -416,10 +387,7 @@ mod tests {
         assert_eq!(ssl.arch.as_deref(), Some("noarch"));
         assert_eq!(ssl.licenses, ["OpenSSL"]);
         let src = ssl.source.as_ref().unwrap_or_else(|| panic!("no source"));
-        assert_eq!(
-            (src.name.as_str(), src.version.as_str()),
-            ("openssl-libs", "1.1.1k-7.el8")
-        );
+        assert_eq!((src.name.as_str(), src.version.as_str()), ("openssl-libs", "1.1.1k-7.el8"));
     }
 
     #[test]
@@ -435,10 +403,7 @@ mod tests {
         let p = &d.packages[0];
         assert_eq!(p.version, "1:3.0.7-27.el9");
         let s = p.source.as_ref().unwrap_or_else(|| panic!("no source"));
-        assert_eq!(
-            (s.name.as_str(), s.version.as_str()),
-            ("openssl-libs", "1:3.0.7-27.el9")
-        );
+        assert_eq!((s.name.as_str(), s.version.as_str()), ("openssl-libs", "1:3.0.7-27.el9"));
         assert_eq!(p.arch.as_deref(), Some("x86_64"));
         // Epoch 0 is written when the tag is there, as Syft does.
         assert_eq!(d.packages[1].version, "0:5.1.8-9.el9");
@@ -458,17 +423,7 @@ mod tests {
         let unterminated = header(&[(TAG_NAME, TYPE_STRING, b"abc")]);
         // Name stored as an integer.
         let wrong_type = header(&[(TAG_NAME, TYPE_INT32, &[0, 0, 0, 1])]);
-        let blobs = vec![
-            truncated,
-            good.clone(),
-            bad_offset,
-            huge,
-            vec![0, 0],
-            vec![],
-            unterminated,
-            wrong_type,
-            good,
-        ];
+        let blobs = vec![truncated, good.clone(), bad_offset, huge, vec![0, 0], vec![], unterminated, wrong_type, good];
         let d = ok(SQLITE_PATH, &sqlite_db(&blobs));
         let names: Vec<_> = d.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["curl", "curl"]);
@@ -517,15 +472,9 @@ mod tests {
     fn berkeley_and_ndb_are_reported_not_read() {
         let mut bdb = vec![0u8; 4096];
         bdb[12..16].copy_from_slice(&0x0006_1561u32.to_le_bytes());
-        assert_eq!(
-            err("/var/lib/rpm/Packages", &bdb),
-            "Berkeley DB rpmdb is not supported yet"
-        );
+        assert_eq!(err("/var/lib/rpm/Packages", &bdb), "Berkeley DB rpmdb is not supported yet");
         assert_eq!(err("/var/lib/rpm/Packages", b"hello"), "not a Berkeley DB rpmdb");
-        assert_eq!(
-            err("/usr/lib/sysimage/rpm/Packages.db", b"RpmP\0\0\0\0"),
-            "NDB rpmdb is not supported yet"
-        );
+        assert_eq!(err("/usr/lib/sysimage/rpm/Packages.db", b"RpmP\0\0\0\0"), "NDB rpmdb is not supported yet");
     }
 
     #[test]
@@ -550,14 +499,8 @@ mod tests {
 
     #[test]
     fn source_rpm_names() {
-        assert_eq!(
-            parse_source_rpm("openssl-libs-1.1.1k-7.el8.src.rpm"),
-            Some(("openssl-libs", "1.1.1k-7.el8"))
-        );
-        assert_eq!(
-            parse_source_rpm("kernel-5.14.0-362.el9.nosrc.rpm"),
-            Some(("kernel", "5.14.0-362.el9"))
-        );
+        assert_eq!(parse_source_rpm("openssl-libs-1.1.1k-7.el8.src.rpm"), Some(("openssl-libs", "1.1.1k-7.el8")));
+        assert_eq!(parse_source_rpm("kernel-5.14.0-362.el9.nosrc.rpm"), Some(("kernel", "5.14.0-362.el9")));
         assert_eq!(parse_source_rpm("nodash.src.rpm"), None);
         assert_eq!(parse_source_rpm("a-b.src.rpm"), None);
         assert_eq!(parse_source_rpm("-1-2.src.rpm"), None);

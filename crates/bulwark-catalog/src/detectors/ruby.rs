@@ -90,12 +90,8 @@ fn parse_gemfile_lock(text: &str, path: &str, warnings: &mut Vec<String>) -> Vec
 /// `name (version)` or `name (version-platform)`. Split like Bundler's own lockfile parser:
 /// the version ends at the first `-` and the platform is the rest (`x86_64-linux`).
 fn parse_spec_line(spec: &str) -> Result<(&str, &str, Option<&str>), String> {
-    let (name, rest) = spec
-        .split_once(" (")
-        .ok_or_else(|| format!("spec without a version: {spec:?}"))?;
-    let inner = rest
-        .strip_suffix(')')
-        .ok_or_else(|| format!("unterminated version in {spec:?}"))?;
+    let (name, rest) = spec.split_once(" (").ok_or_else(|| format!("spec without a version: {spec:?}"))?;
+    let inner = rest.strip_suffix(')').ok_or_else(|| format!("unterminated version in {spec:?}"))?;
     if !valid_gem_name(name) {
         return Err(format!("bad gem name {name:?}"));
     }
@@ -114,17 +110,12 @@ fn parse_spec_line(spec: &str) -> Result<(&str, &str, Option<&str>), String> {
 
 /// RubyGems' own rule for gem names (`Gem::Specification::VALID_NAME_PATTERN`).
 fn valid_gem_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 /// Versions and platforms: printable, no separators that would break the line format.
 fn valid_version(v: &str) -> bool {
-    !v.is_empty()
-        && v.bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b',' | b'"' | b'\''))
+    !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b',' | b'"' | b'\''))
 }
 
 /// An installed gem's specification, as RubyGems writes it on `gem install`/`bundle install`.
@@ -157,13 +148,10 @@ impl Detector for Gemspec {
         if !valid_gem_name(&name) {
             return Err(DetectError::malformed(format!("bad gem name {name:?}")));
         }
-        let version = spec
-            .version
-            .ok_or_else(|| DetectError::malformed(format!("gem {name} has no literal s.version")))?;
+        let version =
+            spec.version.ok_or_else(|| DetectError::malformed(format!("gem {name} has no literal s.version")))?;
         if !valid_version(&version) {
-            return Err(DetectError::malformed(format!(
-                "gem {name} has bad version {version:?}"
-            )));
+            return Err(DetectError::malformed(format!("gem {name} has bad version {version:?}")));
         }
         let mut pkg = Package::new(PackageType::Gem, name, version, file.path);
         // `ruby` is the pure-Ruby platform, i.e. no platform at all.
@@ -220,10 +208,7 @@ fn assignment(line: &str) -> Option<(&str, &str)> {
     if receiver.is_empty() || !receiver.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return None;
     }
-    let field_len = rest
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        .count();
+    let field_len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
     let (field, rest) = rest.split_at(field_len);
     let value = rest.trim_start().strip_prefix('=')?;
     // `==` and `=~` are comparisons, not assignments.
@@ -306,11 +291,7 @@ fn double_quoted(body: &str) -> Option<(String, &str)> {
                         let n = rest.bytes().take(2).take_while(u8::is_ascii_hexdigit).count();
                         let byte = u8::from_str_radix(rest.get(..n)?, 16).ok()?;
                         // A lone byte is only a character when it is ASCII.
-                        out.push(if byte.is_ascii() {
-                            char::from(byte)
-                        } else {
-                            char::REPLACEMENT_CHARACTER
-                        });
+                        out.push(if byte.is_ascii() { char::from(byte) } else { char::REPLACEMENT_CHARACTER });
                         rest = &rest[n..];
                     }
                     other => out.push(other),
@@ -397,18 +378,11 @@ mod tests {
     const NOKOGIRI_SPEC: &str = include_str!("../../tests/fixtures/ruby/nokogiri-1.15.4-x86_64-linux.gemspec");
 
     fn run(d: &dyn Detector, path: &str, data: &[u8]) -> Result<Detection, DetectError> {
-        d.detect(&FileInput {
-            path,
-            mode: 0o644,
-            data,
-        })
+        d.detect(&FileInput { path, mode: 0o644, data })
     }
 
     fn nv(d: &Detection) -> Vec<(&str, &str)> {
-        d.packages
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str()))
-            .collect()
+        d.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect()
     }
 
     #[test]
@@ -420,12 +394,7 @@ mod tests {
         // Source sections in file order: GIT, PATH, then the rubygems.org GEM section.
         assert_eq!(
             got[..4],
-            [
-                ("lograge", "0.14.0"),
-                ("billing", "0.1.0"),
-                ("actionpack", "7.0.8"),
-                ("actionview", "7.0.8"),
-            ]
+            [("lograge", "0.14.0"), ("billing", "0.1.0"), ("actionpack", "7.0.8"), ("actionview", "7.0.8"),]
         );
         assert_eq!(got[27], ("zeitwerk", "2.6.12"));
         // Dependency lines (6 spaces) and DEPENDENCIES/PLATFORMS entries are not packages.
@@ -503,10 +472,7 @@ mod tests {
             double_quoted(r#"caf\u00E9 \u{92f8 41} \"q\" \#{x}\x41".freeze"#),
             Some(("café 鋸A \"q\" #{x}A".to_string(), ".freeze"))
         );
-        assert_eq!(
-            string_literal(" %q<a<b>c>.freeze rest"),
-            Some(("a<b>c".to_string(), " rest"))
-        );
+        assert_eq!(string_literal(" %q<a<b>c>.freeze rest"), Some(("a<b>c".to_string(), " rest")));
     }
 
     #[test]
@@ -536,22 +502,12 @@ mod tests {
             assert!(run(&Gemspec, path, text.as_bytes()).is_err(), "{text:?}");
         }
         // A bad licence list is a warning; the gem is still reported.
-        let d = run(
-            &Gemspec,
-            path,
-            b"s.name = \"a\"\ns.version = \"1\"\ns.licenses = [\"MIT\", LICENSE]\n",
-        )
-        .unwrap();
+        let d = run(&Gemspec, path, b"s.name = \"a\"\ns.version = \"1\"\ns.licenses = [\"MIT\", LICENSE]\n").unwrap();
         assert_eq!(nv(&d), [("a", "1")]);
         assert!(d.packages[0].licenses.is_empty());
         assert_eq!(d.warnings.len(), 1);
         // Invalid UTF-8 elsewhere in the file is replaced, not fatal.
-        let d = run(
-            &Gemspec,
-            path,
-            b"s.name = \"a\"\ns.version = \"1\"\ns.authors = [\"\xe9\"]\n",
-        )
-        .unwrap();
+        let d = run(&Gemspec, path, b"s.name = \"a\"\ns.version = \"1\"\ns.authors = [\"\xe9\"]\n").unwrap();
         assert_eq!(nv(&d), [("a", "1")]);
         assert_eq!(d.warnings.len(), 1);
     }
@@ -602,14 +558,8 @@ mod tests {
         assert!(GemfileLock.matches("/srv/gems.locked", 0o644));
         assert!(!GemfileLock.matches("/app/Gemfile", 0o644));
         assert!(!GemfileLock.matches("/app/Gemfile.lock.bak", 0o644));
-        assert!(Gemspec.matches(
-            "/usr/local/lib/ruby/gems/3.2.0/specifications/rack-2.2.8.gemspec",
-            0o644
-        ));
-        assert!(Gemspec.matches(
-            "/usr/local/lib/ruby/gems/3.2.0/specifications/default/json-2.6.3.gemspec",
-            0o644
-        ));
+        assert!(Gemspec.matches("/usr/local/lib/ruby/gems/3.2.0/specifications/rack-2.2.8.gemspec", 0o644));
+        assert!(Gemspec.matches("/usr/local/lib/ruby/gems/3.2.0/specifications/default/json-2.6.3.gemspec", 0o644));
         assert!(Gemspec.matches("/app/vendor/bundle/ruby/3.2.0/specifications/puma-6.4.0.gemspec", 0o644));
         assert!(!Gemspec.matches("/usr/local/bundle/gems/rack-2.2.8/rack.gemspec", 0o644));
         assert!(!Gemspec.matches("/app/specifications/x/y.gemspec", 0o644));

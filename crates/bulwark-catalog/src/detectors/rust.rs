@@ -44,8 +44,7 @@ impl Detector for CargoLock {
         let mut det = Detection::default();
         if let Some(v) = doc.get("version") {
             if !matches!(v.as_integer(), Some(1..=4)) {
-                det.warnings
-                    .push(format!("Cargo.lock: unknown format version {v}; read as version 4"));
+                det.warnings.push(format!("Cargo.lock: unknown format version {v}; read as version 4"));
             }
         }
         let root = doc.get("root").into_iter();
@@ -58,13 +57,10 @@ impl Detector for CargoLock {
                     // Two entries of one name and version differ only by source (a git
                     // fork and crates.io); one package is enough.
                     if seen.insert((name, version)) {
-                        det.packages
-                            .push(Package::new(PackageType::RustCrate, name, version, file.path));
+                        det.packages.push(Package::new(PackageType::RustCrate, name, version, file.path));
                     }
                 }
-                _ => det
-                    .warnings
-                    .push(format!("Cargo.lock: package {} has no usable name or version", i + 1)),
+                _ => det.warnings.push(format!("Cargo.lock: package {} has no usable name or version", i + 1)),
             }
         }
         Ok(det)
@@ -115,9 +111,8 @@ impl Detector for CargoAuditable {
                 let Some(section) = image.section_by_name(AUDIT_SECTION) else {
                     continue;
                 };
-                let compressed = section
-                    .data()
-                    .map_err(|e| DetectError::malformed(format!("{AUDIT_SECTION} section: {e}")))?;
+                let compressed =
+                    section.data().map_err(|e| DetectError::malformed(format!("{AUDIT_SECTION} section: {e}")))?;
                 for p in audit_packages(compressed, file.path)? {
                     // A universal binary repeats the list once per architecture.
                     if seen.insert((p.name.clone(), p.version.clone())) {
@@ -163,19 +158,11 @@ mod tests {
     }
 
     fn lock(text: &str) -> Result<Detection, DetectError> {
-        CargoLock.detect(&FileInput {
-            path: "/app/Cargo.lock",
-            mode: 0o644,
-            data: text.as_bytes(),
-        })
+        CargoLock.detect(&FileInput { path: "/app/Cargo.lock", mode: 0o644, data: text.as_bytes() })
     }
 
     fn auditable(data: &[u8]) -> Result<Detection, DetectError> {
-        CargoAuditable.detect(&FileInput {
-            path: "/app/bin",
-            mode: 0o755,
-            data,
-        })
+        CargoAuditable.detect(&FileInput { path: "/app/bin", mode: 0o755, data })
     }
 
     fn zlib(data: &[u8]) -> Vec<u8> {
@@ -191,13 +178,7 @@ mod tests {
         assert_eq!(lock(v3).unwrap().packages[0].version, "2.0.0");
         let root = "[root]\nname = \"old\"\nversion = \"0.0.1\"\n\n[[package]]\nname = \"c\"\nversion = \"1.0.0\"\n";
         let d = lock(root).unwrap();
-        assert_eq!(
-            names(&d),
-            vec![
-                ("old".to_string(), "0.0.1".to_string()),
-                ("c".to_string(), "1.0.0".to_string())
-            ]
-        );
+        assert_eq!(names(&d), vec![("old".to_string(), "0.0.1".to_string()), ("c".to_string(), "1.0.0".to_string())]);
         let d = lock("version = 9\n[[package]]\nname = \"d\"\nversion = \"1.0.0\"\n").unwrap();
         assert_eq!((d.packages.len(), d.warnings.len()), (1, 1));
     }
@@ -205,13 +186,7 @@ mod tests {
     #[test]
     fn lockfile_malformed() {
         assert!(lock("[[package]\nname=").is_err());
-        assert!(CargoLock
-            .detect(&FileInput {
-                path: "/Cargo.lock",
-                mode: 0o644,
-                data: b"\xff"
-            })
-            .is_err());
+        assert!(CargoLock.detect(&FileInput { path: "/Cargo.lock", mode: 0o644, data: b"\xff" }).is_err());
         let d = lock("package = 3\n").unwrap();
         assert!(d.packages.is_empty());
         let d = lock("[[package]]\nname = \"x\"\n[[package]]\nname = 1\nversion = \"1\"\n[[package]]\nname = \"has space\"\nversion = \"1\"\n[[package]]\nname = \"ok\"\nversion = \"1\"\n").unwrap();
@@ -225,13 +200,7 @@ mod tests {
     fn audit_section_runtime_packages() {
         let json = br#"{"packages":[{"name":"a","version":"1.0.0","source":"crates.io"},{"name":"b","version":"0.1.0","source":"crates.io","kind":"build"},{"name":"t","version":"0.1.0","source":"crates.io","kind":"dev"},{"name":"app","version":"0.1.0","source":"local","dependencies":[0],"root":true}],"format":1}"#;
         let d = auditable(&elf(Some(AUDIT_SECTION), &zlib(json))).unwrap();
-        assert_eq!(
-            names(&d),
-            vec![
-                ("a".to_string(), "1.0.0".to_string()),
-                ("app".to_string(), "0.1.0".to_string())
-            ]
-        );
+        assert_eq!(names(&d), vec![("a".to_string(), "1.0.0".to_string()), ("app".to_string(), "0.1.0".to_string())]);
         assert!(d.packages.iter().all(|p| p.kind == PackageType::RustCrate));
         // No section: nothing. Not an executable: nothing.
         assert!(auditable(&elf(Some(".data"), &zlib(json))).unwrap().packages.is_empty());
@@ -303,24 +272,13 @@ mod tests {
         };
         let bin = get("/app/rust-app");
         let d = CargoAuditable
-            .detect(&FileInput {
-                path: "/app/rust-app",
-                mode: 0o755,
-                data: bin,
-            })
+            .detect(&FileInput { path: "/app/rust-app", mode: 0o755, data: bin })
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
         let mut got: Vec<_> = d
             .packages
             .iter()
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    p.version.clone(),
-                    crate::purl_for(p, None),
-                    p.location.path.clone(),
-                )
-            })
+            .map(|p| (p.name.clone(), p.version.clone(), crate::purl_for(p, None), p.location.path.clone()))
             .collect();
         got.sort();
         let facts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/facts/syft/rust-app.json");
@@ -342,32 +300,18 @@ mod tests {
 
         // The Go detector sees the same ELF and finds nothing.
         let go = super::super::golang::GoBinary
-            .detect(&FileInput {
-                path: "/app/rust-app",
-                mode: 0o755,
-                data: bin,
-            })
+            .detect(&FileInput { path: "/app/rust-app", mode: 0o755, data: bin })
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(go.packages.is_empty());
 
         // The lockfile has everything, build-only and Windows-only crates too.
         let lockfile = CargoLock
-            .detect(&FileInput {
-                path: "/app/Cargo.lock",
-                mode: 0o644,
-                data: get("/app/Cargo.lock"),
-            })
+            .detect(&FileInput { path: "/app/Cargo.lock", mode: 0o644, data: get("/app/Cargo.lock") })
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(lockfile.packages.len(), 15);
         assert!(lockfile.warnings.is_empty());
         for (name, version, _, _) in &want {
-            assert!(
-                lockfile
-                    .packages
-                    .iter()
-                    .any(|p| &p.name == name && &p.version == version),
-                "{name} {version}"
-            );
+            assert!(lockfile.packages.iter().any(|p| &p.name == name && &p.version == version), "{name} {version}");
         }
     }
 }

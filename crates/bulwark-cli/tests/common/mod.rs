@@ -11,25 +11,15 @@ pub fn repo() -> PathBuf {
 
 /// `../shared` beside the repository (or `$BULWARK_SHARED`).
 pub fn shared() -> PathBuf {
-    std::env::var_os("BULWARK_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared"))
+    std::env::var_os("BULWARK_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"))
 }
 
 pub fn image(name: &str) -> PathBuf {
     shared().join("images").join(name).join("oci")
 }
 
-pub const IMAGES: [&str; 8] = [
-    "debian-minbase",
-    "python-app",
-    "node-app",
-    "rust-app",
-    "java-app",
-    "multi-layer",
-    "zstd-layer",
-    "rpm-synthetic",
-];
+pub const IMAGES: [&str; 8] =
+    ["debian-minbase", "python-app", "node-app", "rust-app", "java-app", "multi-layer", "zstd-layer", "rpm-synthetic"];
 
 /// The `bulwark` binary built for this test run.
 pub fn bulwark() -> std::process::Command {

@@ -59,11 +59,7 @@ pub struct Layer {
 
 impl Layer {
     pub fn gzip(tar: &[u8]) -> Layer {
-        Layer {
-            blob: gzip(tar),
-            media_type: "application/vnd.oci.image.layer.v1.tar+gzip",
-            diff_id: sha(tar),
-        }
+        Layer { blob: gzip(tar), media_type: "application/vnd.oci.image.layer.v1.tar+gzip", diff_id: sha(tar) }
     }
 }
 
@@ -108,9 +104,7 @@ pub const OS_RELEASE: &[u8] = b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n
 pub fn dpkg_status(pkgs: &[(&str, &str)]) -> Vec<u8> {
     let mut s = String::new();
     for (n, v) in pkgs {
-        s.push_str(&format!(
-            "Package: {n}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {v}\n\n"
-        ));
+        s.push_str(&format!("Package: {n}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {v}\n\n"));
     }
     s.into_bytes()
 }

@@ -119,10 +119,7 @@ struct Property {
 }
 
 fn prop(name: &'static str, value: impl Into<String>) -> Property {
-    Property {
-        name,
-        value: value.into(),
-    }
+    Property { name, value: value.into() }
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -149,11 +146,7 @@ fn build(inv: &Inventory, stamp: &Stamp) -> Result<Bom, SbomError> {
         spec_version: "1.6",
         serial_number: format!("urn:uuid:{}", stamp.uuid(NAME, inv)?),
         version: 1,
-        metadata: Metadata {
-            timestamp: stamp.timestamp(),
-            tools: Tools { components: vec![tool] },
-            component: root,
-        },
+        metadata: Metadata { timestamp: stamp.timestamp(), tools: Tools { components: vec![tool] }, component: root },
         components,
     })
 }
@@ -199,8 +192,7 @@ fn os_component(os: &OsInfo, taken: &mut HashSet<String>) -> Component {
         c.properties.push(prop("bulwark:distro:id-like", like));
     }
     if !os.version_codename.is_empty() {
-        c.properties
-            .push(prop("bulwark:distro:version-codename", &os.version_codename));
+        c.properties.push(prop("bulwark:distro:version-codename", &os.version_codename));
     }
     c
 }
@@ -333,15 +325,9 @@ mod tests {
     fn license_mapping() {
         assert_eq!(licenses(&strings(&["MIT"])), [id("MIT")]);
         assert_eq!(licenses(&strings(&["MIT", "ISC", "MIT"])), [id("MIT"), id("ISC")]);
-        assert_eq!(
-            licenses(&strings(&["GPLv3+", "BSD-like"])),
-            [name("GPLv3+"), name("BSD-like")]
-        );
+        assert_eq!(licenses(&strings(&["GPLv3+", "BSD-like"])), [name("GPLv3+"), name("BSD-like")]);
         assert_eq!(licenses(&strings(&["MIT", "BSD-like"])), [id("MIT"), name("BSD-like")]);
-        assert_eq!(
-            licenses(&strings(&["MIT OR Apache-2.0"])),
-            [LicenseChoice::Expression("MIT OR Apache-2.0".into())]
-        );
+        assert_eq!(licenses(&strings(&["MIT OR Apache-2.0"])), [LicenseChoice::Expression("MIT OR Apache-2.0".into())]);
         assert_eq!(
             licenses(&strings(&["ISC", "MIT OR Apache-2.0"])),
             [LicenseChoice::Expression("ISC AND (MIT OR Apache-2.0)".into())]
@@ -360,17 +346,9 @@ mod tests {
     /// or a package with that license would make an invalid BOM.
     #[test]
     fn ids_missing_from_the_schema_are_listed() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../schemas/cyclonedx/spdx.SNAPSHOT.schema.json"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/cyclonedx/spdx.SNAPSHOT.schema.json");
         let schema: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        let known: HashSet<&str> = schema["enum"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|v| v.as_str())
-            .collect();
+        let known: HashSet<&str> = schema["enum"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
         let missing: Vec<&str> = spdx::identifiers::LICENSES
             .iter()
             .map(|l| l.name)
@@ -387,26 +365,13 @@ mod tests {
     }
 
     fn inventory() -> Inventory {
-        let mut deb = pkg(
-            PackageType::Deb,
-            "libc6",
-            "2.36",
-            "pkg:deb/debian/libc6@2.36?arch=amd64",
-            "/var/lib/dpkg/status",
-        );
-        deb.source = Some(SourcePackage {
-            name: "glibc".into(),
-            version: "2.36-9".into(),
-        });
+        let mut deb =
+            pkg(PackageType::Deb, "libc6", "2.36", "pkg:deb/debian/libc6@2.36?arch=amd64", "/var/lib/dpkg/status");
+        deb.source = Some(SourcePackage { name: "glibc".into(), version: "2.36-9".into() });
         deb.arch = Some("amd64".into());
         deb.location.layer = Some("sha256:aa".into());
-        let mut maven = pkg(
-            PackageType::JavaArchive,
-            "guava",
-            "33.0",
-            "pkg:maven/com.google/guava@33.0",
-            "/app/lib/guava.jar",
-        );
+        let mut maven =
+            pkg(PackageType::JavaArchive, "guava", "33.0", "pkg:maven/com.google/guava@33.0", "/app/lib/guava.jar");
         maven.namespace = Some("com.google".into());
         Inventory {
             source: SourceInfo {
@@ -416,43 +381,15 @@ mod tests {
                 manifest_digest: Some("sha256:bb".into()),
                 ..Default::default()
             },
-            os: Some(OsInfo {
-                id: "debian".into(),
-                version_id: "12".into(),
-                ..Default::default()
-            }),
+            os: Some(OsInfo { id: "debian".into(), version_id: "12".into(), ..Default::default() }),
             packages: vec![
                 deb,
                 maven,
                 // The same purl at two places, twice at one place, and no purl at all.
-                pkg(
-                    PackageType::Npm,
-                    "@types/node",
-                    "20.1.0",
-                    "pkg:npm/%40types/node@20.1.0",
-                    "/a/package.json",
-                ),
-                pkg(
-                    PackageType::Npm,
-                    "@types/node",
-                    "20.1.0",
-                    "pkg:npm/%40types/node@20.1.0",
-                    "/b/package.json",
-                ),
-                pkg(
-                    PackageType::Npm,
-                    "@types/node",
-                    "20.1.0",
-                    "pkg:npm/%40types/node@20.1.0",
-                    "/b/package.json",
-                ),
-                pkg(
-                    PackageType::Python,
-                    "odd_name",
-                    "1.0",
-                    "",
-                    "/site-packages/odd_name/METADATA",
-                ),
+                pkg(PackageType::Npm, "@types/node", "20.1.0", "pkg:npm/%40types/node@20.1.0", "/a/package.json"),
+                pkg(PackageType::Npm, "@types/node", "20.1.0", "pkg:npm/%40types/node@20.1.0", "/b/package.json"),
+                pkg(PackageType::Npm, "@types/node", "20.1.0", "pkg:npm/%40types/node@20.1.0", "/b/package.json"),
+                pkg(PackageType::Python, "odd_name", "1.0", "", "/site-packages/odd_name/METADATA"),
             ],
             warnings: Vec::new(),
         }
@@ -481,10 +418,7 @@ mod tests {
         assert_eq!(refs.iter().collect::<HashSet<_>>().len(), refs.len(), "{refs:?}");
         // A purl held by one package is its bom-ref as it is.
         assert_eq!(comps[1]["bom-ref"], "pkg:deb/debian/libc6@2.36?arch=amd64");
-        assert!(
-            refs[3].starts_with("pkg:npm/%40types/node@20.1.0?package-id="),
-            "{refs:?}"
-        );
+        assert!(refs[3].starts_with("pkg:npm/%40types/node@20.1.0?package-id="), "{refs:?}");
         assert!(refs[5].ends_with("-2"), "{refs:?}");
         assert_eq!(comps[6]["bom-ref"], "python:odd_name@1.0");
         assert!(comps[6].get("purl").is_none());

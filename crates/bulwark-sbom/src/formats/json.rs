@@ -22,11 +22,7 @@ impl Format for Json {
         }
         serde_json::to_writer_pretty(
             &mut *out,
-            &Doc {
-                schema_version: 1,
-                tool: concat!("bulwark ", env!("CARGO_PKG_VERSION")),
-                inv,
-            },
+            &Doc { schema_version: 1, tool: concat!("bulwark ", env!("CARGO_PKG_VERSION")), inv },
         )?;
         writeln!(out)?;
         Ok(())

@@ -38,10 +38,7 @@ pub(crate) fn source_name(src: &SourceInfo) -> &str {
 
 /// The image's version: the manifest digest, else the image id (config digest).
 pub(crate) fn source_version(src: &SourceInfo) -> Option<&str> {
-    src.manifest_digest
-        .as_deref()
-        .or(src.image_id.as_deref())
-        .filter(|v| !v.is_empty())
+    src.manifest_digest.as_deref().or(src.image_id.as_deref()).filter(|v| !v.is_empty())
 }
 
 /// A plain directory, not an image.

@@ -230,13 +230,7 @@ fn package_id(p: &Package) -> String {
 }
 
 fn os_package(os: &OsInfo, taken: &mut HashSet<String>) -> SpdxPackage {
-    let id = claim(
-        taken,
-        format!(
-            "SPDXRef-OperatingSystem-{}",
-            sanitise(&format!("{}-{}", os.id, os.version_id))
-        ),
-    );
+    let id = claim(taken, format!("SPDXRef-OperatingSystem-{}", sanitise(&format!("{}-{}", os.id, os.version_id))));
     let mut pkg = SpdxPackage::new(id, os.id.clone(), &os.version_id);
     // The spec's prose says OPERATING-SYSTEM, but the official 2.3 JSON schema's enum only
     // has OPERATING_SYSTEM; spdx-tools reads either.
@@ -254,11 +248,7 @@ fn build(inv: &Inventory, stamp: &Stamp) -> Result<Document, SbomError> {
     let mut taken = HashSet::new();
     let mut refs = LicenseRefs::default();
 
-    let (what, purpose) = if is_dir(src) {
-        ("Directory", "FILE")
-    } else {
-        ("Image", "CONTAINER")
-    };
+    let (what, purpose) = if is_dir(src) { ("Directory", "FILE") } else { ("Image", "CONTAINER") };
     let root_id = claim(&mut taken, format!("SPDXRef-DocumentRoot-{what}-{}", sanitise(name)));
     let mut root = SpdxPackage::new(root_id.clone(), name, source_version(src).unwrap_or(""));
     root.primary_package_purpose = Some(purpose);
@@ -347,10 +337,7 @@ mod tests {
         assert_eq!(r.declared(&[]), "NOASSERTION");
         assert_eq!(r.declared(&strings(&["MIT"])), "MIT");
         assert_eq!(r.declared(&strings(&["MIT OR Apache-2.0"])), "MIT OR Apache-2.0");
-        assert_eq!(
-            r.declared(&strings(&["ISC", "MIT OR Apache-2.0"])),
-            "ISC AND (MIT OR Apache-2.0)"
-        );
+        assert_eq!(r.declared(&strings(&["ISC", "MIT OR Apache-2.0"])), "ISC AND (MIT OR Apache-2.0)");
         assert_eq!(r.declared(&strings(&["GPLv3+"])), "LicenseRef-GPLv3");
         assert_eq!(r.declared(&strings(&["GPLv3-"])), "LicenseRef-GPLv3-2");
         assert_eq!(
@@ -359,15 +346,7 @@ mod tests {
         );
         assert_eq!(r.declared(&strings(&["LicenseRef-Foo"])), "LicenseRef-LicenseRef-Foo");
         let ids: Vec<&str> = r.defined.iter().map(|d| d.license_id.as_str()).collect();
-        assert_eq!(
-            ids,
-            [
-                "LicenseRef-GPLv3",
-                "LicenseRef-GPLv3-2",
-                "LicenseRef-BSD-like",
-                "LicenseRef-LicenseRef-Foo"
-            ]
-        );
+        assert_eq!(ids, ["LicenseRef-GPLv3", "LicenseRef-GPLv3-2", "LicenseRef-BSD-like", "LicenseRef-LicenseRef-Foo"]);
         assert_eq!(r.defined[0].extracted_text, "GPLv3+");
     }
 
@@ -386,11 +365,7 @@ mod tests {
                 manifest_digest: Some("sha256:bb".into()),
                 ..Default::default()
             },
-            os: Some(OsInfo {
-                id: "alpine".into(),
-                version_id: "3.20.3".into(),
-                ..Default::default()
-            }),
+            os: Some(OsInfo { id: "alpine".into(), version_id: "3.20.3".into(), ..Default::default() }),
             packages: vec![a, b, c],
             warnings: Vec::new(),
         };
@@ -399,10 +374,7 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(doc["spdxVersion"], "SPDX-2.3");
         assert_eq!(doc["creationInfo"]["created"], "1970-01-01T00:00:00Z");
-        assert!(doc["documentNamespace"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://bulwark.invalid/spdx/my-app-1.0-"));
+        assert!(doc["documentNamespace"].as_str().unwrap().starts_with("https://bulwark.invalid/spdx/my-app-1.0-"));
         let pkgs = doc["packages"].as_array().unwrap();
         assert_eq!(pkgs.len(), 5);
         assert_eq!(pkgs[0]["primaryPackagePurpose"], "CONTAINER");
@@ -414,15 +386,10 @@ mod tests {
             assert!(valid_idstring(id.strip_prefix("SPDXRef-").unwrap()), "{id}");
         }
         assert!(ids[2].starts_with("SPDXRef-Package-npm-types-node-"), "{ids:?}");
-        assert_eq!(
-            pkgs[2]["externalRefs"][0]["referenceLocator"],
-            "pkg:npm/%40types/node@20.1.0"
-        );
+        assert_eq!(pkgs[2]["externalRefs"][0]["referenceLocator"], "pkg:npm/%40types/node@20.1.0");
         let rel = doc["relationships"].as_array().unwrap();
         assert_eq!(rel[0]["relationshipType"], "DESCRIBES");
         assert_eq!(rel.len(), 1 + 4);
-        assert!(rel[1..]
-            .iter()
-            .all(|r| r["relationshipType"] == "CONTAINS" && r["spdxElementId"] == ids[0]));
+        assert!(rel[1..].iter().all(|r| r["relationshipType"] == "CONTAINS" && r["spdxElementId"] == ids[0]));
     }
 }
