@@ -153,6 +153,10 @@ pub struct Detection {
     /// (a malformed stanza skipped, say).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Set from [`crate::Detector::declared`] by the walker: these packages come from a
+    /// lockfile or manifest, not from installed files.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declared: bool,
 }
 
 impl Detection {

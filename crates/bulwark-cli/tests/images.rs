@@ -158,3 +158,18 @@ fn unknown_tag_lists_the_tags() {
     let err = catalog(&format!("{}:2.0", oci("python-app")), &no_cache()).unwrap_err().to_string();
     assert!(err.contains("2.0") && err.contains("1.0"), "{err}");
 }
+
+#[test]
+fn lockfile_entries_shown_installed_are_listed_once() {
+    // node-app has /app/package-lock.json and /app/node_modules: 69 dependencies + the app.
+    let inv = scan(&format!("{}:1.0", oci("node-app")), &no_cache());
+    assert_eq!(inv.packages.len(), 70);
+    assert!(inv.packages.iter().all(|p| p.location.path.ends_with("/package.json")));
+    assert_eq!(inv.source.name.as_deref(), Some(format!("{}:1.0", common::image("node-app").display()).as_str()));
+    // rust-app: crates in both the binary and Cargo.lock come from the binary; the lockfile
+    // adds only what the binary does not hold.
+    let inv = scan(&oci("rust-app"), &no_cache());
+    let from_lock: Vec<_> =
+        inv.packages.iter().filter(|p| p.location.path == "/app/Cargo.lock").map(|p| p.name.as_str()).collect();
+    assert_eq!(from_lock, vec!["autocfg", "winapi", "winapi-i686-pc-windows-gnu", "winapi-x86_64-pc-windows-gnu"]);
+}

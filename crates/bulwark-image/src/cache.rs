@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bump when [`LayerInventory`] or the layer walk changes shape.
-const SCHEMA: u32 = 1;
+const SCHEMA: u32 = 2;
 
 pub struct LayerCache {
     dir: PathBuf,

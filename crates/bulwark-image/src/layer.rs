@@ -144,7 +144,7 @@ pub fn read_layer(
         {
             let mut archive = tar::Archive::new(&mut tar_stream);
             let entries = archive.entries().map_err(|e| fail(format!("not a tar stream: {e}")))?;
-            rayon::in_place_scope(|scope| -> Result<()> {
+            detector_pool().in_place_scope(|scope| -> Result<()> {
                 let mut count = 0u64;
                 for entry in entries {
                     let mut entry = entry.map_err(|e| fail(format!("corrupt tar stream: {e}")))?;
@@ -286,6 +286,21 @@ pub fn read_layer(
     })
 }
 
+/// The detectors' own pool: one thread fewer than there are cores, because each layer being
+/// read already keeps a core busy inflating; idle rayon workers spinning for work would
+/// otherwise take CPU from the inflaters on small machines.
+fn detector_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).saturating_sub(1).max(1);
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("bulwark-detect-{i}"))
+            .build()
+            .unwrap_or_else(|_| rayon::ThreadPoolBuilder::new().build().unwrap_or_else(|e| panic!("no threads: {e}")))
+    })
+}
+
 /// Run the chosen detectors over one file; errors and detector warnings become warnings
 /// that name the file and the detector.
 pub(crate) fn run_detectors(
@@ -302,6 +317,7 @@ pub(crate) fn run_detectors(
         let Some(d) = detectors.get(i) else { continue };
         match d.detect(&file) {
             Ok(mut found) => {
+                found.declared = d.declared();
                 warns.extend(found.warnings.drain(..).map(|w| format!("{path}: {}: {w}", d.name())));
                 if !found.packages.is_empty() || found.os.is_some() {
                     dets.push(found);

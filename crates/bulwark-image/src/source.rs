@@ -346,6 +346,17 @@ pub(crate) fn layers_from_manifest(
     Ok((info, layers))
 }
 
+/// A name for an image in a layout: the `ref.name` annotation when it is a full reference
+/// (`docker.io/library/alpine:3.20`, as BuildKit writes it), else `PATH:TAG` (skopeo and
+/// umoci write only the tag), else the path.
+fn layout_image_name(path: &Path, ref_name: Option<String>) -> String {
+    match ref_name {
+        Some(r) if r.contains('/') => r,
+        Some(tag) => format!("{}:{tag}", path.display()),
+        None => path.display().to_string(),
+    }
+}
+
 /// `oci-dir:PATH[:TAG]`.
 pub fn oci_dir(path: &Path, tag: Option<&str>, platform: Option<&Platform>, input: &str) -> Result<ResolvedImage> {
     let index_path = path.join("index.json");
@@ -355,7 +366,8 @@ pub fn oci_dir(path: &Path, tag: Option<&str>, platform: Option<&Platform>, inpu
     let index: Index = BlobLocation::File(index_path.clone()).read_json(&index_path.display().to_string())?;
     let blobs = DirBlobs(path.to_path_buf());
     let info = SourceInfo { kind: "oci-dir".into(), input: input.into(), ..Default::default() };
-    let (manifest, digest, _, info) = resolve_oci_layout(&blobs, index, tag, platform, info)?;
+    let (manifest, digest, _, mut info) = resolve_oci_layout(&blobs, index, tag, platform, info)?;
+    info.name = Some(layout_image_name(path, info.name.take()));
     let (info, layers) = layers_from_manifest(&blobs, &manifest, &digest, info)?;
     Ok(ResolvedImage { info, layers, _keep: None })
 }
@@ -368,7 +380,8 @@ pub fn oci_archive(path: &Path, tag: Option<&str>, platform: Option<&Platform>, 
         .ok_or_else(|| ImageError::invalid(format!("{}: not an OCI layout archive (no index.json)", path.display())))?;
     let index: Index = index_loc.read_json(&format!("{}!index.json", path.display()))?;
     let info = SourceInfo { kind: "oci-archive".into(), input: input.into(), ..Default::default() };
-    let (manifest, digest, _, info) = resolve_oci_layout(&tar, index, tag, platform, info)?;
+    let (manifest, digest, _, mut info) = resolve_oci_layout(&tar, index, tag, platform, info)?;
+    info.name = Some(layout_image_name(path, info.name.take()));
     let (info, layers) = layers_from_manifest(&tar, &manifest, &digest, info)?;
     Ok(ResolvedImage { info, layers, _keep: None })
 }

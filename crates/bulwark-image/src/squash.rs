@@ -5,8 +5,9 @@
 //! replaces the same path, and anything beneath it, from lower layers.
 
 use crate::layer::LayerInventory;
-use bulwark_catalog::{purl_for, Detection, Inventory, OsInfo, Package, SourceInfo};
+use bulwark_catalog::{purl_for, Detection, Inventory, OsInfo, Package, PackageType, SourceInfo};
 use std::collections::BTreeMap;
+use std::collections::HashSet;
 
 /// Remove `path` and everything beneath it.
 fn remove_tree(view: &mut BTreeMap<String, (usize, Vec<Detection>)>, path: &str) {
@@ -46,16 +47,28 @@ pub fn squash(source: SourceInfo, layers: &[LayerInventory]) -> Inventory {
     let os_from = |p: &str| view.get(p).and_then(|(_, d)| d.iter().find_map(|d| d.os.clone()));
     let os: Option<OsInfo> = os_from("/etc/os-release").or_else(|| os_from("/usr/lib/os-release"));
 
+    // Installed evidence first; a declared (lockfile) package that the installed evidence
+    // also shows is dropped, so `node_modules` plus `package-lock.json` lists each package once.
     let mut packages: Vec<Package> = Vec::new();
+    let mut declared: Vec<Package> = Vec::new();
     for (li, dets) in view.values() {
         for d in dets {
             for p in &d.packages {
                 let mut p = p.clone();
                 p.location.layer = Some(layers[*li].diff_id.clone());
-                packages.push(p);
+                if d.declared {
+                    declared.push(p);
+                } else {
+                    packages.push(p);
+                }
             }
         }
     }
+    let installed: HashSet<(PackageType, &str, &str)> =
+        packages.iter().map(|p| (p.kind, p.name.as_str(), p.version.as_str())).collect();
+    let declared: Vec<Package> =
+        declared.into_iter().filter(|p| !installed.contains(&(p.kind, p.name.as_str(), p.version.as_str()))).collect();
+    packages.extend(declared);
     for p in &mut packages {
         p.purl = purl_for(p, os.as_ref());
     }
@@ -73,7 +86,6 @@ fn short(diff_id: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bulwark_catalog::PackageType;
 
     fn layer(id: &str, files: &[(&str, &str)], whiteouts: &[&str], opaque: &[&str]) -> LayerInventory {
         let mut l = LayerInventory { diff_id: id.into(), ..Default::default() };
@@ -127,5 +139,22 @@ mod tests {
         l2.entries.push("/app/node_modules".into()); // now a symlink
         let inv = squash(SourceInfo::default(), &[l1, l2]);
         assert!(inv.packages.is_empty());
+    }
+
+    #[test]
+    fn declared_packages_shown_installed_are_listed_once() {
+        let mut l = layer("a", &[("/app/node_modules/x/package.json", "x")], &[], &[]);
+        let lock = Detection {
+            packages: vec![
+                Package::new(PackageType::Npm, "x", "1", "/app/package-lock.json"),
+                Package::new(PackageType::Npm, "only-in-lock", "1", "/app/package-lock.json"),
+            ],
+            declared: true,
+            ..Default::default()
+        };
+        l.files.insert("/app/package-lock.json".into(), vec![lock]);
+        let inv = squash(SourceInfo::default(), &[l]);
+        let got: Vec<_> = inv.packages.iter().map(|p| (p.name.as_str(), p.location.path.as_str())).collect();
+        assert_eq!(got, vec![("only-in-lock", "/app/package-lock.json"), ("x", "/app/node_modules/x/package.json")]);
     }
 }

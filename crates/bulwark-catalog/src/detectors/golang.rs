@@ -649,6 +649,10 @@ impl Detector for GoMod {
         "go-mod"
     }
 
+    fn declared(&self) -> bool {
+        true
+    }
+
     fn matches(&self, path: &str, _mode: u32) -> bool {
         file_name(path) == "go.mod"
     }

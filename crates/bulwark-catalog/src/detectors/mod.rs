@@ -38,6 +38,14 @@ pub trait Detector: Send + Sync {
         &[]
     }
 
+    /// True for lockfiles and manifests: they say what a project asked for, not what is
+    /// installed. A declared package that installed evidence in the same image also shows
+    /// (a `package-lock.json` entry beside its `node_modules/*/package.json`) is reported
+    /// once, from the installed evidence.
+    fn declared(&self) -> bool {
+        false
+    }
+
     /// Files larger than this are skipped with a warning instead of read into memory.
     fn max_size(&self) -> u64 {
         16 << 20

@@ -246,6 +246,10 @@ impl Detector for NpmLock {
         "npm-lock"
     }
 
+    fn declared(&self) -> bool {
+        true
+    }
+
     fn matches(&self, path: &str, _mode: u32) -> bool {
         let name = file_name(path);
         (name == "package-lock.json" || name == "npm-shrinkwrap.json") && !in_node_modules(path)
@@ -340,6 +344,10 @@ pub struct YarnLock;
 impl Detector for YarnLock {
     fn name(&self) -> &'static str {
         "yarn-lock"
+    }
+
+    fn declared(&self) -> bool {
+        true
     }
 
     fn matches(&self, path: &str, _mode: u32) -> bool {
@@ -518,6 +526,10 @@ struct PnpmEntry {
 impl Detector for PnpmLock {
     fn name(&self) -> &'static str {
         "pnpm-lock"
+    }
+
+    fn declared(&self) -> bool {
+        true
     }
 
     fn matches(&self, path: &str, _mode: u32) -> bool {

@@ -17,6 +17,10 @@ impl Detector for ComposerLock {
         "composer-lock"
     }
 
+    fn declared(&self) -> bool {
+        true
+    }
+
     fn matches(&self, path: &str, _mode: u32) -> bool {
         file_name(path) == "composer.lock"
     }

@@ -282,6 +282,10 @@ impl Detector for PythonRequirements {
         "python-requirements"
     }
 
+    fn declared(&self) -> bool {
+        true
+    }
+
     fn matches(&self, path: &str, _mode: u32) -> bool {
         // Syft's glob is `*requirements*.txt`: `requirements-dev.txt`, `test-requirements.txt`.
         let name = file_name(path);
@@ -390,6 +394,10 @@ impl Detector for PoetryLock {
         "poetry-lock"
     }
 
+    fn declared(&self) -> bool {
+        true
+    }
+
     fn matches(&self, path: &str, _mode: u32) -> bool {
         file_name(path) == "poetry.lock"
     }
@@ -422,6 +430,10 @@ pub struct UvLock;
 impl Detector for UvLock {
     fn name(&self) -> &'static str {
         "uv-lock"
+    }
+
+    fn declared(&self) -> bool {
+        true
     }
 
     fn matches(&self, path: &str, _mode: u32) -> bool {
@@ -493,6 +505,10 @@ struct PipfileEntry {
 impl Detector for PipfileLock {
     fn name(&self) -> &'static str {
         "pipfile-lock"
+    }
+
+    fn declared(&self) -> bool {
+        true
     }
 
     fn matches(&self, path: &str, _mode: u32) -> bool {

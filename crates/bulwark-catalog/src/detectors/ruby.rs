@@ -19,6 +19,10 @@ impl Detector for GemfileLock {
         "gemfile-lock"
     }
 
+    fn declared(&self) -> bool {
+        true
+    }
+
     fn matches(&self, path: &str, _mode: u32) -> bool {
         // `gems.locked` is what Bundler writes next to a `gems.rb` instead of a `Gemfile`.
         matches!(file_name(path), "Gemfile.lock" | "gems.locked")

@@ -32,6 +32,10 @@ impl Detector for CargoLock {
         "cargo-lock"
     }
 
+    fn declared(&self) -> bool {
+        true
+    }
+
     fn matches(&self, path: &str, _mode: u32) -> bool {
         file_name(path) == "Cargo.lock"
     }
