@@ -9,7 +9,11 @@ use bulwark_catalog::{Detection, Detector, FileInput};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+/// Most bytes of file content buffered for detectors that have not run yet.
+const MAX_IN_FLIGHT: u64 = 128 << 20;
 
 /// Limits that keep hostile layers from exhausting time, memory or disk.
 #[derive(Debug, Clone)]
@@ -116,7 +120,7 @@ pub fn read_layer(
     let fail = |message: String| ImageError::Layer { layer: name.clone(), message };
 
     let raw = layer.location.open()?;
-    let compressed_count = std::sync::atomic::AtomicU64::new(0);
+    let compressed_count = AtomicU64::new(0);
     std::thread::scope(|s| {
         let (mut head, reader) = crate::prefetch::spawn(s, raw, layer.digest.is_some(), &compressed_count, progress);
         let mut magic = [0u8; 4];
@@ -132,7 +136,7 @@ pub fn read_layer(
         } else {
             Box::new(&mut head)
         };
-        let compressed_fn = || compressed_count.load(std::sync::atomic::Ordering::Relaxed);
+        let compressed_fn = || compressed_count.load(Ordering::Relaxed);
         let guarded = Guard { inner: decompressed, out: 0, compressed: &compressed_fn, limits };
         // The diff id is checked when no blob digest vouches for the bytes (docker-archive).
         let mut tar_stream = HashingReader::new(guarded, layer.digest.is_none());
@@ -141,6 +145,7 @@ pub fn read_layer(
         // (path, detections, warnings) per file, filled in by the detection tasks.
         type FileResults = Vec<(String, Vec<Detection>, Vec<String>)>;
         let results: Mutex<FileResults> = Mutex::new(Vec::new());
+        let in_flight = AtomicU64::new(0);
         {
             let mut archive = tar::Archive::new(&mut tar_stream);
             let entries = archive.entries().map_err(|e| fail(format!("not a tar stream: {e}")))?;
@@ -231,12 +236,26 @@ pub fn read_layer(
                         return Err(fail(format!("{path}: {e}")));
                     }
                     let results = &results;
-                    scope.spawn(move |_| {
+                    let in_flight = &in_flight;
+                    let len = data.len() as u64;
+                    let detect = move || {
                         let (dets, warns) = run_detectors(detectors, &wanted, &path, mode, &data);
                         if let Ok(mut r) = results.lock() {
                             r.push((path, dets, warns));
                         }
-                    });
+                    };
+                    // Backpressure: when the detectors fall behind (an image of big jars), this
+                    // thread runs the detector itself instead of queueing more buffers, so
+                    // memory stays flat however large the image.
+                    if in_flight.load(Ordering::Relaxed) + len > MAX_IN_FLIGHT {
+                        detect();
+                    } else {
+                        in_flight.fetch_add(len, Ordering::Relaxed);
+                        scope.spawn(move |_| {
+                            detect();
+                            in_flight.fetch_sub(len, Ordering::Relaxed);
+                        });
+                    }
                 }
                 Ok(())
             })?;
@@ -297,7 +316,7 @@ fn detector_pool() -> &'static rayon::ThreadPool {
             .num_threads(n)
             .thread_name(|i| format!("bulwark-detect-{i}"))
             .build()
-            .unwrap_or_else(|_| rayon::ThreadPoolBuilder::new().build().unwrap_or_else(|e| panic!("no threads: {e}")))
+            .unwrap_or_else(|e| panic!("cannot start the detector threads: {e}"))
     })
 }
 

@@ -702,9 +702,9 @@ impl GoModFile {
     }
 }
 
-/// Module paths and versions never hold whitespace or control characters.
+/// Module paths may be long; they never hold whitespace or control characters.
 fn sane(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 1024 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    super::sane_up_to(s, 1024)
 }
 
 /// The go.mod grammar, as far as `require` and `replace` need it: one directive per line

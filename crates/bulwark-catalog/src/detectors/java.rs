@@ -517,19 +517,7 @@ mod tests {
                 got.push((p.name.clone(), p.version.clone(), crate::purl_for(p, None), p.location.path.clone()));
             }
         }
-        let facts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/facts/syft/java-app.json");
-        let facts: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(facts).unwrap_or_else(|e| panic!("{e}")))
-                .unwrap_or_else(|e| panic!("{e}"));
-        let mut want: Vec<_> = facts["packages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-                (s("name"), s("version"), s("purl"), s("path"))
-            })
-            .collect();
+        let mut want = crate::detectors::syft_facts("java-app");
         assert_eq!(want.len(), 14);
         want.sort();
         got.sort();

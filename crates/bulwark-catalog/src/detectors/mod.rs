@@ -1,7 +1,8 @@
 //! Every package detector, each a small module behind [`Detector`], registered in
 //! [`all_detectors`]. Adding an ecosystem means adding one module and one line there.
 
-use crate::model::{DetectError, Detection, FileInput};
+use crate::model::{DetectError, Detection, FileInput, Package, PackageType};
+use std::collections::HashSet;
 
 pub mod apk;
 pub mod dotnet;
@@ -89,9 +90,76 @@ pub(crate) fn utf8(data: &[u8]) -> Result<&str, DetectError> {
     std::str::from_utf8(data).map_err(|_| DetectError::NotUtf8)
 }
 
+/// Names and versions end up in SBOMs and purls: refuse empty and overlong ones, and ones
+/// with whitespace or control characters, which no packaging tool writes.
+pub(crate) fn sane_up_to(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+pub(crate) fn sane(s: &str) -> bool {
+    sane_up_to(s, 256)
+}
+
+/// Packages of one file, each (name, version) once: lockfiles list a package once per place
+/// it is installed or per range that chose it, and requirement files repeat entries.
+pub(crate) struct Collector {
+    kind: PackageType,
+    /// Canonical spelling of a name in this ecosystem (Python lowercases).
+    normalize: fn(&str) -> String,
+    pub(crate) det: Detection,
+    seen: HashSet<(String, String)>,
+}
+
+impl Collector {
+    pub(crate) fn new(kind: PackageType) -> Self {
+        Collector { kind, normalize: str::to_string, det: Detection::default(), seen: HashSet::new() }
+    }
+
+    pub(crate) fn normalizing(mut self, normalize: fn(&str) -> String) -> Self {
+        self.normalize = normalize;
+        self
+    }
+
+    /// Add a package; a bad name or version becomes a warning naming `what`.
+    pub(crate) fn add(&mut self, name: &str, version: &str, licenses: Vec<String>, path: &str, what: &str) {
+        let name = (self.normalize)(name);
+        let version = version.trim();
+        if !sane(&name) || !sane(version) {
+            self.det.warnings.push(format!("{what}: bad name or version {name:?} {version:?}"));
+            return;
+        }
+        if self.seen.insert((name.clone(), version.to_string())) {
+            let mut pkg = Package::new(self.kind, name, version, path);
+            pkg.licenses = licenses;
+            self.det.packages.push(pkg);
+        }
+    }
+
+    pub(crate) fn warn(&mut self, msg: String) {
+        self.det.warnings.push(msg);
+    }
+}
+
 /// The last component of a path.
 pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Syft 1.18.1's packages for a shared image, kept in `tests/facts/syft/`:
+/// (name, version, purl, path), for detectors to compare with.
+#[cfg(test)]
+pub(crate) fn syft_facts(image: &str) -> Vec<(String, String, String, String)> {
+    let path = format!("{}/../../tests/facts/syft/{image}.json", env!("CARGO_MANIFEST_DIR"));
+    let facts: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    facts["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+            (s("name"), s("version"), s("purl"), s("path"))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@
 //! Lockfiles inside `node_modules` are skipped: they describe how a dependency was developed,
 //! not what is installed here (Syft skips them too).
 
-use super::{file_name, utf8, Detector};
-use crate::model::{DetectError, Detection, FileInput, Package, PackageType};
+use super::{file_name, utf8, Collector, Detector};
+use crate::model::{DetectError, Detection, FileInput, PackageType};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A package.json is a few KiB; a huge one is generated junk or an attack, not metadata.
@@ -29,38 +29,6 @@ fn strip_bom(data: &[u8]) -> &[u8] {
 
 fn in_node_modules(path: &str) -> bool {
     path.contains("/node_modules/")
-}
-
-/// npm names are at most 214 characters and have no whitespace; versions are short too.
-/// Anything else would only put junk into SBOMs and purls.
-fn sane(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 256 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// Packages of one file, each (name, version) once: lockfiles list a package once per place
-/// it is installed (`a/node_modules/ms` and `b/node_modules/ms`) or per range that chose it.
-#[derive(Default)]
-struct Collector {
-    det: Detection,
-    seen: HashSet<(String, String)>,
-}
-
-impl Collector {
-    fn add(&mut self, name: &str, version: &str, licenses: Vec<String>, path: &str, what: &str) {
-        if !sane(name) || !sane(version) {
-            self.det.warnings.push(format!("{what}: bad name or version {name:?} {version:?}"));
-            return;
-        }
-        if self.seen.insert((name.to_string(), version.to_string())) {
-            let mut pkg = Package::new(PackageType::Npm, name, version, path);
-            pkg.licenses = licenses;
-            self.det.packages.push(pkg);
-        }
-    }
-
-    fn warn(&mut self, msg: String) {
-        self.det.warnings.push(msg);
-    }
 }
 
 /// License names from `"MIT"`, `{"type": "MIT", "url": …}` or a list of either
@@ -124,7 +92,7 @@ impl Detector for NpmInstalled {
         let mut licenses = Vec::new();
         licenses_from(pj.license.as_ref(), &mut licenses);
         licenses_from(pj.licenses.as_ref(), &mut licenses);
-        let mut out = Collector::default();
+        let mut out = Collector::new(PackageType::Npm);
         out.add(name, version, licenses, file.path, "package");
         Ok(out.det)
     }
@@ -261,7 +229,7 @@ impl Detector for NpmLock {
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let lock: PackageLock = serde_json::from_slice(strip_bom(file.data))?;
-        let mut out = Collector::default();
+        let mut out = Collector::new(PackageType::Npm);
         if let Some(packages) = &lock.packages {
             // v2/v3. `packages` is complete; v2's `dependencies` only repeats it for npm 6.
             for (key, entry) in packages {
@@ -394,7 +362,7 @@ fn yarn_descriptor_name(desc: &str) -> Option<&str> {
 ///     "@babel/code-frame" "^7.0.0"
 /// ```
 fn yarn_classic(text: &str, path: &str) -> Detection {
-    let mut out = Collector::default();
+    let mut out = Collector::new(PackageType::Npm);
     // The entry being read: (line number, package name, version once seen).
     let mut current: Option<(usize, &str, Option<&str>)> = None;
     fn finish(cur: Option<(usize, &str, Option<&str>)>, out: &mut Collector, path: &str) {
@@ -455,7 +423,7 @@ struct BerryEntry {
 fn yarn_berry(text: &str, path: &str) -> Result<Detection, DetectError> {
     let entries: BTreeMap<String, Option<BerryEntry>> =
         serde_saphyr::from_str_with_options(text, yaml_options()).map_err(yaml_error)?;
-    let mut out = Collector::default();
+    let mut out = Collector::new(PackageType::Npm);
     for (key, entry) in &entries {
         if key == "__metadata" {
             continue;
@@ -545,7 +513,7 @@ impl Detector for PnpmLock {
         // pnpm 9+ may write two documents (the package-manager "env" lockfile first).
         let docs: Vec<PnpmLockFile> =
             serde_saphyr::from_multiple_with_options(text, yaml_options()).map_err(yaml_error)?;
-        let mut out = Collector::default();
+        let mut out = Collector::new(PackageType::Npm);
         for (key, entry) in docs.iter().filter_map(|d| d.packages.as_ref()).flatten() {
             let field_name = entry.as_ref().and_then(|e| e.name.as_deref());
             let field_version = entry.as_ref().and_then(|e| e.version.as_deref());

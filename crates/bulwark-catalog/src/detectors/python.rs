@@ -9,10 +9,10 @@
 //! Names are lowercased, as Syft reports them (`Django` → `django`); versions are kept exactly
 //! as written (`3.2` stays `3.2`).
 
-use super::{file_name, utf8, Detector};
+use super::{file_name, sane, utf8, Collector, Detector};
 use crate::model::{DetectError, Detection, FileInput, Package, PackageType};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Lockfiles of big projects run to a few MiB; anything past this is not a lockfile.
 const LOCK_MAX_SIZE: u64 = 64 << 20;
@@ -30,38 +30,6 @@ fn normalize_name(name: &str) -> String {
 /// `dir` (a path or a name) ends with `suffix`, ignoring ASCII case. No allocation.
 fn ends_with_ci(dir: &str, suffix: &str) -> bool {
     dir.len() >= suffix.len() && dir.as_bytes()[dir.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
-}
-
-/// Names and versions end up in SBOMs and purls: refuse empty ones and ones with
-/// whitespace or control characters, which no packaging tool writes.
-fn sane(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 256 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// Packages of one file, each (name, version) once: lockfiles and requirement files repeat
-/// entries (Pipfile.lock `default` and `develop`, say).
-#[derive(Default)]
-struct Collector {
-    det: Detection,
-    seen: HashSet<(String, String)>,
-}
-
-impl Collector {
-    fn add(&mut self, name: &str, version: &str, path: &str, what: &str) {
-        let name = normalize_name(name);
-        let version = version.trim();
-        if !sane(&name) || !sane(version) {
-            self.det.warnings.push(format!("{what}: bad name or version {name:?} {version:?}"));
-            return;
-        }
-        if self.seen.insert((name.clone(), version.to_string())) {
-            self.det.packages.push(Package::new(PackageType::Python, name, version, path));
-        }
-    }
-
-    fn warn(&mut self, msg: String) {
-        self.det.warnings.push(msg);
-    }
 }
 
 /// A TOML error without the multi-line snippet the `Display` impl draws.
@@ -294,7 +262,7 @@ impl Detector for PythonRequirements {
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let text = utf8(strip_bom(file.data))?;
-        let mut out = Collector::default();
+        let mut out = Collector::new(PackageType::Python).normalizing(normalize_name);
         // pip joins `\`-continued lines before anything else.
         let mut logical = String::new();
         let mut first_line = 0;
@@ -375,7 +343,7 @@ fn requirement_line(line: &str, lineno: usize, path: &str, out: &mut Collector) 
     if version.is_empty() || version.contains(['*', ',', '<', '>', '!', '=', '~', '$']) {
         return;
     }
-    out.add(name, version, path, &format!("line {lineno}"));
+    out.add(name, version, Vec::new(), path, &format!("line {lineno}"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,12 +377,12 @@ impl Detector for PoetryLock {
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let text = utf8(strip_bom(file.data))?;
         let lock: TomlLock = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
-        let mut out = Collector::default();
+        let mut out = Collector::new(PackageType::Python).normalizing(normalize_name);
         for (i, p) in lock.package.iter().enumerate() {
             let name = p.get("name").and_then(toml::Value::as_str);
             let version = p.get("version").and_then(toml::Value::as_str);
             match (name, version) {
-                (Some(n), Some(v)) => out.add(n, v, file.path, &format!("package {}", i + 1)),
+                (Some(n), Some(v)) => out.add(n, v, Vec::new(), file.path, &format!("package {}", i + 1)),
                 _ => out.warn(format!("package {}: no name or version", i + 1)),
             }
         }
@@ -447,7 +415,7 @@ impl Detector for UvLock {
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let text = utf8(strip_bom(file.data))?;
         let lock: TomlLock = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
-        let mut out = Collector::default();
+        let mut out = Collector::new(PackageType::Python).normalizing(normalize_name);
         for (i, p) in lock.package.iter().enumerate() {
             let Some(name) = p.get("name").and_then(toml::Value::as_str) else {
                 out.warn(format!("package {}: no name", i + 1));
@@ -464,7 +432,7 @@ impl Detector for UvLock {
             }
             match p.get("version") {
                 Some(toml::Value::String(version)) => {
-                    out.add(name, version, file.path, &format!("package {name}"));
+                    out.add(name, version, Vec::new(), file.path, &format!("package {name}"));
                 }
                 // uv leaves out `version` only for projects with a dynamic version.
                 None => {}
@@ -521,7 +489,7 @@ impl Detector for PipfileLock {
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let lock: PipfileLockFile = serde_json::from_slice(strip_bom(file.data))?;
-        let mut out = Collector::default();
+        let mut out = Collector::new(PackageType::Python).normalizing(normalize_name);
         for (section, entries) in [("default", &lock.default), ("develop", &lock.develop)] {
             for (name, entry) in entries {
                 let Lenient::Ok(entry) = entry else {
@@ -532,7 +500,7 @@ impl Detector for PipfileLock {
                     Some(serde_json::Value::String(v)) => {
                         let v = v.strip_prefix("===").or_else(|| v.strip_prefix("=="));
                         match v {
-                            Some(v) => out.add(name, v, file.path, &format!("{section}.{name}")),
+                            Some(v) => out.add(name, v, Vec::new(), file.path, &format!("{section}.{name}")),
                             None => out.warn(format!("{section}.{name}: version is not ==")),
                         }
                     }

@@ -8,7 +8,7 @@
 //!   default), the root crate included; `build` and `dev` dependencies are not in the binary.
 
 use super::golang::{is_executable, object_images, with_aligned, EXECUTABLE_MAGIC};
-use super::{file_name, utf8, Detector};
+use super::{file_name, sane, utf8, Detector};
 use crate::model::{DetectError, Detection, FileInput, Package, PackageType};
 use object::{Object, ObjectSection};
 use serde::Deserialize;
@@ -18,11 +18,6 @@ use std::collections::HashSet;
 const AUDIT_SECTION: &str = ".dep-v0";
 /// Inflated audit data is a few KiB per hundred crates; past this it is a zip bomb.
 const MAX_AUDIT_JSON: usize = 8 << 20;
-
-/// Names and versions end up in SBOMs and purls: no empty ones, no whitespace or controls.
-fn sane(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 256 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-}
 
 /// `Cargo.lock`.
 pub struct CargoLock;
@@ -285,19 +280,7 @@ mod tests {
             .map(|p| (p.name.clone(), p.version.clone(), crate::purl_for(p, None), p.location.path.clone()))
             .collect();
         got.sort();
-        let facts = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/facts/syft/rust-app.json");
-        let facts: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(facts).unwrap_or_else(|e| panic!("{e}")))
-                .unwrap_or_else(|e| panic!("{e}"));
-        let mut want: Vec<_> = facts["packages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
-                (s("name"), s("version"), s("purl"), s("path"))
-            })
-            .collect();
+        let mut want = crate::detectors::syft_facts("rust-app");
         want.sort();
         assert_eq!(want.len(), 11);
         assert_eq!(got, want);
