@@ -148,11 +148,21 @@ pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
         SourceSpec::OciArchive { path, tag } => source::oci_archive(&path, tag.as_deref(), platform.as_ref(), input)?,
         SourceSpec::DockerArchive { path } => source::docker_archive(&path, input)?,
         SourceSpec::Registry { reference } => {
+            // Layers whose inventory is cached are not even downloaded.
+            let have_layer: Option<registry::HaveLayer> = open_cache(opts, &detectors).map(|c| {
+                let c = std::sync::Arc::new(c);
+                let f: registry::HaveLayer =
+                    std::sync::Arc::new(move |blob: &digest::Digest, diff_id: &digest::Digest| {
+                        c.get(&key_for(Some(blob), diff_id)).is_some()
+                    });
+                f
+            });
             let pull = registry::PullOptions {
                 platform: opts.platform.clone(),
                 insecure: opts.insecure,
                 progress: opts.progress,
                 docker_config: opts.docker_config.clone(),
+                have_layer,
             };
             let mut image = registry::pull(&reference, &pull)?;
             image.info.input = input.into();
@@ -164,11 +174,7 @@ pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
 
 /// Read every layer (from the cache where possible, the rest in parallel) and squash.
 pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts: &Options) -> Result<Inventory> {
-    let cache = if opts.no_cache {
-        None
-    } else {
-        opts.cache_dir.clone().or_else(LayerCache::default_dir).map(|d| LayerCache::new(&d, detectors))
-    };
+    let cache = open_cache(opts, detectors);
     let bar = progress_bar(opts.progress, &image);
     let tick = |n: u64| {
         if let Some(b) = &bar {
@@ -235,10 +241,22 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
 /// every later scan of that base. (Hashing the uncompressed stream as well would cost
 /// ~40% of the read, which is why it is not done when the blob digest already vouches.)
 fn cache_key(l: &source::LayerRef) -> String {
-    match &l.digest {
-        Some(d) => format!("{}|{}", d, l.diff_id),
-        None => l.diff_id.to_string(),
+    key_for(l.digest.as_ref(), &l.diff_id)
+}
+
+fn key_for(blob: Option<&digest::Digest>, diff_id: &digest::Digest) -> String {
+    match blob {
+        Some(d) => format!("{d}|{diff_id}"),
+        None => diff_id.to_string(),
     }
+}
+
+/// The layer cache the options ask for, if any.
+fn open_cache(opts: &Options, detectors: &[Box<dyn Detector>]) -> Option<LayerCache> {
+    if opts.no_cache {
+        return None;
+    }
+    opts.cache_dir.clone().or_else(LayerCache::default_dir).map(|d| LayerCache::new(&d, detectors))
 }
 
 fn progress_bar(enabled: bool, image: &ResolvedImage) -> Option<indicatif::ProgressBar> {

@@ -17,7 +17,7 @@
 
 use crate::digest::Digest;
 use crate::error::{ImageError, Result};
-use crate::source::{self, DirBlobs, ResolvedImage};
+use crate::source::{self, BlobLocation, DirBlobs, ResolvedImage};
 use crate::spec::{self, Descriptor, Index, Manifest, Platform};
 use base64::Engine as _;
 use bulwark_catalog::SourceInfo;
@@ -52,7 +52,7 @@ const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
 const ACCEPT: [&str; 4] = [spec::OCI_INDEX, spec::OCI_MANIFEST, spec::DOCKER_LIST, spec::DOCKER_MANIFEST];
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct PullOptions {
     /// `OS/ARCH[/VARIANT]` to pick from a multi-platform index; default `linux/<host arch>`.
     pub platform: Option<String>,
@@ -64,6 +64,40 @@ pub struct PullOptions {
     /// `.dockerconfigjson`) to take credentials from, instead of `$DOCKER_CONFIG/config.json`
     /// or `~/.docker/config.json`.
     pub docker_config: Option<PathBuf>,
+    /// Layers the caller already holds (the layer cache), asked with (blob digest, diff id):
+    /// those are not downloaded at all, so a re-scan fetches only the manifest and config.
+    pub have_layer: Option<HaveLayer>,
+}
+
+impl std::fmt::Debug for PullOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullOptions")
+            .field("platform", &self.platform)
+            .field("insecure", &self.insecure)
+            .field("progress", &self.progress)
+            .field("docker_config", &self.docker_config)
+            .field("have_layer", &self.have_layer.is_some())
+            .finish()
+    }
+}
+
+/// See [`PullOptions::have_layer`].
+pub type HaveLayer = std::sync::Arc<dyn Fn(&Digest, &Digest) -> bool + Send + Sync>;
+
+/// Blobs in the download directory; layers the caller already holds are located as
+/// [`BlobLocation::NotFetched`] rather than reported missing.
+struct PulledBlobs {
+    dir: DirBlobs,
+    skipped: Vec<Digest>,
+}
+
+impl source::BlobSource for PulledBlobs {
+    fn locate(&self, digest: &Digest) -> Result<BlobLocation> {
+        if self.skipped.contains(digest) {
+            return Ok(BlobLocation::NotFetched(digest.clone()));
+        }
+        self.dir.locate(digest)
+    }
 }
 
 /// Pull `reference` (`[registry/]repository[:tag][@sha256:…]`, Docker Hub by default) into a
@@ -95,6 +129,7 @@ pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
         insecure: opts.insecure,
         progress: opts.progress,
         blob_dir,
+        have_layer: opts.have_layer.clone(),
     };
     let fetched = run(job)?;
 
@@ -104,7 +139,7 @@ pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
         name: Some(parsed.whole()),
         ..Default::default()
     };
-    let blobs = DirBlobs(dir.path().to_path_buf());
+    let blobs = PulledBlobs { dir: DirBlobs(dir.path().to_path_buf()), skipped: fetched.skipped.clone() };
     let (mut info, layers) = source::layers_from_manifest(&blobs, &fetched.manifest, &fetched.digest, info)?;
     if info.platform.is_none() {
         info.platform = fetched.platform.as_ref().map(Platform::to_string);
@@ -128,6 +163,7 @@ struct Job {
     insecure: bool,
     progress: bool,
     blob_dir: PathBuf,
+    have_layer: Option<HaveLayer>,
 }
 
 /// What the download leaves for [`source::layers_from_manifest`].
@@ -136,6 +172,8 @@ struct Fetched {
     digest: Digest,
     /// The platform the index entry named, when the reference was a multi-platform index.
     platform: Option<Platform>,
+    /// Layer blobs not downloaded because the caller already holds them.
+    skipped: Vec<Digest>,
 }
 
 /// Run the async pull on a runtime of its own (the rest of the crate is synchronous).
@@ -232,7 +270,7 @@ async fn fetch(job: Job) -> Result<Fetched> {
         )));
     }
 
-    // The config and every readable layer, each blob once.
+    // Every readable layer the caller does not hold, each blob once.
     let mut blobs: Vec<Blob> = Vec::new();
     let config = Blob::from_descriptor(&manifest.config)?;
     if config.size > MAX_MANIFEST {
@@ -241,15 +279,35 @@ async fn fetch(job: Job) -> Result<Fetched> {
             config.digest, config.size
         )));
     }
-    blobs.push(config);
-    for d in manifest.layers.iter().filter(|d| spec::is_layer(&d.media_type)) {
+    // The config first: its diff ids tell which layers the caller already holds.
+    let config_digest = config.digest.clone();
+    reg.download_all(std::slice::from_ref(&config), &job.blob_dir, false).await?;
+    let diff_ids: Vec<Digest> = match &job.have_layer {
+        Some(_) => {
+            let path = job.blob_dir.join(config_digest.hex());
+            let bytes = read_bounded(&path, MAX_MANIFEST).map_err(|e| ImageError::io(&path, e))?;
+            let config: spec::ImageConfig =
+                serde_json::from_slice(&bytes).map_err(|e| ImageError::json(format!("config {config_digest}"), e))?;
+            config.rootfs.diff_ids.iter().map(|d| Digest::parse(d)).collect::<Result<_>>()?
+        }
+        None => Vec::new(),
+    };
+    let mut skipped = Vec::new();
+    let layer_descs = manifest.layers.iter().filter(|d| spec::is_layer(&d.media_type));
+    for (i, d) in layer_descs.enumerate() {
         let b = Blob::from_descriptor(d)?;
-        if !blobs.iter().any(|x| x.digest == b.digest) {
+        let held = match (&job.have_layer, diff_ids.get(i)) {
+            (Some(have), Some(diff_id)) => have(&b.digest, diff_id),
+            _ => false,
+        };
+        if held {
+            skipped.push(b.digest);
+        } else if !blobs.iter().any(|x| x.digest == b.digest) {
             blobs.push(b);
         }
     }
     reg.download_all(&blobs, &job.blob_dir, job.progress).await?;
-    Ok(Fetched { manifest, digest, platform })
+    Ok(Fetched { manifest, digest, platform, skipped })
 }
 
 /// A blob to download, with the digest and exact size the manifest declares.

@@ -24,6 +24,8 @@ pub enum BlobLocation {
         offset: u64,
         len: u64,
     },
+    /// A registry layer not downloaded because the layer cache already holds its inventory.
+    NotFetched(Digest),
 }
 
 impl BlobLocation {
@@ -35,6 +37,7 @@ impl BlobLocation {
                 f.seek(SeekFrom::Start(*offset)).map_err(|e| ImageError::io(archive, e))?;
                 Ok(Box::new(f.take(*len)))
             }
+            BlobLocation::NotFetched(d) => Err(ImageError::MissingBlob(d.to_string())),
         }
     }
 
@@ -43,6 +46,7 @@ impl BlobLocation {
         match self {
             BlobLocation::File(p) => Ok(std::fs::metadata(p).map_err(|e| ImageError::io(p, e))?.len()),
             BlobLocation::TarMember { len, .. } => Ok(*len),
+            BlobLocation::NotFetched(_) => Ok(0),
         }
     }
 

@@ -468,6 +468,30 @@ fn corrupted_blob_in_the_registry_is_named() {
 }
 
 #[test]
+fn cached_layers_are_not_downloaded_again() {
+    let Some(reg) = Registry::start(None) else {
+        return;
+    };
+    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = Options { no_cache: false, cache_dir: Some(cache.path().to_path_buf()), ..reg.opts() };
+    let reference = format!("{}/team/app:v1", reg.host());
+    let first = pull(&reference, &opts);
+    // Destroy the layer in the registry: a re-scan with the cache must not need it...
+    let data = reg.blob_data(NODE_LAYER);
+    let mut bytes = std::fs::read(&data).unwrap();
+    for b in bytes.iter_mut().skip(4096).take(64) {
+        *b ^= 0xff;
+    }
+    std::fs::write(&data, &bytes).unwrap();
+    let again = pull(&reference, &opts);
+    assert_eq!(first.packages, again.packages);
+    // ...while a scan without it downloads the layer and notices.
+    let err = catalog(&reference, &reg.opts()).unwrap_err();
+    assert!(matches!(err, ImageError::DigestMismatch { .. }), "{err}");
+}
+
+#[test]
 fn self_signed_https_needs_insecure() {
     let Some(reg) = Registry::start_with(None, true) else {
         return;
