@@ -51,6 +51,25 @@ fn path_traversal_entries_are_skipped_with_a_warning() {
     assert!(!sentinel.exists(), "something was written outside the temp dir");
 }
 
+/// One layer listed 2000 times (a manifest may repeat a blob): it is read once, and neither
+/// its inventory nor its warnings are copied once per listing (each copy of a big inventory
+/// cost its full size in memory).
+#[test]
+fn a_layer_listed_many_times_is_counted_once() {
+    let t = tempfile::tempdir().unwrap();
+    let pkgs: Vec<(String, &str)> = (0..200).map(|i| (format!("p{i}"), "1")).collect();
+    let pkgs: Vec<(&str, &str)> = pkgs.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    let status = dpkg_status(&pkgs);
+    let layer = tar(&[Entry::File("var/lib/dpkg/status", &status), Entry::File("../x", b"")]);
+    let layers: Vec<Layer> = (0..2000).map(|_| Layer::gzip(&layer)).collect();
+    oci::layout(&t.path().join("img"), "t", &layers);
+    let start = std::time::Instant::now();
+    let inv = scan(&t.path().join("img")).unwrap();
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    assert_eq!(inv.packages.len(), 200);
+    assert_eq!(inv.warnings.len(), 1, "{:?}", &inv.warnings[..2]);
+}
+
 #[test]
 fn symlinks_are_never_followed() {
     let t = tempfile::tempdir().unwrap();

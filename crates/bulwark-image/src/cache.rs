@@ -9,11 +9,14 @@ use crate::error::{ImageError, Result};
 use crate::layer::LayerInventory;
 use bulwark_catalog::Detector;
 use sha2::{Digest as _, Sha256};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Bump when [`LayerInventory`] or the layer walk changes shape.
 const SCHEMA: u32 = 2;
+/// Largest cache entry read: an inventory of the most entries a layer may hold
+/// ([`crate::Limits::max_entries`], 5 million paths) is about half this.
+const MAX_ENTRY: u64 = 1 << 30;
 
 pub struct LayerCache {
     dir: PathBuf,
@@ -40,14 +43,36 @@ impl LayerCache {
     }
 
     /// The cached inventory, or `None` (a corrupt entry is treated as a miss and rewritten).
+    /// The directory may be shared: an entry must be a regular file, not a symlink (to
+    /// `/dev/zero`, say) or a FIFO (opening one blocks), and no bigger than [`MAX_ENTRY`].
     pub fn get(&self, verified_digest: &str) -> Option<LayerInventory> {
-        let bytes = std::fs::read(self.path(verified_digest)).ok()?;
+        let path = self.path(verified_digest);
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.file_type().is_file() || meta.len() > MAX_ENTRY {
+            return None;
+        }
+        let f = std::fs::File::open(&path).ok()?;
+        if !f.metadata().ok()?.file_type().is_file() {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        f.take(MAX_ENTRY + 1).read_to_end(&mut bytes).ok()?;
+        if bytes.len() as u64 > MAX_ENTRY {
+            return None;
+        }
         let inv: LayerInventory = serde_json::from_slice(&bytes).ok()?;
         Some(inv)
     }
 
     pub fn put(&self, verified_digest: &str, inv: &LayerInventory) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(|e| ImageError::io(&self.dir, e))?;
+        // A `layers` symlink planted in a shared cache directory would send writes elsewhere.
+        if !std::fs::symlink_metadata(&self.dir).map_err(|e| ImageError::io(&self.dir, e))?.is_dir() {
+            return Err(ImageError::invalid(format!(
+                "{}: not a directory (a symlink?): not written",
+                self.dir.display()
+            )));
+        }
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| ImageError::io(&self.dir, e))?;
         let bytes = serde_json::to_vec(inv).map_err(|e| ImageError::json("layer cache entry", e))?;
         tmp.write_all(&bytes).map_err(|e| ImageError::io(tmp.path(), e))?;
@@ -60,6 +85,42 @@ impl LayerCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Entries planted by another user of a shared cache directory: a FIFO blocked `get`
+    /// for ever, a symlink to `/dev/zero` was read until memory ran out.
+    #[test]
+    fn planted_entries_are_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let dets = bulwark_catalog::all_detectors();
+        let c = LayerCache::new(dir.path(), &dets);
+        std::fs::create_dir_all(dir.path().join("layers")).unwrap();
+        let fifo = c.path("sha256:fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        std::os::unix::fs::symlink("/dev/zero", c.path("sha256:zero")).unwrap();
+        let real = c.path("sha256:real");
+        c.put("sha256:real", &LayerInventory::default()).unwrap();
+        std::os::unix::fs::symlink(&real, c.path("sha256:link")).unwrap();
+        let huge = std::fs::File::create(c.path("sha256:huge")).unwrap();
+        huge.set_len(MAX_ENTRY + 1).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let got: Vec<bool> = ["fifo", "zero", "link", "huge", "real"]
+                .iter()
+                .map(|k| c.get(&format!("sha256:{k}")).is_some())
+                .collect();
+            let _ = tx.send(got);
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the cache blocked on a planted entry");
+        assert_eq!(got, [false, false, false, false, true]);
+
+        // Nor does a planted `layers` symlink redirect writes.
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("layers")).unwrap();
+        let c = LayerCache::new(dir.path(), &dets);
+        assert!(c.put("sha256:x", &LayerInventory::default()).is_err());
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
 
     #[test]
     fn round_trip_and_corrupt_entry_is_a_miss() {

@@ -14,6 +14,8 @@ use std::sync::Mutex;
 
 /// Most bytes of file content buffered for detectors that have not run yet.
 const MAX_IN_FLIGHT: u64 = 128 << 20;
+/// Most packages one layer's hard links may copy from their targets.
+const MAX_LINKED_PACKAGES: usize = 100_000;
 
 /// Limits that keep hostile layers from exhausting time, memory or disk.
 #[derive(Debug, Clone)]
@@ -108,6 +110,75 @@ impl<R: Read> Read for Guard<'_, R> {
     }
 }
 
+/// Most bytes the tar reader may take between the end of one entry's data and the start of
+/// the next entry's: its header, extension headers (GNU long name and long link, PAX records)
+/// and sparse maps. The tar crate reads extension headers whole into memory, so without a cap
+/// one huge header is one huge allocation. Go's archive/tar, which writes nearly every layer,
+/// refuses more than 1 MiB for each kind.
+pub(crate) const MAX_TAR_HEADERS: u64 = 4 << 20;
+
+/// Where the tar reader is, and how far it may read: see [`MAX_TAR_HEADERS`].
+pub(crate) struct TarBudget {
+    pos: AtomicU64,
+    limit: AtomicU64,
+}
+
+impl TarBudget {
+    pub(crate) fn new() -> Self {
+        TarBudget { pos: AtomicU64::new(0), limit: AtomicU64::new(MAX_TAR_HEADERS) }
+    }
+
+    /// `inner`, read through this budget; give it to `tar::Archive::new`.
+    pub(crate) fn reader<R: Read>(&self, inner: R) -> BudgetedReader<'_, R> {
+        BudgetedReader { inner, budget: self }
+    }
+
+    /// Call with each entry as the archive yields it (before reading from it): the reader may
+    /// then go to the end of the entry's data, and [`MAX_TAR_HEADERS`] beyond.
+    pub(crate) fn entry_started<R: Read>(&self, entry: &mut tar::Entry<'_, R>) {
+        // Nothing of the entry's data is read yet: its data starts here (after the header,
+        // and for a sparse file after its sparse map).
+        let start = self.pos.load(Ordering::Relaxed);
+        // A sparse entry's size is the expanded file's; what the archive stores is the header's
+        // size, or its PAX `size` record (the first, as the tar crate takes it).
+        let stored = if entry.header().entry_type().is_gnu_sparse() {
+            let pax_size = match entry.pax_extensions() {
+                Ok(Some(exts)) => exts
+                    .map_while(|e| e.ok())
+                    .find(|e| e.key() == Ok("size"))
+                    .and_then(|e| e.value().ok().and_then(|v| v.parse::<u64>().ok())),
+                _ => None,
+            };
+            pax_size.or_else(|| entry.header().entry_size().ok()).unwrap_or(u64::MAX)
+        } else {
+            entry.size()
+        };
+        let next_header = start.saturating_add(stored.saturating_add(511) & !511);
+        self.limit.store(next_header.saturating_add(MAX_TAR_HEADERS), Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct BudgetedReader<'b, R> {
+    inner: R,
+    budget: &'b TarBudget,
+}
+
+impl<R: Read> Read for BudgetedReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let pos = self.budget.pos.load(Ordering::Relaxed);
+        let room = self.budget.limit.load(Ordering::Relaxed).saturating_sub(pos);
+        if room == 0 && !buf.is_empty() {
+            return Err(io::Error::other(format!(
+                "more than {MAX_TAR_HEADERS} bytes of headers (long names, PAX records) before one entry"
+            )));
+        }
+        let max = usize::try_from(room).unwrap_or(usize::MAX).min(buf.len());
+        let n = self.inner.read(&mut buf[..max])?;
+        self.budget.pos.store(pos + n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Read one layer and run the detectors over it. The blob digest (or, without one, the
 /// diff id) is checked after the last byte: a mismatch discards everything found.
 pub fn read_layer(
@@ -147,12 +218,14 @@ pub fn read_layer(
         let results: Mutex<FileResults> = Mutex::new(Vec::new());
         let in_flight = AtomicU64::new(0);
         {
-            let mut archive = tar::Archive::new(&mut tar_stream);
+            let budget = TarBudget::new();
+            let mut archive = tar::Archive::new(budget.reader(&mut tar_stream));
             let entries = archive.entries().map_err(|e| fail(format!("not a tar stream: {e}")))?;
             detector_pool().in_place_scope(|scope| -> Result<()> {
                 let mut count = 0u64;
                 for entry in entries {
                     let mut entry = entry.map_err(|e| fail(format!("corrupt tar stream: {e}")))?;
+                    budget.entry_started(&mut entry);
                     count += 1;
                     if count > limits.max_entries {
                         return Err(fail(format!("more than {} entries", limits.max_entries)));
@@ -286,20 +359,39 @@ pub fn read_layer(
             inv.warnings.extend(warns);
             inv.files.entry(path).or_default().extend(dets);
         }
+        // A set, not a scan of every entry per link: a hostile layer has many of both.
+        let entries: std::collections::HashSet<&str> =
+            if inv.links.is_empty() { Default::default() } else { inv.entries.iter().map(String::as_str).collect() };
+        // Each link copies its target's findings: many links to one big lockfile would
+        // multiply memory without bound, so the copies share one budget.
+        let mut copied = 0usize;
+        let mut over_budget = 0usize;
         for (path, target) in inv.links.clone() {
-            match inv.files.get(&target).cloned() {
-                Some(mut dets) => {
+            match inv.files.get(&target) {
+                Some(dets) => {
+                    let n: usize = dets.iter().map(|d| d.packages.len()).sum();
+                    if copied.saturating_add(n) > MAX_LINKED_PACKAGES {
+                        over_budget += 1;
+                        continue;
+                    }
+                    copied += n;
+                    let mut dets = dets.clone();
                     for p in dets.iter_mut().flat_map(|d| d.packages.iter_mut()) {
                         p.location.path = p.location.path.replacen(&target, &path, 1);
                     }
                     inv.files.insert(path, dets);
                 }
                 // A target no detector wanted (a script linked under an executable's name) is fine.
-                None if inv.entries.contains(&target) => {}
+                None if entries.contains(target.as_str()) => {}
                 None => {
                     inv.warnings.push(format!("{path}: hard link to {target}, which this layer does not hold: skipped"))
                 }
             }
+        }
+        if over_budget > 0 {
+            inv.warnings.push(format!(
+                "{over_budget} hard links skipped: their targets' packages would pass {MAX_LINKED_PACKAGES} copies in this layer"
+            ));
         }
         Ok(inv)
     })
@@ -351,6 +443,171 @@ pub(crate) fn run_detectors(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::Digest;
+    use crate::source::BlobLocation;
+
+    /// Read `tar` (plain or gzip) as a layer checked by its diff id.
+    fn read(blob: &[u8], tar: &[u8]) -> Result<LayerInventory> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layer");
+        std::fs::write(&path, blob).unwrap();
+        let layer = LayerRef {
+            digest: None,
+            size: None,
+            diff_id: Digest::of_bytes(tar),
+            media_type: String::new(),
+            location: BlobLocation::File(path),
+        };
+        read_layer(&layer, &bulwark_catalog::all_detectors(), &Limits::default(), &|_| {})
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A raw GNU header: hostile sizes and types stay as given.
+    fn header(name: &str, kind: u8, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(tar::EntryType::new(kind));
+        h.set_mode(0o644);
+        h.set_size(size);
+        h.set_cksum();
+        h
+    }
+
+    fn push(tar: &mut Vec<u8>, h: &tar::Header, data: &[u8]) {
+        tar.extend_from_slice(h.as_bytes());
+        tar.extend_from_slice(data);
+        tar.resize(tar.len().next_multiple_of(512), 0);
+    }
+
+    fn os_release(tar: &mut Vec<u8>) {
+        let data = b"ID=debian\nVERSION_ID=12\n";
+        push(tar, &header("etc/os-release", b'0', data.len() as u64), data);
+    }
+
+    fn end(mut tar: Vec<u8>) -> Vec<u8> {
+        tar.resize(tar.len() + 1024, 0);
+        tar
+    }
+
+    fn os_found(inv: &LayerInventory) -> bool {
+        inv.files.get("/etc/os-release").is_some_and(|d| d.iter().any(|d| d.os.is_some()))
+    }
+
+    /// A GNU long name or PAX header of 8 MiB (8 KiB gzipped) was read whole into memory by
+    /// the tar crate: any size an attacker liked, up to the layer limit.
+    #[test]
+    fn huge_extension_headers_are_refused() {
+        for kind in [b'L', b'K', b'x'] {
+            let mut tar = Vec::new();
+            let big = if kind == b'x' {
+                let rec = format!(" path={}\n", "a".repeat(8 << 20));
+                format!("{}{rec}", rec.len() + (rec.len() + 8).to_string().len()).into_bytes()
+            } else {
+                vec![b'a'; 8 << 20]
+            };
+            push(&mut tar, &header("././@LongLink", kind, big.len() as u64), &big);
+            os_release(&mut tar);
+            let tar = end(tar);
+            let e = read(&gzip(&tar), &tar).unwrap_err().to_string();
+            assert!(e.contains("bytes of headers"), "{}: {e}", kind as char);
+        }
+    }
+
+    /// Long names the way real layers carry them still read, and so does a GNU sparse file
+    /// (whose map comes after its header), with the budget still enforced after it.
+    #[test]
+    fn long_names_and_sparse_files_still_read() {
+        let mut tar = Vec::new();
+        let long = format!("usr/{}/x", "d".repeat(300));
+        push(&mut tar, &header("././@LongLink", b'L', long.len() as u64 + 1), format!("{long}\0").as_bytes());
+        push(&mut tar, &header("short", b'0', 3), b"abc");
+        let rec = format!(" path={long}/y\n");
+        let rec = format!("{}{rec}", rec.len() + 3);
+        push(&mut tar, &header("PaxHeaders/y", b'x', rec.len() as u64), rec.as_bytes());
+        push(&mut tar, &header("short", b'0', 3), b"abc");
+        // A sparse file of 1 MiB + 512 storing 1024 bytes, its map spilling into one extension
+        // block, then an entry after it.
+        let mut h = header("sparse", b'S', 1024);
+        let gnu = h.as_gnu_mut().unwrap();
+        gnu.sparse[0].set_offset(0);
+        gnu.sparse[0].set_length(512);
+        gnu.set_is_extended(true);
+        gnu.set_real_size((1 << 20) + 512);
+        h.set_cksum();
+        tar.extend_from_slice(h.as_bytes());
+        let mut ext = tar::GnuExtSparseHeader::new();
+        ext.sparse_mut()[0].set_offset(1 << 20);
+        ext.sparse_mut()[0].set_length(512);
+        tar.extend_from_slice(ext.as_mut_bytes());
+        tar.extend_from_slice(&[7u8; 1024]);
+        os_release(&mut tar);
+        let ok = end(tar.clone());
+        let inv = read(&ok, &ok).unwrap();
+        assert!(inv.entries.contains(&format!("/{long}")), "{:?}", inv.entries);
+        assert!(inv.entries.contains(&format!("/{long}/y")), "{:?}", inv.entries);
+        assert!(inv.entries.contains(&"/sparse".to_string()), "{:?}", inv.entries);
+        assert!(os_found(&inv), "{:?}", inv.warnings);
+        // The sparse file's expanded size does not widen the budget for what follows it.
+        push(&mut tar, &header("././@LongLink", b'L', 8 << 20), &vec![b'a'; 8 << 20]);
+        os_release(&mut tar);
+        let bad = end(tar);
+        let e = read(&bad, &bad).unwrap_err().to_string();
+        assert!(e.contains("bytes of headers"), "{e}");
+    }
+
+    /// Many hard links to one big database: each copied its target's packages, so a few
+    /// hundred KB of tar headers became gigabytes. The copies now share a budget.
+    #[test]
+    fn hard_links_cannot_multiply_findings() {
+        let mut status = String::new();
+        for i in 0..1000 {
+            status.push_str(&format!("Package: p{i}\nStatus: install ok installed\nVersion: 1\n\n"));
+        }
+        let mut tar = Vec::new();
+        push(&mut tar, &header("var/lib/dpkg/status.d/base", b'0', status.len() as u64), status.as_bytes());
+        for i in 0..1000 {
+            let mut h = header(&format!("var/lib/dpkg/status.d/l{i}"), b'1', 0);
+            h.set_link_name("var/lib/dpkg/status.d/base").unwrap();
+            h.set_cksum();
+            push(&mut tar, &h, &[]);
+        }
+        let tar = end(tar);
+        let inv = read(&gzip(&tar), &tar).unwrap();
+        let copies: usize = inv.files.values().flatten().map(|d| d.packages.len()).sum();
+        assert_eq!(copies, 1000 + MAX_LINKED_PACKAGES, "{:?}", inv.warnings);
+        assert!(inv.warnings.iter().any(|w| w.contains("900 hard links skipped")), "{:?}", inv.warnings);
+        let l5 = &inv.files["/var/lib/dpkg/status.d/l5"][0].packages[0];
+        assert_eq!(l5.location.path, "/var/lib/dpkg/status.d/l5");
+    }
+
+    /// Links to a file no detector found anything in were checked against every entry of the
+    /// layer, one scan per link.
+    #[test]
+    fn many_hard_links_to_plain_files_stay_fast() {
+        let mut tar = Vec::new();
+        for i in 0..40_000 {
+            push(&mut tar, &header(&format!("f/{i}"), b'0', 0), &[]);
+        }
+        push(&mut tar, &header("app/readme.txt", b'0', 2), b"hi");
+        for i in 0..40_000 {
+            let mut h = header(&format!("n/{i}/package.json"), b'1', 0);
+            h.set_link_name("app/readme.txt").unwrap();
+            h.set_cksum();
+            push(&mut tar, &h, &[]);
+        }
+        let tar = end(tar);
+        let start = std::time::Instant::now();
+        let inv = read(&gzip(&tar), &tar).unwrap();
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        assert_eq!(inv.links.len(), 40_000);
+        assert!(inv.warnings.is_empty(), "{:?}", &inv.warnings[..3]);
+    }
 
     #[test]
     fn normalize_paths() {

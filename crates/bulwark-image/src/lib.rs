@@ -184,8 +184,9 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
     // Identical layers (the same blob twice in one image) are read once.
     let keys: Vec<String> = image.layers.iter().map(cache_key).collect();
     let mut unique: Vec<usize> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (i, k) in keys.iter().enumerate() {
-        if !keys[..i].contains(k) {
+        if seen.insert(k.as_str()) {
             unique.push(i);
         }
     }
@@ -227,7 +228,15 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
         let r = slot.into_inner().ok().flatten().ok_or_else(|| ImageError::invalid("a layer reader thread failed"))?;
         by_key.insert(keys[unique[n]].as_str(), r?);
     }
-    let layers: Vec<layer::LayerInventory> = keys.iter().filter_map(|k| by_key.get(k.as_str()).cloned()).collect();
+    // Borrowed, not cloned: a layer listed many times must not cost its inventory each time.
+    // The same layer twice in a row adds nothing the first did not (whiteouts never hide their
+    // own layer's files), so a run of one layer is squashed once.
+    let layers: Vec<&layer::LayerInventory> = keys
+        .iter()
+        .enumerate()
+        .filter(|&(i, k)| i == 0 || keys.get(i - 1) != Some(k))
+        .filter_map(|(_, k)| by_key.get(k.as_str()))
+        .collect();
     if let Some(b) = bar {
         b.finish_and_clear();
     }

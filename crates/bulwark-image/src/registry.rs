@@ -41,6 +41,10 @@ const MAX_MANIFEST: u64 = 8 << 20;
 const MAX_DOCKER_CONFIG: u64 = 1 << 20;
 /// Error bodies are only read for their message.
 const MAX_ERROR_BODY: usize = 64 << 10;
+/// A token service's answer: a JWT of a few KiB in a small JSON object.
+const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
+/// Platforms named in a "no image for platform" error: real indexes have a handful.
+const MAX_PLATFORMS_SHOWN: usize = 32;
 /// Layers downloaded at once: enough to fill a link, few enough to be polite to the registry.
 const CONCURRENT_DOWNLOADS: usize = 3;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,7 +92,7 @@ pub type HaveLayer = std::sync::Arc<dyn Fn(&Digest, &Digest) -> bool + Send + Sy
 /// [`BlobLocation::NotFetched`] rather than reported missing.
 struct PulledBlobs {
     dir: DirBlobs,
-    skipped: Vec<Digest>,
+    skipped: std::collections::HashSet<Digest>,
 }
 
 impl source::BlobSource for PulledBlobs {
@@ -139,7 +143,8 @@ pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
         name: Some(parsed.whole()),
         ..Default::default()
     };
-    let blobs = PulledBlobs { dir: DirBlobs(dir.path().to_path_buf()), skipped: fetched.skipped.clone() };
+    let blobs =
+        PulledBlobs { dir: DirBlobs(dir.path().to_path_buf()), skipped: fetched.skipped.iter().cloned().collect() };
     let (mut info, layers) = source::layers_from_manifest(&blobs, &fetched.manifest, &fetched.digest, info)?;
     if info.platform.is_none() {
         info.platform = fetched.platform.as_ref().map(Platform::to_string);
@@ -293,6 +298,8 @@ async fn fetch(job: Job) -> Result<Fetched> {
         None => Vec::new(),
     };
     let mut skipped = Vec::new();
+    // A set beside the list: a manifest may list tens of thousands of layers.
+    let mut listed = std::collections::HashSet::new();
     let layer_descs = manifest.layers.iter().filter(|d| spec::is_layer(&d.media_type));
     for (i, d) in layer_descs.enumerate() {
         let b = Blob::from_descriptor(d)?;
@@ -302,7 +309,7 @@ async fn fetch(job: Job) -> Result<Fetched> {
         };
         if held {
             skipped.push(b.digest);
-        } else if !blobs.iter().any(|x| x.digest == b.digest) {
+        } else if listed.insert(b.digest.clone()) {
             blobs.push(b);
         }
     }
@@ -376,10 +383,16 @@ impl<'a> Remote<'a> {
         let base = format!("{scheme}://{host}/v2/{}", job.reference.repository());
         let mut remote = Remote { job, client, http, authorization: None, host, base };
 
-        // The challenge: a bearer token from the token service, HTTP basic, or nothing.
+        // The challenge: a bearer token from the token service, HTTP basic, or nothing. The
+        // token is fetched here, its answer read with a cap; given a token, oci-client makes
+        // no request of its own (it would read the answer whole, however big).
+        let auth = match remote.bearer_token(scheme).await? {
+            Some(token) => RegistryAuth::Bearer(token),
+            None => job.creds.auth.clone(),
+        };
         let token = remote
             .client
-            .auth(&job.reference, &job.creds.auth, RegistryOperation::Pull)
+            .auth(&job.reference, &auth, RegistryOperation::Pull)
             .await
             .map_err(|e| remote.oci_error(e, "connecting"))?;
         remote.authorization = match (token, &job.creds.auth) {
@@ -400,6 +413,77 @@ impl<'a> Remote<'a> {
             }
         }
         Ok(remote)
+    }
+
+    /// A token from the registry's token service, as oci-client would get it (the first
+    /// `Bearer` challenge of `/v2/`, scope `repository:<repo>:pull`, basic credentials if
+    /// any), with the answer read up to [`MAX_TOKEN_RESPONSE`] bytes. `None` when the registry
+    /// asks for no bearer token, or the credentials are a token already.
+    async fn bearer_token(&self, scheme: &str) -> Result<Option<String>> {
+        if matches!(self.job.creds.auth, RegistryAuth::Bearer(_)) {
+            return Ok(None);
+        }
+        let resp = self
+            .http
+            .get(format!("{scheme}://{}/v2/", self.host))
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e, "connecting"))?;
+        let challenge = resp.headers().get(reqwest::header::WWW_AUTHENTICATE).and_then(|h| h.to_str().ok());
+        let Some((realm, service)) = challenge.and_then(bearer_challenge) else {
+            return Ok(None);
+        };
+        drop(resp);
+        let what = "connecting (token service)";
+        let scope = format!("repository:{}:pull", self.job.reference.repository());
+        let mut query = vec![("scope", scope.as_str())];
+        if let Some(s) = &service {
+            query.push(("service", s));
+        }
+        let mut req = self.http.get(&realm).query(&query);
+        if let RegistryAuth::Basic(user, pass) = &self.job.creds.auth {
+            req = req.basic_auth(user, Some(pass));
+        }
+        let mut resp = req.send().await.map_err(|e| self.transport_error(&e, what))?;
+        if resp.status() != reqwest::StatusCode::OK {
+            let detail = error_detail(resp).await;
+            return Err(self.status_error(401, &detail, what));
+        }
+        let too_big = || {
+            ImageError::Registry(format!(
+                "{}: {what}: the token service's answer is larger than {MAX_TOKEN_RESPONSE} bytes",
+                self.host
+            ))
+        };
+        if resp.content_length().is_some_and(|n| n > MAX_TOKEN_RESPONSE) {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(&e, what))? {
+            if body.len() as u64 + chunk.len() as u64 > MAX_TOKEN_RESPONSE {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        // Never quote the answer: it holds a credential.
+        let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
+            ImageError::Registry(format!(
+                "{}: {what}: the token service's answer is not JSON ({:?})",
+                self.host,
+                e.classify()
+            ))
+        })?;
+        match answer.token.or(answer.access_token) {
+            Some(t) => Ok(Some(t)),
+            None => {
+                Err(ImageError::Registry(format!("{}: {what}: the token service's answer holds no token", self.host)))
+            }
+        }
     }
 
     /// GET a manifest by tag or digest, reading at most `max` bytes.
@@ -658,19 +742,41 @@ fn manifest_kind(body: &[u8], content_type: Option<&str>, what: &str) -> Result<
     }
 }
 
+/// The realm and service of the first `Bearer` challenge in a `WWW-Authenticate` header,
+/// parsed as oci-client parses it.
+fn bearer_challenge(header: &str) -> Option<(String, Option<String>)> {
+    http_auth::ChallengeParser::new(header).filter_map(|c| c.ok()).find_map(|c| {
+        if !c.scheme.eq_ignore_ascii_case("Bearer") {
+            return None;
+        }
+        let param = |name: &str| {
+            c.params.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_unescaped())
+        };
+        Some((param("realm")?, param("service")))
+    })
+}
+
 /// The index entry for `want`, or an error listing the platforms the index has.
 fn choose_platform<'a>(index: &'a Index, want: &Platform, what: &str) -> Result<&'a Descriptor> {
     if let Some(d) = index.manifests.iter().find(|d| d.platform.as_ref().is_some_and(|p| p.matches(want))) {
         return Ok(d);
     }
     let mut have: Vec<String> = Vec::new();
+    // A set beside the list, and a cap on what is shown: a hostile index of 8 MiB names
+    // a hundred thousand platforms.
+    let mut seen = std::collections::HashSet::new();
     for p in index.manifests.iter().filter_map(|d| d.platform.as_ref()) {
         // Build attestations sit in indexes as unknown/unknown: not a platform to offer.
         let attestation = p.os == "unknown" && p.architecture == "unknown";
         let s = clean(&p.to_string(), 60);
-        if !attestation && !have.contains(&s) {
+        if !attestation && seen.insert(s.clone()) {
             have.push(s);
         }
+    }
+    let more = have.len().saturating_sub(MAX_PLATFORMS_SHOWN);
+    have.truncate(MAX_PLATFORMS_SHOWN);
+    if more > 0 {
+        have.push(format!("and {more} more"));
     }
     let have = if have.is_empty() { "no entry that names a platform".to_string() } else { have.join(", ") };
     Err(ImageError::invalid(format!(
@@ -1108,6 +1214,105 @@ mod tests {
         assert_eq!(choose_platform(&index, &arm, "i").unwrap().digest, "sha256:b");
         let e = choose_platform(&index, &Platform::parse("linux/s390x").unwrap(), "i").unwrap_err().to_string();
         assert!(e.contains("linux/amd64, linux/arm64/v8") && !e.contains("unknown"), "{e}");
+    }
+
+    /// A plain-HTTP registry on localhost that wants a bearer token from its own `/token`,
+    /// which answers `token_body`; records each request's head.
+    fn fake_registry(token_body: Vec<u8>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::Write as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let realm = format!("http://{addr}/token");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let (realm, body, log) = (realm.clone(), token_body.clone(), log.clone());
+                std::thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match conn.read(&mut byte) {
+                            // A TLS handshake (the HTTPS probe): not spoken here.
+                            Ok(1) if head.is_empty() && byte[0] == 0x16 => return,
+                            Ok(1) if head.len() < 65536 => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let token = head.starts_with("GET /token");
+                    log.lock().unwrap().push(head);
+                    let _ = if token {
+                        conn.write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+                        )
+                        .and_then(|()| conn.write_all(&body))
+                    } else {
+                        conn.write_all(
+                            format!(
+                                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"{realm}\",service=\"fake\"\r\n\
+                                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+                            )
+                            .as_bytes(),
+                        )
+                    };
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    fn pull_from(addr: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.json");
+        std::fs::write(&config, "{}").unwrap();
+        let opts = PullOptions { insecure: true, docker_config: Some(config), ..Default::default() };
+        pull(&format!("{addr}/team/app:1.0"), &opts).err().unwrap().to_string()
+    }
+
+    /// The token service's answer was read whole by oci-client: a hostile one (its realm
+    /// can be any host) could send gigabytes. It is now read with a cap, without a length
+    /// header too.
+    #[test]
+    fn token_service_answer_is_bounded() {
+        let (addr, _) = fake_registry(vec![b'a'; 8 << 20]);
+        let e = pull_from(&addr);
+        assert!(e.contains("token service's answer is larger than 1048576 bytes"), "{e}");
+
+        // A token of a sane answer is what the registry then gets.
+        let (addr, seen) = fake_registry(br#"{"token": "tok-123", "expires_in": 300}"#.to_vec());
+        let e = pull_from(&addr);
+        assert!(e.contains("HTTP 401") && e.contains("fetching manifest team/app:1.0"), "{e}");
+        let seen = seen.lock().unwrap();
+        assert!(seen.iter().any(|h| h.starts_with("GET /token?scope=repository%3Ateam%2Fapp%3Apull&service=fake ")));
+        assert!(seen.iter().any(|h| h.starts_with("GET /v2/team/app/manifests/1.0 ") && h.contains("Bearer tok-123")));
+    }
+
+    #[test]
+    fn bearer_challenges_are_read_like_oci_client() {
+        let c = |h: &str| bearer_challenge(h);
+        assert_eq!(
+            c(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io""#),
+            Some(("https://auth.docker.io/token".into(), Some("registry.docker.io".into())))
+        );
+        assert_eq!(c(r#"Basic realm="x", bearer realm="https://t/\"q\"""#), Some(("https://t/\"q\"".into(), None)));
+        assert_eq!(c(r#"Basic realm="x""#), None);
+        assert_eq!(c("Bearer service=x"), None);
+    }
+
+    /// An index naming 200k platforms: the error de-duplicated them with a scan of the list
+    /// per entry, and listed every one.
+    #[test]
+    fn platform_error_on_a_huge_index_is_fast_and_short() {
+        let manifests: Vec<String> = (0..200_000)
+            .map(|i| format!(r#"{{"digest": "sha256:a", "platform": {{"os": "linux", "architecture": "a{i}"}}}}"#))
+            .collect();
+        let index: Index = serde_json::from_str(&format!(r#"{{"manifests": [{}]}}"#, manifests.join(","))).unwrap();
+        let start = std::time::Instant::now();
+        let e = choose_platform(&index, &Platform::parse("linux/s390x").unwrap(), "i").unwrap_err().to_string();
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        assert!(e.contains("linux/a0, linux/a1") && e.contains("and 199968 more") && e.len() < 2000, "{e}");
     }
 
     #[test]

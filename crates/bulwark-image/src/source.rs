@@ -122,12 +122,14 @@ impl TarIndex {
             )));
         }
         let f = File::open(archive).map_err(|e| ImageError::io(archive, e))?;
-        let mut tar = tar::Archive::new(f);
+        let budget = crate::layer::TarBudget::new();
+        let mut tar = tar::Archive::new(budget.reader(f));
         let mut members = HashMap::new();
         let bad =
             |e: std::io::Error| ImageError::invalid(format!("{}: not a readable tar archive: {e}", archive.display()));
         for entry in tar.entries().map_err(bad)? {
-            let entry = entry.map_err(bad)?;
+            let mut entry = entry.map_err(bad)?;
+            budget.entry_started(&mut entry);
             if entry.header().entry_type() != tar::EntryType::Regular {
                 continue;
             }
@@ -468,4 +470,37 @@ pub fn docker_archive(path: &Path, input: &str) -> Result<ResolvedImage> {
             .collect(),
     };
     Ok(ResolvedImage { info, layers, _keep: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The outer tar of a docker-archive or OCI archive is input too: a GNU long name of
+    /// 16 MiB was read whole into memory before the first member was even indexed.
+    #[test]
+    fn huge_long_name_in_an_archive_is_refused() {
+        let mut tar = Vec::new();
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(tar::EntryType::GNULongName);
+        h.set_size(16 << 20);
+        h.set_cksum();
+        tar.extend_from_slice(h.as_bytes());
+        tar.resize(tar.len() + (16 << 20), b'a');
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_cksum();
+        b.append_data(&mut h, "manifest.json", &b"[]"[..]).unwrap();
+        tar.extend_from_slice(&b.into_inner().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.tar");
+        std::fs::write(&path, &tar).unwrap();
+        let e = TarIndex::open(&path).err().unwrap().to_string();
+        assert!(e.contains("image.tar") && e.contains("bytes of headers"), "{e}");
+        // Without it, the archive indexes.
+        std::fs::write(&path, &tar[512 + (16 << 20)..]).unwrap();
+        assert!(TarIndex::open(&path).unwrap().get("manifest.json").is_some());
+    }
 }

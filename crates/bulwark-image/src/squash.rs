@@ -6,6 +6,7 @@
 
 use crate::layer::LayerInventory;
 use bulwark_catalog::{purl_for, Detection, Inventory, OsInfo, Package, PackageType, SourceInfo};
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::collections::HashSet;
 
@@ -13,20 +14,33 @@ use std::collections::HashSet;
 fn remove_tree(view: &mut BTreeMap<String, (usize, Vec<Detection>)>, path: &str) {
     view.remove(path);
     let prefix = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
-    let doomed: Vec<String> =
-        view.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+    remove_prefixed(view, &prefix);
+}
+
+/// Remove every path starting with `prefix`: a range of the sorted view, so the cost is what
+/// is removed, not the size of the view.
+fn remove_prefixed(view: &mut BTreeMap<String, (usize, Vec<Detection>)>, prefix: &str) {
+    let doomed: Vec<String> = view
+        .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(k, _)| k.clone())
+        .collect();
     for k in doomed {
         view.remove(&k);
     }
 }
 
-pub fn squash(source: SourceInfo, layers: &[LayerInventory]) -> Inventory {
+/// `layers` bottom first, owned or borrowed (an image may list one layer many times).
+pub fn squash<L: Borrow<LayerInventory>>(source: SourceInfo, layers: &[L]) -> Inventory {
     let mut view: BTreeMap<String, (usize, Vec<Detection>)> = BTreeMap::new();
     let mut warnings = Vec::new();
+    // A layer listed many times warns once, not once per listing.
+    let mut warned: HashSet<*const LayerInventory> = HashSet::new();
     for (i, layer) in layers.iter().enumerate() {
+        let layer: &LayerInventory = layer.borrow();
         for dir in &layer.opaque_dirs {
             let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
-            view.retain(|k, _| !k.starts_with(&prefix));
+            remove_prefixed(&mut view, &prefix);
         }
         for w in &layer.whiteouts {
             remove_tree(&mut view, w);
@@ -40,7 +54,9 @@ pub fn squash(source: SourceInfo, layers: &[LayerInventory]) -> Inventory {
         for (path, dets) in &layer.files {
             view.insert(path.clone(), (i, dets.clone()));
         }
-        warnings.extend(layer.warnings.iter().map(|w| format!("layer {}: {w}", short(&layer.diff_id))));
+        if warned.insert(layer) {
+            warnings.extend(layer.warnings.iter().map(|w| format!("layer {}: {w}", short(&layer.diff_id))));
+        }
     }
 
     // OS identity: /etc/os-release wins over /usr/lib/os-release, as os-release(5) says.
@@ -55,7 +71,7 @@ pub fn squash(source: SourceInfo, layers: &[LayerInventory]) -> Inventory {
         for d in dets {
             for p in &d.packages {
                 let mut p = p.clone();
-                p.location.layer = Some(layers[*li].diff_id.clone());
+                p.location.layer = layers.get(*li).map(|l| l.borrow().diff_id.clone());
                 if d.declared {
                     declared.push(p);
                 } else {
@@ -139,6 +155,43 @@ mod tests {
         l2.entries.push("/app/node_modules".into()); // now a symlink
         let inv = squash(SourceInfo::default(), &[l1, l2]);
         assert!(inv.packages.is_empty());
+    }
+
+    fn npm_files(l: &mut LayerInventory, paths: impl Iterator<Item = String>) {
+        for path in paths {
+            l.entries.push(path.clone());
+            let det = vec![Detection::packages(vec![Package::new(PackageType::Npm, "x", "1", &path)])];
+            l.files.insert(path, det);
+        }
+    }
+
+    /// 100k files below, then 200k entries and 50k opaque directories above: each whiteout
+    /// must cost what it removes, not a pass over every lower file (the opaque directories
+    /// took minutes).
+    #[test]
+    fn many_entries_and_opaque_dirs_stay_fast() {
+        let mut l1 = LayerInventory { diff_id: "a".into(), ..Default::default() };
+        npm_files(&mut l1, (0..100_000).map(|i| format!("/d{i}/package.json")));
+        let mut l2 = LayerInventory { diff_id: "b".into(), ..Default::default() };
+        l2.entries = (0..200_000).map(|i| format!("/e{i}/x")).collect();
+        l2.entries.push("/d0".into());
+        l2.opaque_dirs = (0..50_000).map(|i| format!("/o{i}")).collect();
+        l2.opaque_dirs.push("/d1".into());
+        let mut l3 = LayerInventory { diff_id: "c".into(), ..Default::default() };
+        npm_files(&mut l3, (0..100_000).map(|i| format!("/f{i}/package.json")));
+        let start = std::time::Instant::now();
+        let inv = squash(SourceInfo::default(), &[l1, l2, l3]);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        assert_eq!(inv.packages.len(), 199_998);
+        assert!(!inv
+            .packages
+            .iter()
+            .any(|p| p.location.path.starts_with("/d0/") || p.location.path.starts_with("/d1/")));
+        // `/` opaque hides everything below, and only that.
+        let mut l4 = LayerInventory { diff_id: "d".into(), opaque_dirs: vec!["/".into()], ..Default::default() };
+        npm_files(&mut l4, std::iter::once("/g/package.json".to_string()));
+        let inv = squash(SourceInfo::default(), &[layer("a", &[("/n/package.json", "n")], &[], &[]), l4]);
+        assert_eq!(names(&inv), [("x".to_string(), "d".to_string())]);
     }
 
     #[test]

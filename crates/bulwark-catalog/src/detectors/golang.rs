@@ -18,7 +18,7 @@ use super::{file_name, Detector};
 use crate::model::{DetectError, Detection, FileInput, Package, PackageType};
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
 use object::{FileKind, Object, ObjectSection, ObjectSegment, SegmentFlags};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// What Go writes for a module without a version: the main module of a local build.
 const DEVEL: &str = "(devel)";
@@ -29,6 +29,8 @@ const BUILDINFO_HEADER: usize = 32;
 const SEARCH_WINDOW: u64 = 64 * 1024;
 /// Real module info is tens of KiB (a few hundred modules); a bigger length field is a lie.
 const MAX_MODINFO: u64 = 16 << 20;
+/// Longest `-ldflags` build setting searched for a version (real ones are a few hundred bytes).
+const MAX_LDFLAGS: usize = 16 << 10;
 /// A garbage module info would otherwise give one warning per line.
 const MAX_WARNINGS: usize = 10;
 
@@ -566,6 +568,11 @@ fn pseudo_time(t: &str) -> String {
 /// (any `[tT]`), whose value (after any `path/` prefix) starts `v?N.N.N`. Returned with a
 /// leading `v`.
 fn version_from_ldflags(ldflags: &str, main_module: &str) -> Option<String> {
+    // Each `=` below rescans its token: fine for real ldflags (a few hundred bytes), quadratic
+    // for a hostile one of megabytes, which names no version worth finding anyway.
+    if ldflags.len() > MAX_LDFLAGS {
+        return None;
+    }
     let bytes = ldflags.as_bytes();
     let is_space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
     for pass in [ident_is_version as fn(&str) -> bool, ident_is_tag] {
@@ -661,9 +668,10 @@ impl Detector for GoMod {
         let text = super::utf8(file.data)?;
         let mut det = Detection::default();
         let gomod = parse_gomod(text, &mut det.warnings);
+        let replacements = gomod.replacements();
         let mut seen = HashSet::new();
         for (path, version) in &gomod.require {
-            let (name, version) = gomod.resolve(path, version);
+            let (name, version) = replacements.resolve(path, version);
             if seen.insert((name.to_string(), version.to_string())) {
                 det.packages.push(Package::new(PackageType::GoModule, name, version, file.path));
             }
@@ -689,13 +697,33 @@ struct GoModFile {
 }
 
 impl GoModFile {
+    /// The `replace` directives by what they replace, the last of each winning: looked up
+    /// once per requirement, so a hostile go.mod of many of both is not quadratic.
+    fn replacements(&self) -> Replacements<'_> {
+        let mut r = Replacements { exact: HashMap::new(), any: HashMap::new() };
+        for rep in &self.replace {
+            match rep.old_version.as_deref() {
+                Some(v) => r.exact.insert((rep.old.as_str(), v), rep),
+                None => r.any.insert(rep.old.as_str(), rep),
+            };
+        }
+        r
+    }
+}
+
+struct Replacements<'a> {
+    /// `old version => ...`, by (old, version).
+    exact: HashMap<(&'a str, &'a str), &'a Replace>,
+    /// `old => ...`, for every version of old.
+    any: HashMap<&'a str, &'a Replace>,
+}
+
+impl<'a> Replacements<'a> {
     /// What a requirement builds as. A replacement of this exact version beats one of every
     /// version, as in Go. A directory replacement has no version: it is reported as Go
     /// reports it in a binary's build info, the directory with `(devel)`.
-    fn resolve<'a>(&'a self, path: &'a str, version: &'a str) -> (&'a str, &'a str) {
-        let exact = self.replace.iter().rev().find(|r| r.old == path && r.old_version.as_deref() == Some(version));
-        let any = || self.replace.iter().rev().find(|r| r.old == path && r.old_version.is_none());
-        match exact.or_else(any) {
+    fn resolve(&self, path: &'a str, version: &'a str) -> (&'a str, &'a str) {
+        match self.exact.get(&(path, version)).or_else(|| self.any.get(path)) {
             Some(r) => (&r.new, r.new_version.as_deref().unwrap_or(DEVEL)),
             None => (path, version),
         }
@@ -1039,6 +1067,18 @@ mod tests {
         assert_eq!(semver_prefix("v1.2.3+meta"), Some("v1.2.3"));
     }
 
+    /// Hostile ldflags (one long token of `=`): each `=` used to rescan the token, so 200 KB
+    /// took minutes. Real ldflags are a few hundred bytes.
+    #[test]
+    fn huge_ldflags_are_not_quadratic() {
+        let start = std::time::Instant::now();
+        let l = format!("{} -X main.version=1.2.3", "a=".repeat(100_000));
+        assert_eq!(version_from_ldflags(&l, "example.com/m"), None);
+        assert!(start.elapsed().as_secs() < 2, "{:?}", start.elapsed());
+        let l = format!("{} -X main.version=1.2.3", "-s ".repeat(1000));
+        assert_eq!(version_from_ldflags(&l, "example.com/m").as_deref(), Some("v1.2.3"));
+    }
+
     #[test]
     fn build_setting_quoting() {
         assert_eq!(
@@ -1227,6 +1267,28 @@ retract [v1.0.0, v1.0.5]
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
         assert!(GoMod.matches("/src/go.mod", 0o644));
         assert!(!GoMod.matches("/src/go.mod.bak", 0o644));
+    }
+
+    /// A hostile go.mod with 50k requires and 50k replaces: resolving each requirement must not
+    /// scan every replace (that took minutes).
+    #[test]
+    fn gomod_many_replaces_are_linear() {
+        let mut text = String::from("require (\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("  m{i} v1.0.0\n"));
+        }
+        text.push_str(")\nreplace (\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("  r{i} => s{i} v1.0.0\n"));
+        }
+        text.push_str("  m7 => n7 v2.0.0\n  m8 v1.0.0 => n8 v3.0.0\n  m8 => n8 v9.0.0\n  m9 => ./local\n)\n");
+        let start = std::time::Instant::now();
+        let d = GoMod.detect(&FileInput { path: "/go.mod", mode: 0o644, data: text.as_bytes() }).unwrap();
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        assert_eq!(d.packages.len(), 50_000);
+        let got: Vec<(&str, &str)> = d.packages.iter().map(|p| (p.name.as_str(), p.version.as_str())).collect();
+        assert_eq!(got[..3], [("m0", "v1.0.0"), ("m1", "v1.0.0"), ("m2", "v1.0.0")]);
+        assert_eq!(got[7..10], [("n7", "v2.0.0"), ("n8", "v3.0.0"), ("./local", "(devel)")]);
     }
 
     #[test]

@@ -150,6 +150,7 @@ impl<'l> Walk<'l> {
         // Sorted by directory, as Syft walks them; the same artifact twice is one package.
         poms.sort();
         let mut props: Vec<(String, PomProperties)> = Vec::new();
+        let mut seen_props: HashSet<PomProperties> = HashSet::new();
         for (dir, idx) in poms {
             let what = format!("{dir}pom.properties");
             let p = match self.read_entry(&mut archive, idx, self.limits.meta) {
@@ -160,7 +161,7 @@ impl<'l> Walk<'l> {
                 }
             };
             match p {
-                Ok(p) if !props.iter().any(|(_, q)| q == &p) => props.push((dir, p)),
+                Ok(p) if seen_props.insert(p.clone()) => props.push((dir, p)),
                 Ok(_) => {}
                 Err(why) => self.warn(location, &what, why),
             }
@@ -739,6 +740,26 @@ mod tests {
         let p = parse_pom_properties("! c\n  groupId : g.h\nartifactId a\nversion=1=2\nversion=3\n");
         assert_eq!(p, Ok(PomProperties { group: "g.h".into(), artifact: "a".into(), version: "1=2".into() }));
         assert!(parse_pom_properties("groupId=g\nartifactId=\nversion=1").is_err());
+    }
+
+    /// A hostile jar holding 50k distinct pom.properties: de-duplicating them must not be
+    /// quadratic (it took minutes).
+    #[test]
+    fn many_pom_properties_are_linear() {
+        let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+        for i in 0..50_000 {
+            w.start_file(pom_path("g", &format!("a{i}")), opts).unwrap_or_else(|e| panic!("{e}"));
+            w.write_all(&pom("g", &format!("a{i}"), "1")).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // The same artifact twice is still one package.
+        w.start_file(pom_path("g2", "a7"), opts).unwrap_or_else(|e| panic!("{e}"));
+        w.write_all(&pom("g", "a7", "1")).unwrap_or_else(|e| panic!("{e}"));
+        let data = w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner();
+        let start = std::time::Instant::now();
+        let d = detect("/app/fat.jar", &data);
+        assert_eq!(d.packages.len(), 50_000);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     }
 
     #[test]

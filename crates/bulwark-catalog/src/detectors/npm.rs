@@ -34,9 +34,11 @@ fn in_node_modules(path: &str) -> bool {
 /// License names from `"MIT"`, `{"type": "MIT", "url": …}` or a list of either
 /// (the deprecated `licenses` field, and some lockfile entries).
 fn licenses_from(v: Option<&Value>, out: &mut Vec<String>) {
+    // A set beside the list: a hostile list of many names must not make this quadratic.
+    let mut seen: std::collections::HashSet<String> = out.iter().cloned().collect();
     let mut push = |s: &str| {
         let s = s.trim();
-        if !s.is_empty() && !out.iter().any(|o| o == s) {
+        if !s.is_empty() && seen.insert(s.to_string()) {
             out.push(s.to_string());
         }
     };
@@ -586,6 +588,20 @@ mod tests {
     }
 
     // -- package.json -------------------------------------------------------------------------
+
+    /// A hostile `licenses` array of 100k distinct names: de-duplicating it must not be
+    /// quadratic (it took minutes).
+    #[test]
+    fn many_licenses_are_linear() {
+        let list: Vec<String> = (0..100_000).map(|i| format!("\"L{i}\"")).collect();
+        let text =
+            format!(r#"{{"name": "x", "version": "1", "license": "L5", "licenses": [{}, "L1"]}}"#, list.join(","));
+        let start = std::time::Instant::now();
+        let d = run(&NpmInstalled, "/app/package.json", &text);
+        assert_eq!(d.packages[0].licenses.len(), 100_000);
+        assert_eq!(d.packages[0].licenses[..3], ["L5", "L0", "L1"]);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    }
 
     #[test]
     fn package_json_licenses() {

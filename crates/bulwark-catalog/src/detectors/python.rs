@@ -179,15 +179,16 @@ impl CoreMetadata {
             }
         }
         let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for c in &self.classifiers {
             // `OSI Approved :: MIT License` → `MIT License`; a bare `OSI Approved` says nothing.
             let last = c.rsplit("::").next().unwrap_or(c).trim();
             if last.is_empty() || last == "OSI Approved" {
                 continue;
             }
-            let lic = classifier_spdx(last).unwrap_or(last).to_string();
-            if !out.contains(&lic) {
-                out.push(lic);
+            let lic = classifier_spdx(last).unwrap_or(last);
+            if seen.insert(lic) {
+                out.push(lic.to_string());
             }
         }
         out
@@ -898,6 +899,21 @@ source = { git = "https://github.com/org/gitdep?rev=main#4f5e6d7c8b9a" }
         assert!(PipfileLock
             .detect(&FileInput { path: "/app/Pipfile.lock", mode: 0o644, data: b"{\"default\": [" })
             .is_err());
+    }
+
+    /// Hostile METADATA with many distinct license classifiers: de-duplicating them must not
+    /// be quadratic (100k classifiers took minutes).
+    #[test]
+    fn many_license_classifiers_are_linear() {
+        let mut text = String::from("Name: x\nVersion: 1\n");
+        for i in 0..100_000 {
+            text.push_str(&format!("Classifier: License :: L{i}\nClassifier: License :: L{i}\n"));
+        }
+        let start = std::time::Instant::now();
+        let d = run(&PythonInstalled, "/x-1.dist-info/METADATA", &text);
+        assert_eq!(d.packages[0].licenses.len(), 100_000);
+        assert_eq!(d.packages[0].licenses[..2], ["L0", "L1"]);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     }
 
     #[test]

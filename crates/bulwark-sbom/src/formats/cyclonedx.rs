@@ -4,12 +4,12 @@
 //! OS is a component of type `operating-system`, every package is a `library` component
 //! with the package type and location as `bulwark:` properties.
 
-use super::{is_dir, package_hash, source_name, source_version};
+use super::{is_dir, package_hash, source_name, source_version, Ids};
 use crate::license::{self, Kind};
 use crate::{Format, SbomError, Stamp};
 use bulwark_catalog::{Inventory, OsInfo, Package};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 
 pub struct CycloneDx;
@@ -127,7 +127,7 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 fn build(inv: &Inventory, stamp: &Stamp) -> Result<Bom, SbomError> {
-    let mut taken = HashSet::new();
+    let mut taken = Ids::default();
 
     let root = root_component(inv, &mut taken);
     let mut components = Vec::with_capacity(inv.packages.len() + 1);
@@ -152,17 +152,11 @@ fn build(inv: &Inventory, stamp: &Stamp) -> Result<Bom, SbomError> {
 }
 
 /// Claims `want`, or `want-2`, `want-3`… if an earlier component holds it.
-fn claim(taken: &mut HashSet<String>, want: String) -> String {
-    let mut candidate = want.clone();
-    let mut n = 1;
-    while !taken.insert(candidate.clone()) {
-        n += 1;
-        candidate = format!("{want}-{n}");
-    }
-    candidate
+fn claim(taken: &mut Ids, want: String) -> String {
+    taken.claim(want)
 }
 
-fn root_component(inv: &Inventory, taken: &mut HashSet<String>) -> Component {
+fn root_component(inv: &Inventory, taken: &mut Ids) -> Component {
     let src = &inv.source;
     let name = source_name(src);
     let mut c = Component::new(if is_dir(src) { "file" } else { "container" }, name);
@@ -183,7 +177,7 @@ fn root_component(inv: &Inventory, taken: &mut HashSet<String>) -> Component {
     c
 }
 
-fn os_component(os: &OsInfo, taken: &mut HashSet<String>) -> Component {
+fn os_component(os: &OsInfo, taken: &mut Ids) -> Component {
     let mut c = Component::new("operating-system", os.id.clone());
     c.version = non_empty(&os.version_id);
     c.description = non_empty(&os.pretty_name);
@@ -200,7 +194,7 @@ fn os_component(os: &OsInfo, taken: &mut HashSet<String>) -> Component {
 /// One unique `bom-ref` per package: the purl (else type/name@version) when only one
 /// package has it, else that plus a `package-id` qualifier hashed from the package, which
 /// differs between locations.
-fn bom_refs(pkgs: &[Package], taken: &mut HashSet<String>) -> Vec<String> {
+fn bom_refs(pkgs: &[Package], taken: &mut Ids) -> Vec<String> {
     let bases: Vec<String> = pkgs
         .iter()
         .map(|p| {
@@ -308,6 +302,32 @@ fn licenses(declared: &[String]) -> Vec<LicenseChoice> {
 mod tests {
     use super::*;
     use bulwark_catalog::{PackageType, SourceInfo, SourcePackage};
+    use std::collections::HashSet;
+
+    /// 20k identical packages (a hostile dpkg status can repeat one stanza a million times):
+    /// each bom-ref tried `-2`, `-3`… from the start, which was quadratic.
+    #[test]
+    fn many_identical_packages_get_unique_refs_fast() {
+        let inv = Inventory {
+            packages: vec![Package::new(PackageType::Deb, "a", "1", "/var/lib/dpkg/status"); 20_000],
+            ..Default::default()
+        };
+        let start = std::time::Instant::now();
+        let bom = build(&inv, &Stamp::at(0).unwrap()).unwrap();
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        let refs: HashSet<&str> = bom.components.iter().filter_map(|c| c.bom_ref.as_deref()).collect();
+        assert_eq!(refs.len(), 20_000);
+        let base = bom.components[0].bom_ref.clone().unwrap();
+        assert_eq!(bom.components[2].bom_ref.as_deref(), Some(format!("{base}-3").as_str()));
+    }
+
+    #[test]
+    fn claims_go_on_where_they_left_off() {
+        let mut ids = Ids::default();
+        let got: Vec<String> =
+            ["a", "a-2", "a", "a", "a-3-2", "a-3", "a-3", "b"].iter().map(|w| claim(&mut ids, w.to_string())).collect();
+        assert_eq!(got, ["a", "a-2", "a-3", "a-4", "a-3-2", "a-3-3", "a-3-4", "b"]);
+    }
 
     fn strings(l: &[&str]) -> Vec<String> {
         l.iter().map(|s| s.to_string()).collect()

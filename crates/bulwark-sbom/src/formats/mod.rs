@@ -5,6 +5,36 @@ pub mod table;
 
 use bulwark_catalog::{Package, SourceInfo};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The ids of one document, each handed out once.
+#[derive(Default)]
+pub(crate) struct Ids {
+    /// Every id given, with the last `-N` suffix tried with it as the base: a run of equal
+    /// wants (a hostile image can hold a million identical packages) goes on from there
+    /// instead of trying `-2`, `-3`… again each time, which was quadratic.
+    taken: HashMap<String, u64>,
+}
+
+impl Ids {
+    /// `want`, or `want-2`, `want-3`… if an earlier element holds it.
+    pub(crate) fn claim(&mut self, want: String) -> String {
+        let Some(&last) = self.taken.get(&want) else {
+            self.taken.insert(want.clone(), 1);
+            return want;
+        };
+        let mut n = last;
+        loop {
+            n += 1;
+            let candidate = format!("{want}-{n}");
+            if !self.taken.contains_key(&candidate) {
+                self.taken.insert(candidate.clone(), 1);
+                self.taken.insert(want, n);
+                return candidate;
+            }
+        }
+    }
+}
 
 /// 16 hex digits that tell apart packages equal in name, version and purl: every field that
 /// identifies a package goes in, so the same package at the same place hashes the same in

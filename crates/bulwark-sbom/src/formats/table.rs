@@ -6,6 +6,9 @@ use std::io::Write;
 
 pub struct Table;
 
+/// Widest a column is padded to; longer values overflow their column.
+const MAX_COLUMN: usize = 80;
+
 impl Format for Table {
     fn name(&self) -> &'static str {
         "table"
@@ -21,7 +24,9 @@ impl Format for Table {
         let mut w = head.map(str::len);
         for r in &rows {
             for (i, c) in r.iter().enumerate() {
-                w[i] = w[i].max(c.chars().count());
+                // Capped: every row is padded to the widest, so one name of megabytes (a
+                // hostile image's) would otherwise pad every line of the table to megabytes.
+                w[i] = w[i].max(c.chars().count().min(MAX_COLUMN));
             }
         }
         if let Some(os) = &inv.os {
@@ -34,5 +39,32 @@ impl Format for Table {
         }
         writeln!(out, "\n{} packages", rows.len())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bulwark_catalog::{Package, PackageType};
+
+    /// One package with a 1 MiB name among 1000 others: every row was padded to 1 MiB, a
+    /// gigabyte of table.
+    #[test]
+    fn one_huge_name_does_not_pad_every_row() {
+        let mut inv = Inventory::default();
+        inv.packages.push(Package::new(PackageType::Deb, "n".repeat(1 << 20), "1", "/var/lib/dpkg/status"));
+        for i in 0..1000 {
+            inv.packages.push(Package::new(PackageType::Deb, format!("p{i}"), "1.0", "/var/lib/dpkg/status"));
+        }
+        let mut out = Vec::new();
+        Table.write(&inv, &mut out).unwrap();
+        assert!(out.len() < (1 << 20) + 1000 * 200, "{} bytes", out.len());
+        let text = String::from_utf8(out).unwrap();
+        let p0 = text.lines().find(|l| l.starts_with("deb   p0 ")).unwrap();
+        assert_eq!(
+            p0.len(),
+            "deb".len() + 3 + MAX_COLUMN + 2 + "VERSION".len() + 2 + "/var/lib/dpkg/status".len(),
+            "{p0}"
+        );
     }
 }
