@@ -1,0 +1,478 @@
+//! CycloneDX 1.6 JSON: the scanned image as `metadata.component`, the vulnerable packages as
+//! components, and one `vulnerabilities` entry per finding pointing at its package.
+//!
+//! Findings a VEX statement suppressed are kept with an `analysis` (`not_affected` or
+//! `resolved`, and the justification mapped from OpenVEX), since that is what CycloneDX VEX
+//! says; ones an ignore file or `--ignore-unfixed` removed are left out, as in the table.
+//! No timestamp or serial number: the same scan gives the same document.
+
+use super::{is_web_url, package_name, source_name, valid_score};
+use crate::{ReportError, ReportFormat, WriteOptions};
+use bulwark_catalog::{Location, PackageType, SourcePackage};
+use bulwark_match::{Finding, PackageRef, ScanReport};
+use bulwark_vulndb::severity::Level;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
+
+pub struct CycloneDx;
+
+/// The schema's limit on a version string.
+const MAX_VERSION: usize = 1024;
+
+impl ReportFormat for CycloneDx {
+    fn name(&self) -> &'static str {
+        "cyclonedx"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["cyclonedx-json"]
+    }
+
+    fn write(&self, report: &ScanReport, out: &mut dyn Write, _opts: &WriteOptions) -> Result<(), ReportError> {
+        serde_json::to_writer_pretty(&mut *out, &build(report))?;
+        writeln!(out)?;
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Bom {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    bom_format: &'static str,
+    spec_version: &'static str,
+    version: u32,
+    metadata: Metadata,
+    components: Vec<Component>,
+    vulnerabilities: Vec<Vulnerability>,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    tools: Tools,
+    component: Component,
+}
+
+#[derive(Serialize)]
+struct Tools {
+    components: Vec<Component>,
+}
+
+#[derive(Serialize)]
+struct Component {
+    #[serde(rename = "bom-ref", skip_serializing_if = "Option::is_none")]
+    bom_ref: Option<String>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purl: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    properties: Vec<Property>,
+}
+
+impl Component {
+    fn new(kind: &'static str, name: impl Into<String>) -> Self {
+        Component { bom_ref: None, kind, group: None, name: name.into(), version: None, purl: None, properties: vec![] }
+    }
+}
+
+#[derive(Serialize)]
+struct Property {
+    name: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct Vulnerability {
+    id: String,
+    source: Source,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    references: Vec<Reference>,
+    ratings: Vec<Rating>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recommendation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis: Option<Analysis>,
+    affects: Vec<Affects>,
+}
+
+#[derive(Serialize)]
+struct Source {
+    name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Reference {
+    id: String,
+    source: Source,
+}
+
+#[derive(Serialize)]
+struct Rating {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f64>,
+    severity: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vector: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Analysis {
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    justification: Option<&'static str>,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct Affects {
+    #[serde(rename = "ref")]
+    bom_ref: String,
+    versions: Vec<AffectedVersion>,
+}
+
+#[derive(Serialize)]
+struct AffectedVersion {
+    version: String,
+    status: &'static str,
+}
+
+fn build(report: &ScanReport) -> Bom {
+    let mut refs = Refs::default();
+
+    // The schema wants a non-empty bom-ref; a scan of nothing named still makes a BOM.
+    let name = Some(source_name(&report.source)).filter(|n| !n.is_empty()).unwrap_or("unknown");
+    let mut root = Component::new(if report.source.kind == "dir" { "file" } else { "container" }, name);
+    root.version = report.source.manifest_digest.clone().or_else(|| report.source.image_id.clone());
+    root.bom_ref = Some(refs.claim(match &root.version {
+        Some(v) => format!("{name}@{v}"),
+        None => name.to_string(),
+    }));
+
+    let vex = report.suppressed.iter().filter(|s| s.by == "vex").map(|s| (&s.finding, Some(s.reason.as_str())));
+    let entries: Vec<(&Finding, Option<&str>)> = report.findings.iter().map(|f| (f, None)).chain(vex).collect();
+
+    // One component per distinct package, in order of first appearance.
+    let mut components = Vec::new();
+    let mut by_package: HashMap<PackageKey, String> = HashMap::new();
+    let mut vulnerabilities = Vec::with_capacity(entries.len());
+    for (f, vex_reason) in entries {
+        let key = package_key(&f.package);
+        let bom_ref = match by_package.get(&key) {
+            Some(r) => r.clone(),
+            None => {
+                let c = package_component(&f.package, &mut refs);
+                let r = c.bom_ref.clone().unwrap_or_default();
+                components.push(c);
+                by_package.insert(key, r.clone());
+                r
+            }
+        };
+        vulnerabilities.push(vulnerability(f, bom_ref, vex_reason));
+    }
+
+    let mut tool = Component::new("application", "bulwark");
+    tool.version = Some(env!("CARGO_PKG_VERSION").to_string());
+    Bom {
+        schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        bom_format: "CycloneDX",
+        spec_version: "1.6",
+        version: 1,
+        metadata: Metadata { tools: Tools { components: vec![tool] }, component: root },
+        components,
+        vulnerabilities,
+    }
+}
+
+/// What tells packages apart: everything in [`PackageRef`] (which is not `Hash`).
+type PackageKey<'a> =
+    (PackageType, Option<&'a str>, &'a str, &'a str, &'a str, Option<&'a SourcePackage>, &'a Location);
+
+fn package_key(p: &PackageRef) -> PackageKey<'_> {
+    (p.kind, p.namespace.as_deref(), &p.name, &p.version, &p.purl, p.source.as_ref(), &p.location)
+}
+
+/// Hands out each `bom-ref` once: `want`, else `want-2`, `want-3`… A run of equal wants goes
+/// on from the last suffix tried, so a million identical packages is not quadratic.
+#[derive(Default)]
+struct Refs {
+    taken: HashMap<String, u64>,
+}
+
+impl Refs {
+    fn claim(&mut self, want: String) -> String {
+        let Some(&last) = self.taken.get(&want) else {
+            self.taken.insert(want.clone(), 1);
+            return want;
+        };
+        let mut n = last;
+        loop {
+            n += 1;
+            let candidate = format!("{want}-{n}");
+            if !self.taken.contains_key(&candidate) {
+                self.taken.insert(candidate.clone(), 1);
+                self.taken.insert(want, n);
+                return candidate;
+            }
+        }
+    }
+}
+
+fn version(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| v.chars().take(MAX_VERSION).collect())
+}
+
+fn package_component(p: &PackageRef, refs: &mut Refs) -> Component {
+    let mut c = Component::new("library", p.name.clone());
+    let base = if p.purl.is_empty() {
+        let group = p.namespace.as_deref().map(|g| format!("{g}/")).unwrap_or_default();
+        format!("{}:{group}{}@{}", p.kind, p.name, p.version)
+    } else {
+        p.purl.clone()
+    };
+    c.bom_ref = Some(refs.claim(base));
+    c.group = p.namespace.clone().filter(|g| !g.is_empty());
+    c.version = version(&p.version);
+    c.purl = Some(p.purl.clone()).filter(|u| !u.is_empty());
+    c.properties.push(Property { name: "bulwark:package:type", value: p.kind.as_str().into() });
+    c.properties.push(Property { name: "bulwark:location:path", value: p.location.path.clone() });
+    if let Some(layer) = &p.location.layer {
+        c.properties.push(Property { name: "bulwark:location:layer", value: layer.clone() });
+    }
+    c
+}
+
+fn vulnerability(f: &Finding, bom_ref: String, vex_reason: Option<&str>) -> Vulnerability {
+    let references = f
+        .aliases
+        .iter()
+        .map(|a| Reference {
+            id: a.clone(),
+            source: Source { name: source_of(a), url: Some(format!("https://osv.dev/vulnerability/{a}")) },
+        })
+        .collect();
+    let score = valid_score(f);
+    let rating = Rating {
+        score,
+        severity: severity(f.severity),
+        method: score.map(|_| method(f.cvss_vector.as_deref().unwrap_or(""))),
+        vector: f.cvss_vector.clone().filter(|v| !v.is_empty()),
+    };
+    let recommendation = f.fixed_version.as_ref().map(|v| format!("Upgrade {} to {v}", package_name(&f.package)));
+    let analysis = vex_reason.map(analysis);
+    // A VEX-suppressed finding is about a version its owner says is not affected.
+    let status = if analysis.is_some() { "unaffected" } else { "affected" };
+    Vulnerability {
+        id: f.id.clone(),
+        source: Source { name: source_of(&f.id), url: Some(f.url.clone()).filter(|u| is_web_url(u)) },
+        references,
+        ratings: vec![rating],
+        description: f.title.clone().filter(|t| !t.is_empty()),
+        detail: f.description.clone().filter(|d| !d.is_empty()),
+        recommendation,
+        published: f.published.clone().filter(|p| is_date_time(p)),
+        analysis,
+        affects: vec![Affects {
+            bom_ref,
+            versions: vec![AffectedVersion {
+                version: version(&f.installed_version).unwrap_or_else(|| "unknown".into()),
+                status,
+            }],
+        }],
+    }
+}
+
+/// Who publishes ids with this prefix; the database is built from OSV, so OSV otherwise.
+fn source_of(id: &str) -> &'static str {
+    let prefix = id.split('-').next().unwrap_or("").to_ascii_uppercase();
+    match prefix.as_str() {
+        "CVE" => "NVD",
+        "GHSA" => "GitHub",
+        "RUSTSEC" => "RustSec",
+        "PYSEC" => "PyPA",
+        "GO" => "Go",
+        "DSA" | "DLA" | "DTSA" | "DEBIAN" => "Debian",
+        "USN" | "UBUNTU" => "Ubuntu",
+        "ALSA" | "ALBA" | "ALEA" => "AlmaLinux",
+        "RLSA" => "Rocky Linux",
+        "RHSA" | "RHBA" | "RHEA" => "Red Hat",
+        "ALPINE" => "Alpine",
+        _ => "OSV",
+    }
+}
+
+fn severity(level: Level) -> &'static str {
+    match level {
+        Level::Critical => "critical",
+        Level::High => "high",
+        Level::Medium => "medium",
+        Level::Low => "low",
+        Level::Unknown => "unknown",
+    }
+}
+
+/// The scoring method a vector names by its prefix; a v2 vector has none.
+fn method(vector: &str) -> &'static str {
+    if vector.starts_with("CVSS:4.0/") {
+        "CVSSv4"
+    } else if vector.starts_with("CVSS:3.1/") {
+        "CVSSv31"
+    } else if vector.starts_with("CVSS:3.0/") {
+        "CVSSv3"
+    } else if vector.starts_with("AV:") {
+        "CVSSv2"
+    } else {
+        "other"
+    }
+}
+
+/// OpenVEX justifications and the nearest CycloneDX ones (the CycloneDX 1.6 set is finer).
+const JUSTIFICATIONS: [(&str, &str); 5] = [
+    ("component_not_present", "code_not_present"),
+    ("vulnerable_code_not_present", "code_not_present"),
+    ("vulnerable_code_not_in_execute_path", "code_not_reachable"),
+    ("vulnerable_code_cannot_be_controlled_by_adversary", "requires_environment"),
+    ("inline_mitigations_already_exist", "protected_by_mitigating_control"),
+];
+
+/// The analysis of a VEX-suppressed finding, read from its reason, which bulwark-match
+/// writes as `FILE: STATUS (JUSTIFICATION): IMPACT`. Only `not_affected` and `fixed`
+/// statements suppress.
+fn analysis(reason: &str) -> Analysis {
+    // The first status word after the file name; the impact statement after it is free text.
+    let fixed = reason.find(": fixed");
+    let not_affected = reason.find(": not_affected");
+    let state = match (fixed, not_affected) {
+        (Some(f), Some(n)) if f < n => "resolved",
+        (Some(_), None) => "resolved",
+        _ => "not_affected",
+    };
+    let justification = if state == "not_affected" {
+        JUSTIFICATIONS.iter().find(|(openvex, _)| reason.contains(&format!("({openvex})"))).map(|(_, cdx)| *cdx)
+    } else {
+        None
+    };
+    Analysis { state, justification, detail: reason.to_string() }
+}
+
+/// RFC 3339 date-time (`2024-01-31T12:00:00Z`, optional fraction, `Z` or offset), the
+/// schema's `date-time`; OSV's `published` should be one, but a record could say anything.
+fn is_date_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let at = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
+    if !(digits(0..4) && at(4, b"-") && digits(5..7) && at(7, b"-") && digits(8..10) && at(10, b"Tt"))
+        || !(digits(11..13) && at(13, b":") && digits(14..16) && at(16, b":") && digits(17..19))
+    {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok()).unwrap_or(99);
+    let (year, month) = (num(0..4), num(5..7));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return false,
+    };
+    if !(1..=days).contains(&num(8..10)) || num(11..13) > 23 || num(14..16) > 59 {
+        return false;
+    }
+    if num(17..19) > 60 {
+        return false;
+    }
+    let mut i = 19;
+    if at(i, b".") {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    match b.get(i) {
+        Some(b'Z' | b'z') => i + 1 == b.len(),
+        Some(b'+' | b'-') => {
+            i + 6 == b.len()
+                && digits(i + 1..i + 3)
+                && at(i + 3, b":")
+                && digits(i + 4..i + 6)
+                && num(i + 1..i + 3) <= 23
+                && num(i + 4..i + 6) <= 59
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_times() {
+        for ok in ["2024-01-31T12:00:00Z", "2024-01-31T12:00:00.123456Z", "2024-01-31t12:00:00+02:00"] {
+            assert!(is_date_time(ok), "{ok}");
+        }
+        for bad in ["2024-01-31", "2024-13-01T00:00:00Z", "2024-01-31T12:00:00", "2024-01-31T12:00:00.Z", "x", ""] {
+            assert!(!is_date_time(bad), "{bad}");
+        }
+        assert!(!is_date_time("2024-01-31T12:00:00+0200"));
+        assert!(is_date_time("2024-02-29T00:00:00Z"));
+        assert!(!is_date_time("2023-02-29T00:00:00Z"));
+        assert!(!is_date_time("2024-04-31T00:00:00Z"));
+        assert!(!is_date_time("２０２４-01-31T12:00:00Z"));
+    }
+
+    #[test]
+    fn methods_and_sources() {
+        assert_eq!(method("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), "CVSSv31");
+        assert_eq!(method("CVSS:4.0/AV:N"), "CVSSv4");
+        assert_eq!(method("CVSS:3.0/AV:N"), "CVSSv3");
+        assert_eq!(method("AV:N/AC:L/Au:N/C:P/I:P/A:P"), "CVSSv2");
+        assert_eq!(method(""), "other");
+        assert_eq!(source_of("CVE-2024-1"), "NVD");
+        assert_eq!(source_of("GHSA-aaaa-bbbb-cccc"), "GitHub");
+        assert_eq!(source_of("weird"), "OSV");
+    }
+
+    #[test]
+    fn vex_reasons_map_to_analysis() {
+        let a = analysis("vex.json: not_affected (vulnerable_code_not_in_execute_path): never called");
+        assert_eq!((a.state, a.justification), ("not_affected", Some("code_not_reachable")));
+        let a = analysis("vex.json: not_affected (component_not_present)");
+        assert_eq!(a.justification, Some("code_not_present"));
+        let a = analysis("vex.json: fixed");
+        assert_eq!((a.state, a.justification), ("resolved", None));
+        let a = analysis("vex.json: not_affected: upstream says: fixed in 2.0");
+        assert_eq!(a.state, "not_affected");
+        let a = analysis("vex.json: not_affected");
+        assert_eq!((a.state, a.justification), ("not_affected", None));
+    }
+
+    #[test]
+    fn refs_are_unique() {
+        let mut r = Refs::default();
+        let got: Vec<String> = ["a", "a", "a-2", "a", "b"].iter().map(|w| r.claim(w.to_string())).collect();
+        assert_eq!(got, ["a", "a-2", "a-2-2", "a-3", "b"]);
+    }
+}
