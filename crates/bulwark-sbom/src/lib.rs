@@ -4,6 +4,7 @@
 
 pub mod formats;
 mod license;
+pub mod read;
 pub mod stamp;
 
 pub use stamp::Stamp;
