@@ -5,6 +5,9 @@ use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+mod db;
+mod scan;
+
 #[derive(Parser)]
 #[command(name = "bulwark", version, about = "Container supply-chain security: SBOMs, scanning, signing")]
 struct Cli {
@@ -16,6 +19,11 @@ struct Cli {
 enum Command {
     /// Inventory an image or directory and write an SBOM.
     Sbom(SbomArgs),
+    /// Scan an image, directory or SBOM for known vulnerabilities.
+    Scan(scan::ScanArgs),
+    /// Build or inspect the local vulnerability database.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 #[derive(Args)]
@@ -29,26 +37,47 @@ struct SbomArgs {
     /// Write to FILE instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    image: ImageArgs,
+}
+
+/// How images are read: shared by `sbom` and `scan`.
+#[derive(Args, Clone)]
+pub(crate) struct ImageArgs {
     /// Platform to pick from a multi-arch image, e.g. linux/arm64.
     #[arg(long)]
-    platform: Option<String>,
+    pub(crate) platform: Option<String>,
     /// Cache directory for layer inventories (default: the user cache dir, `bulwark/`).
     #[arg(long, env = "BULWARK_CACHE_DIR")]
-    cache_dir: Option<PathBuf>,
+    pub(crate) cache_dir: Option<PathBuf>,
     /// Read every layer, neither using nor filling the cache.
     #[arg(long)]
-    no_cache: bool,
+    pub(crate) no_cache: bool,
     /// Allow unverified TLS, or plain HTTP when the registry has no TLS (localhost too).
     #[arg(long)]
-    insecure: bool,
+    pub(crate) insecure: bool,
     /// Registry credentials: a Docker config.json or the directory holding one (a Kubernetes
     /// imagePullSecret's .dockerconfigjson works as is). Default: $DOCKER_CONFIG/config.json,
     /// else ~/.docker/config.json.
     #[arg(long, value_name = "FILE")]
-    registry_config: Option<PathBuf>,
+    pub(crate) registry_config: Option<PathBuf>,
     /// No progress bar and no warnings on stderr.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
+}
+
+impl ImageArgs {
+    pub(crate) fn options(&self) -> bulwark_image::Options {
+        bulwark_image::Options {
+            platform: self.platform.clone(),
+            cache_dir: self.cache_dir.clone(),
+            no_cache: self.no_cache,
+            insecure: self.insecure,
+            docker_config: self.registry_config.clone(),
+            progress: !self.quiet && std::io::stderr().is_terminal(),
+            limits: Default::default(),
+        }
+    }
 }
 
 fn main() {
@@ -66,6 +95,8 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Sbom(a) => sbom(a),
+        Command::Scan(a) => scan::run(a),
+        Command::Db(c) => db::run(c),
     }
 }
 
@@ -74,35 +105,35 @@ fn sbom(a: SbomArgs) -> Result<i32> {
         let names: Vec<_> = bulwark_sbom::formats().iter().map(|f| f.name()).collect();
         bail!("unknown --format {:?}; one of: {}", a.format, names.join(", "));
     };
-    let opts = bulwark_image::Options {
-        platform: a.platform,
-        cache_dir: a.cache_dir,
-        no_cache: a.no_cache,
-        insecure: a.insecure,
-        docker_config: a.registry_config,
-        progress: !a.quiet && std::io::stderr().is_terminal(),
-        limits: Default::default(),
-    };
-    let inv = bulwark_image::catalog(&a.source, &opts).with_context(|| format!("reading {}", a.source))?;
-    if !a.quiet {
+    let inv = bulwark_image::catalog(&a.source, &a.image.options()).with_context(|| format!("reading {}", a.source))?;
+    if !a.image.quiet {
         for w in &inv.warnings {
             eprintln!("bulwark: warning: {w}");
         }
     }
-    match &a.output {
+    write_output(a.output.as_deref(), |out| Ok(format.write(&inv, out)?))?;
+    Ok(0)
+}
+
+/// Writes to FILE (created, or replaced) or to standard output, buffered.
+pub(crate) fn write_output(
+    path: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    match path {
         Some(path) => {
             let mut f = std::io::BufWriter::new(
                 std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
             );
-            format.write(&inv, &mut f)?;
-            f.flush()?;
+            write(&mut f)?;
+            f.flush().with_context(|| format!("writing {}", path.display()))?;
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            format.write(&inv, &mut out)?;
+            write(&mut out)?;
             out.flush()?;
         }
     }
-    Ok(0)
+    Ok(())
 }
