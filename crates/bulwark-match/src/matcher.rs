@@ -224,3 +224,68 @@ fn finding(pkg: &Package, q: &Query, group: &[&Hit]) -> Finding {
         published: first.and_then(|r| r.published.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bulwark_catalog::{PackageType, SourceInfo};
+    use bulwark_vulndb::osv::{Affected, AffectedPackage, Event, Range};
+    use bulwark_vulndb::Builder;
+
+    fn record(id: &str, aliases: &[&str], fixed: &str, cvss: Option<&str>) -> Record {
+        Record {
+            id: id.into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            severity: cvss
+                .map(|v| vec![bulwark_vulndb::osv::Severity { kind: "CVSS_V3".into(), score: v.into() }])
+                .unwrap_or_default(),
+            affected: vec![Affected {
+                package: Some(AffectedPackage { ecosystem: "PyPI".into(), name: "Django".into(), purl: None }),
+                ranges: vec![Range {
+                    kind: "ECOSYSTEM".into(),
+                    repo: None,
+                    events: vec![Event::introduced("0"), Event::fixed(fixed)],
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn aliases_merge_into_one_finding_with_every_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut b = Builder::create(&path).unwrap();
+        // PyPA's PYSEC record and GitHub's GHSA record of one CVE, as both databases
+        // publish it (modelled on PYSEC-2021-7 / GHSA-rxjp-mfm9-w4wr, CVE-2021-31542).
+        b.add(&record("PYSEC-2021-7", &["CVE-2021-31542", "GHSA-rxjp-mfm9-w4wr"], "3.2.1", None)).unwrap();
+        b.add(&record(
+            "GHSA-rxjp-mfm9-w4wr",
+            &["CVE-2021-31542"],
+            "3.2.1",
+            Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:N"),
+        ))
+        .unwrap();
+        // An unrelated advisory for the same package stays separate.
+        b.add(&record("PYSEC-2021-98", &["CVE-2021-33203"], "3.2.4", None)).unwrap();
+        b.commit().unwrap();
+        let db = Db::open(&path).unwrap();
+        let inv = Inventory {
+            source: SourceInfo::default(),
+            packages: vec![Package::new(PackageType::Python, "django", "3.2", "/x/METADATA")],
+            ..Default::default()
+        };
+        let report = scan(&inv, &db).unwrap();
+        assert_eq!(report.findings.len(), 2, "{:#?}", report.findings);
+        let merged = report.findings.iter().find(|f| f.id == "CVE-2021-31542").unwrap();
+        assert_eq!(merged.records, ["GHSA-rxjp-mfm9-w4wr", "PYSEC-2021-7"]);
+        assert_eq!(merged.aliases, ["GHSA-rxjp-mfm9-w4wr", "PYSEC-2021-7"]);
+        // The group's rating is the best one: GHSA's vector (7.5 HIGH), not PYSEC's nothing.
+        assert_eq!(merged.severity, bulwark_vulndb::severity::Level::High);
+        assert_eq!(merged.score, Some(7.5));
+        assert_eq!(merged.fixed_version.as_deref(), Some("3.2.1"));
+        let other = report.findings.iter().find(|f| f.id == "CVE-2021-33203").unwrap();
+        assert_eq!(other.records, ["PYSEC-2021-98"]);
+    }
+}
