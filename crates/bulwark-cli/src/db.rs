@@ -68,8 +68,8 @@ pub(crate) fn run(cmd: DbCommand) -> Result<i32> {
 fn update(a: UpdateArgs) -> Result<i32> {
     use std::io::IsTerminal;
     let target = a.location.path();
-    let sources =
-        if a.sources.is_empty() { vec![bulwark_vulndb::download::DEFAULT_BUCKET.to_string()] } else { a.sources };
+    let default = a.sources.is_empty();
+    let sources = if default { vec![bulwark_vulndb::download::DEFAULT_BUCKET.to_string()] } else { a.sources };
     let mut opts = bulwark_vulndb::download::DownloadOptions {
         progress: !a.quiet && std::io::stderr().is_terminal(),
         allow_insecure: a.insecure,
@@ -79,8 +79,14 @@ fn update(a: UpdateArgs) -> Result<i32> {
         opts.ecosystems = a.ecosystems;
     }
     let started = std::time::Instant::now();
-    let report = bulwark_vulndb::download::update_from(&sources, &target, &opts)
-        .with_context(|| format!("updating {}", target.display()))?;
+    let report = bulwark_vulndb::download::update_from(&sources, &target, &opts).with_context(|| {
+        let hint = if default {
+            " (offline or air-gapped: --source DIR, a directory laid out like the OSV bucket, or a mirror URL)"
+        } else {
+            ""
+        };
+        format!("updating {}{hint}", target.display())
+    })?;
     if !a.quiet {
         for w in &report.warnings {
             eprintln!("bulwark: warning: {w}");
