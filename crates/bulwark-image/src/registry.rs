@@ -904,6 +904,14 @@ fn docker_config_path(
     home.map(|h| h.join(".docker").join("config.json"))
 }
 
+/// Credentials for `registry` (a host, `host:port`, or `docker.io`) from Docker's config.json,
+/// as [`pull`] uses them: the explicit file (or directory, or Kubernetes
+/// `.dockerconfigjson`), else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`;
+/// anonymous when none applies. Shared with the signing commands, which push.
+pub fn registry_auth(registry: &str, explicit: Option<&Path>) -> Result<RegistryAuth> {
+    credentials(registry, explicit).map(|c| c.auth)
+}
+
 fn credentials(registry: &str, explicit: Option<&Path>) -> Result<Credentials> {
     let path = docker_config_path(explicit, std::env::var_os("DOCKER_CONFIG").map(PathBuf::from), dirs::home_dir());
     let anonymous = |searched: String| Credentials { auth: RegistryAuth::Anonymous, source: None, searched };

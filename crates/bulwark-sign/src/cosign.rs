@@ -1,0 +1,203 @@
+//! The cosign commands over a registry: sign, verify, attach sbom, attest,
+//! verify-attestation, triangulate. Layout and formats are cosign's (see [`crate::oci`],
+//! [`crate::payload`], [`crate::dsse`]), so either tool verifies what the other wrote.
+
+use crate::dsse::{self, Statement};
+use crate::oci::{Attachment, NewLayer, RegistryOptions, Remote};
+use crate::payload::{self, SimpleSigning};
+use crate::{SignError, Signer, Verifier};
+use base64::Engine as _;
+use std::collections::BTreeMap;
+
+/// The annotation holding a layer's base64 signature.
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// Attestation layers are DSSE envelopes.
+pub const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
+const PREDICATE_ANNOTATION: &str = "predicateType";
+
+/// What `sign` did.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The image digest that was signed (the tag, if any, resolved once).
+    pub digest: String,
+    /// Where the signature now lives, `repo:sha256-<hex>.sig`.
+    pub location: String,
+}
+
+/// A signature that verified, with its payload.
+#[derive(Debug, Clone)]
+pub struct VerifiedSignature {
+    pub payload: serde_json::Value,
+    pub layer_digest: String,
+}
+
+/// `cosign sign --key`: signs the image's manifest digest and appends the signature to
+/// `sha256-<hex>.sig`.
+pub fn sign(
+    image: &str,
+    signer: &dyn Signer,
+    annotations: serde_json::Map<String, serde_json::Value>,
+    opts: &RegistryOptions,
+) -> Result<Signed, SignError> {
+    let remote = Remote::connect(image, opts)?;
+    let digest = remote.resolve()?;
+    let payload = SimpleSigning::new(&remote.repository(), &digest)?.with_annotations(annotations).to_json();
+    let sig = signer.sign(&payload)?;
+    let layer = NewLayer {
+        media_type: payload::MEDIA_TYPE.into(),
+        data: payload,
+        annotations: BTreeMap::from([(
+            SIGNATURE_ANNOTATION.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(sig),
+        )]),
+    };
+    let location = remote.append(&digest, Attachment::Signature, layer)?;
+    Ok(Signed { digest, location })
+}
+
+/// `cosign verify --key`: every signature under the image's `.sig` tag that verifies with
+/// `verifier` and names this exact digest. An error (saying why each failed) if none does.
+pub fn verify(
+    image: &str,
+    verifier: &dyn Verifier,
+    opts: &RegistryOptions,
+) -> Result<Vec<VerifiedSignature>, SignError> {
+    let remote = Remote::connect(image, opts)?;
+    let digest = remote.resolve()?;
+    let Some(layers) = remote.layers(&digest, Attachment::Signature)? else {
+        return Err(SignError::BadSignature(format!(
+            "no signatures found for {image} ({digest}): tag {} does not exist",
+            remote.triangulate(&digest, Attachment::Signature)
+        )));
+    };
+    let mut ok = Vec::new();
+    let mut why = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let name = format!("signature {} ({})", i + 1, l.descriptor.digest);
+        let sig = l.descriptor.annotations.as_ref().and_then(|a| a.get(SIGNATURE_ANNOTATION));
+        let Some(sig) = sig else {
+            why.push(format!("{name}: no {SIGNATURE_ANNOTATION} annotation"));
+            continue;
+        };
+        let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(sig) else {
+            why.push(format!("{name}: signature is not base64"));
+            continue;
+        };
+        if let Err(e) = verifier.verify(&l.data, &sig) {
+            why.push(format!("{name}: {e} (wrong key, or the payload was edited)"));
+            continue;
+        }
+        let p = match SimpleSigning::parse(&l.data, &name) {
+            Ok(p) => p,
+            Err(e) => {
+                why.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        if p.manifest_digest != digest {
+            why.push(format!(
+                "{name}: signs {}, not this image's {digest} (the tag now points at other content, or the signature was copied)",
+                p.manifest_digest
+            ));
+            continue;
+        }
+        let payload = serde_json::from_slice(&l.data).unwrap_or(serde_json::Value::Null);
+        ok.push(VerifiedSignature { payload, layer_digest: l.descriptor.digest.clone() });
+    }
+    if ok.is_empty() {
+        return Err(SignError::BadSignature(format!("no valid signature for {image} ({digest}): {}", why.join("; "))));
+    }
+    Ok(ok)
+}
+
+/// `cosign attach sbom`: the SBOM as a layer of `sha256-<hex>.sbom`, with its media type.
+pub fn attach_sbom(image: &str, sbom: Vec<u8>, media_type: &str, opts: &RegistryOptions) -> Result<String, SignError> {
+    let remote = Remote::connect(image, opts)?;
+    let digest = remote.resolve()?;
+    remote.append(
+        &digest,
+        Attachment::Sbom,
+        NewLayer { media_type: media_type.into(), data: sbom, annotations: BTreeMap::new() },
+    )
+}
+
+/// `cosign attest --key --type --predicate`: an in-toto statement about the image digest in
+/// a signed DSSE envelope, appended to `sha256-<hex>.att`.
+pub fn attest(
+    image: &str,
+    signer: &dyn Signer,
+    type_name: &str,
+    predicate: &[u8],
+    opts: &RegistryOptions,
+) -> Result<Signed, SignError> {
+    let remote = Remote::connect(image, opts)?;
+    let digest = remote.resolve()?;
+    let statement = dsse::build_statement(type_name, predicate, &remote.repository(), &digest, &dsse::rfc3339_now())?;
+    let envelope = dsse::attest(&statement, signer)?;
+    let layer = NewLayer {
+        media_type: DSSE_MEDIA_TYPE.into(),
+        data: envelope.to_json(),
+        annotations: BTreeMap::from([
+            (SIGNATURE_ANNOTATION.to_string(), String::new()),
+            (PREDICATE_ANNOTATION.to_string(), statement.predicate_type.clone()),
+        ]),
+    };
+    let location = remote.append(&digest, Attachment::Attestation, layer)?;
+    Ok(Signed { digest, location })
+}
+
+/// `cosign verify-attestation --key [--type]`: every attestation that verifies, is about
+/// this digest and (if asked) has the predicate type; an error saying why each failed if none.
+pub fn verify_attestation(
+    image: &str,
+    verifier: &dyn Verifier,
+    type_name: Option<&str>,
+    opts: &RegistryOptions,
+) -> Result<Vec<Statement>, SignError> {
+    let want = type_name.map(dsse::predicate_type_uri).transpose()?;
+    let remote = Remote::connect(image, opts)?;
+    let digest = remote.resolve()?;
+    let Some(layers) = remote.layers(&digest, Attachment::Attestation)? else {
+        return Err(SignError::BadSignature(format!(
+            "no attestations found for {image} ({digest}): tag {} does not exist",
+            remote.triangulate(&digest, Attachment::Attestation)
+        )));
+    };
+    let mut ok = Vec::new();
+    let mut why = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let name = format!("attestation {} ({})", i + 1, l.descriptor.digest);
+        let st = match dsse::verify_attestation(&l.data, verifier, &name) {
+            Ok(st) => st,
+            Err(e) => {
+                why.push(e.to_string());
+                continue;
+            }
+        };
+        if !st.has_subject_digest(&digest) {
+            why.push(format!("{name}: its subject is not this image's {digest}"));
+            continue;
+        }
+        if let Some(w) = &want {
+            if &st.predicate_type != w {
+                why.push(format!("{name}: predicate type {} is not {w}", st.predicate_type));
+                continue;
+            }
+        }
+        ok.push(st);
+    }
+    if ok.is_empty() {
+        return Err(SignError::BadSignature(format!(
+            "no valid attestation for {image} ({digest}): {}",
+            why.join("; ")
+        )));
+    }
+    Ok(ok)
+}
+
+/// `cosign triangulate [--type]`: where the signature (attestation, SBOM) of the image lives.
+pub fn triangulate(image: &str, kind: Attachment, opts: &RegistryOptions) -> Result<String, SignError> {
+    let remote = Remote::connect(image, opts)?;
+    let digest = remote.resolve()?;
+    Ok(remote.triangulate(&digest, kind))
+}
