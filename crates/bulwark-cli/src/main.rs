@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 mod db;
 mod scan;
+mod sign;
 
 #[derive(Parser)]
 #[command(name = "bulwark", version, about = "Container supply-chain security: SBOMs, scanning, signing")]
@@ -24,6 +25,25 @@ enum Command {
     /// Build or inspect the local vulnerability database.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Write a cosign key pair: cosign.key (encrypted) and cosign.pub.
+    GenerateKeyPair(sign::GenerateKeyPairArgs),
+    /// Sign an image's digest; the signature is stored beside it, as cosign stores it.
+    Sign(sign::SignArgs),
+    /// Verify an image's signatures; prints the verified payloads as JSON, exit 1 if none.
+    Verify(sign::VerifyArgs),
+    /// Attach an artifact (an SBOM) to an image.
+    #[command(subcommand)]
+    Attach(sign::AttachCommand),
+    /// Sign an in-toto attestation about an image.
+    Attest(sign::AttestArgs),
+    /// Verify an image's attestations; prints the verified statements, exit 1 if none.
+    VerifyAttestation(sign::VerifyAttestationArgs),
+    /// Verify an image's SLSA provenance: signed, from the expected source and builder.
+    VerifyProvenance(sign::VerifyProvenanceArgs),
+    /// Print where an image's signature, attestations or SBOM are stored.
+    Triangulate(sign::TriangulateArgs),
+    /// Verify a Sigstore bundle against an artifact, offline.
+    VerifyBundle(sign::VerifyBundleArgs),
 }
 
 #[derive(Args)]
@@ -97,6 +117,15 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Sbom(a) => sbom(a),
         Command::Scan(a) => scan::run(a),
         Command::Db(c) => db::run(c),
+        Command::GenerateKeyPair(a) => sign::generate_key_pair(a),
+        Command::Sign(a) => sign::sign(a),
+        Command::Verify(a) => sign::verify(a),
+        Command::Attach(c) => sign::attach(c),
+        Command::Attest(a) => sign::attest(a),
+        Command::VerifyAttestation(a) => sign::verify_attestation(a),
+        Command::VerifyProvenance(a) => sign::verify_provenance(a),
+        Command::Triangulate(a) => sign::triangulate(a),
+        Command::VerifyBundle(a) => sign::verify_bundle(a),
     }
 }
 

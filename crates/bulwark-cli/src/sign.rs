@@ -1,0 +1,382 @@
+//! Cosign-compatible commands: generate-key-pair, sign, verify, attach sbom, attest,
+//! verify-attestation, verify-provenance, triangulate, verify-bundle.
+
+use anyhow::{bail, Context, Result};
+use bulwark_sign::oci::{Attachment, RegistryOptions};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Clone)]
+pub(crate) struct RegistryArgs {
+    /// Allow plain HTTP and unverified TLS (a registry on loopback or a lab network).
+    #[arg(long)]
+    allow_insecure_registry: bool,
+    /// Docker config.json with registry credentials (default: $DOCKER_CONFIG, ~/.docker).
+    #[arg(long, value_name = "FILE")]
+    registry_config: Option<PathBuf>,
+}
+
+impl RegistryArgs {
+    fn options(&self) -> RegistryOptions {
+        RegistryOptions { allow_insecure: self.allow_insecure_registry, docker_config: self.registry_config.clone() }
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct GenerateKeyPairArgs {
+    /// Directory for cosign.key and cosign.pub (default: the current one). Existing files are never overwritten.
+    #[arg(long, default_value = ".")]
+    output_dir: PathBuf,
+}
+
+#[derive(Args)]
+pub(crate) struct SignArgs {
+    /// Encrypted private key (cosign.key); the password comes from COSIGN_PASSWORD or a prompt.
+    #[arg(long)]
+    key: PathBuf,
+    /// Extra annotation KEY=VALUE in the signed payload (repeatable).
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyArgs {
+    /// Public key (cosign.pub).
+    #[arg(long)]
+    key: PathBuf,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    image: String,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AttachCommand {
+    /// Attach an SBOM under sha256-<digest>.sbom.
+    Sbom(AttachSbomArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct AttachSbomArgs {
+    /// The SBOM file.
+    #[arg(long)]
+    sbom: PathBuf,
+    /// spdx, cyclonedx or syft (default: detected from the file).
+    #[arg(long = "type")]
+    kind: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct AttestArgs {
+    #[arg(long)]
+    key: PathBuf,
+    /// Predicate type: slsaprovenance, slsaprovenance02, slsaprovenance1, link, spdx, spdxjson,
+    /// cyclonedx, vuln, openvex, custom, or a URI.
+    #[arg(long = "type", default_value = "custom")]
+    kind: String,
+    /// The predicate file.
+    #[arg(long)]
+    predicate: PathBuf,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyAttestationArgs {
+    #[arg(long)]
+    key: PathBuf,
+    /// Only attestations of this predicate type (name or URI).
+    #[arg(long = "type")]
+    kind: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyProvenanceArgs {
+    #[arg(long)]
+    key: PathBuf,
+    /// Expected source repository, e.g. github.com/org/app.
+    #[arg(long)]
+    source_uri: String,
+    /// Expected builder id (without @version: any version of that builder).
+    #[arg(long)]
+    builder_id: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct TriangulateArgs {
+    /// signature, attestation or sbom.
+    #[arg(long = "type", default_value = "signature")]
+    kind: String,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyBundleArgs {
+    /// The Sigstore bundle (.sigstore.json).
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Public key, for a key-signed bundle.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// trusted_root.json (default: Sigstore's public-good instance, built in).
+    #[arg(long)]
+    trusted_root: Option<PathBuf>,
+    /// Expected certificate identity (SAN), for keyless bundles.
+    #[arg(long)]
+    certificate_identity: Option<String>,
+    #[arg(long)]
+    certificate_identity_regexp: Option<String>,
+    /// Expected OIDC issuer, for keyless bundles.
+    #[arg(long)]
+    certificate_oidc_issuer: Option<String>,
+    #[arg(long)]
+    certificate_oidc_issuer_regexp: Option<String>,
+    /// The artifact file, or sha256:<hex>.
+    artifact: String,
+}
+
+const MAX_INPUT: u64 = 256 << 20;
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut buf = Vec::new();
+    f.take(MAX_INPUT + 1).read_to_end(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+    if buf.len() as u64 > MAX_INPUT {
+        bail!("{}: larger than {} MiB", path.display(), MAX_INPUT >> 20);
+    }
+    Ok(buf)
+}
+
+fn private_key(path: &Path) -> Result<bulwark_sign::PrivateKey> {
+    let pem = read(path)?;
+    let password = bulwark_sign::keys::password_from_env_or_prompt(false)?;
+    Ok(bulwark_sign::keys::load_private_key(&pem, &password, &path.display().to_string())?)
+}
+
+fn public_key(path: &Path) -> Result<bulwark_sign::PublicKey> {
+    Ok(bulwark_sign::keys::load_public_key(&read(path)?, &path.display().to_string())?)
+}
+
+fn print_json(v: &serde_json::Value) -> Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+pub(crate) fn generate_key_pair(a: GenerateKeyPairArgs) -> Result<i32> {
+    let password = bulwark_sign::keys::password_from_env_or_prompt(true)?;
+    let pair = bulwark_sign::keys::generate()?;
+    let (k, p) = bulwark_sign::keys::write_key_pair(&a.output_dir, &pair, &password)?;
+    eprintln!("Private key written to {}\nPublic key written to {}", k.display(), p.display());
+    Ok(0)
+}
+
+pub(crate) fn sign(a: SignArgs) -> Result<i32> {
+    let key = private_key(&a.key)?;
+    let mut ann = serde_json::Map::new();
+    for kv in &a.annotations {
+        let Some((k, v)) = kv.split_once('=') else { bail!("--annotations {kv:?}: expected KEY=VALUE") };
+        ann.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    }
+    let signed = bulwark_sign::cosign::sign(&a.image, &key, ann, &a.registry.options())?;
+    eprintln!("Signed {} ({}); signature pushed to {}", a.image, signed.digest, signed.location);
+    Ok(0)
+}
+
+pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
+    let key = public_key(&a.key)?;
+    match bulwark_sign::cosign::verify(&a.image, &key, &a.registry.options()) {
+        Ok(sigs) => {
+            eprintln!("Verification for {} --\nThe signatures were verified against the specified public key", a.image);
+            print_json(&serde_json::Value::Array(sigs.into_iter().map(|s| s.payload).collect()))?;
+            Ok(0)
+        }
+        Err(bulwark_sign::SignError::BadSignature(why)) => {
+            eprintln!("bulwark: error: {why}");
+            Ok(1)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn attach(c: AttachCommand) -> Result<i32> {
+    let AttachCommand::Sbom(a) = c;
+    let sbom = read(&a.sbom)?;
+    let kind = match a.kind.as_deref() {
+        Some(k) => k.to_string(),
+        None => {
+            let v: serde_json::Value = serde_json::from_slice(&sbom).unwrap_or_default();
+            if v.get("bomFormat").is_some() {
+                "cyclonedx".into()
+            } else if v.get("spdxVersion").is_some() {
+                "spdx".into()
+            } else {
+                "syft".into()
+            }
+        }
+    };
+    // The media types cosign gives each kind.
+    let media = match kind.as_str() {
+        "spdx" => "text/spdx+json",
+        "cyclonedx" => "application/vnd.cyclonedx+json",
+        "syft" => "application/vnd.syft+json",
+        other => bail!("--type {other:?}: one of spdx, cyclonedx, syft"),
+    };
+    let at = bulwark_sign::cosign::attach_sbom(&a.image, sbom, media, &a.registry.options())?;
+    eprintln!("SBOM attached at {at}");
+    Ok(0)
+}
+
+pub(crate) fn attest(a: AttestArgs) -> Result<i32> {
+    let key = private_key(&a.key)?;
+    let predicate = read(&a.predicate)?;
+    let signed = bulwark_sign::cosign::attest(&a.image, &key, &a.kind, &predicate, &a.registry.options())?;
+    eprintln!("Attestation of {} ({}) pushed to {}", a.image, signed.digest, signed.location);
+    Ok(0)
+}
+
+fn verified_attestations(
+    image: &str,
+    key: &Path,
+    kind: Option<&str>,
+    registry: &RegistryArgs,
+) -> Result<Result<Vec<bulwark_sign::dsse::Statement>, String>> {
+    let key = public_key(key)?;
+    match bulwark_sign::cosign::verify_attestation(image, &key, kind, &registry.options()) {
+        Ok(s) => Ok(Ok(s)),
+        Err(bulwark_sign::SignError::BadSignature(why)) => Ok(Err(why)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn verify_attestation(a: VerifyAttestationArgs) -> Result<i32> {
+    match verified_attestations(&a.image, &a.key, a.kind.as_deref(), &a.registry)? {
+        Ok(statements) => {
+            eprintln!(
+                "Verification for {} --\nThe attestations were verified against the specified public key",
+                a.image
+            );
+            for st in statements {
+                println!("{}", String::from_utf8_lossy(&st.to_json()));
+            }
+            Ok(0)
+        }
+        Err(why) => {
+            eprintln!("bulwark: error: {why}");
+            Ok(1)
+        }
+    }
+}
+
+pub(crate) fn verify_provenance(a: VerifyProvenanceArgs) -> Result<i32> {
+    let req =
+        bulwark_sign::provenance::Requirements { source_uri: a.source_uri.clone(), builder_id: a.builder_id.clone() };
+    let statements = match verified_attestations(&a.image, &a.key, None, &a.registry)? {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("bulwark: error: {why}");
+            return Ok(1);
+        }
+    };
+    let mut why = Vec::new();
+    for st in &statements {
+        match bulwark_sign::provenance::check(st, &req) {
+            Ok(summary) => {
+                eprintln!("PASSED: SLSA provenance of {} verified", a.image);
+                print_json(&serde_json::to_value(summary)?)?;
+                return Ok(0);
+            }
+            Err(e) => why.push(e.to_string()),
+        }
+    }
+    eprintln!("bulwark: error: no attestation of {} passes: {}", a.image, why.join("; "));
+    Ok(1)
+}
+
+pub(crate) fn triangulate(a: TriangulateArgs) -> Result<i32> {
+    let kind = match a.kind.as_str() {
+        "signature" | "sig" => Attachment::Signature,
+        "attestation" | "att" => Attachment::Attestation,
+        "sbom" => Attachment::Sbom,
+        other => bail!("--type {other:?}: one of signature, attestation, sbom"),
+    };
+    println!("{}", bulwark_sign::cosign::triangulate(&a.image, kind, &a.registry.options())?);
+    Ok(0)
+}
+
+pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<i32> {
+    use bulwark_sign::bundle::{verify_bundle, Artifact, Match, Policy, TrustRoot};
+    let bundle = read(&a.bundle)?;
+    let root = match &a.trusted_root {
+        Some(p) => TrustRoot::from_trusted_root_json(&read(p)?)?,
+        None => TrustRoot::public_good()?,
+    };
+    let policy = match &a.key {
+        Some(k) => Policy::public_key(&String::from_utf8_lossy(&read(k)?), root)?,
+        None => {
+            let identity = match (&a.certificate_identity, &a.certificate_identity_regexp) {
+                (Some(i), _) => Match::exact(i.clone()),
+                (None, Some(r)) => Match::regex(r)?,
+                _ => bail!(
+                    "keyless bundles need --certificate-identity or --certificate-identity-regexp (or give --key)"
+                ),
+            };
+            let issuer = match (&a.certificate_oidc_issuer, &a.certificate_oidc_issuer_regexp) {
+                (Some(i), _) => Match::exact(i.clone()),
+                (None, Some(r)) => Match::regex(r)?,
+                _ => bail!("keyless bundles need --certificate-oidc-issuer or --certificate-oidc-issuer-regexp"),
+            };
+            Policy::keyless(root, identity, issuer)
+        }
+    };
+    let artifact_bytes;
+    let artifact = match a.artifact.strip_prefix("sha256:") {
+        Some(hexd) => {
+            let mut d = [0u8; 32];
+            hex_decode(hexd, &mut d).with_context(|| format!("{}: not a sha256 digest", a.artifact))?;
+            Artifact::Sha256(d)
+        }
+        None => {
+            artifact_bytes = read(Path::new(&a.artifact))?;
+            Artifact::Bytes(&artifact_bytes)
+        }
+    };
+    match verify_bundle(&bundle, artifact, &policy) {
+        Ok(v) => {
+            eprintln!("Verified OK");
+            print_json(&serde_json::json!({
+                "mediaType": v.media_type, "identity": v.identity, "issuer": v.issuer,
+                "integratedTime": v.integrated_time, "logIndexes": v.log_indexes,
+            }))?;
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("bulwark: error: {}: {e}", a.bundle.display());
+            Ok(1)
+        }
+    }
+}
+
+fn hex_decode(s: &str, out: &mut [u8; 32]) -> Result<()> {
+    if s.len() != 64 {
+        bail!("expected 64 hex digits");
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)?;
+    }
+    Ok(())
+}
