@@ -7,6 +7,7 @@ mod license;
 pub mod read;
 pub mod stamp;
 
+pub use formats::Ids;
 pub use stamp::Stamp;
 
 use bulwark_catalog::Inventory;

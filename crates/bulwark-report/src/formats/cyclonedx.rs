@@ -209,31 +209,8 @@ fn package_key(p: &PackageRef) -> PackageKey<'_> {
     (p.kind, p.namespace.as_deref(), &p.name, &p.version, &p.purl, p.source.as_ref(), &p.location)
 }
 
-/// Hands out each `bom-ref` once: `want`, else `want-2`, `want-3`… A run of equal wants goes
-/// on from the last suffix tried, so a million identical packages is not quadratic.
-#[derive(Default)]
-struct Refs {
-    taken: HashMap<String, u64>,
-}
-
-impl Refs {
-    fn claim(&mut self, want: String) -> String {
-        let Some(&last) = self.taken.get(&want) else {
-            self.taken.insert(want.clone(), 1);
-            return want;
-        };
-        let mut n = last;
-        loop {
-            n += 1;
-            let candidate = format!("{want}-{n}");
-            if !self.taken.contains_key(&candidate) {
-                self.taken.insert(candidate.clone(), 1);
-                self.taken.insert(want, n);
-                return candidate;
-            }
-        }
-    }
-}
+/// Each `bom-ref` handed out once, as in our SBOMs.
+type Refs = bulwark_sbom::Ids;
 
 fn version(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.chars().take(MAX_VERSION).collect())

@@ -7,9 +7,10 @@ use bulwark_catalog::{Package, SourceInfo};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-/// The ids of one document, each handed out once.
+/// The ids of one document (CycloneDX `bom-ref`s, SPDX ids), each handed out once.
+/// Shared with the scan report's CycloneDX writer.
 #[derive(Default)]
-pub(crate) struct Ids {
+pub struct Ids {
     /// Every id given, with the last `-N` suffix tried with it as the base: a run of equal
     /// wants (a hostile image can hold a million identical packages) goes on from there
     /// instead of trying `-2`, `-3`… again each time, which was quadratic.
@@ -18,7 +19,7 @@ pub(crate) struct Ids {
 
 impl Ids {
     /// `want`, or `want-2`, `want-3`… if an earlier element holds it.
-    pub(crate) fn claim(&mut self, want: String) -> String {
+    pub fn claim(&mut self, want: String) -> String {
         let Some(&last) = self.taken.get(&want) else {
             self.taken.insert(want.clone(), 1);
             return want;
