@@ -37,6 +37,10 @@ pub(crate) struct SignArgs {
     /// Extra annotation KEY=VALUE in the signed payload (repeatable).
     #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
     annotations: Vec<String>,
+    /// Write a Sigstore bundle as an OCI referrer (cosign v3's default); false writes the
+    /// sha256-<digest>.sig tag of cosign v1/v2.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    new_bundle_format: bool,
     #[command(flatten)]
     registry: RegistryArgs,
     image: String,
@@ -192,25 +196,46 @@ pub(crate) fn sign(a: SignArgs) -> Result<i32> {
         let Some((k, v)) = kv.split_once('=') else { bail!("--annotations {kv:?}: expected KEY=VALUE") };
         ann.insert(k.to_string(), serde_json::Value::String(v.to_string()));
     }
-    let signed = bulwark_sign::cosign::sign(&a.image, &key, ann, &a.registry.options())?;
+    let signed = if a.new_bundle_format {
+        bulwark_sign::referrers::sign_bundle(&a.image, &key, ann, &a.registry.options())?
+    } else {
+        bulwark_sign::cosign::sign(&a.image, &key, ann, &a.registry.options())?
+    };
     eprintln!("Signed {} ({}); signature pushed to {}", a.image, signed.digest, signed.location);
     Ok(0)
 }
 
 pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
-    let key = public_key(&a.key)?;
-    match bulwark_sign::cosign::verify(&a.image, &key, &a.registry.options()) {
-        Ok(sigs) => {
-            eprintln!("Verification for {} --\nThe signatures were verified against the specified public key", a.image);
-            print_json(&serde_json::Value::Array(sigs.into_iter().map(|s| s.payload).collect()))?;
-            Ok(0)
-        }
-        Err(bulwark_sign::SignError::BadSignature(why)) => {
-            eprintln!("bulwark: error: {why}");
-            Ok(1)
-        }
-        Err(e) => Err(e.into()),
+    // Both places cosign keeps signatures: Sigstore bundles referring to the image (v3) and
+    // the sha256-<digest>.sig tag (v1/v2). Either verifying is enough; if neither does, both
+    // reasons are shown.
+    let pem = read(&a.key)?;
+    let key = bulwark_sign::keys::load_public_key(&pem, &a.key.display().to_string())?;
+    let opts = a.registry.options();
+    let mut payloads = Vec::new();
+    let mut why = Vec::new();
+    match bulwark_sign::cosign::verify(&a.image, &key, &opts) {
+        Ok(sigs) => payloads.extend(sigs.into_iter().map(|s| s.payload)),
+        Err(bulwark_sign::SignError::BadSignature(w)) => why.push(w),
+        Err(e) => return Err(e.into()),
     }
+    let bundle_opts = bulwark_sign::referrers::BundleVerifyOptions { registry: opts.clone(), trust_root: None };
+    match bulwark_sign::referrers::verify_bundles(&a.image, &String::from_utf8_lossy(&pem), &bundle_opts) {
+        Ok(found) => payloads.extend(
+            found
+                .into_iter()
+                .map(|r| serde_json::from_slice(&r.statement.to_json()).unwrap_or(serde_json::Value::Null)),
+        ),
+        Err(bulwark_sign::SignError::BadSignature(w)) => why.push(w),
+        Err(e) => return Err(e.into()),
+    }
+    if payloads.is_empty() {
+        eprintln!("bulwark: error: {}", why.join("; "));
+        return Ok(1);
+    }
+    eprintln!("Verification for {} --\nThe signatures were verified against the specified public key", a.image);
+    print_json(&serde_json::Value::Array(payloads))?;
+    Ok(0)
 }
 
 pub(crate) fn attach(c: AttachCommand) -> Result<i32> {

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod payload;
 mod pem;
 pub mod provenance;
+pub mod referrers;
 
 pub use keys::{KeyAlgorithm, KeyPair, PrivateKey, PublicKey};
 

@@ -131,7 +131,14 @@ impl Remote {
                 }
                 e => Err(e),
             })
-            .map_err(|e| err(&registry, e))?;
+            .map_err(|e| {
+                let hint = if opts.allow_insecure {
+                    ""
+                } else {
+                    " (HTTPS with a verified certificate is required; --allow-insecure-registry permits plain HTTP and unverified TLS)"
+                };
+                err(&registry, format!("{e}{hint}"))
+            })?;
         Ok(remote)
     }
 
@@ -211,7 +218,7 @@ impl Remote {
         Ok(Some(out))
     }
 
-    fn blob(&self, d: &Descriptor) -> Result<Vec<u8>, SignError> {
+    pub(crate) fn blob(&self, d: &Descriptor) -> Result<Vec<u8>, SignError> {
         let what = format!("{}@{}", self.repository(), d.digest);
         if d.size > MAX_LAYER {
             return Err(err(&what, format!("{} bytes, more than {MAX_LAYER}", d.size)));
@@ -230,12 +237,68 @@ impl Remote {
         Ok(buf)
     }
 
-    fn push_blob(&self, data: &[u8]) -> Result<String, SignError> {
+    pub(crate) fn push_blob(&self, data: &[u8]) -> Result<String, SignError> {
         let digest = sha256(data);
         self.rt
             .block_on(self.client.push_blob(&self.reference, data, &digest))
             .map_err(|e| err(&format!("{}: pushing {digest}", self.repository()), e))?;
         Ok(digest)
+    }
+
+    /// A manifest or index by tag or digest, raw, or `None` when absent. Fetched by digest, its
+    /// bytes are checked against the digest.
+    pub(crate) fn pull_raw(&self, tag_or_digest: &str, accept: &[&str]) -> Result<Option<Vec<u8>>, SignError> {
+        let r = self.at(tag_or_digest);
+        match self.rt.block_on(self.client.pull_manifest_raw(&r, &self.auth, accept)) {
+            Ok((body, _)) => {
+                if tag_or_digest.starts_with("sha256:") && sha256(&body) != tag_or_digest {
+                    return Err(err(&r.whole(), "content does not match its digest"));
+                }
+                Ok(Some(body))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(err(&r.whole(), e)),
+        }
+    }
+
+    /// Puts a manifest or index under a tag or its digest.
+    pub(crate) fn push_manifest(
+        &self,
+        tag_or_digest: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), SignError> {
+        let r = self.at(tag_or_digest);
+        let ct = reqwest_header(content_type)?;
+        self.rt.block_on(self.client.push_manifest_raw(&r, body, ct)).map_err(|e| err(&r.whole(), e))?;
+        Ok(())
+    }
+
+    /// The digests of the manifests referring to `digest`, from the OCI 1.1 referrers API, or
+    /// `None` when the registry has no such API (it answers 404, as distribution 2.8 does).
+    pub(crate) fn referrers_api(&self, digest: &str) -> Result<Option<Vec<Descriptor>>, SignError> {
+        let r = self.at(digest);
+        match self.rt.block_on(self.client.pull_referrers(&r, None)) {
+            Ok(index) => Ok(Some(
+                index
+                    .manifests
+                    .into_iter()
+                    .map(|m| Descriptor {
+                        media_type: m.media_type,
+                        digest: m.digest,
+                        size: u64::try_from(m.size).unwrap_or(0),
+                        annotations: m.annotations,
+                    })
+                    .collect(),
+            )),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(OciDistributionError::RegistryError { envelope, .. })
+                if envelope.errors.iter().any(|x| matches!(x.code, oci_client::errors::OciErrorCode::Unsupported)) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(err(&format!("{}: referrers of {digest}", self.repository()), e)),
+        }
     }
 
     /// Appends `layer` to the attachment manifest of `digest` (creating it when absent) and
