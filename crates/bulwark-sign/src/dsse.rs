@@ -432,7 +432,10 @@ pub fn verify_attestation(envelope_json: &[u8], verifier: &dyn Verifier, what: &
             ),
         ));
     }
-    env.verify(verifier)?;
+    env.verify(verifier).map_err(|e| match e {
+        SignError::BadSignature(m) => SignError::BadSignature(format!("{what}: {m}")),
+        e => e,
+    })?;
     Statement::parse(&env.payload, what)
 }
 
