@@ -1,0 +1,161 @@
+//! The signing commands end to end, as a user runs them: `bulwark generate-key-pair`,
+//! `sign` (bundle referrer by default, the `.sig` tag with `--new-bundle-format=false`),
+//! `verify`, `attest`, `verify-attestation`, `verify-provenance`, `attach sbom`,
+//! `triangulate`, against Debian's docker-registry on loopback; `verify-bundle` on a real
+//! Sigstore conformance bundle.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+mod common;
+
+use common::registry::Registry;
+use std::path::Path;
+use std::process::Output;
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    common::bulwark().current_dir(dir).env("COSIGN_PASSWORD", "s3cret").args(args).output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn sign_verify_attest_and_provenance_through_the_cli() {
+    let Some(reg) = Registry::start() else { return };
+    let image = reg.push("node-app", "team/app:1.0");
+    let other = reg.push("rust-app", "team/other:1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&run(d, &["generate-key-pair"]));
+    assert!(std::fs::read_to_string(d.join("cosign.key")).unwrap().contains("ENCRYPTED SIGSTORE PRIVATE KEY"));
+    // Never overwrites a key.
+    assert!(!run(d, &["generate-key-pair"]).status.success());
+    let insecure = "--allow-insecure-registry";
+
+    // Unsigned: exit 1, saying nothing was found.
+    let out = run(d, &["verify", "--key", "cosign.pub", insecure, &image]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no signatures found"));
+
+    // cosign v3's default (a bundle referrer), then the v1/v2 tag: both verify.
+    ok(&run(d, &["sign", "--key", "cosign.key", insecure, &image]));
+    let payloads: serde_json::Value =
+        serde_json::from_str(&ok(&run(d, &["verify", "--key", "cosign.pub", insecure, &image]))).unwrap();
+    assert_eq!(payloads.as_array().unwrap().len(), 1);
+    assert_eq!(payloads[0]["predicateType"], "https://sigstore.dev/cosign/sign/v1");
+    ok(&run(d, &["sign", "--key", "cosign.key", "--new-bundle-format=false", "-a", "env=ci", insecure, &image]));
+    let payloads: serde_json::Value =
+        serde_json::from_str(&ok(&run(d, &["verify", "--key", "cosign.pub", insecure, &image]))).unwrap();
+    assert_eq!(payloads.as_array().unwrap().len(), 2);
+    let legacy = payloads.as_array().unwrap().iter().find(|p| p.get("critical").is_some()).unwrap();
+    assert_eq!(
+        legacy["critical"]["image"]["docker-manifest-digest"],
+        "sha256:afe831cd21e07c7e05df6f359834d604c6af74d69569103a00a97fdbe18b27a7"
+    );
+    assert_eq!(legacy["optional"]["env"], "ci");
+    // Another key: exit 1, with the reason.
+    let other_key = common::shared().join("data/cosign/policy-controller-keys/cosign.pub");
+    let out = run(d, &["verify", "--key", other_key.to_str().unwrap(), insecure, &image]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong key"));
+
+    // triangulate names the tag cosign uses.
+    let at = ok(&run(d, &["triangulate", insecure, &image]));
+    assert_eq!(
+        at.trim(),
+        format!("{}/team/app:sha256-afe831cd21e07c7e05df6f359834d604c6af74d69569103a00a97fdbe18b27a7.sig", reg.host())
+    );
+
+    // SLSA provenance: attested, verified as an attestation and as provenance.
+    let prov = d.join("prov.json");
+    std::fs::write(
+        &prov,
+        r#"{"builder":{"id":"https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v1.9.0"},
+            "buildType":"https://github.com/slsa-framework/slsa-github-generator/container@v1",
+            "invocation":{"configSource":{"uri":"git+https://github.com/org/app@refs/heads/main","digest":{"sha1":"0123456789abcdef0123456789abcdef01234567"},"entryPoint":".github/workflows/release.yml"}},
+            "materials":[{"uri":"git+https://github.com/org/app@refs/heads/main","digest":{"sha1":"0123456789abcdef0123456789abcdef01234567"}}]}"#,
+    )
+    .unwrap();
+    ok(&run(
+        d,
+        &["attest", "--key", "cosign.key", "--type", "slsaprovenance", "--predicate", "prov.json", insecure, &image],
+    ));
+    let st = ok(&run(d, &["verify-attestation", "--key", "cosign.pub", "--type", "slsaprovenance", insecure, &image]));
+    assert!(st.contains("https://slsa.dev/provenance/v0.2"), "{st}");
+    let out = run(d, &["verify-attestation", "--key", "cosign.pub", "--type", "cyclonedx", insecure, &image]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("predicate type"));
+    let builder =
+        "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml";
+    ok(&run(
+        d,
+        &[
+            "verify-provenance",
+            "--key",
+            "cosign.pub",
+            "--source-uri",
+            "github.com/org/app",
+            "--builder-id",
+            builder,
+            insecure,
+            &image,
+        ],
+    ));
+    let out =
+        run(d, &["verify-provenance", "--key", "cosign.pub", "--source-uri", "github.com/evil/app", insecure, &image]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("source"));
+    // Provenance of one image does not vouch for another.
+    let out =
+        run(d, &["verify-provenance", "--key", "cosign.pub", "--source-uri", "github.com/org/app", insecure, &other]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // SBOM attachment lands under .sbom.
+    let sbom = d.join("sbom.cdx.json");
+    ok(&common::bulwark()
+        .args([
+            "sbom",
+            &format!("oci-dir:{}", common::image("node-app").display()),
+            "-q",
+            "--no-cache",
+            "-f",
+            "cyclonedx-json",
+            "-o",
+        ])
+        .arg(&sbom)
+        .output()
+        .unwrap());
+    ok(&run(d, &["attach", "sbom", "--sbom", "sbom.cdx.json", insecure, &image]));
+    let at = ok(&run(d, &["triangulate", "--type", "sbom", insecure, &image]));
+    assert!(at.trim().ends_with(".sbom"), "{at}");
+}
+
+#[test]
+fn verify_bundle_on_a_conformance_bundle() {
+    let case = common::shared().join("data/cosign/sigstore-conformance/bundle-verify");
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = case.join("happy-path-v0.3/bundle.sigstore.json");
+    let artifact = case.join("a.txt");
+    let args = |identity: &str| -> Vec<String> {
+        vec![
+            "verify-bundle".into(),
+            "--bundle".into(),
+            bundle.display().to_string(),
+            "--certificate-identity".into(),
+            identity.into(),
+            "--certificate-oidc-issuer".into(),
+            "https://token.actions.githubusercontent.com".into(),
+            artifact.display().to_string(),
+        ]
+    };
+    let id = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let a = args(id);
+    let out = ok(&run(dir.path(), &a.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(out.contains("\"logIndexes\":[79571823]"), "{out}");
+    let a = args("someone@example.com");
+    let out = run(dir.path(), &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("identity mismatch"));
+}
