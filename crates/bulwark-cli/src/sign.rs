@@ -137,8 +137,17 @@ pub(crate) struct VerifyBundleArgs {
     #[arg(long)]
     key: Option<PathBuf>,
     /// trusted_root.json (default: Sigstore's public-good instance, built in).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "certificate_chain")]
     trusted_root: Option<PathBuf>,
+    /// A private Sigstore as files: the Fulcio CA chain (PEM) ...
+    #[arg(long, requires = "rekor_key")]
+    certificate_chain: Option<PathBuf>,
+    /// ... the Rekor log's public key (PEM) ...
+    #[arg(long, requires = "certificate_chain")]
+    rekor_key: Option<PathBuf>,
+    /// ... and, if certificates must carry an SCT, the CT log's public key.
+    #[arg(long, requires = "certificate_chain")]
+    ctlog_key: Option<PathBuf>,
     /// Expected certificate identity (SAN), for keyless bundles.
     #[arg(long)]
     certificate_identity: Option<String>,
@@ -346,9 +355,13 @@ pub(crate) fn triangulate(a: TriangulateArgs) -> Result<i32> {
 pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<i32> {
     use bulwark_sign::bundle::{verify_bundle, Artifact, Match, Policy, TrustRoot};
     let bundle = read(&a.bundle)?;
-    let root = match &a.trusted_root {
-        Some(p) => TrustRoot::from_trusted_root_json(&read(p)?)?,
-        None => TrustRoot::public_good()?,
+    let root = match (&a.trusted_root, &a.certificate_chain, &a.rekor_key) {
+        (Some(p), _, _) => TrustRoot::from_trusted_root_json(&read(p)?)?,
+        (None, Some(chain), Some(rekor)) => {
+            let ct = a.ctlog_key.as_deref().map(read).transpose()?;
+            TrustRoot::from_files(&read(chain)?, &read(rekor)?, ct.as_deref())?
+        }
+        _ => TrustRoot::public_good()?,
     };
     let policy = match &a.key {
         Some(k) => Policy::public_key(&String::from_utf8_lossy(&read(k)?), root)?,
