@@ -410,7 +410,8 @@ pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<i32> {
 }
 
 fn hex_decode(s: &str, out: &mut [u8; 32]) -> Result<()> {
-    if s.len() != 64 {
+    // ASCII first: slicing a multi-byte character below would panic.
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!("expected 64 hex digits");
     }
     for (i, b) in out.iter_mut().enumerate() {
