@@ -2,6 +2,7 @@
 //! verify-attestation, verify-provenance, triangulate, verify-bundle.
 
 use anyhow::{bail, Context, Result};
+use bulwark_sign::bundle::{Match, Policy, TrustRoot};
 use bulwark_sign::oci::{Attachment, RegistryOptions};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -48,12 +49,95 @@ pub(crate) struct SignArgs {
 
 #[derive(Args)]
 pub(crate) struct VerifyArgs {
-    /// Public key (cosign.pub).
-    #[arg(long)]
-    key: PathBuf,
+    /// Public key (cosign.pub). Without it, keyless signatures (cosign v1/v2 `.sig` layout) are
+    /// verified: an identity and an OIDC issuer are then required.
+    #[arg(long, conflicts_with_all = [
+        "certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "certificate_oidc_issuer_regexp",
+    ])]
+    key: Option<PathBuf>,
+    #[command(flatten)]
+    identity: IdentityArgs,
+    #[command(flatten)]
+    trust: TrustRootArgs,
     #[command(flatten)]
     registry: RegistryArgs,
     image: String,
+}
+
+/// Who must have signed, for keyless signatures.
+#[derive(Args)]
+pub(crate) struct IdentityArgs {
+    /// Expected certificate identity (SAN), for keyless signatures.
+    #[arg(long)]
+    certificate_identity: Option<String>,
+    /// Regular expression the certificate identity must match (anchor it with ^...$).
+    #[arg(long)]
+    certificate_identity_regexp: Option<String>,
+    /// Expected OIDC issuer, for keyless signatures.
+    #[arg(long)]
+    certificate_oidc_issuer: Option<String>,
+    /// Regular expression the OIDC issuer must match.
+    #[arg(long)]
+    certificate_oidc_issuer_regexp: Option<String>,
+}
+
+/// The Sigstore instance evidence is checked against.
+#[derive(Args)]
+pub(crate) struct TrustRootArgs {
+    /// trusted_root.json (default: Sigstore's public-good instance, built in).
+    #[arg(long, conflicts_with = "certificate_chain")]
+    trusted_root: Option<PathBuf>,
+    /// A private Sigstore as files: the Fulcio CA chain (PEM) ...
+    #[arg(long, requires = "rekor_key")]
+    certificate_chain: Option<PathBuf>,
+    /// ... the Rekor log's public key (PEM) ...
+    #[arg(long, requires = "certificate_chain")]
+    rekor_key: Option<PathBuf>,
+    /// ... and, if certificates must carry an SCT, the CT log's public key.
+    #[arg(long, requires = "certificate_chain")]
+    ctlog_key: Option<PathBuf>,
+}
+
+impl TrustRootArgs {
+    /// The root the flags name, or `None` when none was given.
+    fn given(&self) -> Result<Option<TrustRoot>> {
+        Ok(match (&self.trusted_root, &self.certificate_chain, &self.rekor_key) {
+            (Some(p), _, _) => Some(TrustRoot::from_trusted_root_json(&read(p)?)?),
+            (None, Some(chain), Some(rekor)) => {
+                let ct = self.ctlog_key.as_deref().map(read).transpose()?;
+                Some(TrustRoot::from_files(&read(chain)?, &read(rekor)?, ct.as_deref())?)
+            }
+            _ => None,
+        })
+    }
+
+    /// The root the flags name, else Sigstore's public-good instance.
+    fn root(&self) -> Result<TrustRoot> {
+        match self.given()? {
+            Some(root) => Ok(root),
+            None => Ok(TrustRoot::public_good()?),
+        }
+    }
+}
+
+impl IdentityArgs {
+    /// The keyless policy over `root`; `what` names the signatures in the error when the
+    /// identity or issuer is missing.
+    fn policy(&self, root: TrustRoot, what: &str) -> Result<Policy> {
+        let identity = match (&self.certificate_identity, &self.certificate_identity_regexp) {
+            (Some(i), _) => Match::exact(i.clone()),
+            (None, Some(r)) => Match::regex(r)?,
+            _ => bail!("{what}: --certificate-identity or --certificate-identity-regexp is required (or give --key)"),
+        };
+        let issuer = match (&self.certificate_oidc_issuer, &self.certificate_oidc_issuer_regexp) {
+            (Some(i), _) => Match::exact(i.clone()),
+            (None, Some(r)) => Match::regex(r)?,
+            _ => bail!(
+                "{what}: --certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required (or give --key)"
+            ),
+        };
+        Ok(Policy::keyless(root, identity, issuer))
+    }
 }
 
 #[derive(Subcommand)]
@@ -136,28 +220,10 @@ pub(crate) struct VerifyBundleArgs {
     /// Public key, for a key-signed bundle.
     #[arg(long)]
     key: Option<PathBuf>,
-    /// trusted_root.json (default: Sigstore's public-good instance, built in).
-    #[arg(long, conflicts_with = "certificate_chain")]
-    trusted_root: Option<PathBuf>,
-    /// A private Sigstore as files: the Fulcio CA chain (PEM) ...
-    #[arg(long, requires = "rekor_key")]
-    certificate_chain: Option<PathBuf>,
-    /// ... the Rekor log's public key (PEM) ...
-    #[arg(long, requires = "certificate_chain")]
-    rekor_key: Option<PathBuf>,
-    /// ... and, if certificates must carry an SCT, the CT log's public key.
-    #[arg(long, requires = "certificate_chain")]
-    ctlog_key: Option<PathBuf>,
-    /// Expected certificate identity (SAN), for keyless bundles.
-    #[arg(long)]
-    certificate_identity: Option<String>,
-    #[arg(long)]
-    certificate_identity_regexp: Option<String>,
-    /// Expected OIDC issuer, for keyless bundles.
-    #[arg(long)]
-    certificate_oidc_issuer: Option<String>,
-    #[arg(long)]
-    certificate_oidc_issuer_regexp: Option<String>,
+    #[command(flatten)]
+    trust: TrustRootArgs,
+    #[command(flatten)]
+    identity: IdentityArgs,
     /// The artifact file, or sha256:<hex>.
     artifact: String,
 }
@@ -215,11 +281,12 @@ pub(crate) fn sign(a: SignArgs) -> Result<i32> {
 }
 
 pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
+    let Some(key_path) = &a.key else { return verify_keyless(&a) };
     // Both places cosign keeps signatures: Sigstore bundles referring to the image (v3) and
     // the sha256-<digest>.sig tag (v1/v2). Either verifying is enough; if neither does, both
     // reasons are shown.
-    let pem = read(&a.key)?;
-    let key = bulwark_sign::keys::load_public_key(&pem, &a.key.display().to_string())?;
+    let pem = read(key_path)?;
+    let key = bulwark_sign::keys::load_public_key(&pem, &key_path.display().to_string())?;
     let opts = a.registry.options();
     let mut payloads = Vec::new();
     let mut why = Vec::new();
@@ -228,7 +295,9 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
         Err(bulwark_sign::SignError::BadSignature(w)) => why.push(w),
         Err(e) => return Err(e.into()),
     }
-    let bundle_opts = bulwark_sign::referrers::BundleVerifyOptions { registry: opts.clone(), trust_root: None };
+    // A trust root given on the command line makes the bundles' log entries count too.
+    let bundle_opts =
+        bulwark_sign::referrers::BundleVerifyOptions { registry: opts.clone(), trust_root: a.trust.given()? };
     match bulwark_sign::referrers::verify_bundles(&a.image, &String::from_utf8_lossy(&pem), &bundle_opts) {
         Ok(found) => payloads.extend(
             found
@@ -245,6 +314,29 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
     eprintln!("Verification for {} --\nThe signatures were verified against the specified public key", a.image);
     print_json(&serde_json::Value::Array(payloads))?;
     Ok(0)
+}
+
+/// `verify` without `--key`: keyless signatures under the `.sig` tag, checked offline
+/// against the trust root (certificate chain, SET) and the identity and issuer asked for.
+fn verify_keyless(a: &VerifyArgs) -> Result<i32> {
+    let policy = a.identity.policy(a.trust.root()?, "keyless verification (no --key)")?;
+    match bulwark_sign::cosign::verify_keyless(&a.image, &policy, &a.registry.options()) {
+        Ok(sigs) => {
+            eprintln!(
+                "Verification for {} --\nThe signatures were verified against the specified certificate identity and \
+                 OIDC issuer, with certificates chaining to {}",
+                a.image,
+                policy.trust_root().name()
+            );
+            print_json(&serde_json::Value::Array(sigs.into_iter().map(|s| s.payload).collect()))?;
+            Ok(0)
+        }
+        Err(bulwark_sign::SignError::BadSignature(why)) => {
+            eprintln!("bulwark: error: {why}");
+            Ok(1)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub(crate) fn attach(c: AttachCommand) -> Result<i32> {
@@ -353,33 +445,12 @@ pub(crate) fn triangulate(a: TriangulateArgs) -> Result<i32> {
 }
 
 pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<i32> {
-    use bulwark_sign::bundle::{verify_bundle, Artifact, Match, Policy, TrustRoot};
+    use bulwark_sign::bundle::{verify_bundle, Artifact};
     let bundle = read(&a.bundle)?;
-    let root = match (&a.trusted_root, &a.certificate_chain, &a.rekor_key) {
-        (Some(p), _, _) => TrustRoot::from_trusted_root_json(&read(p)?)?,
-        (None, Some(chain), Some(rekor)) => {
-            let ct = a.ctlog_key.as_deref().map(read).transpose()?;
-            TrustRoot::from_files(&read(chain)?, &read(rekor)?, ct.as_deref())?
-        }
-        _ => TrustRoot::public_good()?,
-    };
+    let root = a.trust.root()?;
     let policy = match &a.key {
         Some(k) => Policy::public_key(&String::from_utf8_lossy(&read(k)?), root)?,
-        None => {
-            let identity = match (&a.certificate_identity, &a.certificate_identity_regexp) {
-                (Some(i), _) => Match::exact(i.clone()),
-                (None, Some(r)) => Match::regex(r)?,
-                _ => bail!(
-                    "keyless bundles need --certificate-identity or --certificate-identity-regexp (or give --key)"
-                ),
-            };
-            let issuer = match (&a.certificate_oidc_issuer, &a.certificate_oidc_issuer_regexp) {
-                (Some(i), _) => Match::exact(i.clone()),
-                (None, Some(r)) => Match::regex(r)?,
-                _ => bail!("keyless bundles need --certificate-oidc-issuer or --certificate-oidc-issuer-regexp"),
-            };
-            Policy::keyless(root, identity, issuer)
-        }
+        None => a.identity.policy(root, "keyless bundle")?,
     };
     let artifact_bytes;
     let artifact = match a.artifact.strip_prefix("sha256:") {

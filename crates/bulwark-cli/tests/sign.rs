@@ -159,3 +159,106 @@ fn verify_bundle_on_a_conformance_bundle() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("identity mismatch"));
 }
+
+/// `verify` without `--key`: a keyless signature in cosign's v1/v2 `.sig` layout, made by a
+/// test Sigstore (an rcgen CA as Fulcio, a P-256 key as Rekor) whose CA and Rekor key are
+/// given as files.
+#[test]
+fn keyless_verify_with_a_private_sigstore_as_files() {
+    use base64::Engine as _;
+    use bulwark_sign::cosign::{BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, SIGNATURE_ANNOTATION};
+    use bulwark_sign::oci::{Attachment, NewLayer, RegistryOptions, Remote};
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
+        KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+    };
+    use sigstore_verify::crypto::{sha256, KeyPair as SigningKey};
+    use time::{Duration, OffsetDateTime};
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+    const NODE: &str = "sha256:afe831cd21e07c7e05df6f359834d604c6af74d69569103a00a97fdbe18b27a7";
+    const EMAIL: &str = "signer@example.com";
+    const ISSUER: &str = "https://accounts.example.com";
+
+    let Some(reg) = Registry::start() else { return };
+    let image = reg.push("node-app", "team/app:1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // Fulcio: a CA, and a ten-minute leaf for EMAIL with the OIDC issuer extension.
+    let now = OffsetDateTime::now_utc();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "test fulcio");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(365);
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap()).unwrap();
+    let mut params = CertificateParams::default();
+    params.subject_alt_names = vec![SanType::Rfc822Name(EMAIL.try_into().unwrap())];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+    params.not_before = now - Duration::minutes(5);
+    params.not_after = now + Duration::minutes(5);
+    params.custom_extensions =
+        vec![CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 1], ISSUER.as_bytes().to_vec())];
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let leaf_pem = params.signed_by(&leaf_key, &ca).unwrap().pem();
+    let leaf_key = SigningKey::from_pkcs8_der(&leaf_key.serialize_der()).unwrap();
+    let rekor = SigningKey::generate_ecdsa_p256().unwrap();
+
+    // The payload cosign signs, the leaf's signature, and the Rekor bundle whose SET the
+    // Rekor key signs over the payload's fields in canonical (sorted) order.
+    // An empty Docker config of its own, so that the tester's `~/.docker` plays no part.
+    std::fs::write(d.join("config.json"), "{}").unwrap();
+    let remote =
+        Remote::connect(&image, &RegistryOptions { allow_insecure: true, docker_config: Some(d.into()) }).unwrap();
+    let data = bulwark_sign::payload::SimpleSigning::new(&remote.repository(), NODE).unwrap().to_json();
+    let signature = B64.encode(leaf_key.sign(&data).unwrap().as_bytes());
+    let body = B64.encode(format!(
+        r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{}"}}}},"signature":{{"content":"{signature}","publicKey":{{"content":"{}"}}}}}}}}"#,
+        sha256(&data).to_hex(),
+        B64.encode(leaf_pem.as_bytes())
+    ));
+    let time = now.unix_timestamp() - 60;
+    let log_id = sha256(rekor.public_key_der().unwrap().as_bytes()).to_hex();
+    let set = rekor
+        .sign(format!(r#"{{"body":"{body}","integratedTime":{time},"logID":"{log_id}","logIndex":7}}"#).as_bytes())
+        .unwrap();
+    let bundle = serde_json::json!({
+        "SignedEntryTimestamp": B64.encode(set.as_bytes()),
+        "Payload": {"body": body, "integratedTime": time, "logIndex": 7, "logID": log_id},
+    });
+    let layer = NewLayer {
+        media_type: bulwark_sign::payload::MEDIA_TYPE.into(),
+        data,
+        annotations: [
+            (SIGNATURE_ANNOTATION, signature),
+            (CERTIFICATE_ANNOTATION, leaf_pem),
+            (CHAIN_ANNOTATION, ca.pem()),
+            (BUNDLE_ANNOTATION, bundle.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    };
+    remote.append(NODE, Attachment::Signature, layer).unwrap();
+    std::fs::write(d.join("fulcio.pem"), ca.pem()).unwrap();
+    std::fs::write(d.join("rekor.pub"), rekor.public_key_der().unwrap().to_pem()).unwrap();
+
+    let verify = |identity: &str| {
+        let files = ["--certificate-chain", "fulcio.pem", "--rekor-key", "rekor.pub"];
+        let mut args = vec!["verify", "--certificate-identity", identity, "--certificate-oidc-issuer", ISSUER];
+        args.extend(files);
+        args.extend(["--allow-insecure-registry", &image]);
+        run(d, &args)
+    };
+    let payloads: serde_json::Value = serde_json::from_str(&ok(&verify(EMAIL))).unwrap();
+    assert_eq!(payloads[0]["critical"]["image"]["docker-manifest-digest"], NODE);
+    let out = verify("someone-else@example.com");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("identity mismatch"), "{out:?}");
+    // No identity: a usage error saying what is missing, not a verification.
+    let out = run(d, &["verify", "--certificate-oidc-issuer", ISSUER, "--allow-insecure-registry", &image]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--certificate-identity"), "{out:?}");
+}

@@ -2,8 +2,10 @@
 //! verify-attestation, triangulate. Layout and formats are cosign's (see [`crate::oci`],
 //! [`crate::payload`], [`crate::dsse`]), so either tool verifies what the other wrote.
 
+use crate::bundle::{Artifact, Policy};
 use crate::dsse::{self, Statement};
-use crate::oci::{Attachment, NewLayer, RegistryOptions, Remote};
+use crate::keyless::{self, LegacySignature};
+use crate::oci::{Attachment, Layer, NewLayer, RegistryOptions, Remote};
 use crate::payload::{self, SimpleSigning};
 use crate::{SignError, Signer, Verifier};
 use base64::Engine as _;
@@ -108,6 +110,74 @@ pub fn verify(
         return Err(SignError::BadSignature(format!("no valid signature for {image} ({digest}): {}", why.join("; "))));
     }
     Ok(ok)
+}
+
+/// The annotation holding a keyless signature's signing certificate (PEM).
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+/// The annotation holding the certificate's intermediates and root (PEM).
+pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+/// The annotation holding the Rekor bundle (`{SignedEntryTimestamp, Payload}`).
+pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+
+/// `cosign verify --certificate-identity --certificate-oidc-issuer` (v1/v2 keyless layout):
+/// every layer under the image's `.sig` tag whose certificate, chain and Rekor bundle
+/// annotations verify offline against `policy` (see [`keyless::verify_legacy`]) and whose
+/// payload names this exact digest. An error saying why each layer failed if none does.
+pub fn verify_keyless(
+    image: &str,
+    policy: &Policy,
+    opts: &RegistryOptions,
+) -> Result<Vec<VerifiedSignature>, SignError> {
+    let remote = Remote::connect(image, opts)?;
+    let digest = remote.resolve()?;
+    let Some(layers) = remote.layers(&digest, Attachment::Signature)? else {
+        return Err(SignError::BadSignature(format!(
+            "no signatures found for {image} ({digest}): tag {} does not exist",
+            remote.triangulate(&digest, Attachment::Signature)
+        )));
+    };
+    let mut ok = Vec::new();
+    let mut why = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        let name = format!("signature {} ({})", i + 1, l.descriptor.digest);
+        match verify_keyless_layer(l, policy, &digest) {
+            Ok(payload) => ok.push(VerifiedSignature { payload, layer_digest: l.descriptor.digest.clone() }),
+            Err(e) => why.push(format!("{name}: {e}")),
+        }
+    }
+    if ok.is_empty() {
+        return Err(SignError::BadSignature(format!("no valid signature for {image} ({digest}): {}", why.join("; "))));
+    }
+    Ok(ok)
+}
+
+/// One `.sig` layer in the keyless layout: its payload when it verifies, else why not.
+fn verify_keyless_layer(l: &Layer, policy: &Policy, digest: &str) -> Result<serde_json::Value, String> {
+    let annotation = |key: &str| l.descriptor.annotations.as_ref().and_then(|a| a.get(key));
+    let signature = annotation(SIGNATURE_ANNOTATION).ok_or_else(|| format!("no {SIGNATURE_ANNOTATION} annotation"))?;
+    // Without a certificate the layer was signed with a key: only `--key` can verify it.
+    let certificate = annotation(CERTIFICATE_ANNOTATION).filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+        format!("no {CERTIFICATE_ANNOTATION} annotation (a key-signed signature? verify it with --key)")
+    })?;
+    // Offline there is no Rekor to ask: the SET in the bundle is the transparency evidence.
+    let rekor = annotation(BUNDLE_ANNOTATION)
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| format!("no {BUNDLE_ANNOTATION} annotation (no Rekor entry to check the signature against)"))?;
+    let sig = LegacySignature {
+        signature_b64: signature,
+        certificate_pem: Some(certificate.as_bytes()),
+        chain_pem: annotation(CHAIN_ANNOTATION).map(|c| c.as_bytes()),
+        rekor_bundle_json: rekor.as_bytes(),
+    };
+    keyless::verify_legacy(Artifact::Bytes(&l.data), &sig, policy).map_err(|e| e.to_string())?;
+    let p = SimpleSigning::parse(&l.data, "payload").map_err(|e| e.to_string())?;
+    if p.manifest_digest != digest {
+        return Err(format!(
+            "signs {}, not this image's {digest} (the tag now points at other content, or the signature was copied)",
+            p.manifest_digest
+        ));
+    }
+    Ok(serde_json::from_slice(&l.data).unwrap_or(serde_json::Value::Null))
 }
 
 /// `cosign attach sbom`: the SBOM as a layer of `sha256-<hex>.sbom`, with its media type.
