@@ -64,52 +64,65 @@ pub fn verify(
     verifier: &dyn Verifier,
     opts: &RegistryOptions,
 ) -> Result<Vec<VerifiedSignature>, SignError> {
+    verify_layers(image, Attachment::Signature, opts, |l, name, digest| {
+        let sig = l.descriptor.annotations.as_ref().and_then(|a| a.get(SIGNATURE_ANNOTATION));
+        let sig = sig.ok_or_else(|| format!("{name}: no {SIGNATURE_ANNOTATION} annotation"))?;
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(sig)
+            .map_err(|_| format!("{name}: signature is not base64"))?;
+        verifier.verify(&l.data, &sig).map_err(|e| format!("{name}: {e} (wrong key, or the payload was edited)"))?;
+        let payload = payload_for(&l.data, name, digest).map_err(|e| format!("{name}: {e}"))?;
+        Ok(VerifiedSignature { payload, layer_digest: l.descriptor.digest.clone() })
+    })
+}
+
+/// The layers attached to `image` under `kind`, each checked by `check(layer, name, digest)`
+/// (`name` like "signature 2 (sha256:…)"): the ones that pass, or an error listing why each
+/// failed. The image's tag is resolved once; `check` sees that digest.
+fn verify_layers<T>(
+    image: &str,
+    kind: Attachment,
+    opts: &RegistryOptions,
+    mut check: impl FnMut(&Layer, &str, &str) -> Result<T, String>,
+) -> Result<Vec<T>, SignError> {
+    let noun = match kind {
+        Attachment::Attestation => "attestation",
+        Attachment::Sbom => "SBOM",
+        Attachment::Signature => "signature",
+    };
     let remote = Remote::connect(image, opts)?;
     let digest = remote.resolve()?;
-    let Some(layers) = remote.layers(&digest, Attachment::Signature)? else {
+    let Some(layers) = remote.layers(&digest, kind)? else {
         return Err(SignError::BadSignature(format!(
-            "no signatures found for {image} ({digest}): tag {} does not exist",
-            remote.triangulate(&digest, Attachment::Signature)
+            "no {noun}s found for {image} ({digest}): tag {} does not exist",
+            remote.triangulate(&digest, kind)
         )));
     };
     let mut ok = Vec::new();
     let mut why = Vec::new();
     for (i, l) in layers.iter().enumerate() {
-        let name = format!("signature {} ({})", i + 1, l.descriptor.digest);
-        let sig = l.descriptor.annotations.as_ref().and_then(|a| a.get(SIGNATURE_ANNOTATION));
-        let Some(sig) = sig else {
-            why.push(format!("{name}: no {SIGNATURE_ANNOTATION} annotation"));
-            continue;
-        };
-        let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(sig) else {
-            why.push(format!("{name}: signature is not base64"));
-            continue;
-        };
-        if let Err(e) = verifier.verify(&l.data, &sig) {
-            why.push(format!("{name}: {e} (wrong key, or the payload was edited)"));
-            continue;
+        let name = format!("{noun} {} ({})", i + 1, l.descriptor.digest);
+        match check(l, &name, &digest) {
+            Ok(v) => ok.push(v),
+            Err(e) => why.push(e),
         }
-        let p = match SimpleSigning::parse(&l.data, &name) {
-            Ok(p) => p,
-            Err(e) => {
-                why.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        if p.manifest_digest != digest {
-            why.push(format!(
-                "{name}: signs {}, not this image's {digest} (the tag now points at other content, or the signature was copied)",
-                p.manifest_digest
-            ));
-            continue;
-        }
-        let payload = serde_json::from_slice(&l.data).unwrap_or(serde_json::Value::Null);
-        ok.push(VerifiedSignature { payload, layer_digest: l.descriptor.digest.clone() });
     }
     if ok.is_empty() {
-        return Err(SignError::BadSignature(format!("no valid signature for {image} ({digest}): {}", why.join("; "))));
+        return Err(SignError::BadSignature(format!("no valid {noun} for {image} ({digest}): {}", why.join("; "))));
     }
     Ok(ok)
+}
+
+/// A verified simple-signing payload, as JSON, when it names `digest`; else why not.
+fn payload_for(data: &[u8], what: &str, digest: &str) -> Result<serde_json::Value, String> {
+    let p = SimpleSigning::parse(data, what).map_err(|e| e.to_string())?;
+    if p.manifest_digest != digest {
+        return Err(format!(
+            "signs {}, not this image's {digest} (the tag now points at other content, or the signature was copied)",
+            p.manifest_digest
+        ));
+    }
+    Ok(serde_json::from_slice(data).unwrap_or(serde_json::Value::Null))
 }
 
 /// The annotation holding a keyless signature's signing certificate (PEM).
@@ -128,27 +141,10 @@ pub fn verify_keyless(
     policy: &Policy,
     opts: &RegistryOptions,
 ) -> Result<Vec<VerifiedSignature>, SignError> {
-    let remote = Remote::connect(image, opts)?;
-    let digest = remote.resolve()?;
-    let Some(layers) = remote.layers(&digest, Attachment::Signature)? else {
-        return Err(SignError::BadSignature(format!(
-            "no signatures found for {image} ({digest}): tag {} does not exist",
-            remote.triangulate(&digest, Attachment::Signature)
-        )));
-    };
-    let mut ok = Vec::new();
-    let mut why = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let name = format!("signature {} ({})", i + 1, l.descriptor.digest);
-        match verify_keyless_layer(l, policy, &digest) {
-            Ok(payload) => ok.push(VerifiedSignature { payload, layer_digest: l.descriptor.digest.clone() }),
-            Err(e) => why.push(format!("{name}: {e}")),
-        }
-    }
-    if ok.is_empty() {
-        return Err(SignError::BadSignature(format!("no valid signature for {image} ({digest}): {}", why.join("; "))));
-    }
-    Ok(ok)
+    verify_layers(image, Attachment::Signature, opts, |l, name, digest| {
+        let payload = verify_keyless_layer(l, policy, digest).map_err(|e| format!("{name}: {e}"))?;
+        Ok(VerifiedSignature { payload, layer_digest: l.descriptor.digest.clone() })
+    })
 }
 
 /// One `.sig` layer in the keyless layout: its payload when it verifies, else why not.
@@ -170,14 +166,7 @@ fn verify_keyless_layer(l: &Layer, policy: &Policy, digest: &str) -> Result<serd
         rekor_bundle_json: rekor.as_bytes(),
     };
     keyless::verify_legacy(Artifact::Bytes(&l.data), &sig, policy).map_err(|e| e.to_string())?;
-    let p = SimpleSigning::parse(&l.data, "payload").map_err(|e| e.to_string())?;
-    if p.manifest_digest != digest {
-        return Err(format!(
-            "signs {}, not this image's {digest} (the tag now points at other content, or the signature was copied)",
-            p.manifest_digest
-        ));
-    }
-    Ok(serde_json::from_slice(&l.data).unwrap_or(serde_json::Value::Null))
+    payload_for(&l.data, "payload", digest)
 }
 
 /// `cosign attach sbom`: the SBOM as a layer of `sha256-<hex>.sbom`, with its media type.
@@ -225,44 +214,19 @@ pub fn verify_attestation(
     opts: &RegistryOptions,
 ) -> Result<Vec<Statement>, SignError> {
     let want = type_name.map(dsse::predicate_type_uri).transpose()?;
-    let remote = Remote::connect(image, opts)?;
-    let digest = remote.resolve()?;
-    let Some(layers) = remote.layers(&digest, Attachment::Attestation)? else {
-        return Err(SignError::BadSignature(format!(
-            "no attestations found for {image} ({digest}): tag {} does not exist",
-            remote.triangulate(&digest, Attachment::Attestation)
-        )));
-    };
-    let mut ok = Vec::new();
-    let mut why = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let name = format!("attestation {} ({})", i + 1, l.descriptor.digest);
-        let st = match dsse::verify_attestation(&l.data, verifier, &name) {
-            Ok(st) => st,
-            Err(e) => {
-                why.push(e.to_string());
-                continue;
-            }
-        };
-        if !st.has_subject_digest(&digest) {
-            why.push(format!("{name}: its subject is not this image's {digest}"));
-            continue;
+    verify_layers(image, Attachment::Attestation, opts, |l, name, digest| {
+        // The DSSE check names the layer itself.
+        let st = dsse::verify_attestation(&l.data, verifier, name).map_err(|e| e.to_string())?;
+        if !st.has_subject_digest(digest) {
+            return Err(format!("{name}: its subject is not this image's {digest}"));
         }
         if let Some(w) = &want {
             if &st.predicate_type != w {
-                why.push(format!("{name}: predicate type {} is not {w}", st.predicate_type));
-                continue;
+                return Err(format!("{name}: predicate type {} is not {w}", st.predicate_type));
             }
         }
-        ok.push(st);
-    }
-    if ok.is_empty() {
-        return Err(SignError::BadSignature(format!(
-            "no valid attestation for {image} ({digest}): {}",
-            why.join("; ")
-        )));
-    }
-    Ok(ok)
+        Ok(st)
+    })
 }
 
 /// `cosign triangulate [--type]`: where the signature (attestation, SBOM) of the image lives.
