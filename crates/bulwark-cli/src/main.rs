@@ -6,6 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 mod db;
+mod registry;
 mod scan;
 mod sign;
 
@@ -44,6 +45,9 @@ enum Command {
     Triangulate(sign::TriangulateArgs),
     /// Verify a Sigstore bundle against an artifact, offline.
     VerifyBundle(sign::VerifyBundleArgs),
+    /// A private OCI registry with projects, RBAC, retention and scan-on-push.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 #[derive(Args)]
@@ -126,6 +130,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::VerifyProvenance(a) => sign::verify_provenance(a),
         Command::Triangulate(a) => sign::triangulate(a),
         Command::VerifyBundle(a) => sign::verify_bundle(a),
+        Command::Registry(c) => registry::run(c),
     }
 }
 

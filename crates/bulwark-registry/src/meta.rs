@@ -1,0 +1,667 @@
+//! Metadata in an embedded SQLite database: projects, users and their roles, manifests and what
+//! they reference, tags, per-repository blob links, uploads and scan reports. Blobs themselves
+//! live in [`crate::storage`]. SQLite in WAL mode lets `bulwark registry user add` run beside a
+//! serving process, and its transactions make every manifest push all-or-nothing.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("metadata database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("tag {tag} in {repo} is immutable and points to {existing}")]
+    TagImmutable { repo: String, tag: String, existing: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, MetaError>;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS projects(
+  name TEXT PRIMARY KEY, public INTEGER NOT NULL DEFAULT 0, immutable_tags INTEGER NOT NULL DEFAULT 0,
+  retention TEXT, block_severity TEXT, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users(
+  name TEXT PRIMARY KEY, hash TEXT NOT NULL, robot INTEGER NOT NULL DEFAULT 0, admin INTEGER NOT NULL DEFAULT 0,
+  expires INTEGER, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS roles(user TEXT NOT NULL, project TEXT NOT NULL, role TEXT NOT NULL,
+  PRIMARY KEY(user, project));
+CREATE TABLE IF NOT EXISTS manifests(
+  repo TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL,
+  artifact_type TEXT, subject TEXT, annotations TEXT, pushed INTEGER NOT NULL, PRIMARY KEY(repo, digest));
+CREATE INDEX IF NOT EXISTS manifests_subject ON manifests(repo, subject);
+CREATE TABLE IF NOT EXISTS manifest_refs(repo TEXT NOT NULL, digest TEXT NOT NULL, child TEXT NOT NULL,
+  kind TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS manifest_refs_parent ON manifest_refs(repo, digest);
+CREATE INDEX IF NOT EXISTS manifest_refs_child ON manifest_refs(repo, child);
+CREATE TABLE IF NOT EXISTS tags(repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL,
+  pushed INTEGER NOT NULL, PRIMARY KEY(repo, tag));
+CREATE INDEX IF NOT EXISTS tags_digest ON tags(repo, digest);
+CREATE TABLE IF NOT EXISTS repo_blobs(repo TEXT NOT NULL, digest TEXT NOT NULL, linked INTEGER NOT NULL,
+  PRIMARY KEY(repo, digest));
+CREATE INDEX IF NOT EXISTS repo_blobs_digest ON repo_blobs(digest);
+CREATE TABLE IF NOT EXISTS uploads(id TEXT PRIMARY KEY, repo TEXT NOT NULL, started INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS scans(digest TEXT PRIMARY KEY, repo TEXT NOT NULL, status TEXT NOT NULL,
+  inventory TEXT, report TEXT, summary TEXT, scanned INTEGER NOT NULL, db_built TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+/// A role on a project; each includes the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Pull,
+    Push,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "pull" | "reader" | "guest" => Some(Role::Pull),
+            "push" | "developer" | "writer" => Some(Role::Push),
+            "admin" | "maintainer" | "owner" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Pull => "pull",
+            Role::Push => "push",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Retention: a tag is kept when it matches `pattern` and is among the newest `keep_last`
+/// or was pushed within `keep_days`; tags not matching `pattern` are never touched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Retention {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_days: Option<u32>,
+    /// A glob (`*`, `?`) over tag names; default `*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    pub name: String,
+    pub public: bool,
+    pub immutable_tags: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    /// Refuse pulls of images with a finding at or above this severity (Harbor's
+    /// "prevent vulnerable images from running").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_severity: Option<String>,
+    pub created: i64,
+}
+
+impl Project {
+    pub fn new(name: &str) -> Project {
+        Project {
+            name: name.into(),
+            public: false,
+            immutable_tags: false,
+            retention: None,
+            block_severity: None,
+            created: now(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    #[serde(skip_serializing)]
+    pub hash: String,
+    pub robot: bool,
+    /// A system administrator: every role on every project, and user management.
+    pub admin: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+    pub created: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRow {
+    pub repo: String,
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    pub artifact_type: Option<String>,
+    pub subject: Option<String>,
+    /// The manifest's annotations as JSON (served in the referrers index).
+    pub annotations: Option<String>,
+    pub pushed: i64,
+}
+
+/// What a manifest references: blobs (config, layers) and child manifests (an index's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ref {
+    Blob(String),
+    Manifest(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanRow {
+    pub digest: String,
+    pub repo: String,
+    /// `done`, `failed` or `skipped` (not an image: an index, a signature, an artifact).
+    pub status: String,
+    pub inventory: Option<String>,
+    pub report: Option<String>,
+    pub summary: Option<String>,
+    pub scanned: i64,
+    pub db_built: Option<String>,
+    pub error: Option<String>,
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The project a repository belongs to: its first path component. One-component names are
+/// in `library`, as Docker Hub files them.
+pub fn project_of(repo: &str) -> &str {
+    match repo.split_once('/') {
+        Some((p, _)) => p,
+        None => "library",
+    }
+}
+
+pub struct Meta {
+    conn: Mutex<Connection>,
+}
+
+impl Meta {
+    pub fn open(path: &Path) -> Result<Meta> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL: readers beside the writer, and several processes (the CLI beside the server).
+        // synchronous=FULL: a committed push survives a power cut, not only a killed process.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Meta { conn: Mutex::new(conn) })
+    }
+
+    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // --- settings -------------------------------------------------------------------------
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.db().query_row("SELECT value FROM settings WHERE key=?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// Set `key` to `value` unless it is already set; returns the stored value.
+    pub fn setting_init(&self, key: &str, value: &str) -> Result<String> {
+        let db = self.db();
+        db.execute("INSERT OR IGNORE INTO settings(key, value) VALUES(?1, ?2)", params![key, value])?;
+        Ok(db.query_row("SELECT value FROM settings WHERE key=?1", [key], |r| r.get(0))?)
+    }
+
+    // --- projects -------------------------------------------------------------------------
+
+    fn project_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Project> {
+        let retention: Option<String> = r.get(3)?;
+        Ok(Project {
+            name: r.get(0)?,
+            public: r.get(1)?,
+            immutable_tags: r.get(2)?,
+            retention: retention.and_then(|s| serde_json::from_str(&s).ok()),
+            block_severity: r.get(4)?,
+            created: r.get(5)?,
+        })
+    }
+
+    pub fn project(&self, name: &str) -> Result<Option<Project>> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT name, public, immutable_tags, retention, block_severity, created FROM projects WHERE name=?1",
+                [name],
+                Self::project_from,
+            )
+            .optional()?)
+    }
+
+    pub fn projects(&self) -> Result<Vec<Project>> {
+        let db = self.db();
+        let mut st = db.prepare(
+            "SELECT name, public, immutable_tags, retention, block_severity, created FROM projects ORDER BY name",
+        )?;
+        let rows = st.query_map([], Self::project_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn project_put(&self, p: &Project) -> Result<()> {
+        let retention = p.retention.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
+        self.db().execute(
+            "INSERT INTO projects(name, public, immutable_tags, retention, block_severity, created)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(name) DO UPDATE SET public=?2, immutable_tags=?3, retention=?4, block_severity=?5",
+            params![p.name, p.public, p.immutable_tags, retention, p.block_severity, p.created],
+        )?;
+        Ok(())
+    }
+
+    pub fn project_delete(&self, name: &str) -> Result<bool> {
+        let db = self.db();
+        db.execute("DELETE FROM roles WHERE project=?1", [name])?;
+        Ok(db.execute("DELETE FROM projects WHERE name=?1", [name])? > 0)
+    }
+
+    // --- users and roles ------------------------------------------------------------------
+
+    pub fn user(&self, name: &str) -> Result<Option<User>> {
+        Ok(self
+            .db()
+            .query_row("SELECT name, hash, robot, admin, expires, created FROM users WHERE name=?1", [name], |r| {
+                Ok(User {
+                    name: r.get(0)?,
+                    hash: r.get(1)?,
+                    robot: r.get(2)?,
+                    admin: r.get(3)?,
+                    expires: r.get(4)?,
+                    created: r.get(5)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub fn users(&self) -> Result<Vec<User>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT name, hash, robot, admin, expires, created FROM users ORDER BY name")?;
+        let rows = st.query_map([], |r| {
+            Ok(User {
+                name: r.get(0)?,
+                hash: r.get(1)?,
+                robot: r.get(2)?,
+                admin: r.get(3)?,
+                expires: r.get(4)?,
+                created: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn user_put(&self, u: &User) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO users(name, hash, robot, admin, expires, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(name) DO UPDATE SET hash=?2, robot=?3, admin=?4, expires=?5",
+            params![u.name, u.hash, u.robot, u.admin, u.expires, u.created],
+        )?;
+        Ok(())
+    }
+
+    pub fn user_delete(&self, name: &str) -> Result<bool> {
+        let db = self.db();
+        db.execute("DELETE FROM roles WHERE user=?1", [name])?;
+        Ok(db.execute("DELETE FROM users WHERE name=?1", [name])? > 0)
+    }
+
+    pub fn roles(&self, user: &str) -> Result<Vec<(String, Role)>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT project, role FROM roles WHERE user=?1 ORDER BY project")?;
+        let rows = st.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (p, r) = row?;
+            if let Some(role) = Role::parse(&r) {
+                out.push((p, role));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()> {
+        let db = self.db();
+        match role {
+            Some(r) => db.execute(
+                "INSERT INTO roles(user, project, role) VALUES(?1, ?2, ?3)
+                 ON CONFLICT(user, project) DO UPDATE SET role=?3",
+                params![user, project, r.as_str()],
+            )?,
+            None => db.execute("DELETE FROM roles WHERE user=?1 AND project=?2", params![user, project])?,
+        };
+        Ok(())
+    }
+
+    // --- manifests and tags ---------------------------------------------------------------
+
+    fn manifest_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ManifestRow> {
+        Ok(ManifestRow {
+            repo: r.get(0)?,
+            digest: r.get(1)?,
+            media_type: r.get(2)?,
+            size: r.get(3)?,
+            artifact_type: r.get(4)?,
+            subject: r.get(5)?,
+            annotations: r.get(6)?,
+            pushed: r.get(7)?,
+        })
+    }
+
+    const MANIFEST_COLS: &'static str = "repo, digest, media_type, size, artifact_type, subject, annotations, pushed";
+
+    pub fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>> {
+        let sql = format!("SELECT {} FROM manifests WHERE repo=?1 AND digest=?2", Self::MANIFEST_COLS);
+        Ok(self.db().query_row(&sql, params![repo, digest], Self::manifest_from).optional()?)
+    }
+
+    pub fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
+        Ok(self
+            .db()
+            .query_row("SELECT digest FROM tags WHERE repo=?1 AND tag=?2", params![repo, tag], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Store a manifest, what it references and optionally a tag, in one transaction.
+    /// With `immutable`, moving an existing tag to another digest is refused.
+    pub fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        if let Some(t) = tag {
+            let existing: Option<String> = tx
+                .query_row("SELECT digest FROM tags WHERE repo=?1 AND tag=?2", params![m.repo, t], |r| r.get(0))
+                .optional()?;
+            if let Some(e) = existing {
+                if immutable && e != m.digest {
+                    return Err(MetaError::TagImmutable { repo: m.repo.clone(), tag: t.into(), existing: e });
+                }
+            }
+        }
+        let fresh = tx.execute(
+            "INSERT OR IGNORE INTO manifests(repo, digest, media_type, size, artifact_type, subject, annotations, pushed)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![m.repo, m.digest, m.media_type, m.size, m.artifact_type, m.subject, m.annotations, m.pushed],
+        )? > 0;
+        if fresh {
+            for r in refs {
+                let (child, kind) = match r {
+                    Ref::Blob(d) => (d, "blob"),
+                    Ref::Manifest(d) => (d, "manifest"),
+                };
+                tx.execute(
+                    "INSERT INTO manifest_refs(repo, digest, child, kind) VALUES(?1, ?2, ?3, ?4)",
+                    params![m.repo, m.digest, child, kind],
+                )?;
+            }
+        }
+        if let Some(t) = tag {
+            tx.execute(
+                "INSERT INTO tags(repo, tag, digest, pushed) VALUES(?1, ?2, ?3, ?4)
+                 ON CONFLICT(repo, tag) DO UPDATE SET digest=?3, pushed=?4",
+                params![m.repo, t, m.digest, m.pushed],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Delete a manifest, its tags and its references. Blobs stay until GC.
+    pub fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute("DELETE FROM tags WHERE repo=?1 AND digest=?2", params![repo, digest])?;
+        tx.execute("DELETE FROM manifest_refs WHERE repo=?1 AND digest=?2", params![repo, digest])?;
+        let n = tx.execute("DELETE FROM manifests WHERE repo=?1 AND digest=?2", params![repo, digest])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    pub fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool> {
+        Ok(self.db().execute("DELETE FROM tags WHERE repo=?1 AND tag=?2", params![repo, tag])? > 0)
+    }
+
+    /// Tags of a repository in lexical order, after `last`, at most `n`.
+    pub fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT tag FROM tags WHERE repo=?1 AND tag > ?2 ORDER BY tag LIMIT ?3")?;
+        let limit = n.map(|n| n as i64).unwrap_or(-1);
+        let rows = st.query_map(params![repo, last.unwrap_or(""), limit], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Tags with the digest and push time, newest first (retention).
+    pub fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT tag, digest, pushed FROM tags WHERE repo=?1 ORDER BY pushed DESC, tag DESC")?;
+        let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT tag FROM tags WHERE repo=?1 AND digest=?2 ORDER BY tag")?;
+        let rows = st.query_map(params![repo, digest], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every repository (one with a manifest or a blob), in lexical order.
+    pub fn repositories(&self) -> Result<Vec<String>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT repo FROM manifests UNION SELECT repo FROM repo_blobs ORDER BY 1")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn repo_exists(&self, repo: &str) -> Result<bool> {
+        let db = self.db();
+        let n: i64 = db.query_row(
+            "SELECT (SELECT COUNT(*) FROM manifests WHERE repo=?1) + (SELECT COUNT(*) FROM repo_blobs WHERE repo=?1)",
+            [repo],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>> {
+        let sql = format!("SELECT {} FROM manifests WHERE repo=?1 ORDER BY pushed", Self::MANIFEST_COLS);
+        let db = self.db();
+        let mut st = db.prepare(&sql)?;
+        let rows = st.query_map([repo], Self::manifest_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Manifests in `repo` whose subject is `digest`, optionally of one artifact type.
+    pub fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>> {
+        let sql = format!(
+            "SELECT {} FROM manifests WHERE repo=?1 AND subject=?2 AND (?3 IS NULL OR artifact_type=?3) ORDER BY pushed, digest",
+            Self::MANIFEST_COLS
+        );
+        let db = self.db();
+        let mut st = db.prepare(&sql)?;
+        let rows = st.query_map(params![repo, digest, artifact_type], Self::manifest_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The manifests in `repo` that list `digest` as a child (indexes holding it).
+    pub fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT DISTINCT digest FROM manifest_refs WHERE repo=?1 AND child=?2")?;
+        let rows = st.query_map(params![repo, digest], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT child, kind FROM manifest_refs WHERE repo=?1 AND digest=?2")?;
+        let rows = st.query_map(params![repo, digest], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (c, k) = row?;
+            out.push(if k == "manifest" { Ref::Manifest(c) } else { Ref::Blob(c) });
+        }
+        Ok(out)
+    }
+
+    // --- blob links -----------------------------------------------------------------------
+
+    pub fn blob_link(&self, repo: &str, digest: &str) -> Result<()> {
+        self.db().execute(
+            "INSERT OR IGNORE INTO repo_blobs(repo, digest, linked) VALUES(?1, ?2, ?3)",
+            params![repo, digest, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool> {
+        Ok(self
+            .db()
+            .query_row("SELECT 1 FROM repo_blobs WHERE repo=?1 AND digest=?2", params![repo, digest], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    pub fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool> {
+        Ok(self.db().execute("DELETE FROM repo_blobs WHERE repo=?1 AND digest=?2", params![repo, digest])? > 0)
+    }
+
+    // --- uploads --------------------------------------------------------------------------
+
+    pub fn upload_put(&self, id: &str, repo: &str) -> Result<()> {
+        self.db().execute("INSERT INTO uploads(id, repo, started) VALUES(?1, ?2, ?3)", params![id, repo, now()])?;
+        Ok(())
+    }
+
+    pub fn upload_repo(&self, id: &str) -> Result<Option<String>> {
+        Ok(self.db().query_row("SELECT repo FROM uploads WHERE id=?1", [id], |r| r.get(0)).optional()?)
+    }
+
+    pub fn upload_delete(&self, id: &str) -> Result<()> {
+        self.db().execute("DELETE FROM uploads WHERE id=?1", [id])?;
+        Ok(())
+    }
+
+    pub fn uploads(&self) -> Result<Vec<(String, String, i64)>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT id, repo, started FROM uploads")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // --- garbage collection ---------------------------------------------------------------
+
+    /// Every blob digest some manifest needs: the manifests' own blobs and what they list.
+    pub fn referenced_blobs(&self) -> Result<HashSet<String>> {
+        let db = self.db();
+        let mut out = HashSet::new();
+        let mut st = db.prepare("SELECT digest FROM manifests")?;
+        for d in st.query_map([], |r| r.get::<_, String>(0))? {
+            out.insert(d?);
+        }
+        let mut st = db.prepare("SELECT child FROM manifest_refs")?;
+        for d in st.query_map([], |r| r.get::<_, String>(0))? {
+            out.insert(d?);
+        }
+        Ok(out)
+    }
+
+    /// Drop blob links no manifest of the repository references, linked before `before`.
+    pub fn prune_links(&self, before: i64) -> Result<usize> {
+        Ok(self.db().execute(
+            "DELETE FROM repo_blobs WHERE linked < ?1 AND NOT EXISTS (
+               SELECT 1 FROM manifest_refs r WHERE r.repo=repo_blobs.repo AND r.child=repo_blobs.digest)
+             AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo=repo_blobs.repo AND m.digest=repo_blobs.digest)",
+            [before],
+        )?)
+    }
+
+    /// Blob digests still linked to some repository.
+    pub fn linked_blobs(&self) -> Result<HashSet<String>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT DISTINCT digest FROM repo_blobs")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // --- scans ----------------------------------------------------------------------------
+
+    pub fn scan_put(&self, s: &ScanRow) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO scans(digest, repo, status, inventory, report, summary, scanned, db_built, error)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(digest) DO UPDATE SET repo=?2, status=?3, inventory=?4, report=?5, summary=?6,
+               scanned=?7, db_built=?8, error=?9",
+            params![s.digest, s.repo, s.status, s.inventory, s.report, s.summary, s.scanned, s.db_built, s.error],
+        )?;
+        Ok(())
+    }
+
+    fn scan_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScanRow> {
+        Ok(ScanRow {
+            digest: r.get(0)?,
+            repo: r.get(1)?,
+            status: r.get(2)?,
+            inventory: r.get(3)?,
+            report: r.get(4)?,
+            summary: r.get(5)?,
+            scanned: r.get(6)?,
+            db_built: r.get(7)?,
+            error: r.get(8)?,
+        })
+    }
+
+    pub fn scan(&self, digest: &str) -> Result<Option<ScanRow>> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT digest, repo, status, inventory, report, summary, scanned, db_built, error FROM scans WHERE digest=?1",
+                [digest],
+                Self::scan_from,
+            )
+            .optional()?)
+    }
+
+    /// Digests of stored scans with an inventory (what a DB update re-matches).
+    pub fn scans_with_inventory(&self) -> Result<Vec<String>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT digest FROM scans WHERE inventory IS NOT NULL ORDER BY digest")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // --- retention and gc (helper) --------------------------------------------------------
+
+    /// The links `prune_links(?1)` drops; kept identical to its WHERE clause so a GC dry run
+    /// reports what a real run would do.
+    const PRUNABLE_LINK: &'static str = "linked < ?1 AND NOT EXISTS (
+           SELECT 1 FROM manifest_refs r WHERE r.repo=repo_blobs.repo AND r.child=repo_blobs.digest)
+         AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo=repo_blobs.repo AND m.digest=repo_blobs.digest)";
+
+    /// How many links `prune_links(before)` would drop.
+    pub fn prunable_links(&self, before: i64) -> Result<usize> {
+        let sql = format!("SELECT COUNT(*) FROM repo_blobs WHERE {}", Self::PRUNABLE_LINK);
+        let n: i64 = self.db().query_row(&sql, [before], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Blob digests still linked to some repository once `prune_links(before)` has run.
+    pub fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>> {
+        let sql = format!("SELECT DISTINCT digest FROM repo_blobs WHERE NOT ({})", Self::PRUNABLE_LINK);
+        let db = self.db();
+        let mut st = db.prepare(&sql)?;
+        let rows = st.query_map([before], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every (index, child manifest) pair in `repo`, in one query rather than one per manifest.
+    pub fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT digest, child FROM manifest_refs WHERE repo=?1 AND kind='manifest'")?;
+        let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

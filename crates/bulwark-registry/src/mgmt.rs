@@ -1,0 +1,410 @@
+//! The management API (`/api/v1`), health endpoints and metrics. Callers authenticate with
+//! basic auth or a token from `/token`; a token's subject is looked up again, so a deleted
+//! account's tokens stop working here at once.
+
+use crate::api::{ApiError, Shared};
+use crate::auth::{Action, Principal};
+use crate::meta::{self, Project, Retention, Role, User};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::Json;
+use serde::Deserialize;
+
+type Res = Result<Response, ApiError>;
+
+pub fn routes() -> axum::Router<Shared> {
+    axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/projects", get(projects_list).post(project_create))
+        .route("/api/v1/projects/{name}", get(project_get).put(project_update).delete(project_delete))
+        .route("/api/v1/users", get(users_list).post(user_create))
+        .route("/api/v1/users/{name}", delete(user_delete))
+        .route("/api/v1/robots", post(robot_create))
+        .route("/api/v1/scan", get(scan_get).post(scan_run))
+        .route("/api/v1/sbom", get(sbom_get))
+        .route("/api/v1/rescan", post(rescan))
+        .route("/api/v1/gc", post(gc_run))
+        .route("/api/v1/retention", post(retention_run))
+}
+
+async fn ready(State(st): State<Shared>) -> Response {
+    match st.meta.setting("token_secret") {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("metadata database: {e}")).into_response(),
+    }
+}
+
+async fn metrics(State(st): State<Shared>) -> Response {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], st.metrics.render())
+        .into_response()
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required")
+}
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "DENIED", format!("not allowed: {what}"))
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "INVALID", msg)
+}
+
+/// The caller as an account (tokens resolved to theirs), or anonymous.
+fn caller(st: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let h = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+    let p = st.auth.authenticate(&st.meta, h).map_err(|_| unauthorized())?;
+    Ok(match p {
+        Principal::Token(c) if !c.sub.is_empty() => match st.meta.user(&c.sub)? {
+            Some(user) => {
+                let roles = st.meta.roles(&user.name)?;
+                Principal::Account { user, roles }
+            }
+            None => return Err(unauthorized()),
+        },
+        Principal::Token(_) => Principal::Anonymous,
+        other => other,
+    })
+}
+
+fn require_sysadmin(st: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let p = caller(st, headers)?;
+    if p.is_anonymous() {
+        return Err(unauthorized());
+    }
+    if !p.is_sysadmin() {
+        return Err(forbidden("system administrators only"));
+    }
+    Ok(p)
+}
+
+fn project_role(p: &Principal, project: &str) -> Option<Role> {
+    match p {
+        Principal::Account { user, .. } if user.admin => Some(Role::Admin),
+        Principal::Account { roles, .. } => roles.iter().find(|(n, _)| n == project).map(|(_, r)| *r),
+        _ => None,
+    }
+}
+
+fn json<T: serde::Serialize>(status: StatusCode, v: &T) -> Res {
+    Ok((status, Json(serde_json::to_value(v).map_err(ApiError::internal)?)).into_response())
+}
+
+// --- projects ----------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectBody {
+    pub name: Option<String>,
+    pub public: Option<bool>,
+    pub immutable_tags: Option<bool>,
+    pub retention: Option<Retention>,
+    pub block_severity: Option<String>,
+}
+
+pub fn valid_project(name: &str) -> bool {
+    !name.contains('/') && crate::api::valid_name(name)
+}
+
+pub fn apply_project(p: &mut Project, b: &ProjectBody) -> Result<(), ApiError> {
+    if let Some(v) = b.public {
+        p.public = v;
+    }
+    if let Some(v) = b.immutable_tags {
+        p.immutable_tags = v;
+    }
+    if let Some(r) = &b.retention {
+        p.retention = Some(r.clone());
+    }
+    if let Some(s) = &b.block_severity {
+        if s.is_empty() {
+            p.block_severity = None;
+        } else {
+            let up = s.to_ascii_uppercase();
+            if !["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"].contains(&up.as_str()) {
+                return Err(bad(format!("block_severity {s:?}: one of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN")));
+            }
+            p.block_severity = Some(up);
+        }
+    }
+    Ok(())
+}
+
+async fn projects_list(State(st): State<Shared>, headers: HeaderMap) -> Res {
+    let p = caller(&st, &headers)?;
+    let visible: Vec<Project> =
+        st.meta.projects()?.into_iter().filter(|pr| pr.public || project_role(&p, &pr.name).is_some()).collect();
+    json(StatusCode::OK, &visible)
+}
+
+async fn project_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Json<ProjectBody>) -> Res {
+    require_sysadmin(&st, &headers)?;
+    let name = b.name.clone().ok_or_else(|| bad("name is required"))?;
+    if !valid_project(&name) {
+        return Err(bad(format!("invalid project name {name:?}")));
+    }
+    if st.meta.project(&name)?.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "EXISTS", format!("project {name} exists")));
+    }
+    let mut p = Project::new(&name);
+    apply_project(&mut p, &b)?;
+    st.meta.project_put(&p)?;
+    json(StatusCode::CREATED, &p)
+}
+
+async fn project_get(State(st): State<Shared>, headers: HeaderMap, Path(name): Path<String>) -> Res {
+    let p = caller(&st, &headers)?;
+    match st.meta.project(&name)? {
+        Some(pr) if pr.public || project_role(&p, &name).is_some() => json(StatusCode::OK, &pr),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("project {name} not found"))),
+    }
+}
+
+async fn project_update(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Json(b): Json<ProjectBody>,
+) -> Res {
+    let p = caller(&st, &headers)?;
+    if project_role(&p, &name) != Some(Role::Admin) {
+        return Err(if p.is_anonymous() { unauthorized() } else { forbidden("project administrators only") });
+    }
+    let mut pr = st.meta.project(&name)?.unwrap_or_else(|| Project::new(&name));
+    apply_project(&mut pr, &b)?;
+    st.meta.project_put(&pr)?;
+    json(StatusCode::OK, &pr)
+}
+
+async fn project_delete(State(st): State<Shared>, headers: HeaderMap, Path(name): Path<String>) -> Res {
+    require_sysadmin(&st, &headers)?;
+    if st.meta.repositories()?.iter().any(|r| meta::project_of(r) == name) {
+        return Err(ApiError::new(StatusCode::CONFLICT, "NOT_EMPTY", format!("project {name} still has repositories")));
+    }
+    st.meta.project_delete(&name)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// --- users and robots --------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    pub name: String,
+    pub password: Option<String>,
+    #[serde(default)]
+    pub admin: bool,
+    /// `project:role` strings.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    pub expires_days: Option<u32>,
+}
+
+pub fn parse_role_grant(s: &str) -> Option<(String, Role)> {
+    let (p, r) = s.rsplit_once(':')?;
+    if !valid_project(p) {
+        return None;
+    }
+    Some((p.to_string(), Role::parse(r)?))
+}
+
+async fn users_list(State(st): State<Shared>, headers: HeaderMap) -> Res {
+    require_sysadmin(&st, &headers)?;
+    json(StatusCode::OK, &st.meta.users()?)
+}
+
+/// Create a user or robot (`robot$NAME`, with a generated secret, returned) and its roles.
+pub fn create_account(meta: &meta::Meta, b: &UserBody, robot: bool) -> Result<(User, Option<String>), ApiError> {
+    let name = if robot { format!("robot${}", b.name) } else { b.name.clone() };
+    if b.name.is_empty() || b.name.len() > 64 || b.name.contains([':', '$', '/', ' ']) {
+        return Err(bad(format!("invalid account name {:?}", b.name)));
+    }
+    if meta.user(&name)?.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "EXISTS", format!("account {name} exists")));
+    }
+    let grants: Vec<(String, Role)> = b
+        .roles
+        .iter()
+        .map(|r| parse_role_grant(r).ok_or_else(|| bad(format!("role {r:?}: expected PROJECT:pull|push|admin"))))
+        .collect::<Result<_, _>>()?;
+    let (secret, shown) = match (&b.password, robot) {
+        (_, true) => {
+            let s = crate::auth::random_secret();
+            (s.clone(), Some(s))
+        }
+        (Some(p), false) if p.len() >= 8 => (p.clone(), None),
+        (Some(_), false) => return Err(bad("passwords must be at least 8 characters")),
+        (None, false) => return Err(bad("password is required")),
+    };
+    let user = User {
+        name: name.clone(),
+        hash: crate::auth::hash_password(&secret).map_err(ApiError::internal)?,
+        robot,
+        admin: b.admin && !robot,
+        expires: b.expires_days.map(|d| meta::now() + i64::from(d) * 86_400),
+        created: meta::now(),
+    };
+    meta.user_put(&user)?;
+    for (p, r) in grants {
+        meta.role_set(&name, &p, Some(r))?;
+    }
+    Ok((user, shown))
+}
+
+async fn user_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
+    require_sysadmin(&st, &headers)?;
+    let (user, _) = create_account(&st.meta, &b, false)?;
+    json(StatusCode::CREATED, &user)
+}
+
+async fn robot_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
+    // A project admin may create robots scoped to their own projects.
+    let p = caller(&st, &headers)?;
+    if p.is_anonymous() {
+        return Err(unauthorized());
+    }
+    for r in &b.roles {
+        let (proj, _) =
+            parse_role_grant(r).ok_or_else(|| bad(format!("role {r:?}: expected PROJECT:pull|push|admin")))?;
+        if project_role(&p, &proj) != Some(Role::Admin) {
+            return Err(forbidden(&format!("robots for project {proj}")));
+        }
+    }
+    let (user, secret) = create_account(&st.meta, &b, true)?;
+    json(StatusCode::CREATED, &serde_json::json!({"name": user.name, "secret": secret, "expires": user.expires}))
+}
+
+async fn user_delete(State(st): State<Shared>, headers: HeaderMap, Path(name): Path<String>) -> Res {
+    require_sysadmin(&st, &headers)?;
+    if !st.meta.user_delete(&name)? {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("account {name} not found")));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// --- scans -------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct ImageQuery {
+    repository: String,
+    reference: String,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Resolve `repository` + `reference` (a tag or digest) for a caller who may pull it; a
+/// denied caller gets the same 404 as for a missing image.
+fn resolve_for(st: &Shared, headers: &HeaderMap, q: &ImageQuery, action: Action) -> Result<String, ApiError> {
+    let p = caller(st, headers)?;
+    let not_found = || {
+        ApiError::new(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", format!("{}:{} not found", q.repository, q.reference))
+    };
+    if !crate::api::valid_name(&q.repository) {
+        return Err(not_found());
+    }
+    let project = st.meta.project(meta::project_of(&q.repository))?;
+    if !st.auth.allowed(&p, &q.repository, action, project.as_ref()) {
+        return Err(if p.is_anonymous() { unauthorized() } else { not_found() });
+    }
+    let digest = if q.reference.starts_with("sha256:") {
+        q.reference.clone()
+    } else {
+        st.meta.tag(&q.repository, &q.reference)?.ok_or_else(not_found)?
+    };
+    st.meta.manifest(&q.repository, &digest)?.ok_or_else(not_found)?;
+    Ok(digest)
+}
+
+async fn scan_get(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
+    let digest = resolve_for(&st, &headers, &q, Action::Pull)?;
+    let Some(row) = st.meta.scan(&digest)? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_SCANNED",
+            format!("{digest} has not been scanned (yet)"),
+        ));
+    };
+    let report = row.report.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
+    let summary = row.summary.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "repository": q.repository, "digest": digest, "status": row.status, "scanned": row.scanned,
+            "db_built": row.db_built, "error": row.error, "summary": summary, "report": report,
+        }),
+    )
+}
+
+/// The stored inventory as an SBOM: `format=json` (bulwark's inventory, the default),
+/// `cyclonedx-json` or `spdx-json`.
+async fn sbom_get(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
+    let digest = resolve_for(&st, &headers, &q, Action::Pull)?;
+    let inv =
+        st.meta.scan(&digest)?.and_then(|r| r.inventory).ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "NOT_SCANNED", format!("{digest} has no SBOM (yet)"))
+        })?;
+    let format = q.format.as_deref().unwrap_or("json");
+    if format == "json" {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], inv).into_response());
+    }
+    let inventory: bulwark_catalog::Inventory = serde_json::from_str(&inv).map_err(ApiError::internal)?;
+    let writer = bulwark_sbom::format_by_name(format).ok_or_else(|| bad(format!("unknown SBOM format {format:?}")))?;
+    let mut out = Vec::new();
+    writer.write(&inventory, &mut out).map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+async fn scan_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
+    let digest = resolve_for(&st, &headers, &q, Action::Push)?;
+    let scanner = st.scanner.clone().ok_or_else(|| bad("scanning is not configured"))?;
+    let repo = q.repository.clone();
+    let row = tokio::task::spawn_blocking(move || scanner.scan_now(&repo, &digest))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let summary = row.summary.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok());
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"digest": row.digest, "status": row.status, "summary": summary, "error": row.error}),
+    )
+}
+
+async fn rescan(State(st): State<Shared>, headers: HeaderMap) -> Res {
+    require_sysadmin(&st, &headers)?;
+    let scanner = st.scanner.clone().ok_or_else(|| bad("scanning is not configured"))?;
+    let n = tokio::task::spawn_blocking(move || scanner.rematch_all())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    json(StatusCode::OK, &serde_json::json!({"rematched": n}))
+}
+
+// --- maintenance -------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct DryRun {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn gc_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
+    require_sysadmin(&st, &headers)?;
+    let report = crate::server::run_gc(&st, q.dry_run).await.map_err(ApiError::internal)?;
+    json(StatusCode::OK, &report)
+}
+
+async fn retention_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
+    require_sysadmin(&st, &headers)?;
+    let mut reports = Vec::new();
+    for p in st.meta.projects()? {
+        if p.retention.is_some() {
+            reports.push(crate::retention::apply(&st.meta, &p, q.dry_run).await.map_err(ApiError::internal)?);
+        }
+    }
+    json(StatusCode::OK, &reports)
+}

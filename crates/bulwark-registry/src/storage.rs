@@ -1,0 +1,365 @@
+//! Content storage behind one trait: blobs by digest and in-progress uploads. The local
+//! filesystem is the embedded default; the trait speaks in streams and whole small objects so
+//! that an S3-compatible store fits it (multipart uploads for `upload_*`, ranged GETs for `get`).
+//!
+//! Crash safety on the filesystem: a blob only ever appears under its digest by `rename` of a
+//! fully written, fsynced and verified file, so a killed server never serves half a blob or
+//! the wrong bytes; what a kill leaves behind is a temp file or an upload, which startup and
+//! GC clean.
+
+use async_trait::async_trait;
+use bulwark_image::digest::Digest;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::SystemTime;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("blob unknown: {0}")]
+    BlobUnknown(String),
+    #[error("upload unknown: {0}")]
+    UploadUnknown(String),
+    #[error("digest mismatch: expected {expected}, content is {actual}")]
+    DigestMismatch { expected: String, actual: String },
+    #[error("upload {id}: chunk starts at {got}, but {have} bytes are stored")]
+    OutOfOrder { id: String, have: u64, got: u64 },
+    #[error("range {start}-{end} is outside a blob of {size} bytes")]
+    BadRange { start: u64, end: u64, size: u64 },
+    #[error("{what} is larger than the {limit}-byte limit")]
+    TooLarge { what: String, limit: u64 },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("request body: {0}")]
+    Body(io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StorageError + '_ {
+    move |source| StorageError::Io { path: path.to_path_buf(), source }
+}
+
+/// One stored blob, as GC sees it.
+#[derive(Debug, Clone)]
+pub struct BlobInfo {
+    pub digest: Digest,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+/// A blob's bytes, whole or a range of them.
+pub struct BlobRead {
+    /// The blob's full size.
+    pub size: u64,
+    /// The bytes served (the range, or all of them).
+    pub len: u64,
+    pub body: ByteStream,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// A blob's size, or `None` when it is not stored.
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>>;
+    /// Stream a blob, or the inclusive byte range `start..=end` of it.
+    async fn get(&self, digest: &Digest, range: Option<(u64, Option<u64>)>) -> Result<Option<BlobRead>>;
+    /// Read a small blob (a manifest) whole; larger than `max` is an error.
+    async fn read_small(&self, digest: &Digest, max: u64) -> Result<Option<Vec<u8>>>;
+    /// Store a small blob the caller holds whole; its digest is checked here.
+    async fn put_small(&self, digest: &Digest, bytes: &[u8]) -> Result<()>;
+    /// Start an upload; returns its id.
+    async fn upload_create(&self) -> Result<String>;
+    /// Bytes received so far.
+    async fn upload_size(&self, id: &str) -> Result<Option<u64>>;
+    /// Append a chunk. `offset`, when given, must equal the bytes already stored (OCI's
+    /// `Content-Range` rule). Returns the new size. `limit` caps the whole upload.
+    async fn upload_append(&self, id: &str, offset: Option<u64>, body: ByteStream, limit: u64) -> Result<u64>;
+    /// Verify the upload against `digest` and make it a blob; returns its size.
+    async fn upload_commit(&self, id: &str, digest: &Digest) -> Result<u64>;
+    async fn upload_abort(&self, id: &str) -> Result<()>;
+    async fn delete(&self, digest: &Digest) -> Result<bool>;
+    async fn list(&self) -> Result<Vec<BlobInfo>>;
+    /// In-progress uploads with the time of their last write.
+    async fn list_uploads(&self) -> Result<Vec<(String, SystemTime)>>;
+    /// A directory laid out as an OCI layout's `blobs/sha256/<hex>`, when blobs are local
+    /// files: scanning reads layers from it in place.
+    fn local_root(&self) -> Option<&Path>;
+}
+
+/// Blobs under `ROOT/blobs/sha256/<hex>` (the OCI layout's own shape), uploads under
+/// `ROOT/uploads/<id>`, temp files under `ROOT/tmp`.
+pub struct FsStorage {
+    root: PathBuf,
+    /// Running hashes of uploads written in order, so that committing does not re-read them.
+    /// Lost on restart; a commit then hashes the file.
+    hashers: Mutex<HashMap<String, (Sha256, u64)>>,
+}
+
+impl FsStorage {
+    pub fn open(root: &Path) -> Result<FsStorage> {
+        for d in ["blobs/sha256", "uploads", "tmp"] {
+            let p = root.join(d);
+            std::fs::create_dir_all(&p).map_err(io_err(&p))?;
+        }
+        // Temp files are only ever half-written small blobs from a killed server.
+        let tmp = root.join("tmp");
+        if let Ok(rd) = std::fs::read_dir(&tmp) {
+            for e in rd.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        Ok(FsStorage { root: root.to_path_buf(), hashers: Mutex::new(HashMap::new()) })
+    }
+
+    fn blob_path(&self, d: &Digest) -> PathBuf {
+        self.root.join("blobs/sha256").join(d.hex())
+    }
+
+    /// Upload ids are ours (UUIDs), but they come back in URLs: anything else is unknown.
+    fn upload_path(&self, id: &str) -> Option<PathBuf> {
+        uuid::Uuid::parse_str(id).ok().filter(|u| u.hyphenated().to_string() == id)?;
+        Some(self.root.join("uploads").join(id))
+    }
+
+    fn hashers(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Sha256, u64)>> {
+        self.hashers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// fsync the file, rename it over `dest`, and fsync the directory so the rename is durable.
+    async fn install(&self, file: tokio::fs::File, from: &Path, dest: &Path) -> Result<()> {
+        file.sync_all().await.map_err(io_err(from))?;
+        drop(file);
+        tokio::fs::rename(from, dest).await.map_err(io_err(dest))?;
+        if let Some(dir) = dest.parent() {
+            if let Ok(d) = tokio::fs::File::open(dir).await {
+                let _ = d.sync_all().await;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Storage for FsStorage {
+    async fn stat(&self, digest: &Digest) -> Result<Option<u64>> {
+        let p = self.blob_path(digest);
+        match tokio::fs::metadata(&p).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StorageError::Io { path: p, source: e }),
+        }
+    }
+
+    async fn get(&self, digest: &Digest, range: Option<(u64, Option<u64>)>) -> Result<Option<BlobRead>> {
+        let p = self.blob_path(digest);
+        let mut f = match tokio::fs::File::open(&p).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StorageError::Io { path: p, source: e }),
+        };
+        let size = f.metadata().await.map_err(io_err(&p))?.len();
+        let (start, len) = match range {
+            None => (0, size),
+            Some((start, end)) => {
+                let end = end.unwrap_or(size.saturating_sub(1)).min(size.saturating_sub(1));
+                if start >= size || end < start {
+                    return Err(StorageError::BadRange { start, end, size });
+                }
+                (start, end - start + 1)
+            }
+        };
+        if start > 0 {
+            f.seek(io::SeekFrom::Start(start)).await.map_err(io_err(&p))?;
+        }
+        let body = tokio_util::io::ReaderStream::with_capacity(f.take(len), 256 << 10);
+        Ok(Some(BlobRead { size, len, body: Box::pin(body) }))
+    }
+
+    async fn read_small(&self, digest: &Digest, max: u64) -> Result<Option<Vec<u8>>> {
+        let p = self.blob_path(digest);
+        let f = match tokio::fs::File::open(&p).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StorageError::Io { path: p, source: e }),
+        };
+        let mut buf = Vec::new();
+        f.take(max + 1).read_to_end(&mut buf).await.map_err(io_err(&p))?;
+        if buf.len() as u64 > max {
+            return Err(StorageError::TooLarge { what: format!("blob {digest}"), limit: max });
+        }
+        Ok(Some(buf))
+    }
+
+    async fn put_small(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
+        let actual = Digest::of_bytes(bytes);
+        if &actual != digest {
+            return Err(StorageError::DigestMismatch { expected: digest.to_string(), actual: actual.to_string() });
+        }
+        let dest = self.blob_path(digest);
+        if tokio::fs::metadata(&dest).await.is_ok() {
+            return Ok(());
+        }
+        let tmp = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
+        let mut f = tokio::fs::File::create(&tmp).await.map_err(io_err(&tmp))?;
+        f.write_all(bytes).await.map_err(io_err(&tmp))?;
+        self.install(f, &tmp, &dest).await
+    }
+
+    async fn upload_create(&self) -> Result<String> {
+        let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        let p = self.root.join("uploads").join(&id);
+        tokio::fs::File::create(&p).await.map_err(io_err(&p))?;
+        self.hashers().insert(id.clone(), (Sha256::new(), 0));
+        Ok(id)
+    }
+
+    async fn upload_size(&self, id: &str) -> Result<Option<u64>> {
+        let Some(p) = self.upload_path(id) else { return Ok(None) };
+        match tokio::fs::metadata(&p).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StorageError::Io { path: p, source: e }),
+        }
+    }
+
+    async fn upload_append(&self, id: &str, offset: Option<u64>, mut body: ByteStream, limit: u64) -> Result<u64> {
+        let p = self.upload_path(id).ok_or_else(|| StorageError::UploadUnknown(id.to_string()))?;
+        let mut f = match tokio::fs::OpenOptions::new().append(true).open(&p).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StorageError::UploadUnknown(id.to_string())),
+            Err(e) => return Err(StorageError::Io { path: p, source: e }),
+        };
+        let have = f.metadata().await.map_err(io_err(&p))?.len();
+        if let Some(off) = offset {
+            if off != have {
+                return Err(StorageError::OutOfOrder { id: id.to_string(), have, got: off });
+            }
+        }
+        // The running hash is only valid while every byte went through it.
+        let mut hasher = self.hashers().remove(id).filter(|(_, n)| *n == have);
+        let mut size = have;
+        let mut w = tokio::io::BufWriter::with_capacity(256 << 10, &mut f);
+        let res: Result<()> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(StorageError::Body)?;
+                size += chunk.len() as u64;
+                if size > limit {
+                    return Err(StorageError::TooLarge { what: format!("upload {id}"), limit });
+                }
+                if let Some((h, n)) = hasher.as_mut() {
+                    h.update(&chunk);
+                    *n += chunk.len() as u64;
+                }
+                w.write_all(&chunk).await.map_err(io_err(&p))?;
+            }
+            w.flush().await.map_err(io_err(&p))?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = res {
+            // A failed chunk is not kept: the upload goes back to its last good size, so a
+            // client resuming from what `upload_size` says gets a consistent file.
+            drop(w);
+            let _ = f.set_len(have).await;
+            return Err(e);
+        }
+        if let Some(h) = hasher {
+            self.hashers().insert(id.to_string(), h);
+        }
+        Ok(size)
+    }
+
+    async fn upload_commit(&self, id: &str, digest: &Digest) -> Result<u64> {
+        let p = self.upload_path(id).ok_or_else(|| StorageError::UploadUnknown(id.to_string()))?;
+        let mut f = match tokio::fs::File::open(&p).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StorageError::UploadUnknown(id.to_string())),
+            Err(e) => return Err(StorageError::Io { path: p, source: e }),
+        };
+        let size = f.metadata().await.map_err(io_err(&p))?.len();
+        let running = self.hashers().remove(id).filter(|(_, n)| *n == size);
+        let actual = match running {
+            Some((h, _)) => format!("sha256:{}", hex::encode(h.finalize())),
+            None => {
+                let mut h = Sha256::new();
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = f.read(&mut buf).await.map_err(io_err(&p))?;
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                }
+                format!("sha256:{}", hex::encode(h.finalize()))
+            }
+        };
+        if actual != digest.as_str() {
+            // The upload is dropped, as the spec allows: its content can never become this blob.
+            drop(f);
+            let _ = tokio::fs::remove_file(&p).await;
+            return Err(StorageError::DigestMismatch { expected: digest.to_string(), actual });
+        }
+        let dest = self.blob_path(digest);
+        let f = tokio::fs::OpenOptions::new().write(true).open(&p).await.map_err(io_err(&p))?;
+        self.install(f, &p, &dest).await?;
+        Ok(size)
+    }
+
+    async fn upload_abort(&self, id: &str) -> Result<()> {
+        let p = self.upload_path(id).ok_or_else(|| StorageError::UploadUnknown(id.to_string()))?;
+        self.hashers().remove(id);
+        match tokio::fs::remove_file(&p).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StorageError::UploadUnknown(id.to_string())),
+            Err(e) => Err(StorageError::Io { path: p, source: e }),
+        }
+    }
+
+    async fn delete(&self, digest: &Digest) -> Result<bool> {
+        let p = self.blob_path(digest);
+        match tokio::fs::remove_file(&p).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(StorageError::Io { path: p, source: e }),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<BlobInfo>> {
+        let dir = self.root.join("blobs/sha256");
+        let mut rd = tokio::fs::read_dir(&dir).await.map_err(io_err(&dir))?;
+        let mut out = Vec::new();
+        while let Some(e) = rd.next_entry().await.map_err(io_err(&dir))? {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Ok(digest) = Digest::parse(&format!("sha256:{name}")) else { continue };
+            let Ok(m) = e.metadata().await else { continue };
+            out.push(BlobInfo { digest, size: m.len(), modified: m.modified().unwrap_or(SystemTime::UNIX_EPOCH) });
+        }
+        Ok(out)
+    }
+
+    async fn list_uploads(&self) -> Result<Vec<(String, SystemTime)>> {
+        let dir = self.root.join("uploads");
+        let mut rd = tokio::fs::read_dir(&dir).await.map_err(io_err(&dir))?;
+        let mut out = Vec::new();
+        while let Some(e) = rd.next_entry().await.map_err(io_err(&dir))? {
+            let Some(name) = e.file_name().to_str().map(str::to_string) else { continue };
+            let modified = e.metadata().await.ok().and_then(|m| m.modified().ok()).unwrap_or(SystemTime::UNIX_EPOCH);
+            out.push((name, modified));
+        }
+        Ok(out)
+    }
+
+    fn local_root(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
+}
