@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod own_registry;
 pub mod registry;
 
 use std::path::PathBuf;
