@@ -88,6 +88,10 @@ pub(crate) struct ImageArgs {
     /// No progress bar and no warnings on stderr.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Read the image's layers even when its registry (a Bulwark registry) already holds
+    /// the SBOM it made at push time.
+    #[arg(long)]
+    pub(crate) no_registry_sbom: bool,
 }
 
 impl ImageArgs {
@@ -100,6 +104,7 @@ impl ImageArgs {
             docker_config: self.registry_config.clone(),
             progress: !self.quiet && std::io::stderr().is_terminal(),
             limits: Default::default(),
+            no_registry_sbom: self.no_registry_sbom,
         }
     }
 }

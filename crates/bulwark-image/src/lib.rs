@@ -116,6 +116,8 @@ pub struct Options {
     /// Show a progress bar (the caller decides: only on a terminal).
     pub progress: bool,
     pub limits: Limits,
+    /// Read the layers even when the registry (a Bulwark registry) already holds an SBOM.
+    pub no_registry_sbom: bool,
 }
 
 /// Catalogue an image or directory: every package visible in its final filesystem.
@@ -148,6 +150,17 @@ pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
         SourceSpec::OciArchive { path, tag } => source::oci_archive(&path, tag.as_deref(), platform.as_ref(), input)?,
         SourceSpec::DockerArchive { path } => source::docker_archive(&path, input)?,
         SourceSpec::Registry { reference } => {
+            if !opts.no_registry_sbom {
+                let pull = registry::PullOptions {
+                    insecure: opts.insecure,
+                    docker_config: opts.docker_config.clone(),
+                    ..Default::default()
+                };
+                if let Some(mut inv) = registry::stored_sbom(&reference, &pull)? {
+                    inv.source.kind = "registry-sbom".into();
+                    return Ok(inv);
+                }
+            }
             // Layers whose inventory is cached are not even downloaded.
             let have_layer: Option<registry::HaveLayer> = open_cache(opts, &detectors).map(|c| {
                 let c = std::sync::Arc::new(c);

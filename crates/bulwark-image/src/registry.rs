@@ -160,6 +160,80 @@ pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
     Ok(ResolvedImage { info, layers, _keep: Some(dir) })
 }
 
+/// An SBOM a Bulwark registry already holds for `reference` (built when it was pushed), from
+/// its `/api/v1/sbom`: matching it needs no layer download. `None` when the registry is not
+/// one of ours, has not scanned the image, or answers anything unexpected: the caller then
+/// pulls. A pinned digest must be the one the SBOM describes.
+pub fn stored_sbom(reference: &str, opts: &PullOptions) -> Result<Option<bulwark_catalog::Inventory>> {
+    let parsed: Reference =
+        reference.parse().map_err(|e| ImageError::invalid(format!("{reference:?} is not an image reference: {e}")))?;
+    let creds = credentials(parsed.registry(), opts.docker_config.as_deref())?;
+    let host = parsed.resolve_registry().to_string();
+    let repo = parsed.repository().to_string();
+    let pinned = parsed.digest().map(str::to_string);
+    let want = pinned.clone().or(parsed.tag().map(str::to_string)).unwrap_or_else(|| "latest".into());
+    let insecure = opts.insecure;
+    let go = move || -> Option<bulwark_catalog::Inventory> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        rt.block_on(async move {
+            let http = reqwest::Client::builder()
+                .danger_accept_invalid_certs(insecure)
+                .https_only(!insecure)
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(60))
+                .user_agent(USER_AGENT)
+                .build()
+                .ok()?;
+            let mut schemes = vec!["https"];
+            if insecure {
+                schemes.push("http");
+            }
+            for scheme in schemes {
+                let mut req = http
+                    .get(format!("{scheme}://{host}/api/v1/sbom"))
+                    .query(&[("repository", repo.as_str()), ("reference", want.as_str())]);
+                match &creds.auth {
+                    RegistryAuth::Basic(u, p) => req = req.basic_auth(u, Some(p)),
+                    RegistryAuth::Bearer(t) => req = req.bearer_auth(t),
+                    RegistryAuth::Anonymous => {}
+                }
+                let Ok(resp) = req.send().await else { continue };
+                if resp.status() != reqwest::StatusCode::OK {
+                    return None;
+                }
+                let mut body = Vec::new();
+                let mut stream = resp;
+                while let Ok(Some(c)) = stream.chunk().await {
+                    body.extend_from_slice(&c);
+                    if body.len() > MAX_STORED_SBOM {
+                        return None;
+                    }
+                }
+                let inv: bulwark_catalog::Inventory = serde_json::from_slice(&body).ok()?;
+                if let Some(p) = &pinned {
+                    if inv.source.manifest_digest.as_deref() != Some(p.as_str()) {
+                        return None;
+                    }
+                }
+                return Some(inv);
+            }
+            None
+        })
+    };
+    let inv = if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::spawn(go).join().ok().flatten()
+    } else {
+        go()
+    };
+    Ok(inv.map(|mut inv| {
+        inv.source.input = reference.to_string();
+        inv
+    }))
+}
+
+/// An inventory of a large image is a few MiB of JSON.
+const MAX_STORED_SBOM: usize = 256 << 20;
+
 struct Job {
     reference: Reference,
     pinned: Option<Digest>,
