@@ -378,6 +378,30 @@ pub fn oci_dir(path: &Path, tag: Option<&str>, platform: Option<&Platform>, inpu
     Ok(ResolvedImage { info, layers, _keep: None })
 }
 
+/// An image in a directory of blobs laid out as `ROOT/blobs/sha256/<hex>` (a registry's
+/// storage), from its manifest digest; an index is followed to the platform's manifest.
+pub fn blob_root(
+    root: &Path,
+    manifest_digest: &Digest,
+    name: &str,
+    platform: Option<&Platform>,
+) -> Result<ResolvedImage> {
+    let blobs = DirBlobs(root.to_path_buf());
+    // Size 0 is "unknown" to read_verified (the digest is still checked); the type is sniffed.
+    let desc = Descriptor {
+        media_type: String::new(),
+        digest: manifest_digest.to_string(),
+        size: 0,
+        platform: None,
+        annotations: Default::default(),
+    };
+    let (manifest, digest) = follow_to_manifest(&blobs, desc, platform, 0)?;
+    let info =
+        SourceInfo { kind: "registry".into(), input: name.into(), name: Some(name.into()), ..Default::default() };
+    let (info, layers) = layers_from_manifest(&blobs, &manifest, &digest, info)?;
+    Ok(ResolvedImage { info, layers, _keep: None })
+}
+
 /// `oci-archive:FILE[:TAG]`: an OCI layout in an (uncompressed) tar; blobs are read in place.
 pub fn oci_archive(path: &Path, tag: Option<&str>, platform: Option<&Platform>, input: &str) -> Result<ResolvedImage> {
     let tar = TarIndex::open(path)?;
@@ -502,5 +526,56 @@ mod tests {
         // Without it, the archive indexes.
         std::fs::write(&path, &tar[512 + (16 << 20)..]).unwrap();
         assert!(TarIndex::open(&path).unwrap().get("manifest.json").is_some());
+    }
+
+    /// An index in a bare blob directory is followed to the platform's manifest, and the
+    /// blobs are found by digest alone.
+    #[test]
+    fn blob_root_follows_an_index_to_the_platforms_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = dir.path().join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).unwrap();
+        let put = |bytes: &[u8]| -> Digest {
+            let d = Digest::of_bytes(bytes);
+            std::fs::write(blobs.join(d.hex()), bytes).unwrap();
+            d
+        };
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        h.set_cksum();
+        b.append_data(&mut h, "etc/hello", &b"hello"[..]).unwrap();
+        let layer = b.into_inner().unwrap();
+        let layer_digest = put(&layer);
+        let config = format!(r#"{{"os":"linux","architecture":"arm64","rootfs":{{"diff_ids":["{layer_digest}"]}}}}"#);
+        let config_digest = put(config.as_bytes());
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":{}}}]}}"#,
+            config.len(),
+            layer.len(),
+            OCI_MANIFEST = spec::OCI_MANIFEST
+        );
+        let manifest_digest = put(manifest.as_bytes());
+        let index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{}","digest":"{manifest_digest}","size":{},"platform":{{"os":"linux","architecture":"arm64"}}}}]}}"#,
+            spec::OCI_MANIFEST,
+            manifest.len()
+        );
+        let index_digest = put(index.as_bytes());
+        let arm = Platform::parse("linux/arm64").unwrap();
+        for start in [&index_digest, &manifest_digest] {
+            let img = blob_root(dir.path(), start, "team/app", Some(&arm)).unwrap();
+            assert_eq!(img.info.kind, "registry");
+            assert_eq!(img.info.name.as_deref(), Some("team/app"));
+            assert_eq!(img.info.manifest_digest.as_deref(), Some(manifest_digest.as_str()));
+            assert_eq!(img.layers.len(), 1);
+            assert_eq!(img.layers[0].diff_id, layer_digest);
+        }
+        let s390 = Platform::parse("linux/s390x").unwrap();
+        let e = blob_root(dir.path(), &index_digest, "team/app", Some(&s390)).err().unwrap().to_string();
+        assert!(e.contains("no image for platform linux/s390x"), "{e}");
+        std::fs::remove_file(blobs.join(layer_digest.hex())).unwrap();
+        let e = blob_root(dir.path(), &manifest_digest, "team/app", None).err().unwrap().to_string();
+        assert!(e.contains(layer_digest.as_str()), "{e}");
     }
 }

@@ -807,9 +807,8 @@ async fn blob_delete(st: &Shared, headers: &HeaderMap, who: &Principal, name: &s
 fn body_stream(st: &Shared, body: Body) -> ByteStream {
     let st = st.clone();
     Box::pin(body.into_data_stream().map(move |r| {
-        r.map(|c| {
+        r.inspect(|c| {
             st.metrics.bytes_received.inc_by(c.len() as u64);
-            c
         })
         .map_err(std::io::Error::other)
     }))

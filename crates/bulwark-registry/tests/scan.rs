@@ -1,0 +1,347 @@
+//! Scan-on-push on real data: the shared python-app image read from a blob store in place,
+//! matched against a database built from the real advisory sources in ../shared/data, and
+//! compared with the oracle's facts (tests/facts/scan/expected.json, see bulwark-cli's
+//! tests/scan.rs for how they were made).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
+use bulwark_image::digest::Digest;
+use bulwark_registry::meta::{Meta, ScanRow};
+use bulwark_registry::scan::{blocked, Scanner, Summary};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `../shared` beside the repository (or `$BULWARK_SHARED`).
+fn shared() -> PathBuf {
+    std::env::var_os("BULWARK_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"))
+}
+
+fn image(name: &str) -> PathBuf {
+    shared().join("images").join(name).join("oci")
+}
+
+/// The manifest digest of a single-image layout.
+fn manifest_digest(layout: &Path) -> String {
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"].as_str().unwrap().to_string()
+}
+
+/// One database for the whole test binary, from every real source (as `bulwark scan`'s tests).
+fn db() -> &'static Path {
+    static DB: OnceLock<PathBuf> = OnceLock::new();
+    DB.get_or_init(|| {
+        let path = tempfile::tempdir().unwrap().keep().join("vuln.db");
+        let data = shared().join("data");
+        let sources = [data.join("osv"), data.join("debian-security-tracker"), data.join("alpine-secdb")];
+        let sources: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
+        bulwark_vulndb::update(&sources, &path).unwrap();
+        path
+    })
+}
+
+fn meta(dir: &Path) -> Arc<Meta> {
+    Arc::new(Meta::open(&dir.join("meta.db")).unwrap())
+}
+
+type Key = (String, String, String);
+
+/// (package name, version, path) → the database records that matched it.
+fn records(report_json: &str) -> BTreeMap<Key, BTreeSet<String>> {
+    let report: serde_json::Value = serde_json::from_str(report_json).unwrap();
+    let mut out: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
+    for f in report["findings"].as_array().unwrap() {
+        let p = &f["package"];
+        let key = (
+            p["name"].as_str().unwrap().to_string(),
+            p["version"].as_str().unwrap().to_string(),
+            p["location"]["path"].as_str().unwrap().to_string(),
+        );
+        let set = out.entry(key).or_default();
+        for r in f["records"].as_array().unwrap() {
+            set.insert(r.as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+fn expected(image: &str) -> BTreeMap<Key, BTreeSet<String>> {
+    let path = repo().join("tests/facts/scan/expected.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    doc[image]
+        .as_array()
+        .unwrap_or_else(|| panic!("no facts for {image}"))
+        .iter()
+        .map(|r| {
+            let key = (
+                r["name"].as_str().unwrap().to_string(),
+                r["version"].as_str().unwrap().to_string(),
+                r["path"].as_str().unwrap().to_string(),
+            );
+            (key, r["records"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect())
+        })
+        .collect()
+}
+
+/// The row is a finished scan of python-app whose findings are exactly the oracle's.
+fn assert_python_app_done(row: &ScanRow) {
+    assert_eq!(row.status, "done", "{:?}", row.error);
+    assert_eq!(row.error, None);
+    let report = row.report.as_deref().expect("a report");
+    assert_eq!(records(report), expected("python-app"), "findings differ from the oracle");
+    let doc: serde_json::Value = serde_json::from_str(report).unwrap();
+    assert_eq!(doc["schema"], "bulwark-scan/1");
+    assert_eq!(row.db_built.as_deref(), doc["db"]["built_at"].as_str());
+    let summary: Summary = serde_json::from_str(row.summary.as_deref().unwrap()).unwrap();
+    assert_eq!(summary.total, doc["findings"].as_array().unwrap().len());
+    assert_eq!(summary.critical + summary.high + summary.medium + summary.low + summary.unknown, summary.total);
+    // 110 dpkg packages and 17 pip ones at least.
+    assert!(summary.packages >= 127, "{summary:?}");
+    assert_eq!(blocked(row.summary.as_deref().unwrap(), "unknown"), Some(summary.total));
+}
+
+#[test]
+fn python_app_findings_are_exactly_the_oracles() {
+    let layout = image("python-app");
+    let digest = manifest_digest(&layout);
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = meta(tmp.path());
+    let scanner = Scanner::new(meta.clone(), layout, db().to_path_buf(), None);
+    let row = scanner.scan_now("library/python-app", &digest).unwrap();
+    assert_python_app_done(&row);
+    assert_eq!(meta.scan(&digest).unwrap().as_ref(), Some(&row));
+
+    let inv: bulwark_catalog::Inventory = serde_json::from_str(row.inventory.as_deref().unwrap()).unwrap();
+    assert_eq!(inv.source.kind, "registry");
+    assert_eq!(inv.source.name.as_deref(), Some("library/python-app"));
+    assert_eq!(inv.source.manifest_digest.as_deref(), Some(digest.as_str()));
+    assert_eq!(inv.source.layers.len(), 2);
+}
+
+#[test]
+fn a_push_is_scanned_in_the_background() {
+    let layout = image("python-app");
+    let digest = manifest_digest(&layout);
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = meta(tmp.path());
+    let scanner = Scanner::new(meta.clone(), layout, db().to_path_buf(), Some(tmp.path().join("cache")));
+    // Pushed twice (two tags) before the worker gets to it: scanned once.
+    scanner.enqueue("library/python-app", &digest);
+    scanner.enqueue("library/python-app", &digest);
+    assert!(scanner.wait_idle(Duration::from_secs(600)), "scan did not finish");
+    let row = meta.scan(&digest).unwrap().expect("a stored scan");
+    assert_python_app_done(&row);
+    // A repeated push of a scanned image does not read it again.
+    scanner.enqueue("library/python-app", &digest);
+    assert!(scanner.wait_idle(Duration::from_secs(60)));
+    assert_eq!(meta.scan(&digest).unwrap().as_ref(), Some(&row));
+}
+
+/// Copy a layout's blobs into a fresh store (the shared images are read-only).
+fn copy_blobs(layout: &Path, store: &Path) {
+    let to = store.join("blobs/sha256");
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// Put the shared database at `to` the way `bulwark db update` does: whole, by rename.
+fn install_db(to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    let tmp = to.with_extension("tmp");
+    std::fs::copy(db(), &tmp).unwrap();
+    std::fs::rename(&tmp, to).unwrap();
+}
+
+#[test]
+fn a_new_database_rematches_stored_inventories_without_layers() {
+    let layout = image("python-app");
+    let digest = manifest_digest(&layout);
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    copy_blobs(&layout, &store);
+    let db_path = tmp.path().join("db/vuln.db");
+    let meta = meta(tmp.path());
+    let scanner = Scanner::new(meta.clone(), store.clone(), db_path.clone(), None);
+
+    // No database yet: the inventory is kept, nothing is matched.
+    let row = scanner.scan_now("library/python-app", &digest).unwrap();
+    assert_eq!(row.status, "done", "{:?}", row.error);
+    assert!(row.inventory.is_some());
+    assert_eq!((row.report.as_deref(), row.summary.as_deref(), row.db_built.as_deref()), (None, None, None));
+    let e = scanner.rematch_all().unwrap_err().to_string();
+    assert!(e.contains("no vulnerability database") && e.contains("vuln.db"), "{e}");
+
+    // The layers go away; only the stored inventory is left to match.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("blobs/sha256").join(&digest[7..])).unwrap()).unwrap();
+    for l in manifest["layers"].as_array().unwrap() {
+        let d = Digest::parse(l["digest"].as_str().unwrap()).unwrap();
+        std::fs::remove_file(store.join("blobs/sha256").join(d.hex())).unwrap();
+    }
+
+    // The watch notices the database appear and matches what was never matched.
+    scanner.spawn_db_watch(Duration::from_millis(100));
+    install_db(&db_path);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let row = loop {
+        let row = meta.scan(&digest).unwrap().unwrap();
+        if row.report.is_some() || Instant::now() > deadline {
+            break row;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_python_app_done(&row);
+
+    // An explicit re-match (the admin API's) does it again, still without layers.
+    assert_eq!(scanner.rematch_all().unwrap(), 1);
+    assert_python_app_done(&meta.scan(&digest).unwrap().unwrap());
+    // A forced rescan now fails: the layers are gone, and it says which one.
+    let row = scanner.scan_now("library/python-app", &digest).unwrap();
+    assert_eq!(row.status, "failed");
+    let e = row.error.unwrap();
+    assert!(e.contains("missing") && e.contains(manifest["layers"][0]["digest"].as_str().unwrap()), "{e}");
+}
+
+/// A blob store with hand-made blobs.
+struct Store {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Store {
+    fn new() -> Store {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+        Store { _dir: dir, root }
+    }
+
+    fn put(&self, bytes: &[u8]) -> String {
+        let d = Digest::of_bytes(bytes);
+        std::fs::write(self.root.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+        d.to_string()
+    }
+
+    /// A manifest with an image config naming `diff_id`, and one layer `layer` of `layer_type`.
+    fn manifest(&self, layer: &str, layer_type: &str, diff_id: &str) -> String {
+        let config =
+            format!(r#"{{"os":"linux","architecture":"amd64","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#);
+        let config_digest = self.put(config.as_bytes());
+        // The declared size is right when the blob exists, so its content is what is judged.
+        let size = std::fs::metadata(self.root.join("blobs/sha256").join(&layer[7..])).map_or(100, |m| m.len());
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"{layer_type}","digest":"{layer}","size":{size}}}]}}"#,
+            config.len()
+        );
+        self.put(manifest.as_bytes())
+    }
+}
+
+const GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+#[test]
+fn hostile_manifests_give_failed_scans_not_panics() {
+    let store = Store::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = meta(tmp.path());
+    // No database: these never get as far as matching.
+    let scanner = Scanner::new(meta.clone(), store.root.clone(), tmp.path().join("none.db"), None);
+    let fake_diff = format!("sha256:{}", "ab".repeat(32));
+
+    // A layer that is not gzip at all.
+    let garbage = store.put(&[0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3, 4, 5, 6, 7, 8]);
+    let bad_layer = store.manifest(&garbage, GZIP_LAYER, &fake_diff);
+    // A layer named but not stored.
+    let absent = format!("sha256:{}", "cd".repeat(32));
+    let missing_layer = store.manifest(&absent, GZIP_LAYER, &fake_diff);
+    // A manifest that is not JSON, and one that is not stored.
+    let not_json = store.put(b"\x00\x01 not a manifest");
+    let not_stored = format!("sha256:{}", "ef".repeat(32));
+
+    let row = scanner.scan_now("evil/app", &bad_layer).unwrap();
+    assert_eq!(row.status, "failed");
+    let e = row.error.clone().unwrap();
+    assert!(e.contains(&garbage), "{e}");
+    assert_eq!((row.inventory, row.report, row.summary), (None, None, None));
+
+    let e = scanner.scan_now("evil/app", &missing_layer).unwrap().error.unwrap();
+    assert!(e.contains(&absent) && e.contains("missing"), "{e}");
+    let e = scanner.scan_now("evil/app", &not_json).unwrap().error.unwrap();
+    assert!(e.contains("invalid JSON"), "{e}");
+    let e = scanner.scan_now("evil/app", &not_stored).unwrap().error.unwrap();
+    assert!(e.contains(&not_stored) && e.contains("not in the blob store"), "{e}");
+    assert!(scanner.scan_now("evil/app", "sha256:../../etc/passwd").is_err());
+
+    // The background worker survives them all and goes on to the next push.
+    for d in [&bad_layer, &missing_layer, &not_json] {
+        scanner.enqueue("evil/app", d);
+    }
+    assert!(scanner.wait_idle(Duration::from_secs(60)));
+    for d in [&bad_layer, &missing_layer, &not_json, &not_stored] {
+        assert_eq!(meta.scan(d).unwrap().unwrap().status, "failed", "{d}");
+    }
+}
+
+#[test]
+fn signatures_indexes_and_artifacts_are_skipped() {
+    let store = Store::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let meta = meta(tmp.path());
+    // No database: these never get as far as matching.
+    let scanner = Scanner::new(meta.clone(), store.root.clone(), tmp.path().join("none.db"), None);
+    let payload = store.put(br#"{"critical":{}}"#);
+    // Cosign's `.sig`: an image config, but a JSON payload as its layer.
+    let sig = store.manifest(&payload, "application/vnd.dev.cosign.simplesigning.v1+json", &payload);
+    let index = store.put(
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{sig}","size":1}}]}}"#
+        )
+        .as_bytes(),
+    );
+    let helm = store.put(
+        format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"{payload}","size":15}},"layers":[]}}"#
+        )
+        .as_bytes(),
+    );
+    for d in [&sig, &index, &helm] {
+        let row = scanner.scan_now("team/app", d).unwrap();
+        assert_eq!(row.status, "skipped", "{d}: {:?}", row.error);
+        assert!(row.inventory.is_none() && row.report.is_none());
+    }
+}
+
+#[test]
+fn blocked_counts_findings_at_or_above_the_threshold() {
+    let s = serde_json::to_string(&Summary {
+        critical: 1,
+        high: 2,
+        medium: 0,
+        low: 3,
+        unknown: 4,
+        total: 10,
+        packages: 50,
+    })
+    .unwrap();
+    assert_eq!(blocked(&s, "CRITICAL"), Some(1));
+    assert_eq!(blocked(&s, "high"), Some(3));
+    assert_eq!(blocked(&s, "Medium"), Some(3));
+    assert_eq!(blocked(&s, "LOW"), Some(6));
+    assert_eq!(blocked(&s, "unknown"), Some(10));
+    assert_eq!(blocked(&s, "severe"), None);
+    assert_eq!(blocked(&s, ""), None);
+    let only_low = serde_json::to_string(&Summary { low: 2, total: 2, ..Default::default() }).unwrap();
+    assert_eq!(blocked(&only_low, "HIGH"), None);
+    assert_eq!(blocked(&only_low, "LOW"), Some(2));
+    assert_eq!(blocked(&serde_json::to_string(&Summary::default()).unwrap(), "UNKNOWN"), None);
+    assert_eq!(blocked("not json", "LOW"), None);
+}
