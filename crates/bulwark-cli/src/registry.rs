@@ -364,6 +364,7 @@ fn maintenance(a: MaintArgs, gc: bool) -> Result<i32> {
             let r = bulwark_registry::server::run_gc(&st, a.dry_run).await?;
             println!("{}", serde_json::to_string(&r)?);
         } else {
+            let _guard = st.gc_lock.write().await;
             for p in st.meta.projects()?.iter().filter(|p| p.retention.is_some()) {
                 let r = bulwark_registry::retention::apply(&st.meta, p, a.dry_run).await?;
                 println!("{}", serde_json::to_string(&r)?);

@@ -401,6 +401,8 @@ async fn gc_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<Dr
 async fn retention_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
     require_sysadmin(&st, &headers)?;
     let mut reports = Vec::new();
+    // Exclusive: a push holds the lock shared while it checks that an index's children exist.
+    let _guard = st.gc_lock.write().await;
     for p in st.meta.projects()? {
         if p.retention.is_some() {
             reports.push(crate::retention::apply(&st.meta, &p, q.dry_run).await.map_err(ApiError::internal)?);

@@ -201,6 +201,7 @@ fn spawn_background(st: &Shared) {
             tick.tick().await;
             loop {
                 tick.tick().await;
+                let guard = st.gc_lock.write().await;
                 match st.meta.projects() {
                     Ok(projects) => {
                         for p in projects.iter().filter(|p| p.retention.is_some()) {
@@ -211,6 +212,7 @@ fn spawn_background(st: &Shared) {
                     }
                     Err(e) => tracing::warn!("retention: {e}"),
                 }
+                drop(guard);
                 match run_gc(&st, false).await {
                     Ok(r) => tracing::info!(deleted = r.blobs_deleted, bytes = r.bytes_freed, "gc"),
                     Err(e) => tracing::warn!("gc: {e}"),
