@@ -163,8 +163,12 @@ pub(crate) struct MaintArgs {
     /// Say what would be deleted; delete nothing.
     #[arg(long)]
     dry_run: bool,
-    #[command(flatten)]
-    data: DataArgs,
+    /// registry.toml, for its data directory and [gc] grace and upload age.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The data directory (default: the config's, else ./data).
+    #[arg(long, env = "BULWARK_REGISTRY_DATA")]
+    data: Option<PathBuf>,
 }
 
 pub(crate) fn run(cmd: RegistryCommand) -> Result<i32> {
@@ -350,13 +354,18 @@ fn project(c: ProjectCommand) -> Result<i32> {
 }
 
 fn maintenance(a: MaintArgs, gc: bool) -> Result<i32> {
+    let mut cfg = match &a.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(d) = a.data {
+        cfg.data = d;
+    }
+    cfg.scan.on_push = false;
     // GC decides what is unreferenced; a server pushing at the same time could reference a blob
     // between the decision and the delete. Its lock says whether one is running.
-    let _lock = bulwark_registry::server::lock_data(&a.data.data)
+    let _lock = bulwark_registry::server::lock_data(&cfg.data)
         .context("the registry server is running: use POST /api/v1/gc (or /api/v1/retention) on it, or stop it")?;
-    let mut cfg = Config::default();
-    cfg.data = a.data.data.clone();
-    cfg.scan.on_push = false;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let st = bulwark_registry::server::open(cfg)?;
@@ -366,7 +375,7 @@ fn maintenance(a: MaintArgs, gc: bool) -> Result<i32> {
         } else {
             let _guard = st.gc_lock.write().await;
             for p in st.meta.projects()?.iter().filter(|p| p.retention.is_some()) {
-                let r = bulwark_registry::retention::apply(&st.meta, p, a.dry_run).await?;
+                let r = bulwark_registry::retention::apply(st.meta.as_ref(), p, a.dry_run).await?;
                 println!("{}", serde_json::to_string(&r)?);
             }
         }

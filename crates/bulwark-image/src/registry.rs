@@ -220,11 +220,8 @@ pub fn stored_sbom(reference: &str, opts: &PullOptions) -> Result<Option<bulwark
             None
         })
     };
-    let inv = if tokio::runtime::Handle::try_current().is_ok() {
-        std::thread::spawn(go).join().ok().flatten()
-    } else {
-        go()
-    };
+    let inv =
+        if tokio::runtime::Handle::try_current().is_ok() { std::thread::spawn(go).join().ok().flatten() } else { go() };
     Ok(inv.map(|mut inv| {
         inv.source.input = reference.to_string();
         inv

@@ -8,7 +8,7 @@
 
 use crate::auth::{Action, Principal, Scope};
 use crate::config::Config;
-use crate::meta::{self, ManifestRow, Meta, Ref};
+use crate::meta::{self, ManifestRow, MetaStore, Ref};
 use crate::metrics::Metrics;
 use crate::scan::Scanner;
 use crate::storage::{ByteStream, Storage, StorageError};
@@ -26,7 +26,7 @@ use std::sync::Arc;
 /// Everything a request handler needs.
 pub struct AppState {
     pub config: Config,
-    pub meta: Arc<Meta>,
+    pub meta: Arc<dyn MetaStore>,
     pub storage: Arc<dyn Storage>,
     pub auth: crate::auth::Auth,
     pub scanner: Option<Scanner>,
@@ -53,7 +53,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError { status, code, message: message.into(), headers: Vec::new() }
     }
-    fn with(mut self, name: header::HeaderName, value: String) -> ApiError {
+    pub(crate) fn with(mut self, name: header::HeaderName, value: String) -> ApiError {
         self.headers.push((name, value));
         self
     }
@@ -319,7 +319,7 @@ fn challenge(st: &AppState, headers: &HeaderMap, scope: Option<String>) -> ApiEr
 
 fn principal(st: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let h = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
-    st.auth.authenticate(&st.meta, h).map_err(|e| {
+    st.auth.authenticate(st.meta.as_ref(), h).map_err(|e| {
         tracing::info!("authentication failed: {e}");
         let mut err = challenge(st, headers, None);
         err.message = "invalid credentials or token".into();
@@ -358,10 +358,13 @@ fn authorize(st: &AppState, headers: &HeaderMap, who: &Principal, name: &str, ac
 // --- the /v2/ dispatcher -------------------------------------------------------------------------
 
 async fn v2(State(st): State<Shared>, req: Request) -> Response {
-    match v2_inner(&st, req).await {
+    let mut resp = match v2_inner(&st, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
-    }
+    };
+    // Docker's ping reads it; every /v2/ answer carries it, errors and challenges too.
+    resp.headers_mut().insert("Docker-Distribution-API-Version", HeaderValue::from_static("registry/2.0"));
+    resp
 }
 
 async fn v2_inner(st: &Shared, req: Request) -> ApiResult {
@@ -675,12 +678,8 @@ async fn manifest_put(
         annotations,
         pushed: meta::now(),
     };
-    if tags.is_empty() {
-        st.meta.manifest_put(&row, &refs, None, false)?;
-    }
-    for t in &tags {
-        st.meta.manifest_put(&row, &refs, Some(t), immutable && !is_fallback_tag(t))?;
-    }
+    let tag_rules: Vec<(&str, bool)> = tags.iter().map(|t| (t.as_str(), immutable && !is_fallback_tag(t))).collect();
+    st.meta.manifest_put_tags(&row, &refs, &tag_rules)?;
     drop(_guard);
     if !is_index {
         if let Some(s) = &st.scanner {
@@ -1112,13 +1111,13 @@ async fn token_post(State(st): State<Shared>, body: axum::body::Bytes) -> Respon
 
 async fn issue_token(st: &Shared, creds: Option<(String, String)>, scopes: &[Scope]) -> Response {
     let user = match creds {
-        Some((u, p)) => match st.auth.login(&st.meta, &u, &p) {
+        Some((u, p)) => match st.auth.login(st.meta.as_ref(), &u, &p) {
             Ok(user) => Some(user),
             Err(_) => return token_error(StatusCode::UNAUTHORIZED, "invalid username or password"),
         },
         None => None,
     };
-    let access = match st.auth.grant(&st.meta, user.as_ref(), scopes) {
+    let access = match st.auth.grant(st.meta.as_ref(), user.as_ref(), scopes) {
         Ok(a) => a,
         Err(e) => return ApiError::internal(e).into_response(),
     };

@@ -6,7 +6,7 @@
 //! and what the account may do), so a request with a token needs no database lookup.
 
 use crate::config::{Anonymous, AuthConfig};
-use crate::meta::{self, Meta, Role, User};
+use crate::meta::{self, MetaStore, Role, User};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
@@ -155,7 +155,7 @@ pub fn random_secret() -> String {
 impl Auth {
     /// The signing secret comes from `token_secret_file`, else from the metadata database
     /// (made at first start), so that restarts and replicas accept each other's tokens.
-    pub fn new(cfg: AuthConfig, meta: &Meta) -> Result<Auth, AuthError> {
+    pub fn new(cfg: AuthConfig, meta: &dyn MetaStore) -> Result<Auth, AuthError> {
         let secret: Vec<u8> = match &cfg.token_secret_file {
             Some(p) => {
                 let s = std::fs::read(p)
@@ -190,7 +190,7 @@ impl Auth {
     }
 
     /// Check a user name and password (or a robot's secret). Expired accounts fail.
-    pub fn login(&self, meta: &Meta, name: &str, password: &str) -> Result<User, AuthError> {
+    pub fn login(&self, meta: &dyn MetaStore, name: &str, password: &str) -> Result<User, AuthError> {
         let user = meta.user(name)?.ok_or(AuthError::BadCredentials)?;
         if user.expires.is_some_and(|e| e <= meta::now()) {
             return Err(AuthError::BadCredentials);
@@ -221,7 +221,7 @@ impl Auth {
     }
 
     /// The principal of an `Authorization` header value (`None` header: anonymous).
-    pub fn authenticate(&self, meta: &Meta, header: Option<&str>) -> Result<Principal, AuthError> {
+    pub fn authenticate(&self, meta: &dyn MetaStore, header: Option<&str>) -> Result<Principal, AuthError> {
         let Some(h) = header else { return Ok(Principal::Anonymous) };
         if let Some(tok) = strip_scheme(h, "Bearer") {
             return self.verify_token(tok).map(Principal::Token);
@@ -293,7 +293,7 @@ impl Auth {
 
     /// What a token request may get: for each requested scope, the actions the account may
     /// take (distribution grants the intersection and never errors on a denied scope).
-    pub fn grant(&self, meta: &Meta, who: Option<&User>, scopes: &[Scope]) -> Result<Vec<Access>, AuthError> {
+    pub fn grant(&self, meta: &dyn MetaStore, who: Option<&User>, scopes: &[Scope]) -> Result<Vec<Access>, AuthError> {
         let roles = match who {
             Some(u) => meta.roles(&u.name)?,
             None => Vec::new(),

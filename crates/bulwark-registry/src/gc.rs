@@ -6,7 +6,7 @@
 //! every referenced blob in place; what it can leave behind is unreferenced blobs and stale
 //! uploads, which the next run collects.
 
-use crate::meta::{self, Meta, MetaError};
+use crate::meta::{self, MetaError, MetaStore};
 use crate::storage::{Storage, StorageError};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -57,7 +57,7 @@ fn older_than(t: SystemTime, now: SystemTime, age: Duration) -> bool {
 /// manifest's blobs until the manifest is recorded (and while committing an upload), so no
 /// push can reference a blob between our mark and our sweep.
 pub async fn collect(
-    meta: &Meta,
+    meta: &dyn MetaStore,
     storage: &dyn Storage,
     lock: &RwLock<()>,
     opts: &GcOptions,
@@ -122,7 +122,7 @@ pub async fn collect(
 /// Remove uploads older than `upload_max_age`, including ones only storage or only the
 /// metadata knows (what a kill between their two records leaves).
 async fn sweep_uploads(
-    meta: &Meta,
+    meta: &dyn MetaStore,
     storage: &dyn Storage,
     opts: &GcOptions,
     started: SystemTime,

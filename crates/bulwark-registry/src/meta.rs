@@ -177,6 +177,7 @@ pub fn project_of(repo: &str) -> &str {
     }
 }
 
+/// The embedded metadata store: one SQLite file in WAL mode.
 pub struct Meta {
     conn: Mutex<Connection>,
 }
@@ -370,9 +371,16 @@ impl Meta {
     /// Store a manifest, what it references and optionally a tag, in one transaction.
     /// With `immutable`, moving an existing tag to another digest is refused.
     pub fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()> {
+        let tags: Vec<(&str, bool)> = tag.map(|t| (t, immutable)).into_iter().collect();
+        self.manifest_put_tags(m, refs, &tags)
+    }
+
+    /// Store a manifest, what it references and every `(tag, immutable)` in one transaction:
+    /// one refused tag refuses the whole push.
+    pub fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction()?;
-        if let Some(t) = tag {
+        for &(t, immutable) in tags {
             let existing: Option<String> = tx
                 .query_row("SELECT digest FROM tags WHERE repo=?1 AND tag=?2", params![m.repo, t], |r| r.get(0))
                 .optional()?;
@@ -399,7 +407,7 @@ impl Meta {
                 )?;
             }
         }
-        if let Some(t) = tag {
+        for &(t, _) in tags {
             tx.execute(
                 "INSERT INTO tags(repo, tag, digest, pushed) VALUES(?1, ?2, ?3, ?4)
                  ON CONFLICT(repo, tag) DO UPDATE SET digest=?3, pushed=?4",
@@ -511,7 +519,10 @@ impl Meta {
 
     pub fn blob_link(&self, repo: &str, digest: &str) -> Result<()> {
         self.db().execute(
-            "INSERT OR IGNORE INTO repo_blobs(repo, digest, linked) VALUES(?1, ?2, ?3)",
+            // A repeated upload or mount renews the link: GC's grace period counts from the
+            // latest, or a re-pushed blob could lose its link before its manifest arrives.
+            "INSERT INTO repo_blobs(repo, digest, linked) VALUES(?1, ?2, ?3)
+             ON CONFLICT(repo, digest) DO UPDATE SET linked = excluded.linked",
             params![repo, digest, now()],
         )?;
         Ok(())
@@ -663,5 +674,204 @@ impl Meta {
         let mut st = db.prepare("SELECT digest, child FROM manifest_refs WHERE repo=?1 AND kind='manifest'")?;
         let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// The metadata store: what a registry knows besides blob bytes. [`Meta`] (SQLite, embedded)
+/// is the default; the methods are small, synchronous and transactional where it matters
+/// (`manifest_put`), the shape a PostgreSQL implementation for several replicas takes.
+pub trait MetaStore: Send + Sync {
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Set `key` to `value` unless it is already set; returns the stored value.
+    fn setting_init(&self, key: &str, value: &str) -> Result<String>;
+    fn project(&self, name: &str) -> Result<Option<Project>>;
+    fn projects(&self) -> Result<Vec<Project>>;
+    fn project_put(&self, p: &Project) -> Result<()>;
+    fn project_delete(&self, name: &str) -> Result<bool>;
+    fn user(&self, name: &str) -> Result<Option<User>>;
+    fn users(&self) -> Result<Vec<User>>;
+    fn user_put(&self, u: &User) -> Result<()>;
+    fn user_delete(&self, name: &str) -> Result<bool>;
+    fn roles(&self, user: &str) -> Result<Vec<(String, Role)>>;
+    fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()>;
+    fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>>;
+    fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>>;
+    /// Store a manifest, what it references and optionally a tag, in one transaction.
+    /// With `immutable`, moving an existing tag to another digest is refused.
+    fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()>;
+    /// Store a manifest, what it references and every `(tag, immutable)` in one transaction:
+    /// one refused tag refuses the whole push.
+    fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()>;
+    /// Delete a manifest, its tags and its references. Blobs stay until GC.
+    fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool>;
+    fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool>;
+    /// Tags of a repository in lexical order, after `last`, at most `n`.
+    fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>>;
+    /// Tags with the digest and push time, newest first (retention).
+    fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>>;
+    fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>>;
+    /// Every repository (one with a manifest or a blob), in lexical order.
+    fn repositories(&self) -> Result<Vec<String>>;
+    fn repo_exists(&self, repo: &str) -> Result<bool>;
+    fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>>;
+    /// Manifests in `repo` whose subject is `digest`, optionally of one artifact type.
+    fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>>;
+    /// The manifests in `repo` that list `digest` as a child (indexes holding it).
+    fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>>;
+    fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>>;
+    fn blob_link(&self, repo: &str, digest: &str) -> Result<()>;
+    fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool>;
+    fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool>;
+    fn upload_put(&self, id: &str, repo: &str) -> Result<()>;
+    fn upload_repo(&self, id: &str) -> Result<Option<String>>;
+    fn upload_delete(&self, id: &str) -> Result<()>;
+    fn uploads(&self) -> Result<Vec<(String, String, i64)>>;
+    /// Every blob digest some manifest needs: the manifests' own blobs and what they list.
+    fn referenced_blobs(&self) -> Result<HashSet<String>>;
+    /// Drop blob links no manifest of the repository references, linked before `before`.
+    fn prune_links(&self, before: i64) -> Result<usize>;
+    /// Blob digests still linked to some repository.
+    fn linked_blobs(&self) -> Result<HashSet<String>>;
+    fn scan_put(&self, s: &ScanRow) -> Result<()>;
+    fn scan(&self, digest: &str) -> Result<Option<ScanRow>>;
+    /// Digests of stored scans with an inventory (what a DB update re-matches).
+    fn scans_with_inventory(&self) -> Result<Vec<String>>;
+    /// How many links `prune_links(before)` would drop.
+    fn prunable_links(&self, before: i64) -> Result<usize>;
+    /// Blob digests still linked to some repository once `prune_links(before)` has run.
+    fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>>;
+    /// Every (index, child manifest) pair in `repo`, in one query rather than one per manifest.
+    fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>>;
+}
+
+impl MetaStore for Meta {
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        Meta::setting(self, key)
+    }
+    fn setting_init(&self, key: &str, value: &str) -> Result<String> {
+        Meta::setting_init(self, key, value)
+    }
+    fn project(&self, name: &str) -> Result<Option<Project>> {
+        Meta::project(self, name)
+    }
+    fn projects(&self) -> Result<Vec<Project>> {
+        Meta::projects(self)
+    }
+    fn project_put(&self, p: &Project) -> Result<()> {
+        Meta::project_put(self, p)
+    }
+    fn project_delete(&self, name: &str) -> Result<bool> {
+        Meta::project_delete(self, name)
+    }
+    fn user(&self, name: &str) -> Result<Option<User>> {
+        Meta::user(self, name)
+    }
+    fn users(&self) -> Result<Vec<User>> {
+        Meta::users(self)
+    }
+    fn user_put(&self, u: &User) -> Result<()> {
+        Meta::user_put(self, u)
+    }
+    fn user_delete(&self, name: &str) -> Result<bool> {
+        Meta::user_delete(self, name)
+    }
+    fn roles(&self, user: &str) -> Result<Vec<(String, Role)>> {
+        Meta::roles(self, user)
+    }
+    fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()> {
+        Meta::role_set(self, user, project, role)
+    }
+    fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>> {
+        Meta::manifest(self, repo, digest)
+    }
+    fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
+        Meta::tag(self, repo, tag)
+    }
+    fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()> {
+        Meta::manifest_put(self, m, refs, tag, immutable)
+    }
+    fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()> {
+        Meta::manifest_put_tags(self, m, refs, tags)
+    }
+    fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool> {
+        Meta::manifest_delete(self, repo, digest)
+    }
+    fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool> {
+        Meta::tag_delete(self, repo, tag)
+    }
+    fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>> {
+        Meta::tags(self, repo, last, n)
+    }
+    fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>> {
+        Meta::tags_detailed(self, repo)
+    }
+    fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
+        Meta::tags_of(self, repo, digest)
+    }
+    fn repositories(&self) -> Result<Vec<String>> {
+        Meta::repositories(self)
+    }
+    fn repo_exists(&self, repo: &str) -> Result<bool> {
+        Meta::repo_exists(self, repo)
+    }
+    fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>> {
+        Meta::manifests_in(self, repo)
+    }
+    fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>> {
+        Meta::referrers(self, repo, digest, artifact_type)
+    }
+    fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
+        Meta::parents(self, repo, digest)
+    }
+    fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>> {
+        Meta::children(self, repo, digest)
+    }
+    fn blob_link(&self, repo: &str, digest: &str) -> Result<()> {
+        Meta::blob_link(self, repo, digest)
+    }
+    fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool> {
+        Meta::blob_linked(self, repo, digest)
+    }
+    fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool> {
+        Meta::blob_unlink(self, repo, digest)
+    }
+    fn upload_put(&self, id: &str, repo: &str) -> Result<()> {
+        Meta::upload_put(self, id, repo)
+    }
+    fn upload_repo(&self, id: &str) -> Result<Option<String>> {
+        Meta::upload_repo(self, id)
+    }
+    fn upload_delete(&self, id: &str) -> Result<()> {
+        Meta::upload_delete(self, id)
+    }
+    fn uploads(&self) -> Result<Vec<(String, String, i64)>> {
+        Meta::uploads(self)
+    }
+    fn referenced_blobs(&self) -> Result<HashSet<String>> {
+        Meta::referenced_blobs(self)
+    }
+    fn prune_links(&self, before: i64) -> Result<usize> {
+        Meta::prune_links(self, before)
+    }
+    fn linked_blobs(&self) -> Result<HashSet<String>> {
+        Meta::linked_blobs(self)
+    }
+    fn scan_put(&self, s: &ScanRow) -> Result<()> {
+        Meta::scan_put(self, s)
+    }
+    fn scan(&self, digest: &str) -> Result<Option<ScanRow>> {
+        Meta::scan(self, digest)
+    }
+    fn scans_with_inventory(&self) -> Result<Vec<String>> {
+        Meta::scans_with_inventory(self)
+    }
+    fn prunable_links(&self, before: i64) -> Result<usize> {
+        Meta::prunable_links(self, before)
+    }
+    fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>> {
+        Meta::linked_blobs_after_prune(self, before)
+    }
+    fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>> {
+        Meta::manifest_edges(self, repo)
     }
 }

@@ -45,6 +45,7 @@ async fn metrics(State(st): State<Shared>) -> Response {
 
 fn unauthorized() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required")
+        .with(header::WWW_AUTHENTICATE, "Basic realm=\"bulwark-registry\"".into())
 }
 
 fn forbidden(what: &str) -> ApiError {
@@ -58,7 +59,7 @@ fn bad(msg: impl Into<String>) -> ApiError {
 /// The caller as an account (tokens resolved to theirs), or anonymous.
 fn caller(st: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let h = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
-    let p = st.auth.authenticate(&st.meta, h).map_err(|_| unauthorized())?;
+    let p = st.auth.authenticate(st.meta.as_ref(), h).map_err(|_| unauthorized())?;
     Ok(match p {
         Principal::Token(c) if !c.sub.is_empty() => match st.meta.user(&c.sub)? {
             Some(user) => {
@@ -172,6 +173,9 @@ async fn project_update(
     Json(b): Json<ProjectBody>,
 ) -> Res {
     let p = caller(&st, &headers)?;
+    if !valid_project(&name) {
+        return Err(bad(format!("invalid project name {name:?}")));
+    }
     if project_role(&p, &name) != Some(Role::Admin) {
         return Err(if p.is_anonymous() { unauthorized() } else { forbidden("project administrators only") });
     }
@@ -219,7 +223,11 @@ async fn users_list(State(st): State<Shared>, headers: HeaderMap) -> Res {
 }
 
 /// Create a user or robot (`robot$NAME`, with a generated secret, returned) and its roles.
-pub fn create_account(meta: &meta::Meta, b: &UserBody, robot: bool) -> Result<(User, Option<String>), ApiError> {
+pub fn create_account(
+    meta: &dyn meta::MetaStore,
+    b: &UserBody,
+    robot: bool,
+) -> Result<(User, Option<String>), ApiError> {
     let name = if robot { format!("robot${}", b.name) } else { b.name.clone() };
     if b.name.is_empty() || b.name.len() > 64 || b.name.contains([':', '$', '/', ' ']) {
         return Err(bad(format!("invalid account name {:?}", b.name)));
@@ -258,7 +266,7 @@ pub fn create_account(meta: &meta::Meta, b: &UserBody, robot: bool) -> Result<(U
 
 async fn user_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
     require_sysadmin(&st, &headers)?;
-    let (user, _) = create_account(&st.meta, &b, false)?;
+    let (user, _) = create_account(st.meta.as_ref(), &b, false)?;
     json(StatusCode::CREATED, &user)
 }
 
@@ -275,7 +283,7 @@ async fn robot_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Jso
             return Err(forbidden(&format!("robots for project {proj}")));
         }
     }
-    let (user, secret) = create_account(&st.meta, &b, true)?;
+    let (user, secret) = create_account(st.meta.as_ref(), &b, true)?;
     json(StatusCode::CREATED, &serde_json::json!({"name": user.name, "secret": secret, "expires": user.expires}))
 }
 
@@ -309,7 +317,14 @@ fn resolve_for(st: &Shared, headers: &HeaderMap, q: &ImageQuery, action: Action)
     }
     let project = st.meta.project(meta::project_of(&q.repository))?;
     if !st.auth.allowed(&p, &q.repository, action, project.as_ref()) {
-        return Err(if p.is_anonymous() { unauthorized() } else { not_found() });
+        if p.is_anonymous() {
+            return Err(unauthorized());
+        }
+        // Seeing the image but not allowed this: say so; not seeing it: as if missing.
+        if action != Action::Pull && st.auth.allowed(&p, &q.repository, Action::Pull, project.as_ref()) {
+            return Err(forbidden(&format!("{} on {}", action.as_str(), q.repository)));
+        }
+        return Err(not_found());
     }
     let digest = if q.reference.starts_with("sha256:") {
         q.reference.clone()
@@ -405,7 +420,7 @@ async fn retention_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Q
     let _guard = st.gc_lock.write().await;
     for p in st.meta.projects()? {
         if p.retention.is_some() {
-            reports.push(crate::retention::apply(&st.meta, &p, q.dry_run).await.map_err(ApiError::internal)?);
+            reports.push(crate::retention::apply(st.meta.as_ref(), &p, q.dry_run).await.map_err(ApiError::internal)?);
         }
     }
     json(StatusCode::OK, &reports)

@@ -8,7 +8,7 @@
 //! fallback tag (`sha256-<hex>.sig`) on it names. Digest-only pushes that nothing points to
 //! are roots too unless older than `keep_days`: retention deletes what its rule names.
 
-use crate::meta::{self, ManifestRow, Meta, MetaError, Project, Retention};
+use crate::meta::{self, ManifestRow, MetaError, MetaStore, Project, Retention};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -101,7 +101,7 @@ pub fn plan(tags: &[(String, String, i64)], policy: &Retention, now: i64) -> Vec
 }
 
 /// Apply the project's policy to each of its repositories.
-pub async fn apply(meta: &Meta, project: &Project, dry_run: bool) -> Result<RetentionReport, RetentionError> {
+pub async fn apply(meta: &dyn MetaStore, project: &Project, dry_run: bool) -> Result<RetentionReport, RetentionError> {
     let mut report = RetentionReport { project: project.name.clone(), dry_run, repositories: Vec::new() };
     let Some(policy) = &project.retention else { return Ok(report) };
     if policy.keep_last.is_none() && policy.keep_days.is_none() {
@@ -127,7 +127,7 @@ pub async fn apply(meta: &Meta, project: &Project, dry_run: bool) -> Result<Rete
 }
 
 fn apply_repo(
-    meta: &Meta,
+    meta: &dyn MetaStore,
     repo: &str,
     policy: &Retention,
     now: i64,

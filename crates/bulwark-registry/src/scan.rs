@@ -5,7 +5,7 @@
 //! The inventory is stored beside the report, so a new database re-matches every image
 //! without reading a layer again. A hostile image only ever gives a `failed` scan.
 
-use crate::meta::{self, Meta, MetaError, ScanRow};
+use crate::meta::{self, MetaError, MetaStore, ScanRow};
 use bulwark_catalog::Inventory;
 use bulwark_image::digest::Digest;
 use bulwark_image::spec::{self, Descriptor};
@@ -118,7 +118,7 @@ struct Queue {
 }
 
 struct Ctx {
-    meta: Arc<Meta>,
+    meta: Arc<dyn MetaStore>,
     blob_root: PathBuf,
     db_path: PathBuf,
     cache_dir: Option<PathBuf>,
@@ -152,7 +152,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Scanner {
     /// `blob_root` holds blobs as `blob_root/blobs/sha256/<hex>`; `db_path` is the advisory
     /// database (it may not exist yet); `cache_dir` is the layer cache (`None`: no cache).
-    pub fn new(meta: Arc<Meta>, blob_root: PathBuf, db_path: PathBuf, cache_dir: Option<PathBuf>) -> Scanner {
+    pub fn new(meta: Arc<dyn MetaStore>, blob_root: PathBuf, db_path: PathBuf, cache_dir: Option<PathBuf>) -> Scanner {
         let ctx = Arc::new(Ctx {
             meta,
             blob_root,

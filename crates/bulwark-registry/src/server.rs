@@ -4,7 +4,7 @@
 use crate::api::{AppState, Shared};
 use crate::auth::Auth;
 use crate::config::Config;
-use crate::meta::Meta;
+use crate::meta::{Meta, MetaStore};
 use crate::metrics::Metrics;
 use crate::scan::Scanner;
 use crate::storage::{FsStorage, Storage};
@@ -61,8 +61,9 @@ pub fn lock_data(data: &Path) -> Result<DataLock, ServerError> {
 pub fn open(config: Config) -> Result<Shared, ServerError> {
     let data = config.data.clone();
     let storage = FsStorage::open(&data)?;
-    let meta = Arc::new(Meta::open(&meta_path(&data))?);
-    let auth = Auth::new(config.auth.clone(), &meta)?;
+    // The embedded default; a PostgreSQL store for several replicas implements the same trait.
+    let meta: Arc<dyn MetaStore> = Arc::new(Meta::open(&meta_path(&data))?);
+    let auth = Auth::new(config.auth.clone(), meta.as_ref())?;
     let scanner = if config.scan.on_push {
         let db = config.scan.db.clone().unwrap_or_else(|| bulwark_vulndb::default_path(None));
         Some(Scanner::new(meta.clone(), data.clone(), db, Some(data.join("cache"))))
@@ -90,7 +91,7 @@ pub async fn run_gc(st: &AppState, dry_run: bool) -> Result<crate::gc::GcReport,
         dry_run,
     };
     let storage: &dyn Storage = st.storage.as_ref();
-    let r = crate::gc::collect(&st.meta, storage, &st.gc_lock, &opts).await?;
+    let r = crate::gc::collect(st.meta.as_ref(), storage, &st.gc_lock, &opts).await?;
     st.metrics.gc_blobs_deleted.inc_by(r.blobs_deleted as u64);
     Ok(r)
 }
@@ -205,7 +206,7 @@ fn spawn_background(st: &Shared) {
                 match st.meta.projects() {
                     Ok(projects) => {
                         for p in projects.iter().filter(|p| p.retention.is_some()) {
-                            if let Err(e) = crate::retention::apply(&st.meta, p, false).await {
+                            if let Err(e) = crate::retention::apply(st.meta.as_ref(), p, false).await {
                                 tracing::warn!(project = p.name, "retention: {e}");
                             }
                         }
