@@ -143,6 +143,12 @@ pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), 
     spawn_background(&st);
     let app = crate::api::router(st.clone());
     let Some(tls) = &st.config.tls else {
+        // No Nagle: a blob answer's head and a small body would otherwise wait on the client's
+        // delayed ACK (~40 ms a request).
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         return Ok(());
     };
@@ -159,6 +165,7 @@ pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), 
             },
             _ = &mut shutdown => break,
         };
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app.clone();
         let mut stop = stop_rx.clone();
