@@ -6,9 +6,10 @@
 
 mod common;
 
+use common::http::{strings, Resp};
+
 use common::own_registry::OwnRegistry;
 use reqwest::blocking::Client;
-use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
@@ -24,43 +25,6 @@ const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 struct Reg {
     reg: OwnRegistry,
     client: Client,
-}
-
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn code(&self) -> String {
-        self.json()["errors"][0]["code"].as_str().unwrap_or("").to_string()
-    }
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
-    }
-    fn describe(&self) -> String {
-        let body = String::from_utf8_lossy(&self.body[..self.body.len().min(400)]).to_string();
-        format!("{} {body}", self.status)
-    }
-    #[track_caller]
-    fn expect(&self, status: u16, code: Option<&str>) -> &Self {
-        assert_eq!(self.status, status, "{}", self.describe());
-        if let Some(c) = code {
-            assert_eq!(self.code(), c, "{}", self.describe());
-        }
-        self
-    }
-    fn tags(&self) -> Vec<String> {
-        strings(&self.json()["tags"])
-    }
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect()).unwrap_or_default()
 }
 
 fn sha256(b: &[u8]) -> String {

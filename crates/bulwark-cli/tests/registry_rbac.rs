@@ -6,10 +6,11 @@
 
 mod common;
 
+use common::http::Resp;
+
 use base64::Engine;
 use common::own_registry::{self, OwnRegistry, TOKEN_SECRET};
 use reqwest::blocking::Client;
-use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
@@ -104,39 +105,8 @@ impl Setup {
         if let Some((u, p)) = &self.creds[who] {
             rb = rb.basic_auth(u, Some(p));
         }
-        into_resp(rb.send().unwrap())
+        Resp::from_response(rb.send().unwrap())
     }
-}
-
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn code(&self) -> String {
-        self.json()["errors"][0]["code"].as_str().unwrap_or("").to_string()
-    }
-    fn message(&self) -> String {
-        self.json()["errors"][0]["message"].as_str().unwrap_or("").to_string()
-    }
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
-    }
-    fn describe(&self) -> String {
-        format!("{} {}", self.status, String::from_utf8_lossy(&self.body))
-    }
-}
-
-fn into_resp(r: reqwest::blocking::Response) -> Resp {
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let body = r.bytes().map(|b| b.to_vec()).unwrap_or_default();
-    Resp { status, headers, body }
 }
 
 fn send(c: &Client, method: Method, url: &str, auth: &Auth, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Resp {
@@ -152,7 +122,7 @@ fn send(c: &Client, method: Method, url: &str, auth: &Auth, headers: &[(&str, &s
     if let Some(b) = body {
         rb = rb.body(b);
     }
-    into_resp(rb.send().unwrap())
+    Resp::from_response(rb.send().unwrap())
 }
 
 fn sha256(b: &[u8]) -> String {
@@ -866,7 +836,7 @@ fn tokens_cannot_be_forged_reused_or_stretched() {
 
     // /token itself: wrong password, unknown user, malformed basic → 401.
     for (u, p) in [("pat", "wrong-password"), ("nobody", PASSWORD), ("robot$reader", "not-the-secret")] {
-        let r = into_resp(
+        let r = Resp::from_response(
             s.client
                 .get(s.url("/token"))
                 .query(&[("service", SERVICE), ("scope", "repository:team-a/app:pull")])

@@ -8,7 +8,7 @@
 mod common;
 
 use common::own_registry::{have_skopeo, layout_tag, OwnRegistry};
-use std::collections::{BTreeMap, BTreeSet};
+use common::scan_facts::{expected, records};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -26,43 +26,6 @@ fn build_db(path: &Path) {
         .output()
         .unwrap();
     assert!(out.status.success(), "db update: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-type Key = (String, String, String);
-
-fn records(report: &serde_json::Value) -> BTreeMap<Key, BTreeSet<String>> {
-    let mut out: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
-    for f in report["findings"].as_array().unwrap() {
-        let p = &f["package"];
-        let key = (
-            p["name"].as_str().unwrap().to_string(),
-            p["version"].as_str().unwrap().to_string(),
-            p["location"]["path"].as_str().unwrap().to_string(),
-        );
-        let set = out.entry(key).or_default();
-        for r in f["records"].as_array().unwrap() {
-            set.insert(r.as_str().unwrap().to_string());
-        }
-    }
-    out
-}
-
-fn expected(image: &str) -> BTreeMap<Key, BTreeSet<String>> {
-    let path = common::repo().join("tests/facts/scan/expected.json");
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    doc[image]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let key = (
-                r["name"].as_str().unwrap().to_string(),
-                r["version"].as_str().unwrap().to_string(),
-                r["path"].as_str().unwrap().to_string(),
-            );
-            (key, r["records"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect())
-        })
-        .collect()
 }
 
 fn push(reg: &OwnRegistry, image: &str, dest: &str, creds: Option<&str>) {

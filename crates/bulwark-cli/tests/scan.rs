@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::scan_facts::{expected, records, Key};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -49,44 +51,6 @@ fn scan_json(source: &str, extra: &[&str]) -> serde_json::Value {
 
 fn image_source(name: &str) -> String {
     format!("oci-dir:{}", common::image(name).display())
-}
-
-type Key = (String, String, String);
-
-/// (package name, version, path) → the database records that matched it.
-fn records(report: &serde_json::Value) -> BTreeMap<Key, BTreeSet<String>> {
-    let mut out: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
-    for f in report["findings"].as_array().unwrap() {
-        let p = &f["package"];
-        let key = (
-            p["name"].as_str().unwrap().to_string(),
-            p["version"].as_str().unwrap().to_string(),
-            p["location"]["path"].as_str().unwrap().to_string(),
-        );
-        let set = out.entry(key).or_default();
-        for r in f["records"].as_array().unwrap() {
-            set.insert(r.as_str().unwrap().to_string());
-        }
-    }
-    out
-}
-
-fn expected(image: &str) -> BTreeMap<Key, BTreeSet<String>> {
-    let path = common::repo().join("tests/facts/scan/expected.json");
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    doc[image]
-        .as_array()
-        .unwrap_or_else(|| panic!("no facts for {image}"))
-        .iter()
-        .map(|r| {
-            let key = (
-                r["name"].as_str().unwrap().to_string(),
-                r["version"].as_str().unwrap().to_string(),
-                r["path"].as_str().unwrap().to_string(),
-            );
-            (key, r["records"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect())
-        })
-        .collect()
 }
 
 fn assert_same(image: &str) {

@@ -191,7 +191,8 @@ impl Meta {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(SCHEMA)?;
+        // One transaction: each statement on its own would be a durable commit (an fsync) apiece.
+        conn.execute_batch(&format!("BEGIN;{SCHEMA}COMMIT;"))?;
         Ok(Meta { conn: Mutex::new(conn) })
     }
 
@@ -265,35 +266,32 @@ impl Meta {
 
     // --- users and roles ------------------------------------------------------------------
 
+    fn user_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+        Ok(User {
+            name: r.get(0)?,
+            hash: r.get(1)?,
+            robot: r.get(2)?,
+            admin: r.get(3)?,
+            expires: r.get(4)?,
+            created: r.get(5)?,
+        })
+    }
+
     pub fn user(&self, name: &str) -> Result<Option<User>> {
         Ok(self
             .db()
-            .query_row("SELECT name, hash, robot, admin, expires, created FROM users WHERE name=?1", [name], |r| {
-                Ok(User {
-                    name: r.get(0)?,
-                    hash: r.get(1)?,
-                    robot: r.get(2)?,
-                    admin: r.get(3)?,
-                    expires: r.get(4)?,
-                    created: r.get(5)?,
-                })
-            })
+            .query_row(
+                "SELECT name, hash, robot, admin, expires, created FROM users WHERE name=?1",
+                [name],
+                Self::user_from,
+            )
             .optional()?)
     }
 
     pub fn users(&self) -> Result<Vec<User>> {
         let db = self.db();
         let mut st = db.prepare("SELECT name, hash, robot, admin, expires, created FROM users ORDER BY name")?;
-        let rows = st.query_map([], |r| {
-            Ok(User {
-                name: r.get(0)?,
-                hash: r.get(1)?,
-                robot: r.get(2)?,
-                admin: r.get(3)?,
-                expires: r.get(4)?,
-                created: r.get(5)?,
-            })
-        })?;
+        let rows = st.query_map([], Self::user_from)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -2,8 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod http;
 pub mod own_registry;
 pub mod registry;
+pub mod scan_facts;
 
 use std::path::PathBuf;
 
