@@ -347,6 +347,17 @@ fn authorize(st: &AppState, headers: &HeaderMap, who: &Principal, name: &str, ac
     if who.is_anonymous() || !asked {
         return Err(challenge(st, headers, scope));
     }
+    // A token that asked but was not granted a write: distribution's `insufficient_scope`
+    // challenge, so a client holding a pull token fetches a wider one (and fails there if
+    // the account may not write). Denied pulls stay 404, as below.
+    if matches!(who, Principal::Token(_)) && action != Action::Pull {
+        let mut e = challenge(st, headers, scope);
+        if let Some((_, v)) = e.headers.iter_mut().find(|(k, _)| k == header::WWW_AUTHENTICATE) {
+            v.push_str(",error=\"insufficient_scope\"");
+        }
+        e.message = format!("the token does not grant {} on {name}", action.as_str());
+        return Err(e);
+    }
     Err(match action {
         Action::Pull => ApiError::name_unknown(name),
         _ => {
