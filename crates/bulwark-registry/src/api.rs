@@ -862,6 +862,8 @@ async fn upload_start(
     // Cross-repository mount: only from a repository the caller may pull, else a plain upload.
     if let (Some(mount), Some(from)) = (param(q, "mount"), param(q, "from")) {
         let d = parse_digest(mount)?;
+        // Shared with GC's exclusive hold: a blob cannot be swept between the check and the link.
+        let _guard = st.gc_lock.read().await;
         let from_project = st.meta.project(meta::project_of(from))?;
         if valid_name(from)
             && st.auth.allowed(who, from, Action::Pull, from_project.as_ref())
