@@ -8,25 +8,9 @@
 mod common;
 
 use common::own_registry::{have_skopeo, layout_tag, OwnRegistry};
-use common::scan_facts::{expected, records};
-use std::path::{Path, PathBuf};
+use common::scan_facts::{build_db, expected, records};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn build_db(path: &Path) {
-    let data = common::shared().join("data");
-    let out = common::bulwark()
-        .args(["db", "update", "-q", "--db"])
-        .arg(path)
-        .arg("--source")
-        .arg(data.join("osv"))
-        .arg("--source")
-        .arg(data.join("debian-security-tracker"))
-        .arg("--source")
-        .arg(data.join("alpine-secdb"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "db update: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn push(reg: &OwnRegistry, image: &str, dest: &str, creds: Option<&str>) {
     let layout = common::image(image);

@@ -22,19 +22,7 @@ fn db() -> &'static Path {
     DB.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
         let path = dir.join("vuln.db");
-        let data = common::shared().join("data");
-        let out = common::bulwark()
-            .args(["db", "update", "-q", "--db"])
-            .arg(&path)
-            .arg("--source")
-            .arg(data.join("osv"))
-            .arg("--source")
-            .arg(data.join("debian-security-tracker"))
-            .arg("--source")
-            .arg(data.join("alpine-secdb"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "db update: {}", String::from_utf8_lossy(&out.stderr));
+        common::scan_facts::build_db(&path);
         path
     })
 }

@@ -44,3 +44,20 @@ pub fn expected(image: &str) -> BTreeMap<Key, BTreeSet<String>> {
         })
         .collect()
 }
+
+/// `bulwark db update` from every real source in ../shared/data into `path`.
+pub fn build_db(path: &std::path::Path) {
+    let data = super::shared().join("data");
+    let out = super::bulwark()
+        .args(["db", "update", "-q", "--db"])
+        .arg(path)
+        .arg("--source")
+        .arg(data.join("osv"))
+        .arg("--source")
+        .arg(data.join("debian-security-tracker"))
+        .arg("--source")
+        .arg(data.join("alpine-secdb"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "db update: {}", String::from_utf8_lossy(&out.stderr));
+}
