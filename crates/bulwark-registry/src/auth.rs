@@ -127,9 +127,15 @@ pub struct Auth {
     /// Verified basic credentials (a hash of them) → when the check expires: argon2 costs tens
     /// of milliseconds by design, and a pull sends the same header with every request.
     verified: Mutex<HashMap<[u8; 32], Instant>>,
+    /// Recent failed logins per account: (count, window start). Each wrong password costs an
+    /// argon2 hash, so an account under a guessing attack is refused unhashed for a while.
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 const VERIFIED_TTL: Duration = Duration::from_secs(60);
+/// Failed logins an account may have in [`FAILURE_WINDOW`] before it is refused unhashed.
+const FAILURE_LIMIT: u32 = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 const ISSUER: &str = "bulwark-registry";
 
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
@@ -178,6 +184,7 @@ impl Auth {
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
             verified: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
         })
     }
 
@@ -213,9 +220,24 @@ impl Auth {
                 v.retain(|_, t| *t > now);
             }
         }
+        {
+            let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            if f.get(name).is_some_and(|(n, since)| *n >= FAILURE_LIMIT && now.duration_since(*since) < FAILURE_WINDOW)
+            {
+                tracing::warn!(account = name, "login refused: too many failed attempts");
+                return Err(AuthError::BadCredentials);
+            }
+        }
         if !verify_password(password, &user.hash) {
+            let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            let e = f.entry(name.to_string()).or_insert((0, now));
+            if now.duration_since(e.1) >= FAILURE_WINDOW {
+                *e = (0, now);
+            }
+            e.0 += 1;
             return Err(AuthError::BadCredentials);
         }
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
         self.verified.lock().unwrap_or_else(|p| p.into_inner()).insert(key, now + VERIFIED_TTL);
         Ok(user)
     }
@@ -408,6 +430,37 @@ mod tests {
         assert!(verify_password("s3cret", &h));
         assert!(!verify_password("s3cre", &h));
         assert!(!verify_password("s3cret", "not a hash"));
+    }
+
+    #[test]
+    fn guessing_an_account_is_refused_unhashed_for_a_while() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = crate::meta::Meta::open(&dir.path().join("meta.db")).unwrap();
+        let user = User {
+            name: "alice".into(),
+            hash: hash_password("right-password").unwrap(),
+            robot: false,
+            admin: false,
+            expires: None,
+            created: 0,
+        };
+        meta.user_put(&user).unwrap();
+        let auth = Auth::new(AuthConfig::default(), &meta).unwrap();
+        assert!(auth.login(&meta, "alice", "right-password").is_ok());
+        for _ in 0..FAILURE_LIMIT {
+            assert!(auth.login(&meta, "alice", "wrong").is_err());
+        }
+        // Now even the right password (not yet cached) is refused until the window passes.
+        let fresh = Auth::new(AuthConfig::default(), &meta).unwrap();
+        *fresh.failures.lock().unwrap() = auth.failures.lock().unwrap().clone();
+        assert!(fresh.login(&meta, "alice", "right-password").is_err());
+        // Another account is not affected.
+        assert!(fresh.failures.lock().unwrap().get("bob").is_none());
+        // After the window, the right password works and clears the count.
+        let old = Instant::now().checked_sub(FAILURE_WINDOW).unwrap();
+        fresh.failures.lock().unwrap().insert("alice".into(), (FAILURE_LIMIT, old));
+        assert!(fresh.login(&meta, "alice", "right-password").is_ok());
+        assert!(fresh.failures.lock().unwrap().get("alice").is_none());
     }
 
     #[test]
