@@ -388,8 +388,8 @@ impl Scope {
     }
 
     pub fn parse(s: &str) -> Option<Scope> {
-        // The name may hold a port-less host's colon? No: names never contain ':'; the
-        // first field is the type and the last the actions.
+        // Repository names never contain ':', so the first field is the type and the last
+        // the actions.
         let (kind, rest) = s.split_once(':')?;
         let (name, actions) = rest.rsplit_once(':')?;
         if kind.is_empty() || name.is_empty() {
