@@ -28,7 +28,6 @@ pub struct Metrics {
     pub bytes_sent: Counter,
     pub bytes_received: Counter,
     pub gc_blobs_deleted: Counter,
-    pub scans: Family<RouteLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -47,14 +46,12 @@ impl Metrics {
         let bytes_sent = Counter::default();
         let bytes_received = Counter::default();
         let gc_blobs_deleted = Counter::default();
-        let scans = Family::<RouteLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests by route class, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "Time to the response head", latency.clone());
         registry.register("blob_bytes_sent", "Blob bytes served", bytes_sent.clone());
         registry.register("blob_bytes_received", "Blob bytes uploaded", bytes_received.clone());
         registry.register("gc_blobs_deleted", "Blobs removed by garbage collection", gc_blobs_deleted.clone());
-        registry.register("scans", "Scans finished, by outcome", scans.clone());
-        Metrics { registry, requests, latency, bytes_sent, bytes_received, gc_blobs_deleted, scans }
+        Metrics { registry, requests, latency, bytes_sent, bytes_received, gc_blobs_deleted }
     }
 
     pub fn render(&self) -> String {
