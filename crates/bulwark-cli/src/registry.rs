@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use bulwark_registry::config::{Anonymous, Config, TlsConfig};
-use bulwark_registry::meta::{Meta, Retention};
+use bulwark_registry::meta::{Meta, MetaStore, Retention};
 use bulwark_registry::mgmt::{self, ProjectBody, UserBody};
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read};

@@ -200,20 +200,7 @@ impl Meta {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    // --- settings -------------------------------------------------------------------------
-
-    pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.db().query_row("SELECT value FROM settings WHERE key=?1", [key], |r| r.get(0)).optional()?)
-    }
-
-    /// Set `key` to `value` unless it is already set; returns the stored value.
-    pub fn setting_init(&self, key: &str, value: &str) -> Result<String> {
-        let db = self.db();
-        db.execute("INSERT OR IGNORE INTO settings(key, value) VALUES(?1, ?2)", params![key, value])?;
-        Ok(db.query_row("SELECT value FROM settings WHERE key=?1", [key], |r| r.get(0))?)
-    }
-
-    // --- projects -------------------------------------------------------------------------
+    // Row mappers and shared SQL for the `MetaStore` implementation below.
 
     fn project_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Project> {
         let retention: Option<String> = r.get(3)?;
@@ -227,45 +214,6 @@ impl Meta {
         })
     }
 
-    pub fn project(&self, name: &str) -> Result<Option<Project>> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT name, public, immutable_tags, retention, block_severity, created FROM projects WHERE name=?1",
-                [name],
-                Self::project_from,
-            )
-            .optional()?)
-    }
-
-    pub fn projects(&self) -> Result<Vec<Project>> {
-        let db = self.db();
-        let mut st = db.prepare(
-            "SELECT name, public, immutable_tags, retention, block_severity, created FROM projects ORDER BY name",
-        )?;
-        let rows = st.query_map([], Self::project_from)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn project_put(&self, p: &Project) -> Result<()> {
-        let retention = p.retention.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
-        self.db().execute(
-            "INSERT INTO projects(name, public, immutable_tags, retention, block_severity, created)
-             VALUES(?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(name) DO UPDATE SET public=?2, immutable_tags=?3, retention=?4, block_severity=?5",
-            params![p.name, p.public, p.immutable_tags, retention, p.block_severity, p.created],
-        )?;
-        Ok(())
-    }
-
-    pub fn project_delete(&self, name: &str) -> Result<bool> {
-        let db = self.db();
-        db.execute("DELETE FROM roles WHERE project=?1", [name])?;
-        Ok(db.execute("DELETE FROM projects WHERE name=?1", [name])? > 0)
-    }
-
-    // --- users and roles ------------------------------------------------------------------
-
     fn user_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         Ok(User {
             name: r.get(0)?,
@@ -276,68 +224,6 @@ impl Meta {
             created: r.get(5)?,
         })
     }
-
-    pub fn user(&self, name: &str) -> Result<Option<User>> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT name, hash, robot, admin, expires, created FROM users WHERE name=?1",
-                [name],
-                Self::user_from,
-            )
-            .optional()?)
-    }
-
-    pub fn users(&self) -> Result<Vec<User>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT name, hash, robot, admin, expires, created FROM users ORDER BY name")?;
-        let rows = st.query_map([], Self::user_from)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn user_put(&self, u: &User) -> Result<()> {
-        self.db().execute(
-            "INSERT INTO users(name, hash, robot, admin, expires, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(name) DO UPDATE SET hash=?2, robot=?3, admin=?4, expires=?5",
-            params![u.name, u.hash, u.robot, u.admin, u.expires, u.created],
-        )?;
-        Ok(())
-    }
-
-    pub fn user_delete(&self, name: &str) -> Result<bool> {
-        let db = self.db();
-        db.execute("DELETE FROM roles WHERE user=?1", [name])?;
-        Ok(db.execute("DELETE FROM users WHERE name=?1", [name])? > 0)
-    }
-
-    pub fn roles(&self, user: &str) -> Result<Vec<(String, Role)>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT project, role FROM roles WHERE user=?1 ORDER BY project")?;
-        let rows = st.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (p, r) = row?;
-            if let Some(role) = Role::parse(&r) {
-                out.push((p, role));
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()> {
-        let db = self.db();
-        match role {
-            Some(r) => db.execute(
-                "INSERT INTO roles(user, project, role) VALUES(?1, ?2, ?3)
-                 ON CONFLICT(user, project) DO UPDATE SET role=?3",
-                params![user, project, r.as_str()],
-            )?,
-            None => db.execute("DELETE FROM roles WHERE user=?1 AND project=?2", params![user, project])?,
-        };
-        Ok(())
-    }
-
-    // --- manifests and tags ---------------------------------------------------------------
 
     fn manifest_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ManifestRow> {
         Ok(ManifestRow {
@@ -354,261 +240,6 @@ impl Meta {
 
     const MANIFEST_COLS: &'static str = "repo, digest, media_type, size, artifact_type, subject, annotations, pushed";
 
-    pub fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>> {
-        let sql = format!("SELECT {} FROM manifests WHERE repo=?1 AND digest=?2", Self::MANIFEST_COLS);
-        Ok(self.db().query_row(&sql, params![repo, digest], Self::manifest_from).optional()?)
-    }
-
-    pub fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
-        Ok(self
-            .db()
-            .query_row("SELECT digest FROM tags WHERE repo=?1 AND tag=?2", params![repo, tag], |r| r.get(0))
-            .optional()?)
-    }
-
-    /// Store a manifest, what it references and optionally a tag, in one transaction.
-    /// With `immutable`, moving an existing tag to another digest is refused.
-    pub fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()> {
-        let tags: Vec<(&str, bool)> = tag.map(|t| (t, immutable)).into_iter().collect();
-        self.manifest_put_tags(m, refs, &tags)
-    }
-
-    /// Store a manifest, what it references and every `(tag, immutable)` in one transaction:
-    /// one refused tag refuses the whole push.
-    pub fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()> {
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        for &(t, immutable) in tags {
-            let existing: Option<String> = tx
-                .query_row("SELECT digest FROM tags WHERE repo=?1 AND tag=?2", params![m.repo, t], |r| r.get(0))
-                .optional()?;
-            if let Some(e) = existing {
-                if immutable && e != m.digest {
-                    return Err(MetaError::TagImmutable { repo: m.repo.clone(), tag: t.into(), existing: e });
-                }
-            }
-        }
-        let fresh = tx.execute(
-            "INSERT OR IGNORE INTO manifests(repo, digest, media_type, size, artifact_type, subject, annotations, pushed)
-             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![m.repo, m.digest, m.media_type, m.size, m.artifact_type, m.subject, m.annotations, m.pushed],
-        )? > 0;
-        if fresh {
-            for r in refs {
-                let (child, kind) = match r {
-                    Ref::Blob(d) => (d, "blob"),
-                    Ref::Manifest(d) => (d, "manifest"),
-                };
-                tx.execute(
-                    "INSERT INTO manifest_refs(repo, digest, child, kind) VALUES(?1, ?2, ?3, ?4)",
-                    params![m.repo, m.digest, child, kind],
-                )?;
-            }
-        }
-        for &(t, _) in tags {
-            tx.execute(
-                "INSERT INTO tags(repo, tag, digest, pushed) VALUES(?1, ?2, ?3, ?4)
-                 ON CONFLICT(repo, tag) DO UPDATE SET digest=?3, pushed=?4",
-                params![m.repo, t, m.digest, m.pushed],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Delete a manifest, its tags and its references. Blobs stay until GC.
-    pub fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool> {
-        let mut db = self.db();
-        let tx = db.transaction()?;
-        tx.execute("DELETE FROM tags WHERE repo=?1 AND digest=?2", params![repo, digest])?;
-        tx.execute("DELETE FROM manifest_refs WHERE repo=?1 AND digest=?2", params![repo, digest])?;
-        let n = tx.execute("DELETE FROM manifests WHERE repo=?1 AND digest=?2", params![repo, digest])?;
-        tx.commit()?;
-        Ok(n > 0)
-    }
-
-    pub fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool> {
-        Ok(self.db().execute("DELETE FROM tags WHERE repo=?1 AND tag=?2", params![repo, tag])? > 0)
-    }
-
-    /// Tags of a repository in lexical order, after `last`, at most `n`.
-    pub fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT tag FROM tags WHERE repo=?1 AND tag > ?2 ORDER BY tag LIMIT ?3")?;
-        let limit = n.map(|n| n as i64).unwrap_or(-1);
-        let rows = st.query_map(params![repo, last.unwrap_or(""), limit], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Tags with the digest and push time, newest first (retention).
-    pub fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT tag, digest, pushed FROM tags WHERE repo=?1 ORDER BY pushed DESC, tag DESC")?;
-        let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT tag FROM tags WHERE repo=?1 AND digest=?2 ORDER BY tag")?;
-        let rows = st.query_map(params![repo, digest], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Every repository (one with a manifest or a blob), in lexical order.
-    pub fn repositories(&self) -> Result<Vec<String>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT repo FROM manifests UNION SELECT repo FROM repo_blobs ORDER BY 1")?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn repo_exists(&self, repo: &str) -> Result<bool> {
-        let db = self.db();
-        let n: i64 = db.query_row(
-            "SELECT (SELECT COUNT(*) FROM manifests WHERE repo=?1) + (SELECT COUNT(*) FROM repo_blobs WHERE repo=?1)",
-            [repo],
-            |r| r.get(0),
-        )?;
-        Ok(n > 0)
-    }
-
-    pub fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>> {
-        let sql = format!("SELECT {} FROM manifests WHERE repo=?1 ORDER BY pushed", Self::MANIFEST_COLS);
-        let db = self.db();
-        let mut st = db.prepare(&sql)?;
-        let rows = st.query_map([repo], Self::manifest_from)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Manifests in `repo` whose subject is `digest`, optionally of one artifact type.
-    pub fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>> {
-        let sql = format!(
-            "SELECT {} FROM manifests WHERE repo=?1 AND subject=?2 AND (?3 IS NULL OR artifact_type=?3) ORDER BY pushed, digest",
-            Self::MANIFEST_COLS
-        );
-        let db = self.db();
-        let mut st = db.prepare(&sql)?;
-        let rows = st.query_map(params![repo, digest, artifact_type], Self::manifest_from)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The manifests in `repo` that list `digest` as a child (indexes holding it).
-    pub fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT DISTINCT digest FROM manifest_refs WHERE repo=?1 AND child=?2")?;
-        let rows = st.query_map(params![repo, digest], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT child, kind FROM manifest_refs WHERE repo=?1 AND digest=?2")?;
-        let rows = st.query_map(params![repo, digest], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (c, k) = row?;
-            out.push(if k == "manifest" { Ref::Manifest(c) } else { Ref::Blob(c) });
-        }
-        Ok(out)
-    }
-
-    // --- blob links -----------------------------------------------------------------------
-
-    pub fn blob_link(&self, repo: &str, digest: &str) -> Result<()> {
-        self.db().execute(
-            // A repeated upload or mount renews the link: GC's grace period counts from the
-            // latest, or a re-pushed blob could lose its link before its manifest arrives.
-            "INSERT INTO repo_blobs(repo, digest, linked) VALUES(?1, ?2, ?3)
-             ON CONFLICT(repo, digest) DO UPDATE SET linked = excluded.linked",
-            params![repo, digest, now()],
-        )?;
-        Ok(())
-    }
-
-    pub fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool> {
-        Ok(self
-            .db()
-            .query_row("SELECT 1 FROM repo_blobs WHERE repo=?1 AND digest=?2", params![repo, digest], |_| Ok(()))
-            .optional()?
-            .is_some())
-    }
-
-    pub fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool> {
-        Ok(self.db().execute("DELETE FROM repo_blobs WHERE repo=?1 AND digest=?2", params![repo, digest])? > 0)
-    }
-
-    // --- uploads --------------------------------------------------------------------------
-
-    pub fn upload_put(&self, id: &str, repo: &str) -> Result<()> {
-        self.db().execute("INSERT INTO uploads(id, repo, started) VALUES(?1, ?2, ?3)", params![id, repo, now()])?;
-        Ok(())
-    }
-
-    pub fn upload_repo(&self, id: &str) -> Result<Option<String>> {
-        Ok(self.db().query_row("SELECT repo FROM uploads WHERE id=?1", [id], |r| r.get(0)).optional()?)
-    }
-
-    pub fn upload_delete(&self, id: &str) -> Result<()> {
-        self.db().execute("DELETE FROM uploads WHERE id=?1", [id])?;
-        Ok(())
-    }
-
-    pub fn uploads(&self) -> Result<Vec<(String, String, i64)>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT id, repo, started FROM uploads")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    // --- garbage collection ---------------------------------------------------------------
-
-    /// Every blob digest some manifest needs: the manifests' own blobs and what they list.
-    pub fn referenced_blobs(&self) -> Result<HashSet<String>> {
-        let db = self.db();
-        let mut out = HashSet::new();
-        let mut st = db.prepare("SELECT digest FROM manifests")?;
-        for d in st.query_map([], |r| r.get::<_, String>(0))? {
-            out.insert(d?);
-        }
-        let mut st = db.prepare("SELECT child FROM manifest_refs")?;
-        for d in st.query_map([], |r| r.get::<_, String>(0))? {
-            out.insert(d?);
-        }
-        Ok(out)
-    }
-
-    /// Drop blob links no manifest of the repository references, linked before `before`.
-    pub fn prune_links(&self, before: i64) -> Result<usize> {
-        Ok(self.db().execute(
-            "DELETE FROM repo_blobs WHERE linked < ?1 AND NOT EXISTS (
-               SELECT 1 FROM manifest_refs r WHERE r.repo=repo_blobs.repo AND r.child=repo_blobs.digest)
-             AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo=repo_blobs.repo AND m.digest=repo_blobs.digest)",
-            [before],
-        )?)
-    }
-
-    /// Blob digests still linked to some repository.
-    pub fn linked_blobs(&self) -> Result<HashSet<String>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT DISTINCT digest FROM repo_blobs")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    // --- scans ----------------------------------------------------------------------------
-
-    pub fn scan_put(&self, s: &ScanRow) -> Result<()> {
-        self.db().execute(
-            "INSERT INTO scans(digest, repo, status, inventory, report, summary, scanned, db_built, error)
-             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT(digest) DO UPDATE SET repo=?2, status=?3, inventory=?4, report=?5, summary=?6,
-               scanned=?7, db_built=?8, error=?9",
-            params![s.digest, s.repo, s.status, s.inventory, s.report, s.summary, s.scanned, s.db_built, s.error],
-        )?;
-        Ok(())
-    }
-
     fn scan_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScanRow> {
         Ok(ScanRow {
             digest: r.get(0)?,
@@ -623,56 +254,11 @@ impl Meta {
         })
     }
 
-    pub fn scan(&self, digest: &str) -> Result<Option<ScanRow>> {
-        Ok(self
-            .db()
-            .query_row(
-                "SELECT digest, repo, status, inventory, report, summary, scanned, db_built, error FROM scans WHERE digest=?1",
-                [digest],
-                Self::scan_from,
-            )
-            .optional()?)
-    }
-
-    /// Digests of stored scans with an inventory (what a DB update re-matches).
-    pub fn scans_with_inventory(&self) -> Result<Vec<String>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT digest FROM scans WHERE inventory IS NOT NULL ORDER BY digest")?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    // --- retention and gc (helper) --------------------------------------------------------
-
-    /// The links `prune_links(?1)` drops; kept identical to its WHERE clause so a GC dry run
+    /// The links `prune_links(?1)` drops; shared with the dry-run queries so that a GC dry run
     /// reports what a real run would do.
     const PRUNABLE_LINK: &'static str = "linked < ?1 AND NOT EXISTS (
            SELECT 1 FROM manifest_refs r WHERE r.repo=repo_blobs.repo AND r.child=repo_blobs.digest)
          AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.repo=repo_blobs.repo AND m.digest=repo_blobs.digest)";
-
-    /// How many links `prune_links(before)` would drop.
-    pub fn prunable_links(&self, before: i64) -> Result<usize> {
-        let sql = format!("SELECT COUNT(*) FROM repo_blobs WHERE {}", Self::PRUNABLE_LINK);
-        let n: i64 = self.db().query_row(&sql, [before], |r| r.get(0))?;
-        Ok(usize::try_from(n).unwrap_or(0))
-    }
-
-    /// Blob digests still linked to some repository once `prune_links(before)` has run.
-    pub fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>> {
-        let sql = format!("SELECT DISTINCT digest FROM repo_blobs WHERE NOT ({})", Self::PRUNABLE_LINK);
-        let db = self.db();
-        let mut st = db.prepare(&sql)?;
-        let rows = st.query_map([before], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Every (index, child manifest) pair in `repo`, in one query rather than one per manifest.
-    pub fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>> {
-        let db = self.db();
-        let mut st = db.prepare("SELECT digest, child FROM manifest_refs WHERE repo=?1 AND kind='manifest'")?;
-        let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
 }
 
 /// The metadata store: what a registry knows besides blob bytes. [`Meta`] (SQLite, embedded)
@@ -743,133 +329,397 @@ pub trait MetaStore: Send + Sync {
 }
 
 impl MetaStore for Meta {
+    // --- settings -------------------------------------------------------------------------
+
     fn setting(&self, key: &str) -> Result<Option<String>> {
-        Meta::setting(self, key)
+        Ok(self.db().query_row("SELECT value FROM settings WHERE key=?1", [key], |r| r.get(0)).optional()?)
     }
+
     fn setting_init(&self, key: &str, value: &str) -> Result<String> {
-        Meta::setting_init(self, key, value)
+        let db = self.db();
+        db.execute("INSERT OR IGNORE INTO settings(key, value) VALUES(?1, ?2)", params![key, value])?;
+        Ok(db.query_row("SELECT value FROM settings WHERE key=?1", [key], |r| r.get(0))?)
     }
+
+    // --- projects -------------------------------------------------------------------------
+
     fn project(&self, name: &str) -> Result<Option<Project>> {
-        Meta::project(self, name)
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT name, public, immutable_tags, retention, block_severity, created FROM projects WHERE name=?1",
+                [name],
+                Self::project_from,
+            )
+            .optional()?)
     }
+
     fn projects(&self) -> Result<Vec<Project>> {
-        Meta::projects(self)
+        let db = self.db();
+        let mut st = db.prepare(
+            "SELECT name, public, immutable_tags, retention, block_severity, created FROM projects ORDER BY name",
+        )?;
+        let rows = st.query_map([], Self::project_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn project_put(&self, p: &Project) -> Result<()> {
-        Meta::project_put(self, p)
+        let retention = p.retention.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
+        self.db().execute(
+            "INSERT INTO projects(name, public, immutable_tags, retention, block_severity, created)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(name) DO UPDATE SET public=?2, immutable_tags=?3, retention=?4, block_severity=?5",
+            params![p.name, p.public, p.immutable_tags, retention, p.block_severity, p.created],
+        )?;
+        Ok(())
     }
+
     fn project_delete(&self, name: &str) -> Result<bool> {
-        Meta::project_delete(self, name)
+        let db = self.db();
+        db.execute("DELETE FROM roles WHERE project=?1", [name])?;
+        Ok(db.execute("DELETE FROM projects WHERE name=?1", [name])? > 0)
     }
+
+    // --- users and roles ------------------------------------------------------------------
+
     fn user(&self, name: &str) -> Result<Option<User>> {
-        Meta::user(self, name)
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT name, hash, robot, admin, expires, created FROM users WHERE name=?1",
+                [name],
+                Self::user_from,
+            )
+            .optional()?)
     }
+
     fn users(&self) -> Result<Vec<User>> {
-        Meta::users(self)
+        let db = self.db();
+        let mut st = db.prepare("SELECT name, hash, robot, admin, expires, created FROM users ORDER BY name")?;
+        let rows = st.query_map([], Self::user_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn user_put(&self, u: &User) -> Result<()> {
-        Meta::user_put(self, u)
+        self.db().execute(
+            "INSERT INTO users(name, hash, robot, admin, expires, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(name) DO UPDATE SET hash=?2, robot=?3, admin=?4, expires=?5",
+            params![u.name, u.hash, u.robot, u.admin, u.expires, u.created],
+        )?;
+        Ok(())
     }
+
     fn user_delete(&self, name: &str) -> Result<bool> {
-        Meta::user_delete(self, name)
+        let db = self.db();
+        db.execute("DELETE FROM roles WHERE user=?1", [name])?;
+        Ok(db.execute("DELETE FROM users WHERE name=?1", [name])? > 0)
     }
+
     fn roles(&self, user: &str) -> Result<Vec<(String, Role)>> {
-        Meta::roles(self, user)
+        let db = self.db();
+        let mut st = db.prepare("SELECT project, role FROM roles WHERE user=?1 ORDER BY project")?;
+        let rows = st.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (p, r) = row?;
+            if let Some(role) = Role::parse(&r) {
+                out.push((p, role));
+            }
+        }
+        Ok(out)
     }
+
     fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()> {
-        Meta::role_set(self, user, project, role)
+        let db = self.db();
+        match role {
+            Some(r) => db.execute(
+                "INSERT INTO roles(user, project, role) VALUES(?1, ?2, ?3)
+                 ON CONFLICT(user, project) DO UPDATE SET role=?3",
+                params![user, project, r.as_str()],
+            )?,
+            None => db.execute("DELETE FROM roles WHERE user=?1 AND project=?2", params![user, project])?,
+        };
+        Ok(())
     }
+
+    // --- manifests and tags ---------------------------------------------------------------
+
     fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>> {
-        Meta::manifest(self, repo, digest)
+        let sql = format!("SELECT {} FROM manifests WHERE repo=?1 AND digest=?2", Self::MANIFEST_COLS);
+        Ok(self.db().query_row(&sql, params![repo, digest], Self::manifest_from).optional()?)
     }
+
     fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
-        Meta::tag(self, repo, tag)
+        Ok(self
+            .db()
+            .query_row("SELECT digest FROM tags WHERE repo=?1 AND tag=?2", params![repo, tag], |r| r.get(0))
+            .optional()?)
     }
+
     fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()> {
-        Meta::manifest_put(self, m, refs, tag, immutable)
+        let tags: Vec<(&str, bool)> = tag.map(|t| (t, immutable)).into_iter().collect();
+        self.manifest_put_tags(m, refs, &tags)
     }
+
     fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()> {
-        Meta::manifest_put_tags(self, m, refs, tags)
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        for &(t, immutable) in tags {
+            let existing: Option<String> = tx
+                .query_row("SELECT digest FROM tags WHERE repo=?1 AND tag=?2", params![m.repo, t], |r| r.get(0))
+                .optional()?;
+            if let Some(e) = existing {
+                if immutable && e != m.digest {
+                    return Err(MetaError::TagImmutable { repo: m.repo.clone(), tag: t.into(), existing: e });
+                }
+            }
+        }
+        let fresh = tx.execute(
+            "INSERT OR IGNORE INTO manifests(repo, digest, media_type, size, artifact_type, subject, annotations, pushed)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![m.repo, m.digest, m.media_type, m.size, m.artifact_type, m.subject, m.annotations, m.pushed],
+        )? > 0;
+        if fresh {
+            for r in refs {
+                let (child, kind) = match r {
+                    Ref::Blob(d) => (d, "blob"),
+                    Ref::Manifest(d) => (d, "manifest"),
+                };
+                tx.execute(
+                    "INSERT INTO manifest_refs(repo, digest, child, kind) VALUES(?1, ?2, ?3, ?4)",
+                    params![m.repo, m.digest, child, kind],
+                )?;
+            }
+        }
+        for &(t, _) in tags {
+            tx.execute(
+                "INSERT INTO tags(repo, tag, digest, pushed) VALUES(?1, ?2, ?3, ?4)
+                 ON CONFLICT(repo, tag) DO UPDATE SET digest=?3, pushed=?4",
+                params![m.repo, t, m.digest, m.pushed],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
+
     fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool> {
-        Meta::manifest_delete(self, repo, digest)
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute("DELETE FROM tags WHERE repo=?1 AND digest=?2", params![repo, digest])?;
+        tx.execute("DELETE FROM manifest_refs WHERE repo=?1 AND digest=?2", params![repo, digest])?;
+        let n = tx.execute("DELETE FROM manifests WHERE repo=?1 AND digest=?2", params![repo, digest])?;
+        tx.commit()?;
+        Ok(n > 0)
     }
+
     fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool> {
-        Meta::tag_delete(self, repo, tag)
+        Ok(self.db().execute("DELETE FROM tags WHERE repo=?1 AND tag=?2", params![repo, tag])? > 0)
     }
+
     fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>> {
-        Meta::tags(self, repo, last, n)
+        let db = self.db();
+        let mut st = db.prepare("SELECT tag FROM tags WHERE repo=?1 AND tag > ?2 ORDER BY tag LIMIT ?3")?;
+        let limit = n.map(|n| n as i64).unwrap_or(-1);
+        let rows = st.query_map(params![repo, last.unwrap_or(""), limit], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>> {
-        Meta::tags_detailed(self, repo)
+        let db = self.db();
+        let mut st = db.prepare("SELECT tag, digest, pushed FROM tags WHERE repo=?1 ORDER BY pushed DESC, tag DESC")?;
+        let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
-        Meta::tags_of(self, repo, digest)
+        let db = self.db();
+        let mut st = db.prepare("SELECT tag FROM tags WHERE repo=?1 AND digest=?2 ORDER BY tag")?;
+        let rows = st.query_map(params![repo, digest], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn repositories(&self) -> Result<Vec<String>> {
-        Meta::repositories(self)
+        let db = self.db();
+        let mut st = db.prepare("SELECT repo FROM manifests UNION SELECT repo FROM repo_blobs ORDER BY 1")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn repo_exists(&self, repo: &str) -> Result<bool> {
-        Meta::repo_exists(self, repo)
+        let db = self.db();
+        let n: i64 = db.query_row(
+            "SELECT (SELECT COUNT(*) FROM manifests WHERE repo=?1) + (SELECT COUNT(*) FROM repo_blobs WHERE repo=?1)",
+            [repo],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
     }
+
     fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>> {
-        Meta::manifests_in(self, repo)
+        let sql = format!("SELECT {} FROM manifests WHERE repo=?1 ORDER BY pushed", Self::MANIFEST_COLS);
+        let db = self.db();
+        let mut st = db.prepare(&sql)?;
+        let rows = st.query_map([repo], Self::manifest_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>> {
-        Meta::referrers(self, repo, digest, artifact_type)
+        let sql = format!(
+            "SELECT {} FROM manifests WHERE repo=?1 AND subject=?2 AND (?3 IS NULL OR artifact_type=?3) ORDER BY pushed, digest",
+            Self::MANIFEST_COLS
+        );
+        let db = self.db();
+        let mut st = db.prepare(&sql)?;
+        let rows = st.query_map(params![repo, digest, artifact_type], Self::manifest_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
-        Meta::parents(self, repo, digest)
+        let db = self.db();
+        let mut st = db.prepare("SELECT DISTINCT digest FROM manifest_refs WHERE repo=?1 AND child=?2")?;
+        let rows = st.query_map(params![repo, digest], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>> {
-        Meta::children(self, repo, digest)
+        let db = self.db();
+        let mut st = db.prepare("SELECT child, kind FROM manifest_refs WHERE repo=?1 AND digest=?2")?;
+        let rows = st.query_map(params![repo, digest], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (c, k) = row?;
+            out.push(if k == "manifest" { Ref::Manifest(c) } else { Ref::Blob(c) });
+        }
+        Ok(out)
     }
+
+    // --- blob links -----------------------------------------------------------------------
+
     fn blob_link(&self, repo: &str, digest: &str) -> Result<()> {
-        Meta::blob_link(self, repo, digest)
+        self.db().execute(
+            // A repeated upload or mount renews the link: GC's grace period counts from the
+            // latest, or a re-pushed blob could lose its link before its manifest arrives.
+            "INSERT INTO repo_blobs(repo, digest, linked) VALUES(?1, ?2, ?3)
+             ON CONFLICT(repo, digest) DO UPDATE SET linked = excluded.linked",
+            params![repo, digest, now()],
+        )?;
+        Ok(())
     }
+
     fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool> {
-        Meta::blob_linked(self, repo, digest)
+        Ok(self
+            .db()
+            .query_row("SELECT 1 FROM repo_blobs WHERE repo=?1 AND digest=?2", params![repo, digest], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
+
     fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool> {
-        Meta::blob_unlink(self, repo, digest)
+        Ok(self.db().execute("DELETE FROM repo_blobs WHERE repo=?1 AND digest=?2", params![repo, digest])? > 0)
     }
+
+    // --- uploads --------------------------------------------------------------------------
+
     fn upload_put(&self, id: &str, repo: &str) -> Result<()> {
-        Meta::upload_put(self, id, repo)
+        self.db().execute("INSERT INTO uploads(id, repo, started) VALUES(?1, ?2, ?3)", params![id, repo, now()])?;
+        Ok(())
     }
+
     fn upload_repo(&self, id: &str) -> Result<Option<String>> {
-        Meta::upload_repo(self, id)
+        Ok(self.db().query_row("SELECT repo FROM uploads WHERE id=?1", [id], |r| r.get(0)).optional()?)
     }
+
     fn upload_delete(&self, id: &str) -> Result<()> {
-        Meta::upload_delete(self, id)
+        self.db().execute("DELETE FROM uploads WHERE id=?1", [id])?;
+        Ok(())
     }
+
     fn uploads(&self) -> Result<Vec<(String, String, i64)>> {
-        Meta::uploads(self)
+        let db = self.db();
+        let mut st = db.prepare("SELECT id, repo, started FROM uploads")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    // --- garbage collection ---------------------------------------------------------------
+
     fn referenced_blobs(&self) -> Result<HashSet<String>> {
-        Meta::referenced_blobs(self)
+        let db = self.db();
+        let mut out = HashSet::new();
+        let mut st = db.prepare("SELECT digest FROM manifests")?;
+        for d in st.query_map([], |r| r.get::<_, String>(0))? {
+            out.insert(d?);
+        }
+        let mut st = db.prepare("SELECT child FROM manifest_refs")?;
+        for d in st.query_map([], |r| r.get::<_, String>(0))? {
+            out.insert(d?);
+        }
+        Ok(out)
     }
+
     fn prune_links(&self, before: i64) -> Result<usize> {
-        Meta::prune_links(self, before)
+        let sql = format!("DELETE FROM repo_blobs WHERE {}", Self::PRUNABLE_LINK);
+        Ok(self.db().execute(&sql, [before])?)
     }
+
     fn linked_blobs(&self) -> Result<HashSet<String>> {
-        Meta::linked_blobs(self)
+        let db = self.db();
+        let mut st = db.prepare("SELECT DISTINCT digest FROM repo_blobs")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    // --- scans ----------------------------------------------------------------------------
+
     fn scan_put(&self, s: &ScanRow) -> Result<()> {
-        Meta::scan_put(self, s)
+        self.db().execute(
+            "INSERT INTO scans(digest, repo, status, inventory, report, summary, scanned, db_built, error)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(digest) DO UPDATE SET repo=?2, status=?3, inventory=?4, report=?5, summary=?6,
+               scanned=?7, db_built=?8, error=?9",
+            params![s.digest, s.repo, s.status, s.inventory, s.report, s.summary, s.scanned, s.db_built, s.error],
+        )?;
+        Ok(())
     }
+
     fn scan(&self, digest: &str) -> Result<Option<ScanRow>> {
-        Meta::scan(self, digest)
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT digest, repo, status, inventory, report, summary, scanned, db_built, error FROM scans WHERE digest=?1",
+                [digest],
+                Self::scan_from,
+            )
+            .optional()?)
     }
+
     fn scans_with_inventory(&self) -> Result<Vec<String>> {
-        Meta::scans_with_inventory(self)
+        let db = self.db();
+        let mut st = db.prepare("SELECT digest FROM scans WHERE inventory IS NOT NULL ORDER BY digest")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
+    // --- GC dry runs and retention ----------------------------------------------------------
+
     fn prunable_links(&self, before: i64) -> Result<usize> {
-        Meta::prunable_links(self, before)
+        let sql = format!("SELECT COUNT(*) FROM repo_blobs WHERE {}", Self::PRUNABLE_LINK);
+        let n: i64 = self.db().query_row(&sql, [before], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
+
     fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>> {
-        Meta::linked_blobs_after_prune(self, before)
+        let sql = format!("SELECT DISTINCT digest FROM repo_blobs WHERE NOT ({})", Self::PRUNABLE_LINK);
+        let db = self.db();
+        let mut st = db.prepare(&sql)?;
+        let rows = st.query_map([before], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+
     fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>> {
-        Meta::manifest_edges(self, repo)
+        let db = self.db();
+        let mut st = db.prepare("SELECT digest, child FROM manifest_refs WHERE repo=?1 AND kind='manifest'")?;
+        let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use bulwark_image::digest::Digest;
-use bulwark_registry::meta::{Meta, ScanRow};
+use bulwark_registry::meta::{Meta, MetaStore, ScanRow};
 use bulwark_registry::scan::{blocked, Scanner, Summary};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
