@@ -301,8 +301,9 @@ fn parse_route(rest: &str) -> Option<Route> {
 
 // --- authentication and authorization --------------------------------------------------------
 
-/// The Bearer challenge, naming the scope the client should ask for.
-fn challenge(st: &AppState, headers: &HeaderMap, scope: Option<String>) -> ApiError {
+/// The Bearer challenge, naming the scope the client should ask for and, for a token that was
+/// not granted enough, distribution's `insufficient_scope` error.
+fn challenge(st: &AppState, headers: &HeaderMap, scope: Option<String>, error: Option<&str>) -> ApiError {
     let realm = match &st.auth.config().realm {
         Some(r) => r.clone(),
         None => {
@@ -314,6 +315,9 @@ fn challenge(st: &AppState, headers: &HeaderMap, scope: Option<String>) -> ApiEr
     if let Some(s) = scope {
         v.push_str(&format!(",scope=\"{s}\""));
     }
+    if let Some(e) = error {
+        v.push_str(&format!(",error=\"{e}\""));
+    }
     ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required").with(header::WWW_AUTHENTICATE, v)
 }
 
@@ -321,17 +325,24 @@ fn principal(st: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> 
     let h = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
     st.auth.authenticate(st.meta.as_ref(), h).map_err(|e| {
         tracing::info!("authentication failed: {e}");
-        let mut err = challenge(st, headers, None);
+        let mut err = challenge(st, headers, None, None);
         err.message = "invalid credentials or token".into();
         err
     })
 }
 
-/// Allow `action` on `name` or answer as the module header says.
-fn authorize(st: &AppState, headers: &HeaderMap, who: &Principal, name: &str, action: Action) -> Result<(), ApiError> {
+/// Allow `action` on `name` or answer as the module header says. Returns the repository's
+/// project row (when it exists), which the handlers' policies need too.
+fn authorize(
+    st: &AppState,
+    headers: &HeaderMap,
+    who: &Principal,
+    name: &str,
+    action: Action,
+) -> Result<Option<meta::Project>, ApiError> {
     let project = st.meta.project(meta::project_of(name))?;
     if st.auth.allowed(who, name, action, project.as_ref()) {
-        return Ok(());
+        return Ok(project);
     }
     let scope_actions = match action {
         Action::Pull => "pull",
@@ -345,16 +356,13 @@ fn authorize(st: &AppState, headers: &HeaderMap, who: &Principal, name: &str, ac
         _ => true,
     };
     if who.is_anonymous() || !asked {
-        return Err(challenge(st, headers, scope));
+        return Err(challenge(st, headers, scope, None));
     }
     // A token that asked but was not granted a write: distribution's `insufficient_scope`
     // challenge, so a client holding a pull token fetches a wider one (and fails there if
     // the account may not write). Denied pulls stay 404, as below.
     if matches!(who, Principal::Token(_)) && action != Action::Pull {
-        let mut e = challenge(st, headers, scope);
-        if let Some((_, v)) = e.headers.iter_mut().find(|(k, _)| k == header::WWW_AUTHENTICATE) {
-            v.push_str(",error=\"insufficient_scope\"");
-        }
+        let mut e = challenge(st, headers, scope, Some("insufficient_scope"));
         e.message = format!("the token does not grant {} on {name}", action.as_str());
         return Err(e);
     }
@@ -391,7 +399,7 @@ async fn v2_inner(st: &Shared, req: Request) -> ApiResult {
         // The version check: a challenge for anonymous callers unless anonymous access is
         // complete, so that clients learn where to get tokens.
         if who.is_anonymous() && st.auth.anonymous() != crate::config::Anonymous::Full {
-            return Err(challenge(st, headers, None));
+            return Err(challenge(st, headers, None, None));
         }
         return Ok(ok_json(StatusCode::OK, serde_json::json!({})));
     }
@@ -485,10 +493,10 @@ async fn manifest_get(
     reference: &str,
     head: bool,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Pull)?;
+    let project = authorize(st, headers, who, name, Action::Pull)?;
     let row = resolve(st, name, reference).await?;
     if !head {
-        check_vulnerability_policy(st, name, &row)?;
+        check_vulnerability_policy(st, name, project.as_ref(), &row)?;
     }
     let digest = parse_digest(&row.digest)?;
     let b = builder(StatusCode::OK)
@@ -509,8 +517,13 @@ async fn manifest_get(
 
 /// Harbor's "prevent vulnerable images from running": refuse the pull when the project sets
 /// a severity and the image's stored report has findings at or above it.
-fn check_vulnerability_policy(st: &AppState, name: &str, row: &ManifestRow) -> Result<(), ApiError> {
-    let Some(project) = st.meta.project(meta::project_of(name))? else { return Ok(()) };
+fn check_vulnerability_policy(
+    st: &AppState,
+    name: &str,
+    project: Option<&meta::Project>,
+    row: &ManifestRow,
+) -> Result<(), ApiError> {
+    let Some(project) = project else { return Ok(()) };
     let Some(threshold) = project.block_severity.as_deref() else { return Ok(()) };
     let Some(scan) = st.meta.scan(&row.digest)? else { return Ok(()) };
     let Some(summary) = scan.summary.as_deref() else { return Ok(()) };
@@ -568,7 +581,7 @@ async fn manifest_put(
     q: &[(String, String)],
     body: Body,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Push)?;
+    let project = authorize(st, headers, who, name, Action::Push)?;
     let limit = st.config.limits.max_manifest_bytes;
     let bytes = axum::body::to_bytes(body, limit as usize).await.map_err(|_| {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", format!("manifest larger than {limit} bytes"))
@@ -640,7 +653,6 @@ async fn manifest_put(
         None => None,
     };
     let project_name = meta::project_of(name).to_string();
-    let project = st.meta.project(&project_name)?;
     let immutable = project.as_ref().is_some_and(|p| p.immutable_tags);
     let annotations = m.annotations.as_ref().filter(|a| !a.is_empty()).map(|a| serde_json::json!(a).to_string());
 
@@ -905,6 +917,16 @@ async fn upload_status(st: &Shared, headers: &HeaderMap, who: &Principal, name: 
     finish(upload_location(builder(StatusCode::NO_CONTENT), name, id, size), Body::empty())
 }
 
+/// The start of an upload chunk's `Content-Range: START-END` (also `bytes START-END[/SIZE]`);
+/// `None` when it does not parse or ends before it starts.
+fn upload_range_start(cr: &str) -> Option<u64> {
+    let cr = cr.trim().trim_start_matches("bytes ").trim_start_matches("bytes=");
+    let (a, b) = cr.split_once('-')?;
+    let start: u64 = a.parse().ok()?;
+    let end: u64 = b.split('/').next().unwrap_or("").parse().ok()?;
+    (end >= start).then_some(start)
+}
+
 async fn upload_patch(
     st: &Shared,
     headers: &HeaderMap,
@@ -917,38 +939,9 @@ async fn upload_patch(
     own_upload(st, name, id)?;
     // `Content-Range: START-END` (inclusive) must continue where the upload stands.
     let offset = match headers.get(header::CONTENT_RANGE).and_then(|v| v.to_str().ok()) {
-        Some(cr) => {
-            let cr = cr.trim().trim_start_matches("bytes ").trim_start_matches("bytes=");
-            let (a, b) = cr.split_once('-').ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "BLOB_UPLOAD_INVALID",
-                    format!("bad Content-Range {cr:?}"),
-                )
-            })?;
-            let start: u64 = a.parse().map_err(|_| {
-                ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "BLOB_UPLOAD_INVALID",
-                    format!("bad Content-Range {cr:?}"),
-                )
-            })?;
-            let end: u64 = b.split('/').next().unwrap_or("").parse().map_err(|_| {
-                ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "BLOB_UPLOAD_INVALID",
-                    format!("bad Content-Range {cr:?}"),
-                )
-            })?;
-            if end < start {
-                return Err(ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "BLOB_UPLOAD_INVALID",
-                    format!("bad Content-Range {cr:?}"),
-                ));
-            }
-            Some(start)
-        }
+        Some(cr) => Some(upload_range_start(cr).ok_or_else(|| {
+            ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", format!("bad Content-Range {cr:?}"))
+        })?),
         None => None,
     };
     let size = st.storage.upload_append(id, offset, body_stream(st, body), st.config.limits.max_blob_bytes).await?;
@@ -1020,17 +1013,8 @@ async fn tags_list(st: &Shared, headers: &HeaderMap, who: &Principal, name: &str
 
 /// The catalog lists only what the caller may pull.
 async fn catalog(st: &Shared, who: &Principal, q: &[(String, String)]) -> ApiResult {
-    let who = match who {
-        // A token names its subject; the catalog is filtered by that account's roles.
-        Principal::Token(c) if !c.sub.is_empty() => match st.meta.user(&c.sub)? {
-            Some(user) => {
-                let roles = st.meta.roles(&user.name)?;
-                Principal::Account { user, roles }
-            }
-            None => Principal::Anonymous,
-        },
-        other => other.clone(),
-    };
+    // A token names its subject; the catalog is filtered by that account's roles.
+    let who = who.clone().into_account(st.meta.as_ref())?.unwrap_or(Principal::Anonymous);
     let n = page_size(q)?;
     let last = param(q, "last").unwrap_or("");
     let mut repos = Vec::new();
@@ -1178,6 +1162,16 @@ mod tests {
         assert!(is_fallback_tag(&format!("sha256-{}.sig", "a".repeat(64))));
         assert!(is_fallback_tag(&format!("sha256-{}", "0".repeat(64))));
         assert!(!is_fallback_tag("sha256-abc.sig"));
+    }
+
+    #[test]
+    fn upload_chunk_ranges() {
+        assert_eq!(upload_range_start("0-9"), Some(0));
+        assert_eq!(upload_range_start("bytes 10-19/100"), Some(10));
+        assert_eq!(upload_range_start("bytes=5-5"), Some(5));
+        assert_eq!(upload_range_start("9-0"), None);
+        assert_eq!(upload_range_start("x-1"), None);
+        assert_eq!(upload_range_start("10"), None);
     }
 
     #[test]

@@ -115,6 +115,23 @@ impl Principal {
             Principal::Account { .. } => false,
         }
     }
+    /// A token as the account its subject names now, roles read afresh, for what a token's
+    /// `access` claim cannot answer (the catalog, the management API); an anonymous token as
+    /// anonymous. `None`: the account is gone.
+    pub fn into_account(self, meta: &dyn MetaStore) -> Result<Option<Principal>, meta::MetaError> {
+        match self {
+            Principal::Token(c) if !c.sub.is_empty() => match meta.user(&c.sub)? {
+                Some(user) => {
+                    let roles = meta.roles(&user.name)?;
+                    Ok(Some(Principal::Account { user, roles }))
+                }
+                None => Ok(None),
+            },
+            Principal::Token(_) => Ok(Some(Principal::Anonymous)),
+            other => Ok(Some(other)),
+        }
+    }
+
     pub fn is_sysadmin(&self) -> bool {
         matches!(self, Principal::Account { user, .. } if user.admin)
     }

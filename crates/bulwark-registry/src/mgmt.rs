@@ -60,17 +60,7 @@ fn bad(msg: impl Into<String>) -> ApiError {
 fn caller(st: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let h = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
     let p = st.auth.authenticate(st.meta.as_ref(), h).map_err(|_| unauthorized())?;
-    Ok(match p {
-        Principal::Token(c) if !c.sub.is_empty() => match st.meta.user(&c.sub)? {
-            Some(user) => {
-                let roles = st.meta.roles(&user.name)?;
-                Principal::Account { user, roles }
-            }
-            None => return Err(unauthorized()),
-        },
-        Principal::Token(_) => Principal::Anonymous,
-        other => other,
-    })
+    p.into_account(st.meta.as_ref())?.ok_or_else(unauthorized)
 }
 
 fn require_sysadmin(st: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
