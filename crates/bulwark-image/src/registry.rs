@@ -30,6 +30,7 @@ use oci_client::{Client, Reference, RegistryOperation};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -173,55 +174,49 @@ pub fn stored_sbom(reference: &str, opts: &PullOptions) -> Result<Option<bulwark
     let pinned = parsed.digest().map(str::to_string);
     let want = pinned.clone().or(parsed.tag().map(str::to_string)).unwrap_or_else(|| "latest".into());
     let insecure = opts.insecure;
-    let go = move || -> Option<bulwark_catalog::Inventory> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-        rt.block_on(async move {
-            let http = reqwest::Client::builder()
-                .danger_accept_invalid_certs(insecure)
-                .https_only(!insecure)
-                .connect_timeout(Duration::from_secs(5))
-                .timeout(Duration::from_secs(60))
-                .user_agent(USER_AGENT)
-                .build()
-                .ok()?;
-            let mut schemes = vec!["https"];
-            if insecure {
-                schemes.push("http");
+    let fetch = async move {
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(insecure)
+            .https_only(!insecure)
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| ImageError::Registry(format!("setting up the HTTP client: {}", chain(&e))))?;
+        let mut schemes = vec!["https"];
+        if insecure {
+            schemes.push("http");
+        }
+        for scheme in schemes {
+            let mut req = http
+                .get(format!("{scheme}://{host}/api/v1/sbom"))
+                .query(&[("repository", repo.as_str()), ("reference", want.as_str())]);
+            match &creds.auth {
+                RegistryAuth::Basic(u, p) => req = req.basic_auth(u, Some(p)),
+                RegistryAuth::Bearer(t) => req = req.bearer_auth(t),
+                RegistryAuth::Anonymous => {}
             }
-            for scheme in schemes {
-                let mut req = http
-                    .get(format!("{scheme}://{host}/api/v1/sbom"))
-                    .query(&[("repository", repo.as_str()), ("reference", want.as_str())]);
-                match &creds.auth {
-                    RegistryAuth::Basic(u, p) => req = req.basic_auth(u, Some(p)),
-                    RegistryAuth::Bearer(t) => req = req.bearer_auth(t),
-                    RegistryAuth::Anonymous => {}
-                }
-                let Ok(resp) = req.send().await else { continue };
-                if resp.status() != reqwest::StatusCode::OK {
-                    return None;
-                }
-                let mut body = Vec::new();
-                let mut stream = resp;
-                while let Ok(Some(c)) = stream.chunk().await {
-                    body.extend_from_slice(&c);
-                    if body.len() > MAX_STORED_SBOM {
-                        return None;
-                    }
-                }
-                let inv: bulwark_catalog::Inventory = serde_json::from_slice(&body).ok()?;
-                if let Some(p) = &pinned {
-                    if inv.source.manifest_digest.as_deref() != Some(p.as_str()) {
-                        return None;
-                    }
-                }
-                return Some(inv);
+            let Ok(mut resp) = req.send().await else { continue };
+            if resp.status() != reqwest::StatusCode::OK {
+                return Ok(None);
             }
-            None
-        })
+            let mut body = Vec::new();
+            while let Ok(Some(c)) = resp.chunk().await {
+                body.extend_from_slice(&c);
+                if body.len() > MAX_STORED_SBOM {
+                    return Ok(None);
+                }
+            }
+            let Ok(inv) = serde_json::from_slice::<bulwark_catalog::Inventory>(&body) else { return Ok(None) };
+            if pinned.as_deref().is_some_and(|p| inv.source.manifest_digest.as_deref() != Some(p)) {
+                return Ok(None);
+            }
+            return Ok(Some(inv));
+        }
+        Ok(None)
     };
-    let inv =
-        if tokio::runtime::Handle::try_current().is_ok() { std::thread::spawn(go).join().ok().flatten() } else { go() };
+    // Any failure here only means the layers are read instead.
+    let inv = block_on_own_runtime(fetch).ok().flatten();
     Ok(inv.map(|mut inv| {
         inv.source.input = reference.to_string();
         inv
@@ -254,21 +249,25 @@ struct Fetched {
 
 /// Run the async pull on a runtime of its own (the rest of the crate is synchronous).
 fn run(job: Job) -> Result<Fetched> {
-    let go = move || -> Result<Fetched> {
+    block_on_own_runtime(fetch(job))
+}
+
+/// Run `fut` on a current-thread runtime of its own, on a thread of its own when the caller is
+/// itself async (blocking on a runtime from inside another one panics).
+fn block_on_own_runtime<T: Send + 'static>(fut: impl Future<Output = Result<T>> + Send + 'static) -> Result<T> {
+    let go = move || -> Result<T> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| ImageError::Registry(format!("starting the async runtime: {e}")))?;
         // Spawned, so that a panic deep in the HTTP stack on a malformed answer ends this
-        // pull with an error instead of the process.
-        let task = rt.spawn(fetch(job));
+        // request with an error instead of the process.
+        let task = rt.spawn(fut);
         match rt.block_on(task) {
             Ok(result) => result,
             Err(e) => Err(ImageError::Registry(format!("the registry client failed: {e}"))),
         }
     };
-    // Blocking on a runtime from inside another one panics; a caller that is itself async
-    // gets the pull on a thread of its own.
     if tokio::runtime::Handle::try_current().is_ok() {
         std::thread::spawn(go)
             .join()
