@@ -868,3 +868,223 @@ fn sigterm_lets_a_download_in_flight_finish_and_exits_0() {
     assert_blobs_named_by_content(&reg);
     assert_eq!(head_status(&c, &reg, "big/dl", &digest, None), 200);
 }
+
+// --- 4. one upload, two requests: a committed blob is never written again (issue 10, D1) -----
+
+const ALICE: Creds = Some(("alice", "alice-password"));
+
+/// team-b/secret and the public pub/base hold node-app; alice may push to team-a only.
+fn shared_layer_setup() -> (OwnRegistry, Committed, String, Vec<u8>) {
+    let reg = OwnRegistry::start("", "[scan]\non_push = false\n[gc]\ngrace_secs = 0");
+    reg.add_user("root", "root-password", &[], true);
+    reg.add_user("alice", "alice-password", &["team-a:push"], false);
+    reg.project("team-a", &[]);
+    reg.project("team-b", &[]);
+    reg.project("pub", &["--public", "true"]);
+    let c = client();
+    let (layout, tag) = push_layout(&reg, "node-app", "team-b/secret", Some("root:root-password"));
+    push_layout(&reg, "node-app", "pub/base", Some("root:root-password"));
+    let secret = Committed::fetch(&c, &reg, "team-b/secret", &tag, &layout, ROOT);
+    // The layer D: the biggest blob, whose bytes alice can pull from pub/base.
+    let (d, _) = secret.blobs.iter().max_by_key(|(_, s)| *s).unwrap().clone();
+    let bytes = client().get(reg.url(&format!("/v2/pub/base/blobs/{d}"))).send().unwrap().bytes().unwrap().to_vec();
+    assert_eq!(sha256_bytes(&bytes), d);
+    (reg, secret, d, bytes)
+}
+
+fn start_upload(c: &Client, reg: &OwnRegistry, repo: &str, creds: Creds) -> String {
+    let r = with(c.post(reg.url(&format!("/v2/{repo}/blobs/uploads/"))), creds).send().unwrap();
+    assert_eq!(r.status(), 202, "POST upload in {repo}");
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// A PATCH on a raw connection that declares `len` body bytes and sends only `first` of them:
+/// the server is then inside the request, waiting for the rest.
+fn slow_patch(reg: &OwnRegistry, location: &str, len: usize, first: &[u8], creds: Creds) -> TcpStream {
+    use base64::Engine;
+    let mut s = TcpStream::connect(("127.0.0.1", reg.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let auth = match creds {
+        Some((u, p)) => {
+            format!("Authorization: Basic {}\r\n", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
+        }
+        None => String::new(),
+    };
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/octet-stream\r\nContent-Length: {len}\r\n\r\n",
+        reg.host()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(first).unwrap();
+    s.flush().unwrap();
+    // Let the server authenticate and start writing the body into the upload.
+    thread::sleep(Duration::from_millis(800));
+    s
+}
+
+/// The status code of the answer on a raw connection.
+fn raw_status(s: &mut TcpStream) -> u16 {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => break,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf);
+    head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no answer: {head:?}"))
+}
+
+fn blob_inode(reg: &OwnRegistry, digest: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(blob_dir(reg).join(&digest[7..])).unwrap().ino()
+}
+
+/// The append variant: a second PATCH on alice's upload is still streaming when she commits
+/// the upload as D; before the fix its rest landed in the shared blob D (1,050,671 bytes grew
+/// to 1,350,671 and every image using D failed to pull).
+#[test]
+fn a_patch_streaming_into_a_committed_upload_cannot_grow_the_shared_blob() {
+    if !have_skopeo() {
+        return;
+    }
+    let (reg, secret, d, layer) = shared_layer_setup();
+    let c = client();
+    let work = tempfile::tempdir().unwrap();
+    let inode = blob_inode(&reg, &d);
+
+    let loc = start_upload(&c, &reg, "team-a/scratch", ALICE);
+    let r = with(c.patch(reg.url(&loc)), ALICE).body(layer.clone()).send().unwrap();
+    assert_eq!(r.status(), 202, "PATCH the layer");
+    const DECLARED: usize = 300_000;
+    let junk = vec![b'x'; DECLARED];
+    let mut second = slow_patch(&reg, &loc, DECLARED, &junk[..10], ALICE);
+    let put = with(c.put(reg.url(&format!("{loc}?digest={d}"))), ALICE).send().unwrap();
+    let put_status = put.status().as_u16();
+    let put_body = put.text().unwrap();
+    second.write_all(&junk[10..]).unwrap();
+    let patch_status = raw_status(&mut second);
+    drop(second);
+    thread::sleep(Duration::from_millis(300));
+
+    // The other project's blob is byte for byte what was pushed, on disk and through the API,
+    // and skopeo still pulls the image.
+    secret.check(&c, &reg, ROOT);
+    assert_pulls(&reg, &secret, work.path(), Some("root:root-password"));
+    // The commit raced a request on the same upload: refused, not half-done.
+    assert_eq!(put_status, 416, "PUT while a PATCH streams into the upload: {put_body}");
+    assert!(put_body.contains("BLOB_UPLOAD_INVALID"), "{put_body}");
+    assert_eq!(patch_status, 202, "the PATCH that held the upload");
+    // The existing blob D was never replaced: the same file as before.
+    assert_eq!(blob_inode(&reg, &d), inode, "blob {d} was replaced");
+
+    // A plain upload of D into alice's own repository (D exists already) is accepted, links
+    // D there, and still leaves the stored file alone.
+    let loc = start_upload(&c, &reg, "team-a/scratch", ALICE);
+    let r = with(c.put(reg.url(&format!("{loc}?digest={d}"))), ALICE).body(layer.clone()).send().unwrap();
+    assert_eq!(r.status(), 201, "a sequential upload of an existing blob");
+    assert_eq!(blob_inode(&reg, &d), inode, "blob {d} was replaced by a later upload of the same content");
+    assert_eq!(fetch_blob(&c, &reg, "team-a/scratch", &d, ALICE), (d.clone(), layer.len() as u64));
+    secret.check(&c, &reg, ROOT);
+}
+
+/// The truncate variant: a PATCH holds the (empty) upload open while the real layer is
+/// PATCHed and committed through it; dropping the first PATCH rolled the upload back to 0
+/// bytes, which before the fix was the shared blob D.
+#[test]
+fn a_dropped_patch_cannot_truncate_a_committed_blob() {
+    if !have_skopeo() {
+        return;
+    }
+    let (reg, secret, d, layer) = shared_layer_setup();
+    let c = client();
+    let work = tempfile::tempdir().unwrap();
+
+    let loc = start_upload(&c, &reg, "team-a/scratch", ALICE);
+    let first = slow_patch(&reg, &loc, 1000, b"", ALICE);
+    let r = with(c.patch(reg.url(&loc)), ALICE).body(layer.clone()).send().unwrap();
+    let patch_status = r.status().as_u16();
+    let patch_body = r.text().unwrap();
+    let put = with(c.put(reg.url(&format!("{loc}?digest={d}"))), ALICE).send().unwrap();
+    let put_status = put.status().as_u16();
+    let put_body = put.text().unwrap();
+    first.shutdown(Shutdown::Both).unwrap();
+    drop(first);
+    // The server notices the dropped body and rolls its upload back.
+    thread::sleep(Duration::from_millis(1000));
+
+    assert_eq!(std::fs::metadata(blob_dir(&reg).join(&d[7..])).unwrap().len(), layer.len() as u64, "blob {d} size");
+    secret.check(&c, &reg, ROOT);
+    assert_pulls(&reg, &secret, work.path(), Some("root:root-password"));
+    // Both requests that came while the first PATCH held the upload were refused.
+    assert_eq!(patch_status, 416, "a second PATCH on a busy upload: {patch_body}");
+    assert!(patch_body.contains("BLOB_UPLOAD_INVALID") && patch_body.contains("busy"), "{patch_body}");
+    assert_eq!(put_status, 416, "a PUT on a busy upload: {put_body}");
+    // Once the first PATCH is gone the upload is usable again, from where it stands.
+    let r = with(c.put(reg.url(&format!("{loc}?digest={d}"))), ALICE).body(layer.clone()).send().unwrap();
+    assert_eq!(r.status(), 201, "the upload after the dropped PATCH: {:?}", r.text());
+    secret.check(&c, &reg, ROOT);
+}
+
+/// A byte flipped in a stored layer, and a config cut short, are found by GC: reported,
+/// moved out of the blob store (no longer served), and a push of the image heals it.
+#[test]
+fn gc_finds_quarantines_and_reports_damaged_blobs() {
+    if !have_skopeo() {
+        return;
+    }
+    let reg = OwnRegistry::start("", "[scan]\non_push = false\n[gc]\ngrace_secs = 0");
+    reg.add_user("root", "root-password", &[], true);
+    let c = client();
+    let work = tempfile::tempdir().unwrap();
+    let (layout, tag) = push_layout(&reg, "node-app", "keep/node", Some("root:root-password"));
+    let img = Committed::fetch(&c, &reg, "keep/node", &tag, &layout, ROOT);
+    let (layer, size) = img.blobs.iter().max_by_key(|(_, s)| *s).unwrap().clone();
+    let config = img.blobs[0].0.clone();
+    assert_ne!(layer, config);
+
+    // A clean registry verifies clean.
+    let (status, text) = gc_request(&c, &reg.url("/api/v1/gc")).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["blobs_verified"], 3, "{text}");
+    assert_eq!(report["corrupt"], serde_json::json!([]), "{text}");
+
+    // Flip one byte in the middle of the layer (size unchanged); cut the config short.
+    let lp = blob_dir(&reg).join(&layer[7..]);
+    let mut bytes = std::fs::read(&lp).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&lp, &bytes).unwrap();
+    let cp = blob_dir(&reg).join(&config[7..]);
+    let cbytes = std::fs::read(&cp).unwrap();
+    std::fs::write(&cp, &cbytes[..cbytes.len() - 1]).unwrap();
+
+    // A dry run reports and moves nothing.
+    let (status, text) = gc_request(&c, &reg.url("/api/v1/gc?dry_run=true")).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["corrupt"].as_array().map(Vec::len), Some(2), "{text}");
+    assert!(lp.is_file());
+
+    let (status, text) = gc_request(&c, &reg.url("/api/v1/gc")).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let corrupt: BTreeSet<String> =
+        report["corrupt"].as_array().unwrap().iter().map(|v| v["digest"].as_str().unwrap().to_string()).collect();
+    assert_eq!(corrupt, BTreeSet::from([layer.clone(), config.clone()]), "{text}");
+    assert_eq!(report["blobs_quarantined"], 2, "{text}");
+    // Not served any more, kept aside for inspection, and said in the log.
+    assert!(!lp.exists() && !cp.exists(), "damaged blobs left in the blob store");
+    assert_eq!(std::fs::read(reg.data().join("quarantine").join(&layer[7..])).unwrap(), bytes);
+    assert_eq!(head_status(&c, &reg, "keep/node", &layer, ROOT), 404);
+    let log = reg.log();
+    assert!(log.contains(&layer) && log.contains("quarantine"), "log:\n{log}");
+
+    // Pushing the image again uploads the missing blobs, and it pulls whole.
+    push_layout(&reg, "node-app", "keep/node", Some("root:root-password"));
+    assert_eq!(fetch_blob(&c, &reg, "keep/node", &layer, ROOT), (layer.clone(), size));
+    img.check(&c, &reg, ROOT);
+    assert_pulls(&reg, &img, work.path(), Some("root:root-password"));
+}

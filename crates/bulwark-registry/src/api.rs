@@ -107,6 +107,11 @@ impl From<StorageError> for ApiError {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", e.to_string())
             }
             StorageError::Body(_) => ApiError::new(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", e.to_string()),
+            // A client never overlaps requests on one upload; one that does gets the answer
+            // of an out-of-order chunk, which clients treat as "start the upload again".
+            StorageError::UploadBusy(_) => {
+                ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", e.to_string())
+            }
             StorageError::Io { .. } => ApiError::internal(e),
         }
     }

@@ -117,11 +117,14 @@ pub struct GcConfig {
     pub upload_max_age_secs: u64,
     /// Run retention and GC every this many seconds; 0: only when asked.
     pub interval_secs: u64,
+    /// Hash every kept blob at each GC and quarantine the damaged ones (reads every stored
+    /// byte once per run).
+    pub verify_blobs: bool,
 }
 
 impl Default for GcConfig {
     fn default() -> Self {
-        GcConfig { grace_secs: 3600, upload_max_age_secs: 24 * 3600, interval_secs: 0 }
+        GcConfig { grace_secs: 3600, upload_max_age_secs: 24 * 3600, interval_secs: 0, verify_blobs: true }
     }
 }
 

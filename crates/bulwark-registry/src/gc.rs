@@ -5,6 +5,11 @@
 //! and never touches metadata a manifest depends on. A SIGKILL at any point therefore leaves
 //! every referenced blob in place; what it can leave behind is unreferenced blobs and stale
 //! uploads, which the next run collects.
+//!
+//! Verification: every blob the mark keeps is hashed again (after the sweep, without holding
+//! pushes off); one whose content is not its digest (a flipped bit, a write from outside) is
+//! reported and moved to quarantine, so it is no longer served and a push of it stores a good
+//! copy.
 
 use crate::meta::{self, MetaError, MetaStore};
 use crate::storage::{Storage, StorageError};
@@ -30,6 +35,16 @@ pub struct GcOptions {
     pub upload_max_age: Duration,
     /// Compute the report, delete nothing.
     pub dry_run: bool,
+    /// Hash every kept blob and quarantine the ones whose content is not their digest.
+    pub verify_blobs: bool,
+}
+
+/// A stored blob whose content is not its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CorruptBlob {
+    pub digest: String,
+    /// Its size on disk when found.
+    pub size: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -42,6 +57,12 @@ pub struct GcReport {
     /// Repository links to blobs no manifest of the repository references.
     pub links_pruned: usize,
     pub uploads_removed: usize,
+    /// Kept blobs hashed again (with `verify_blobs`).
+    pub blobs_verified: usize,
+    /// Kept blobs whose content is not their digest.
+    pub corrupt: Vec<CorruptBlob>,
+    /// Of those, the ones moved out of the blob store (none in a dry run).
+    pub blobs_quarantined: usize,
 }
 
 fn secs(d: Duration) -> i64 {
@@ -80,8 +101,10 @@ pub async fn collect(
     }
 
     // Sweep: only blobs outside the mark set, each deleted on its own (see the module docs).
+    let mut kept = Vec::new();
     for b in storage.list().await? {
         if keep.contains(b.digest.as_str()) {
+            kept.push(b);
             continue;
         }
         if !older_than(b.modified, started, opts.grace) {
@@ -106,6 +129,10 @@ pub async fn collect(
     }
 
     report.uploads_removed = sweep_uploads(meta, storage, opts, started, now).await?;
+    drop(_guard);
+    if opts.verify_blobs {
+        verify(storage, lock, opts, kept, &mut report).await;
+    }
 
     tracing::info!(
         dry_run = opts.dry_run,
@@ -114,9 +141,54 @@ pub async fn collect(
         kept_young = report.kept_young,
         links = report.links_pruned,
         uploads = report.uploads_removed,
+        verified = report.blobs_verified,
+        corrupt = report.corrupt.len(),
         "gc finished"
     );
     Ok(report)
+}
+
+/// Hash `kept` blobs without the lock (reading every byte takes long; a committed blob is never
+/// rewritten, so nothing races the hash but damage), then quarantine damaged ones under it.
+async fn verify(
+    storage: &dyn Storage,
+    lock: &RwLock<()>,
+    opts: &GcOptions,
+    kept: Vec<crate::storage::BlobInfo>,
+    report: &mut GcReport,
+) {
+    for b in kept {
+        match storage.verify(&b.digest).await {
+            Ok(Some(true)) => report.blobs_verified += 1,
+            // Gone since the listing: nothing to verify.
+            Ok(None) => {}
+            Ok(Some(false)) => {
+                report.blobs_verified += 1;
+                tracing::error!(
+                    digest = %b.digest,
+                    size = b.size,
+                    dry_run = opts.dry_run,
+                    "gc: blob content does not match its digest; moving it to quarantine"
+                );
+                report.corrupt.push(CorruptBlob { digest: b.digest.to_string(), size: b.size });
+                if opts.dry_run {
+                    continue;
+                }
+                let _guard = lock.write().await;
+                // Checked again under the lock: another GC may have moved it meanwhile.
+                if !matches!(storage.verify(&b.digest).await, Ok(Some(false))) {
+                    continue;
+                }
+                match storage.quarantine(&b.digest).await {
+                    Ok(true) => report.blobs_quarantined += 1,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(digest = %b.digest, "gc: quarantine: {e}"),
+                }
+            }
+            // An unreadable file is reported and the rest still verified.
+            Err(e) => tracing::warn!(digest = %b.digest, "gc: verifying: {e}"),
+        }
+    }
 }
 
 /// Remove uploads older than `upload_max_age`, including ones only storage or only the

@@ -89,6 +89,7 @@ pub async fn run_gc(st: &AppState, dry_run: bool) -> Result<crate::gc::GcReport,
         grace: Duration::from_secs(st.config.gc.grace_secs),
         upload_max_age: Duration::from_secs(st.config.gc.upload_max_age_secs),
         dry_run,
+        verify_blobs: st.config.gc.verify_blobs,
     };
     let storage: &dyn Storage = st.storage.as_ref();
     let r = crate::gc::collect(st.meta.as_ref(), storage, &st.gc_lock, &opts).await?;

@@ -2,17 +2,23 @@
 //! filesystem is the embedded default; the trait speaks in streams and whole small objects so
 //! that an S3-compatible store fits it (multipart uploads for `upload_*`, ranged GETs for `get`).
 //!
-//! Crash safety on the filesystem: a blob only ever appears under its digest by `rename` of a
+//! Crash safety on the filesystem: a blob only ever appears under its digest by linking a
 //! fully written, fsynced and verified file, so a killed server never serves half a blob or
 //! the wrong bytes; what a kill leaves behind is a temp file or an upload, which startup and
 //! GC clean.
+//!
+//! A committed blob is never written again (issue 10, D1): requests on one upload are
+//! exclusive (a second one while the first runs is refused with [`StorageError::UploadBusy`]),
+//! a commit first moves the upload to a private temp name that no request can open, and the
+//! blob is installed with a no-replace link, so an existing blob (maybe shared by other
+//! projects) is never swapped for another file: the upload is simply discarded.
 
 use async_trait::async_trait;
 use bulwark_image::digest::Digest;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest as _, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -30,6 +36,8 @@ pub enum StorageError {
     UploadUnknown(String),
     #[error("digest mismatch: expected {expected}, content is {actual}")]
     DigestMismatch { expected: String, actual: String },
+    #[error("upload {0} is busy with another request; retry when it has finished")]
+    UploadBusy(String),
     #[error("upload {id}: chunk starts at {got}, but {have} bytes are stored")]
     OutOfOrder { id: String, have: u64, got: u64 },
     #[error("range {start}-{end} is outside a blob of {size} bytes")]
@@ -92,31 +100,56 @@ pub trait Storage: Send + Sync + 'static {
     /// A directory laid out as an OCI layout's `blobs/sha256/<hex>`, when blobs are local
     /// files: scanning reads layers from it in place.
     fn local_root(&self) -> Option<&Path>;
+    /// Hash a stored blob: `Some(true)` when its content is its digest, `None` when it is gone.
+    async fn verify(&self, digest: &Digest) -> Result<Option<bool>>;
+    /// Take a damaged blob out of service (kept aside for inspection, no longer served);
+    /// false when it was gone already.
+    async fn quarantine(&self, digest: &Digest) -> Result<bool>;
 }
 
 /// Blobs under `ROOT/blobs/sha256/<hex>` (the OCI layout's own shape), uploads under
-/// `ROOT/uploads/<id>`, temp files under `ROOT/tmp`.
+/// `ROOT/uploads/<id>`, temp files under `ROOT/tmp`, damaged blobs GC found under
+/// `ROOT/quarantine/<hex>`.
 pub struct FsStorage {
     root: PathBuf,
     /// Running hashes of uploads written in order, so that committing does not re-read them.
     /// Lost on restart; a commit then hashes the file.
     hashers: Mutex<HashMap<String, (Sha256, u64)>>,
+    /// Uploads a request is working on (see the module docs).
+    busy: std::sync::Arc<Mutex<HashSet<String>>>,
+}
+
+/// Exclusive use of one upload while it lives; dropped with the request, also when the
+/// client goes away mid-body.
+struct UploadClaim {
+    busy: std::sync::Arc<Mutex<HashSet<String>>>,
+    id: String,
+}
+
+impl Drop for UploadClaim {
+    fn drop(&mut self) {
+        self.busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+    }
 }
 
 impl FsStorage {
     pub fn open(root: &Path) -> Result<FsStorage> {
-        for d in ["blobs/sha256", "uploads", "tmp"] {
+        for d in ["blobs/sha256", "uploads", "tmp", "quarantine"] {
             let p = root.join(d);
             std::fs::create_dir_all(&p).map_err(io_err(&p))?;
         }
-        // Temp files are only ever half-written small blobs from a killed server.
+        // Temp files are only ever what a killed server was writing or committing.
         let tmp = root.join("tmp");
         if let Ok(rd) = std::fs::read_dir(&tmp) {
             for e in rd.flatten() {
                 let _ = std::fs::remove_file(e.path());
             }
         }
-        Ok(FsStorage { root: root.to_path_buf(), hashers: Mutex::new(HashMap::new()) })
+        Ok(FsStorage {
+            root: root.to_path_buf(),
+            hashers: Mutex::new(HashMap::new()),
+            busy: std::sync::Arc::new(Mutex::new(HashSet::new())),
+        })
     }
 
     fn blob_path(&self, d: &Digest) -> PathBuf {
@@ -133,18 +166,56 @@ impl FsStorage {
         self.hashers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// fsync the file, rename it over `dest`, and fsync the directory so the rename is durable.
+    /// Claim `id` for this request, or refuse: two requests on one upload never overlap.
+    fn claim(&self, id: &str) -> Result<UploadClaim> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        if !busy.insert(id.to_string()) {
+            return Err(StorageError::UploadBusy(id.to_string()));
+        }
+        Ok(UploadClaim { busy: self.busy.clone(), id: id.to_string() })
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        self.root.join("tmp").join(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// fsync the private file `from`, link it as `dest` unless `dest` exists (an existing blob
+    /// holds the same verified content and may be in use: it is never replaced), drop `from`,
+    /// and fsync the directory so the new name is durable.
     async fn install(&self, file: tokio::fs::File, from: &Path, dest: &Path) -> Result<()> {
         file.sync_all().await.map_err(io_err(from))?;
         drop(file);
-        tokio::fs::rename(from, dest).await.map_err(io_err(dest))?;
-        if let Some(dir) = dest.parent() {
-            if let Ok(d) = tokio::fs::File::open(dir).await {
-                let _ = d.sync_all().await;
+        // link(2) fails with EEXIST rather than replacing: no window where a check and a
+        // rename could both pass.
+        let linked = match tokio::fs::hard_link(from, dest).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(StorageError::Io { path: dest.to_path_buf(), source: e }),
+        };
+        let _ = tokio::fs::remove_file(from).await;
+        if linked? {
+            if let Some(dir) = dest.parent() {
+                if let Ok(d) = tokio::fs::File::open(dir).await {
+                    let _ = d.sync_all().await;
+                }
             }
         }
         Ok(())
     }
+}
+
+/// SHA-256 of a file read in 1 MiB pieces, as `sha256:<hex>`.
+async fn hash_file(f: &mut tokio::fs::File, path: &Path) -> Result<String> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).await.map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("sha256:{}", hex::encode(h.finalize())))
 }
 
 #[async_trait]
@@ -208,7 +279,7 @@ impl Storage for FsStorage {
         if tokio::fs::metadata(&dest).await.is_ok() {
             return Ok(());
         }
-        let tmp = self.root.join("tmp").join(uuid::Uuid::new_v4().to_string());
+        let tmp = self.temp_path();
         let mut f = tokio::fs::File::create(&tmp).await.map_err(io_err(&tmp))?;
         f.write_all(bytes).await.map_err(io_err(&tmp))?;
         self.install(f, &tmp, &dest).await
@@ -233,6 +304,9 @@ impl Storage for FsStorage {
 
     async fn upload_append(&self, id: &str, offset: Option<u64>, mut body: ByteStream, limit: u64) -> Result<u64> {
         let p = self.upload_path(id).ok_or_else(|| StorageError::UploadUnknown(id.to_string()))?;
+        // Held until the chunk is written or rolled back: no commit can take the file from
+        // under this handle, so the rollback below can only ever shorten the upload.
+        let _claim = self.claim(id)?;
         let mut f = match tokio::fs::OpenOptions::new().append(true).open(&p).await {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StorageError::UploadUnknown(id.to_string())),
@@ -280,42 +354,35 @@ impl Storage for FsStorage {
 
     async fn upload_commit(&self, id: &str, digest: &Digest) -> Result<u64> {
         let p = self.upload_path(id).ok_or_else(|| StorageError::UploadUnknown(id.to_string()))?;
-        let mut f = match tokio::fs::File::open(&p).await {
-            Ok(f) => f,
+        let _claim = self.claim(id)?;
+        // Private from here on: no request can open the upload by its id any more.
+        let private = self.temp_path();
+        match tokio::fs::rename(&p, &private).await {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StorageError::UploadUnknown(id.to_string())),
             Err(e) => return Err(StorageError::Io { path: p, source: e }),
-        };
-        let size = f.metadata().await.map_err(io_err(&p))?.len();
+        }
+        let mut f = tokio::fs::File::open(&private).await.map_err(io_err(&private))?;
+        let size = f.metadata().await.map_err(io_err(&private))?.len();
         let running = self.hashers().remove(id).filter(|(_, n)| *n == size);
         let actual = match running {
             Some((h, _)) => format!("sha256:{}", hex::encode(h.finalize())),
-            None => {
-                let mut h = Sha256::new();
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = f.read(&mut buf).await.map_err(io_err(&p))?;
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                }
-                format!("sha256:{}", hex::encode(h.finalize()))
-            }
+            None => hash_file(&mut f, &private).await?,
         };
         if actual != digest.as_str() {
             // The upload is dropped, as the spec allows: its content can never become this blob.
             drop(f);
-            let _ = tokio::fs::remove_file(&p).await;
+            let _ = tokio::fs::remove_file(&private).await;
             return Err(StorageError::DigestMismatch { expected: digest.to_string(), actual });
         }
         let dest = self.blob_path(digest);
-        let f = tokio::fs::OpenOptions::new().write(true).open(&p).await.map_err(io_err(&p))?;
-        self.install(f, &p, &dest).await?;
+        self.install(f, &private, &dest).await?;
         Ok(size)
     }
 
     async fn upload_abort(&self, id: &str) -> Result<()> {
         let p = self.upload_path(id).ok_or_else(|| StorageError::UploadUnknown(id.to_string()))?;
+        let _claim = self.claim(id)?;
         self.hashers().remove(id);
         match tokio::fs::remove_file(&p).await {
             Ok(()) => Ok(()),
@@ -361,5 +428,27 @@ impl Storage for FsStorage {
 
     fn local_root(&self) -> Option<&Path> {
         Some(&self.root)
+    }
+
+    async fn verify(&self, digest: &Digest) -> Result<Option<bool>> {
+        let p = self.blob_path(digest);
+        let mut f = match tokio::fs::File::open(&p).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StorageError::Io { path: p, source: e }),
+        };
+        Ok(Some(hash_file(&mut f, &p).await? == digest.as_str()))
+    }
+
+    async fn quarantine(&self, digest: &Digest) -> Result<bool> {
+        let p = self.blob_path(digest);
+        let dest = self.root.join("quarantine").join(digest.hex());
+        // A rename: a reader streaming the old file keeps its handle; new readers get 404 and
+        // a push of the blob installs a good copy.
+        match tokio::fs::rename(&p, &dest).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(StorageError::Io { path: p, source: e }),
+        }
     }
 }

@@ -152,7 +152,7 @@ impl Env {
     }
 
     async fn gc(&self, grace: Duration, dry_run: bool) -> GcReport {
-        let opts = GcOptions { grace, upload_max_age: HOUR, dry_run };
+        let opts = GcOptions { grace, upload_max_age: HOUR, dry_run, verify_blobs: true };
         gc::collect(&self.meta, &self.storage, &self.lock, &opts).await.unwrap()
     }
 }
@@ -313,7 +313,7 @@ async fn index_children_survive_when_only_the_index_is_tagged() {
 #[tokio::test]
 async fn gc_waits_for_pushes_in_flight() {
     let env = Env::new();
-    let opts = GcOptions { grace: Duration::ZERO, upload_max_age: HOUR, dry_run: false };
+    let opts = GcOptions { grace: Duration::ZERO, upload_max_age: HOUR, dry_run: false, verify_blobs: true };
     let push = env.lock.read().await;
     let blocked =
         tokio::time::timeout(Duration::from_millis(100), gc::collect(&env.meta, &env.storage, &env.lock, &opts)).await;
