@@ -658,6 +658,37 @@ fn immutable_tag_refusal_is_all_or_nothing() {
     r.get("/v2/imm/app/manifests/fresh").expect(404, Some("MANIFEST_UNKNOWN"));
 }
 
+/// Harbor refuses deleting immutable tags: deleting one and pushing it again would move it.
+/// Deleting by digest a manifest that holds an immutable tag is the same move, refused too;
+/// untagged manifests, cosign's tags and mutable projects delete as before.
+#[test]
+fn immutable_tags_cannot_be_deleted_and_pushed_again() {
+    let r = Reg::start();
+    r.reg.project("imm", &["--immutable-tags", "true"]);
+    let (_, d1) = r.push_image("imm/app", "v1", "one");
+    let del = r.req(Method::DELETE, "/v2/imm/app/manifests/v1", &[], None);
+    del.expect(409, Some("DENIED"));
+    assert!(del.message().contains("immutable") && del.message().contains("v1"), "{}", del.describe());
+    let del = r.req(Method::DELETE, &format!("/v2/imm/app/manifests/{d1}"), &[], None);
+    del.expect(409, Some("DENIED"));
+    assert!(del.message().contains("v1"), "{}", del.describe());
+    // The tag still names the first image, and cannot be moved by a push either.
+    let two = r.image("imm/app", "two");
+    r.put_manifest("imm/app", "v1", OCI_MANIFEST, &two).expect(409, Some("DENIED"));
+    assert_eq!(r.get("/v2/imm/app/manifests/v1").header("docker-content-digest"), Some(d1.clone()));
+    // An untagged manifest in the immutable project can be deleted.
+    let d2 = sha256(&two);
+    r.put_manifest("imm/app", &d2, OCI_MANIFEST, &two).expect(201, None);
+    r.req(Method::DELETE, &format!("/v2/imm/app/manifests/{d2}"), &[], None).expect(202, None);
+    // cosign's signature tags are not immutable: they can go.
+    let sig_tag = format!("sha256-{}.sig", &d1["sha256:".len()..]);
+    r.put_manifest("imm/app", &sig_tag, OCI_MANIFEST, &r.image("imm/app", "sig")).expect(201, None);
+    r.req(Method::DELETE, &format!("/v2/imm/app/manifests/{sig_tag}"), &[], None).expect(202, None);
+    // A mutable project deletes tags as before.
+    r.push_image("mut/app", "v1", "one");
+    r.req(Method::DELETE, "/v2/mut/app/manifests/v1", &[], None).expect(202, None);
+}
+
 #[test]
 fn manifest_size_limit() {
     let r = Reg::start();

@@ -724,13 +724,20 @@ async fn manifest_put(
 }
 
 async fn manifest_delete(st: &Shared, headers: &HeaderMap, who: &Principal, name: &str, reference: &str) -> ApiResult {
-    authorize(st, headers, who, name, Action::Delete)?;
+    let project = authorize(st, headers, who, name, Action::Delete)?;
+    let immutable = project.as_ref().is_some_and(|p| p.immutable_tags);
     let gone = if reference.contains(':') {
         let d = parse_digest(reference)?;
+        if immutable {
+            refuse_immutable_delete(name, &st.meta.tags_of(name, d.as_str())?)?;
+        }
         st.meta.manifest_delete(name, d.as_str())?
     } else {
         if !valid_tag(reference) {
             return Err(ApiError::new(StatusCode::BAD_REQUEST, "TAG_INVALID", format!("invalid tag {reference:?}")));
+        }
+        if immutable && st.meta.tag(name, reference)?.is_some() {
+            refuse_immutable_delete(name, &[reference.to_string()])?;
         }
         st.meta.tag_delete(name, reference)?
     };
@@ -742,6 +749,20 @@ async fn manifest_delete(st: &Shared, headers: &HeaderMap, who: &Principal, name
         });
     }
     finish(builder(StatusCode::ACCEPTED), Body::empty())
+}
+
+/// Deleting an immutable tag (or the manifest holding it) and pushing it again would move it:
+/// refused, as Harbor does. cosign's fallback tags are not immutable.
+fn refuse_immutable_delete(name: &str, tags: &[String]) -> Result<(), ApiError> {
+    let fixed: Vec<&str> = tags.iter().map(String::as_str).filter(|t| !is_fallback_tag(t)).collect();
+    if fixed.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "DENIED",
+        format!("tag {} in {name} is immutable: it cannot be deleted", fixed.join(", ")),
+    ))
 }
 
 // --- blobs -------------------------------------------------------------------------------------
