@@ -134,6 +134,9 @@ pub(crate) struct ProjectOpts {
     /// Refuse pulls of images with findings at or above this severity ("" to stop).
     #[arg(long)]
     block_severity: Option<String>,
+    /// With --block-severity: pull images not scanned yet or whose scan failed (default deny).
+    #[arg(long, value_parser = ["allow", "deny"])]
+    unscanned: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -328,6 +331,7 @@ fn project_body(name: &str, o: &ProjectOpts) -> ProjectBody {
         immutable_tags: o.immutable_tags,
         retention,
         block_severity: o.block_severity.clone(),
+        unscanned: o.unscanned.clone(),
     }
 }
 

@@ -189,3 +189,230 @@ fn a_new_database_rematches_stored_sboms_without_reading_layers() {
     assert!(n["rematched"].as_u64().is_some(), "{n}");
     assert_eq!(c.post(reg.url("/api/v1/rescan")).send().unwrap().status(), 401);
 }
+
+// --- the scan queue survives a restart, and unscanned images follow the pull policy (issue 10, D3)
+
+const ROOT: (&str, &str) = ("root", "root-password");
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+/// An image of a shared layout, uploaded blob by blob over HTTP: the manifest is PUT later.
+struct Staged {
+    repo: String,
+    digest: String,
+    media_type: String,
+    manifest: Vec<u8>,
+}
+
+fn stage(reg: &OwnRegistry, image: &str, repo: &str) -> Staged {
+    let c = reqwest::blocking::Client::new();
+    let layout = common::image(image);
+    let idx: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let desc = &idx["manifests"][0];
+    let digest = desc["digest"].as_str().unwrap().to_string();
+    let blob = |d: &str| std::fs::read(layout.join("blobs/sha256").join(&d[7..])).unwrap();
+    let manifest = blob(&digest);
+    let m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    for d in std::iter::once(&m["config"]).chain(m["layers"].as_array().unwrap()) {
+        let d = d["digest"].as_str().unwrap();
+        let r = c
+            .post(reg.url(&format!("/v2/{repo}/blobs/uploads/?digest={d}")))
+            .basic_auth(ROOT.0, Some(ROOT.1))
+            .body(blob(d))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201, "upload {d} to {repo}");
+    }
+    let media_type = m["mediaType"].as_str().or(desc["mediaType"].as_str()).unwrap().to_string();
+    Staged { repo: repo.into(), digest, media_type, manifest }
+}
+
+fn put_manifest(reg: &OwnRegistry, s: &Staged, tag: &str) {
+    let r = reqwest::blocking::Client::new()
+        .put(reg.url(&format!("/v2/{}/manifests/{tag}", s.repo)))
+        .basic_auth(ROOT.0, Some(ROOT.1))
+        .header("Content-Type", &s.media_type)
+        .body(s.manifest.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201, "PUT {}:{tag}", s.repo);
+}
+
+fn scan_status(reg: &OwnRegistry, repo: &str, reference: &str) -> String {
+    let r = reqwest::blocking::Client::new()
+        .get(reg.url("/api/v1/scan"))
+        .query(&[("repository", repo), ("reference", reference)])
+        .basic_auth(ROOT.0, Some(ROOT.1))
+        .send()
+        .unwrap();
+    let v: serde_json::Value = r.json().unwrap();
+    v["status"].as_str().or(v["errors"][0]["code"].as_str()).unwrap_or("").to_string()
+}
+
+/// Four image manifests pushed within milliseconds (their blobs uploaded before), then the
+/// server is stopped at once by `stop`: the scans still queued must run after the restart.
+fn queued_scans_survive(stop: impl FnOnce(&mut OwnRegistry)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("vuln.db");
+    build_db(&db);
+    let mut reg = OwnRegistry::start("", &format!("[scan]\ndb = \"{}\"", db.display()));
+    reg.add_user("root", "root-password", &[], true);
+    let images = ["python-app", "java-app", "node-app", "rust-app"];
+    let staged: Vec<Staged> = images.iter().map(|i| stage(&reg, i, &format!("q/{i}"))).collect();
+    for s in &staged {
+        put_manifest(&reg, s, "v1");
+    }
+    // The scanner takes one image at a time: the last cannot be done yet (else this test
+    // shows nothing).
+    let last = staged.last().unwrap();
+    assert_eq!(scan_status(&reg, &last.repo, "v1"), "NOT_SCANNED", "the scans were done before the stop");
+    stop(&mut reg);
+    reg.restart();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for s in &staged {
+        loop {
+            let st = scan_status(&reg, &s.repo, "v1");
+            if st == "done" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}@{}: scan {st} after the restart:\n{}", s.repo, s.digest, reg.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let v = wait_scan(&reg, &last.repo, "v1", ROOT, |v| v["status"] == "done");
+    assert_eq!(records(&v["report"]), expected(images[images.len() - 1]));
+}
+
+#[test]
+fn queued_scans_survive_sigterm() {
+    queued_scans_survive(|reg| {
+        assert_eq!(reg.terminate(), Some(0), "exit after SIGTERM:\n{}", reg.log());
+    });
+}
+
+#[test]
+fn queued_scans_survive_sigkill() {
+    queued_scans_survive(|reg| reg.kill());
+}
+
+/// With `block_severity` set, an image not scanned yet is refused like a vulnerable one, unless
+/// the project says `unscanned = allow`; other projects are unaffected.
+#[test]
+fn unscanned_images_follow_the_pull_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    // No scan on push: every image stays unscanned.
+    let reg = OwnRegistry::start("", "[scan]\non_push = false");
+    reg.add_user("root", "root-password", &[], true);
+    reg.project("strict", &["--block-severity", "HIGH"]);
+    reg.project("open", &[]);
+    let a = stage(&reg, "node-app", "strict/node");
+    put_manifest(&reg, &a, "v1");
+    let b = stage(&reg, "node-app", "open/node");
+    put_manifest(&reg, &b, "v1");
+    let c = reqwest::blocking::Client::new();
+    let get = |repo: &str| {
+        let r = c
+            .get(reg.url(&format!("/v2/{repo}/manifests/v1")))
+            .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+            .basic_auth(ROOT.0, Some(ROOT.1))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (status, body) = get("strict/node");
+    assert_eq!(status, 412, "{body}");
+    assert!(body.contains("DENIED") && body.contains("not been scanned"), "{body}");
+    assert_eq!(get("open/node").0, 200);
+    // HEAD answers, as for vulnerable images.
+    let r = c.head(reg.url("/v2/strict/node/manifests/v1")).basic_auth(ROOT.0, Some(ROOT.1)).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let dest = format!("oci:{}:x", tmp.path().join("pulled").display());
+    if have_skopeo() {
+        assert!(!reg.skopeo_pull("strict/node:v1", &dest, Some("root:root-password")).status.success());
+    }
+
+    // The project admin allows unscanned images through the API; the CLI sets it back.
+    let r = c
+        .put(reg.url("/api/v1/projects/strict"))
+        .basic_auth(ROOT.0, Some(ROOT.1))
+        .json(&serde_json::json!({"unscanned": "allow"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let p: serde_json::Value = r.json().unwrap();
+    assert_eq!(p["unscanned"], "allow", "{p}");
+    assert_eq!(get("strict/node").0, 200);
+    let out = common::bulwark()
+        .args(["registry", "project", "update", "strict", "--unscanned", "deny", "--data"])
+        .arg(reg.data())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(get("strict/node").0, 412);
+    let bad = c
+        .put(reg.url("/api/v1/projects/strict"))
+        .basic_auth(ROOT.0, Some(ROOT.1))
+        .json(&serde_json::json!({"unscanned": "maybe"}))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+/// A failed scan is no better than none: an image whose layer is not a layer fails its scan
+/// on push, and a project with `block_severity` refuses it unless `unscanned = allow`.
+#[test]
+fn a_failed_scan_follows_the_unscanned_policy() {
+    let reg = OwnRegistry::start("", "[scan]\non_push = true");
+    reg.add_user("root", "root-password", &[], true);
+    reg.project("strict", &["--block-severity", "HIGH"]);
+    let c = reqwest::blocking::Client::new();
+    let junk = b"not a tar stream at all".to_vec();
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
+    for blob in [&junk, &config] {
+        let d = format!("sha256:{}", sha256_hex(blob));
+        let r = c
+            .post(reg.url(&format!("/v2/strict/bad/blobs/uploads/?digest={d}")))
+            .basic_auth(ROOT.0, Some(ROOT.1))
+            .body(blob.clone())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{}", sha256_hex(&config)), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": format!("sha256:{}", sha256_hex(&junk)), "size": junk.len()}],
+    }))
+    .unwrap();
+    let bad = Staged {
+        repo: "strict/bad".into(),
+        digest: format!("sha256:{}", sha256_hex(&manifest)),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        manifest,
+    };
+    put_manifest(&reg, &bad, "v1");
+    wait_scan(&reg, "strict/bad", "v1", ROOT, |v| v["status"] == "failed");
+    let get = || {
+        let r = c
+            .get(reg.url("/v2/strict/bad/manifests/v1"))
+            .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+            .basic_auth(ROOT.0, Some(ROOT.1))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (status, body) = get();
+    assert_eq!(status, 412, "{body}");
+    assert!(body.contains("DENIED") && body.contains("failed"), "{body}");
+    let out = common::bulwark()
+        .args(["registry", "project", "update", "strict", "--unscanned", "allow", "--data"])
+        .arg(reg.data())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(get().0, 200);
+}

@@ -521,7 +521,8 @@ async fn manifest_get(
 }
 
 /// Harbor's "prevent vulnerable images from running": refuse the pull when the project sets
-/// a severity and the image's stored report has findings at or above it.
+/// a severity and the image's stored report has findings at or above it, or when there is no
+/// report (scan queued, failed, or no advisory database) unless the project allows unscanned.
 fn check_vulnerability_policy(
     st: &AppState,
     name: &str,
@@ -530,8 +531,34 @@ fn check_vulnerability_policy(
 ) -> Result<(), ApiError> {
     let Some(project) = project else { return Ok(()) };
     let Some(threshold) = project.block_severity.as_deref() else { return Ok(()) };
-    let Some(scan) = st.meta.scan(&row.digest)? else { return Ok(()) };
-    let Some(summary) = scan.summary.as_deref() else { return Ok(()) };
+    // Indexes and artifacts are never scanned; an index's images are checked when pulled.
+    if spec::is_index(&row.media_type) || row.artifact_type.is_some() {
+        return Ok(());
+    }
+    let scan = st.meta.scan(&row.digest)?;
+    let missing = match &scan {
+        Some(s) if s.status == "skipped" => return Ok(()),
+        None => "has not been scanned yet".to_string(),
+        Some(s) if s.status == "failed" => {
+            format!("has no vulnerability report: its scan failed ({})", s.error.as_deref().unwrap_or("no reason"))
+        }
+        Some(s) if s.summary.is_none() => "has no vulnerability report yet (no advisory database)".to_string(),
+        Some(_) => String::new(),
+    };
+    if !missing.is_empty() {
+        if project.unscanned == Some(meta::Unscanned::Allow) {
+            return Ok(());
+        }
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "DENIED",
+            format!(
+                "{name}@{} {missing}; project {} refuses pulls of images without a report (unscanned = deny)",
+                row.digest, project.name
+            ),
+        ));
+    }
+    let Some(summary) = scan.as_ref().and_then(|s| s.summary.as_deref()) else { return Ok(()) };
     if let Some(n) = crate::scan::blocked(summary, threshold) {
         return Err(ApiError::new(
             StatusCode::PRECONDITION_FAILED,

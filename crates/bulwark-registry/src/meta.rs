@@ -50,6 +50,15 @@ CREATE TABLE IF NOT EXISTS scans(digest TEXT PRIMARY KEY, repo TEXT NOT NULL, st
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
+/// Added after the first release: scans waiting to run (durable, so a restart resumes them),
+/// and the projects' policy for images without a scan. Applied to new and old databases alike.
+const SCHEMA_SCAN_QUEUE: &str = "
+CREATE TABLE IF NOT EXISTS scan_queue(digest TEXT PRIMARY KEY, repo TEXT NOT NULL, queued INTEGER NOT NULL);
+";
+
+/// Columns added after the first release, as (table, column, declaration).
+const ADDED_COLUMNS: [(&str, &str, &str); 1] = [("projects", "unscanned", "unscanned TEXT")];
+
 /// A role on a project; each includes the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -73,6 +82,32 @@ impl Role {
             Role::Pull => "pull",
             Role::Push => "push",
             Role::Admin => "admin",
+        }
+    }
+}
+
+/// What a project with `block_severity` does with an image that has no vulnerability report
+/// yet (scan queued or running, failed, or no advisory database): Harbor's "prevent vulnerable
+/// images from running" refuses them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unscanned {
+    Allow,
+    Deny,
+}
+
+impl Unscanned {
+    pub fn parse(s: &str) -> Option<Unscanned> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "allow" => Some(Unscanned::Allow),
+            "deny" => Some(Unscanned::Deny),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unscanned::Allow => "allow",
+            Unscanned::Deny => "deny",
         }
     }
 }
@@ -101,6 +136,9 @@ pub struct Project {
     /// "prevent vulnerable images from running").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_severity: Option<String>,
+    /// With `block_severity`: images without a report; unset means deny.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unscanned: Option<Unscanned>,
     pub created: i64,
 }
 
@@ -112,6 +150,7 @@ impl Project {
             immutable_tags: false,
             retention: None,
             block_severity: None,
+            unscanned: None,
             created: now(),
         }
     }
@@ -192,7 +231,17 @@ impl Meta {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // One transaction: each statement on its own would be a durable commit (an fsync) apiece.
-        conn.execute_batch(&format!("BEGIN;{SCHEMA}COMMIT;"))?;
+        conn.execute_batch(&format!("BEGIN;{SCHEMA}{SCHEMA_SCAN_QUEUE}COMMIT;"))?;
+        for (table, column, decl) in ADDED_COLUMNS {
+            let have: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name=?2",
+                params![table, column],
+                |r| r.get(0),
+            )?;
+            if have == 0 {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {decl}"))?;
+            }
+        }
         Ok(Meta { conn: Mutex::new(conn) })
     }
 
@@ -211,6 +260,7 @@ impl Meta {
             retention: retention.and_then(|s| serde_json::from_str(&s).ok()),
             block_severity: r.get(4)?,
             created: r.get(5)?,
+            unscanned: r.get::<_, Option<String>>(6)?.as_deref().and_then(Unscanned::parse),
         })
     }
 
@@ -326,6 +376,13 @@ pub trait MetaStore: Send + Sync {
     fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>>;
     /// Every (index, child manifest) pair in `repo`, in one query rather than one per manifest.
     fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>>;
+    /// Record a scan to run (once per digest); it stays until [`MetaStore::scan_dequeue`].
+    fn scan_enqueue(&self, digest: &str, repo: &str) -> Result<()>;
+    fn scan_dequeue(&self, digest: &str) -> Result<()>;
+    /// Scans waiting, oldest first, as (digest, repo).
+    fn scan_queue(&self) -> Result<Vec<(String, String)>>;
+    /// Image manifests (not indexes) with no scan row, as (digest, one repo holding it).
+    fn unscanned_manifests(&self) -> Result<Vec<(String, String)>>;
 }
 
 impl MetaStore for Meta {
@@ -347,7 +404,7 @@ impl MetaStore for Meta {
         Ok(self
             .db()
             .query_row(
-                "SELECT name, public, immutable_tags, retention, block_severity, created FROM projects WHERE name=?1",
+                "SELECT name, public, immutable_tags, retention, block_severity, created, unscanned FROM projects WHERE name=?1",
                 [name],
                 Self::project_from,
             )
@@ -357,7 +414,7 @@ impl MetaStore for Meta {
     fn projects(&self) -> Result<Vec<Project>> {
         let db = self.db();
         let mut st = db.prepare(
-            "SELECT name, public, immutable_tags, retention, block_severity, created FROM projects ORDER BY name",
+            "SELECT name, public, immutable_tags, retention, block_severity, created, unscanned FROM projects ORDER BY name",
         )?;
         let rows = st.query_map([], Self::project_from)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -366,10 +423,19 @@ impl MetaStore for Meta {
     fn project_put(&self, p: &Project) -> Result<()> {
         let retention = p.retention.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
         self.db().execute(
-            "INSERT INTO projects(name, public, immutable_tags, retention, block_severity, created)
-             VALUES(?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(name) DO UPDATE SET public=?2, immutable_tags=?3, retention=?4, block_severity=?5",
-            params![p.name, p.public, p.immutable_tags, retention, p.block_severity, p.created],
+            "INSERT INTO projects(name, public, immutable_tags, retention, block_severity, created, unscanned)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(name) DO UPDATE SET public=?2, immutable_tags=?3, retention=?4, block_severity=?5,
+               unscanned=?7",
+            params![
+                p.name,
+                p.public,
+                p.immutable_tags,
+                retention,
+                p.block_severity,
+                p.created,
+                p.unscanned.map(Unscanned::as_str)
+            ],
         )?;
         Ok(())
     }
@@ -720,6 +786,40 @@ impl MetaStore for Meta {
         let db = self.db();
         let mut st = db.prepare("SELECT digest, child FROM manifest_refs WHERE repo=?1 AND kind='manifest'")?;
         let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // --- the scan queue -------------------------------------------------------------------
+
+    fn scan_enqueue(&self, digest: &str, repo: &str) -> Result<()> {
+        self.db().execute(
+            "INSERT OR IGNORE INTO scan_queue(digest, repo, queued) VALUES(?1, ?2, ?3)",
+            params![digest, repo, now()],
+        )?;
+        Ok(())
+    }
+
+    fn scan_dequeue(&self, digest: &str) -> Result<()> {
+        self.db().execute("DELETE FROM scan_queue WHERE digest=?1", [digest])?;
+        Ok(())
+    }
+
+    fn scan_queue(&self) -> Result<Vec<(String, String)>> {
+        let db = self.db();
+        let mut st = db.prepare("SELECT digest, repo FROM scan_queue ORDER BY queued, digest")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn unscanned_manifests(&self) -> Result<Vec<(String, String)>> {
+        let db = self.db();
+        let mut st = db.prepare(
+            "SELECT m.digest, MIN(m.repo) FROM manifests m
+             WHERE NOT EXISTS (SELECT 1 FROM scans s WHERE s.digest=m.digest)
+               AND m.media_type NOT LIKE '%index%' AND m.media_type NOT LIKE '%manifest.list%'
+             GROUP BY m.digest ORDER BY MIN(m.pushed)",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -96,6 +96,8 @@ pub struct ProjectBody {
     pub immutable_tags: Option<bool>,
     pub retention: Option<Retention>,
     pub block_severity: Option<String>,
+    /// `allow` or `deny`: images without a vulnerability report when `block_severity` is set.
+    pub unscanned: Option<String>,
 }
 
 pub fn valid_project(name: &str) -> bool {
@@ -122,6 +124,10 @@ pub fn apply_project(p: &mut Project, b: &ProjectBody) -> Result<(), ApiError> {
             }
             p.block_severity = Some(up);
         }
+    }
+    if let Some(u) = &b.unscanned {
+        p.unscanned =
+            Some(meta::Unscanned::parse(u).ok_or_else(|| bad(format!("unscanned {u:?}: one of allow, deny")))?);
     }
     Ok(())
 }

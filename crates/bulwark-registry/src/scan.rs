@@ -171,8 +171,30 @@ impl Scanner {
         Scanner { ctx, tx }
     }
 
-    /// Queue a scan of `digest` (pushed to `repo`); returns at once.
+    /// Queue a scan of `digest` (pushed to `repo`); returns at once. The job is recorded in
+    /// the metadata store first and removed once its result is stored, so a restart (SIGTERM
+    /// or SIGKILL) resumes it: see [`Scanner::resume`].
     pub fn enqueue(&self, repo: &str, digest: &str) {
+        if let Err(e) = self.ctx.meta.scan_enqueue(digest, repo) {
+            tracing::error!(repo, digest, error = %e, "recording the queued scan failed; it runs but a restart loses it");
+        }
+        self.enqueue_memory(repo, digest);
+    }
+
+    /// Queue again what a stopped server left queued, and image manifests with no scan at all
+    /// (pushed while scanning was off, or killed between the push and its queue record).
+    /// Returns how many were queued.
+    pub fn resume(&self) -> Result<usize, ScanError> {
+        let mut jobs = self.ctx.meta.scan_queue()?;
+        let queued: HashSet<String> = jobs.iter().map(|(d, _)| d.clone()).collect();
+        jobs.extend(self.ctx.meta.unscanned_manifests()?.into_iter().filter(|(d, _)| !queued.contains(d)));
+        for (digest, repo) in &jobs {
+            self.enqueue(repo, digest);
+        }
+        Ok(jobs.len())
+    }
+
+    fn enqueue_memory(&self, repo: &str, digest: &str) {
         {
             let mut q = lock(&self.ctx.queue);
             if !q.waiting.insert(digest.to_string()) {
@@ -311,6 +333,14 @@ impl Ctx {
     }
 
     fn run_one(&self, job: &Job) {
+        self.run_job(job);
+        // Only once the result is stored: a kill before this line scans again after restart.
+        if let Err(e) = self.meta.scan_dequeue(&job.digest) {
+            tracing::warn!(digest = %job.digest, error = %e, "removing the finished scan from the queue failed");
+        }
+    }
+
+    fn run_job(&self, job: &Job) {
         let digest = match Digest::parse(&job.digest) {
             Ok(d) => d,
             Err(e) => {

@@ -66,7 +66,14 @@ pub fn open(config: Config) -> Result<Shared, ServerError> {
     let auth = Auth::new(config.auth.clone(), meta.as_ref())?;
     let scanner = if config.scan.on_push {
         let db = config.scan.db.clone().unwrap_or_else(|| bulwark_vulndb::default_path(None));
-        Some(Scanner::new(meta.clone(), data.clone(), db, Some(data.join("cache"))))
+        let s = Scanner::new(meta.clone(), data.clone(), db, Some(data.join("cache")));
+        // What a stopped server left queued runs now (issue 10, D3).
+        match s.resume() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(images = n, "scans queued again after a restart"),
+            Err(e) => tracing::error!(error = %e, "re-queueing unfinished scans failed"),
+        }
+        Some(s)
     } else {
         None
     };
