@@ -452,3 +452,72 @@ impl Storage for FsStorage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn once(b: &'static [u8]) -> ByteStream {
+        Box::pin(futures_util::stream::once(async move { Ok(Bytes::from_static(b)) }))
+    }
+
+    fn ino(p: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).map(|m| m.ino()).unwrap_or(0)
+    }
+
+    /// A request still writing an upload keeps it: a second write, a commit and an abort are
+    /// refused until it ends, and its rollback only ever shortens the upload.
+    #[tokio::test]
+    async fn an_upload_in_use_is_refused_to_other_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = std::sync::Arc::new(FsStorage::open(dir.path()).unwrap());
+        let id = s.upload_create().await.unwrap();
+        let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(1);
+        let body: ByteStream = Box::pin(tokio_stream_from(rx));
+        let slow = {
+            let (s, id) = (s.clone(), id.clone());
+            tokio::spawn(async move { s.upload_append(&id, None, body, 1 << 20).await })
+        };
+        tx.send(Ok(Bytes::from_static(b"first"))).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let d = Digest::of_bytes(b"first");
+        assert!(matches!(s.upload_append(&id, None, once(b"x"), 1 << 20).await, Err(StorageError::UploadBusy(_))));
+        assert!(matches!(s.upload_commit(&id, &d).await, Err(StorageError::UploadBusy(_))));
+        assert!(matches!(s.upload_abort(&id).await, Err(StorageError::UploadBusy(_))));
+        // The writer's client goes away: the chunk is rolled back, the upload is free again.
+        tx.send(Err(io::Error::other("client gone"))).await.unwrap();
+        assert!(matches!(slow.await, Ok(Err(StorageError::Body(_)))));
+        assert_eq!(s.upload_size(&id).await.ok().flatten(), Some(0));
+        assert_eq!(s.upload_append(&id, Some(0), once(b"first"), 1 << 20).await.ok(), Some(5));
+        assert_eq!(s.upload_commit(&id, &d).await.ok(), Some(5));
+    }
+
+    /// A second upload of a stored blob is discarded: the stored file is never replaced.
+    #[tokio::test]
+    async fn an_existing_blob_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FsStorage::open(dir.path()).unwrap();
+        let d = Digest::of_bytes(b"layer");
+        for _ in 0..2 {
+            let id = s.upload_create().await.unwrap();
+            s.upload_append(&id, Some(0), once(b"layer"), 1 << 20).await.unwrap();
+            let before = ino(&s.blob_path(&d));
+            assert_eq!(s.upload_commit(&id, &d).await.ok(), Some(5));
+            if before != 0 {
+                assert_eq!(ino(&s.blob_path(&d)), before, "the blob was replaced");
+            }
+            assert_eq!(s.upload_size(&id).await.ok().flatten(), None, "the upload is gone");
+        }
+        s.put_small(&d, b"layer").await.unwrap();
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).map(|r| r.count()).ok(), Some(0));
+        assert_eq!(s.verify(&d).await.ok(), Some(Some(true)));
+    }
+
+    fn tokio_stream_from(
+        mut rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    ) -> impl Stream<Item = io::Result<Bytes>> + Send {
+        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+    }
+}
