@@ -101,7 +101,8 @@ pub(crate) enum UserCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum RobotCommand {
-    /// Add a robot account `robot$NAME`; prints its secret once.
+    /// Add a robot account `robot$PROJECT+NAME` (NAME alone when its roles are in one project,
+    /// else PROJECT+NAME with one of them); prints its name and secret once.
     Add {
         name: String,
         #[arg(long = "role", required = true)]

@@ -707,3 +707,123 @@ fn manifest_size_limit() {
     r.put_manifest("big/app", "over", OCI_MANIFEST, &over).expect(413, None);
     r.get("/v2/big/app/manifests/over").expect(404, Some("MANIFEST_UNKNOWN"));
 }
+
+// --- connection limits and metrics cardinality (issue 10) --------------------------------------
+
+/// A raw request on a new connection; the whole answer (the server closes: HTTP/1.0).
+fn raw(host: &str, req: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// Whether the server has closed `s` (EOF or reset) within `within`.
+fn closed_within(s: &mut std::net::TcpStream, within: std::time::Duration) -> bool {
+    use std::io::Read;
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut buf = Vec::new();
+    match s.read_to_end(&mut buf) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+/// D8: slowloris. Connections holding a partial header (or nothing) are closed after the
+/// header timeout; while they are open, the reserve still serves `/healthz` and callers with
+/// credentials, and refuses the rest quickly (503).
+#[test]
+fn slow_headers_time_out_and_the_reserve_serves_probes() {
+    use std::io::Write;
+    let reg = OwnRegistry::start(
+        "anonymous = \"full\"",
+        "[scan]\non_push = false\n[connections]\nheader_timeout_secs = 2\nidle_timeout_secs = 2\nmax = 40\nreserved = 5\nper_client = 1000",
+    );
+    let host = reg.host();
+    let start = std::time::Instant::now();
+    let mut slow: Vec<std::net::TcpStream> = (0..36)
+        .map(|i| {
+            let mut s = std::net::TcpStream::connect(&host).unwrap();
+            if i % 6 != 0 {
+                s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+            }
+            s
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // 36 of 40 are taken: a new connection is in the reserve.
+    let health = raw(&host, "GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n");
+    assert!(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"), "{health}");
+    let anon = raw(&host, "GET /v2/ HTTP/1.0\r\nHost: x\r\n\r\n");
+    assert!(anon.starts_with("HTTP/1.1 503") || anon.starts_with("HTTP/1.0 503"), "{anon}");
+    assert!(anon.to_ascii_lowercase().contains("retry-after: 1"), "{anon}");
+    // With credentials (here wrong ones): served, so the answer is the API's own.
+    let authed = raw(&host, "GET /v2/ HTTP/1.0\r\nHost: x\r\nAuthorization: Basic bm9ib2R5Ondyb25n\r\n\r\n");
+    assert!(authed.starts_with("HTTP/1.0 401") || authed.starts_with("HTTP/1.1 401"), "{authed}");
+    // Every slow connection is closed by the header timeout (2 s), not left open.
+    for (i, s) in slow.iter_mut().enumerate() {
+        let left = std::time::Duration::from_secs(6).saturating_sub(start.elapsed());
+        assert!(closed_within(s, left.max(std::time::Duration::from_millis(10))), "slow connection {i} still open");
+    }
+    let took = start.elapsed();
+    assert!(took >= std::time::Duration::from_millis(1500), "closed after {took:?}: before the header timeout");
+    // Out of the reserve again: anonymous requests are served.
+    let anon = raw(&host, "GET /v2/ HTTP/1.0\r\nHost: x\r\n\r\n");
+    assert!(anon.starts_with("HTTP/1.0 200") || anon.starts_with("HTTP/1.1 200"), "{anon}");
+    // A keep-alive connection left idle after a request is closed too.
+    let mut idle = std::net::TcpStream::connect(&host).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let t = std::time::Instant::now();
+    assert!(closed_within(&mut idle, std::time::Duration::from_secs(6)), "idle connection still open");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(1500), "idle connection closed after {:?}", t.elapsed());
+}
+
+/// D8: one client address holds at most `per_client` connections; others are unaffected.
+#[test]
+fn one_client_cannot_take_every_connection() {
+    use std::io::Write;
+    let reg = OwnRegistry::start(
+        "anonymous = \"full\"",
+        "[scan]\non_push = false\n[connections]\nheader_timeout_secs = 30\nper_client = 5",
+    );
+    let host = reg.host();
+    // std connects from 127.0.0.1; the other client binds 127.0.0.3.
+    let mut held: Vec<std::net::TcpStream> = (0..5).map(|_| std::net::TcpStream::connect(&host).unwrap()).collect();
+    for s in &mut held {
+        s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n").unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut sixth = std::net::TcpStream::connect(&host).unwrap();
+    assert!(
+        closed_within(&mut sixth, std::time::Duration::from_secs(3)),
+        "a sixth connection from one address was kept"
+    );
+    let other =
+        Client::builder().no_proxy().local_address("127.0.0.3".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    assert_eq!(other.get(reg.url("/v2/")).send().unwrap().status(), 200);
+    for s in &mut held {
+        assert!(!closed_within(s, std::time::Duration::from_millis(100)), "held connection closed early");
+    }
+}
+
+/// D9: invented request methods do not become metrics series.
+#[test]
+fn invented_methods_do_not_grow_metrics() {
+    let r = Reg::start();
+    for i in 0..1000 {
+        let m = Method::from_bytes(format!("M{i:07}X").as_bytes()).unwrap();
+        let resp = r.req(m, "/v2/", &[], None);
+        assert!(resp.status < 500, "{}", resp.describe());
+    }
+    let m = r.get("/metrics");
+    m.expect(200, None);
+    let text = String::from_utf8_lossy(&m.body);
+    let series = text.lines().filter(|l| l.starts_with("bulwark_registry_http_requests_total{")).count();
+    assert!(series <= 10, "{series} request series after 1,000 invented methods");
+    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(!text.contains("M0000998X"), "an invented method is a label value");
+    assert!(text.len() < 20_000, "/metrics is {} bytes", text.len());
+}

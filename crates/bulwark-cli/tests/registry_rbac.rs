@@ -841,7 +841,7 @@ fn tokens_cannot_be_forged_reused_or_stretched() {
     assert!(r.header("www-authenticate").unwrap().ends_with(",scope=\"repository:team-b/app:delete\""));
 
     // /token itself: wrong password, unknown user, malformed basic → 401.
-    for (u, p) in [("pat", "wrong-password"), ("nobody", PASSWORD), ("robot$reader", "not-the-secret")] {
+    for (u, p) in [("pat", "wrong-password"), ("nobody", PASSWORD), ("robot$team-a+reader", "not-the-secret")] {
         let r = Resp::from_response(
             s.client
                 .get(s.url("/token"))
@@ -925,4 +925,302 @@ fn serde_urlencoded_form(pairs: &[(&str, &str)]) -> Vec<u8> {
             .collect()
     }
     pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&").into_bytes()
+}
+
+// --- login throttling, timing, robots, anonymous API, scope names (issue 10) -----------------------
+
+/// A client whose connections come from `local` (any 127.0.0.0/8 address reaches the server on
+/// loopback), so that the server sees distinct client addresses.
+fn client_from(local: &str) -> Client {
+    Client::builder()
+        .no_proxy()
+        .local_address(local.parse::<std::net::IpAddr>().unwrap())
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+fn token_for(reg: &OwnRegistry, c: &Client, user: &str, password: &str, scope: &str) -> Resp {
+    Resp::from_response(
+        c.get(reg.url("/token"))
+            .query(&[("service", SERVICE), ("scope", scope)])
+            .basic_auth(user, Some(password))
+            .send()
+            .unwrap(),
+    )
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// D4: wrong guesses from one address throttle that address (429 + Retry-After, no password
+/// check), never the account: its owner, elsewhere, logs in throughout.
+#[test]
+fn guessing_a_password_throttles_the_guesser_not_the_account() {
+    let reg = OwnRegistry::start("", "[scan]\non_push = false");
+    reg.project("team-a", &[]);
+    reg.add_user("victim", PASSWORD, &["team-a:pull"], false);
+    let attacker = client_from("127.0.0.2");
+    let victim = client_from("127.0.0.1");
+    let scope = "repository:team-a/app:pull";
+    let mut wrong = Vec::new();
+    let mut throttled = Vec::new();
+    for i in 0..40 {
+        let t = std::time::Instant::now();
+        let r = token_for(&reg, &attacker, "victim", &format!("guess-{i}"), scope);
+        let secs = t.elapsed().as_secs_f64();
+        match r.status {
+            401 => wrong.push(secs),
+            429 => {
+                let after: u64 = r.header("retry-after").expect("429 without Retry-After").parse().unwrap();
+                assert!((1..=300).contains(&after), "Retry-After {after}");
+                throttled.push(secs);
+            }
+            _ => panic!("guess {i}: {}", r.describe()),
+        }
+        // The owner logs in from elsewhere all along (first after ten guesses: no cached login).
+        if i >= 10 && i % 5 == 0 {
+            token_for(&reg, &victim, "victim", PASSWORD, scope).expect(200, None);
+        }
+    }
+    assert!(wrong.len() >= 3 && wrong.len() <= 10, "{} wrong-password answers before throttling", wrong.len());
+    assert!(throttled.len() >= 30, "only {} of 40 guesses throttled", throttled.len());
+    // Throttled answers skip the password check.
+    assert!(median(throttled.clone()) < median(wrong.clone()), "429 {throttled:?} vs 401 {wrong:?}");
+    // Basic auth on /v2 goes through the same throttle: the guesser waits even with the password…
+    let r = send(&attacker, Method::GET, &reg.url("/v2/"), &Auth::Basic("victim".into(), PASSWORD.into()), &[], None);
+    r.expect(429, Some("TOOMANYREQUESTS"));
+    assert!(r.header("retry-after").is_some());
+    // …and the owner does not.
+    send(&victim, Method::GET, &reg.url("/v2/"), &Auth::Basic("victim".into(), PASSWORD.into()), &[], None)
+        .expect(200, None);
+}
+
+/// D7: an unknown account costs the same password work as a known one with a wrong password.
+#[test]
+fn login_time_does_not_tell_which_accounts_exist() {
+    let reg = OwnRegistry::start("", "[scan]\non_push = false");
+    reg.add_user("known", PASSWORD, &[], false);
+    // One address per pair of tries, so that throttling never answers early.
+    let clients: Vec<Client> = (1..=15).map(|i| client_from(&format!("127.0.1.{i}"))).collect();
+    let (mut unknown, mut known) = (Vec::new(), Vec::new());
+    for (i, c) in clients.iter().enumerate() {
+        // Connection set-up outside the timing.
+        assert_eq!(c.get(reg.url("/healthz")).send().unwrap().status(), 200);
+        for (user, times) in [(format!("nobody-{i}"), &mut unknown), ("known".to_string(), &mut known)] {
+            let t = std::time::Instant::now();
+            token_for(&reg, c, &user, "wrong-password", "repository:x/y:pull").expect(401, None);
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    let (u, k) = (median(unknown), median(known));
+    eprintln!("median login: unknown user {:.2} ms, known user {:.2} ms", u * 1e3, k * 1e3);
+    assert!(u >= 0.5 * k, "unknown user {:.2} ms vs known user {:.2} ms: timing tells", u * 1e3, k * 1e3);
+}
+
+/// Projects team-a and team-b; root (system admin), dave (no roles), paul (team-a pull), alice
+/// (team-a admin), bea (team-b admin).
+fn robots_setup() -> (OwnRegistry, Client) {
+    let reg = OwnRegistry::start("", "[scan]\non_push = false");
+    reg.project("team-a", &[]);
+    reg.project("team-b", &[]);
+    reg.add_user("root", PASSWORD, &[], true);
+    reg.add_user("dave", PASSWORD, &[], false);
+    reg.add_user("paul", PASSWORD, &["team-a:pull"], false);
+    reg.add_user("alice", PASSWORD, &["team-a:admin"], false);
+    reg.add_user("bea", PASSWORD, &["team-b:admin"], false);
+    let client = Client::builder().no_proxy().timeout(std::time::Duration::from_secs(60)).build().unwrap();
+    (reg, client)
+}
+
+fn create_robot(reg: &OwnRegistry, c: &Client, auth: &Auth, body: Value) -> Resp {
+    send(
+        c,
+        Method::POST,
+        &reg.url("/api/v1/robots"),
+        auth,
+        &[("content-type", "application/json")],
+        Some(body.to_string().into_bytes()),
+    )
+}
+
+fn basic(u: &str) -> Auth {
+    Auth::Basic(u.into(), PASSWORD.into())
+}
+
+/// D5, first bullet: a robot needs at least one project, and admin on each.
+#[test]
+fn robots_need_a_project_and_its_admin() {
+    let (reg, c) = robots_setup();
+    for who in ["dave", "paul", "alice"] {
+        create_robot(&reg, &c, &basic(who), json!({"name": "squat", "roles": []})).expect(400, None);
+    }
+    create_robot(&reg, &c, &basic("paul"), json!({"name": "squat", "roles": ["team-a:pull"]})).expect(403, None);
+    create_robot(&reg, &c, &basic("dave"), json!({"name": "squat", "roles": ["team-a:pull"]})).expect(403, None);
+    // Admin on one of two projects is not enough.
+    create_robot(&reg, &c, &basic("alice"), json!({"name": "team-a+x", "roles": ["team-a:pull", "team-b:pull"]}))
+        .expect(403, None);
+    create_robot(&reg, &c, &Auth::None, json!({"name": "squat", "roles": ["team-a:pull"]})).expect(401, None);
+    for name in ["robot$squat", "robot$team-a+squat"] {
+        token_for(&reg, &c, name, "anything", "repository:team-a/app:pull").expect(401, None);
+    }
+    let r = create_robot(&reg, &c, &basic("alice"), json!({"name": "ci", "roles": ["team-a:pull"]}));
+    r.expect(201, None);
+    assert_eq!(r.json()["name"], "robot$team-a+ci");
+}
+
+/// D5, second bullet: robot names live in their project's namespace, so a name taken in one
+/// project leaves the others free.
+#[test]
+fn robot_names_are_namespaced_by_project() {
+    let (reg, c) = robots_setup();
+    let r = create_robot(&reg, &c, &basic("bea"), json!({"name": "deploy", "roles": ["team-b:push"]}));
+    r.expect(201, None);
+    assert_eq!(r.json()["name"], "robot$team-b+deploy");
+    // bea cannot put a name in team-a's namespace, with or without team-a roles.
+    create_robot(&reg, &c, &basic("bea"), json!({"name": "team-a+deploy", "roles": ["team-b:push"]})).expect(400, None);
+    create_robot(&reg, &c, &basic("bea"), json!({"name": "team-a+deploy", "roles": ["team-a:push"]})).expect(403, None);
+    // The admin's robot of the same short name in team-a is unaffected.
+    let (name, secret) = reg.add_robot("deploy", &["team-a:push"], None);
+    assert_eq!(name, "robot$team-a+deploy");
+    let t = token_for(&reg, &c, &name, &secret, "repository:team-a/app:pull,push");
+    t.expect(200, None);
+    let claims = jwt_claims(t.json()["token"].as_str().unwrap());
+    assert_eq!(claims["access"][0]["actions"], json!(["pull", "push"]));
+    // A robot with roles in two projects names one of them.
+    create_robot(&reg, &c, &basic("root"), json!({"name": "both", "roles": ["team-a:pull", "team-b:pull"]}))
+        .expect(400, None);
+    let r =
+        create_robot(&reg, &c, &basic("root"), json!({"name": "team-b+both", "roles": ["team-a:pull", "team-b:pull"]}));
+    r.expect(201, None);
+    assert_eq!(r.json()["name"], "robot$team-b+both");
+}
+
+/// D5, third bullet: robots cannot create robots (not even shorter-lived ones).
+#[test]
+fn robots_cannot_create_robots() {
+    let (reg, c) = robots_setup();
+    let r =
+        create_robot(&reg, &c, &basic("alice"), json!({"name": "ci", "roles": ["team-a:admin"], "expires_days": 1}));
+    r.expect(201, None);
+    let robot = Auth::Basic(r.json()["name"].as_str().unwrap().into(), r.json()["secret"].as_str().unwrap().into());
+    for body in [
+        json!({"name": "forever", "roles": ["team-a:pull"], "expires_days": null}),
+        json!({"name": "brief", "roles": ["team-a:pull"], "expires_days": 1}),
+    ] {
+        create_robot(&reg, &c, &robot, body).expect(403, None);
+    }
+    // Through a token of the robot as well.
+    let t = token_for(
+        &reg,
+        &c,
+        r.json()["name"].as_str().unwrap(),
+        r.json()["secret"].as_str().unwrap(),
+        "repository:team-a/app:pull",
+    );
+    t.expect(200, None);
+    let bearer = Auth::Bearer(t.json()["token"].as_str().unwrap().to_string());
+    create_robot(&reg, &c, &bearer, json!({"name": "forever", "roles": ["team-a:pull"]})).expect(403, None);
+}
+
+/// D5, fourth bullet: every /api/v1 call checks the account again, so an expired robot's
+/// still-valid token does nothing there.
+#[test]
+fn an_expired_accounts_token_does_nothing_in_the_api() {
+    let (reg, c) = robots_setup();
+    // `--expires-days 0`: expired the moment it is made.
+    let (name, secret) = reg.add_robot("old", &["team-a:admin"], Some(0));
+    send(&c, Method::GET, &reg.url("/api/v1/projects"), &Auth::Basic(name.clone(), secret), &[], None)
+        .expect(401, None);
+    // A token signed with the server's secret, as one issued before the expiry would be.
+    let tok = Auth::Bearer(forge(&claims(&name, all_access("team-a/app")), TOKEN_SECRET));
+    create_robot(&reg, &c, &tok, json!({"name": "heir", "roles": ["team-a:pull"]})).expect(401, None);
+    send(&c, Method::GET, &reg.url("/api/v1/projects"), &tok, &[], None).expect(401, None);
+    send(&c, Method::GET, &reg.url("/api/v1/projects/team-a"), &tok, &[], None).expect(401, None);
+    // A live account's token still works.
+    let tok = Auth::Bearer(forge(&claims("alice", all_access("team-a/app")), TOKEN_SECRET));
+    send(&c, Method::GET, &reg.url("/api/v1/projects/team-a"), &tok, &[], None).expect(200, None);
+}
+
+fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// D10: /api/v1 follows `[auth] anonymous` as /v2 does: `none` answers nothing anonymously,
+/// `public` shows public projects, `full` everything readable; administration always needs an
+/// account.
+#[test]
+fn anonymous_setting_applies_to_the_project_api() {
+    for mode in ["none", "public", "full"] {
+        let reg = OwnRegistry::start(&format!("anonymous = \"{mode}\""), "[scan]\non_push = false");
+        reg.project("team-a", &[]);
+        reg.project("pub", &["--public", "true"]);
+        let c = Client::builder().no_proxy().build().unwrap();
+        let get = |p: &str| send(&c, Method::GET, &reg.url(p), &Auth::None, &[], None);
+        let list = get("/api/v1/projects");
+        let (p, a) = (get("/api/v1/projects/pub"), get("/api/v1/projects/team-a"));
+        let v2 = get("/v2/pub/app/tags/list");
+        match mode {
+            "none" => {
+                for r in [&list, &p, &a, &v2] {
+                    r.expect(401, Some("UNAUTHORIZED"));
+                }
+            }
+            "public" => {
+                list.expect(200, None);
+                let names: Vec<String> =
+                    list.json().as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+                assert_eq!(names, ["pub"], "{mode}");
+                p.expect(200, None);
+                a.expect(404, None);
+            }
+            _ => {
+                list.expect(200, None);
+                let mut names: Vec<String> =
+                    list.json().as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+                names.sort();
+                assert_eq!(names, ["pub", "team-a"], "{mode}");
+                p.expect(200, None);
+                a.expect(200, None);
+            }
+        }
+        let create = send(
+            &c,
+            Method::POST,
+            &reg.url("/api/v1/projects"),
+            &Auth::None,
+            &[("content-type", "application/json")],
+            Some(br#"{"name":"new"}"#.to_vec()),
+        );
+        create.expect(401, None);
+    }
+}
+
+/// A token scope whose name the /v2 routes would refuse grants nothing, even to an admin.
+#[test]
+fn scope_names_are_checked_before_granting() {
+    let (reg, c) = robots_setup();
+    let t = Resp::from_response(
+        c.get(reg.url("/token"))
+            .query(&[
+                ("service", SERVICE),
+                ("scope", "repository:team-a/../team-b/secret:pull,push"),
+                ("scope", "repository:team-a/app:pull,push"),
+                ("scope", "repository:Team-A/App:pull"),
+            ])
+            .basic_auth("root", Some(PASSWORD))
+            .send()
+            .unwrap(),
+    );
+    t.expect(200, None);
+    let access = jwt_claims(t.json()["token"].as_str().unwrap())["access"].clone();
+    let by_name = |n: &str| access.as_array().unwrap().iter().find(|a| a["name"] == n).cloned();
+    for bad in ["team-a/../team-b/secret", "Team-A/App"] {
+        let a = by_name(bad);
+        assert!(a.is_none() || a.as_ref().unwrap()["actions"] == json!([]), "{bad}: {a:?}");
+    }
+    assert_eq!(by_name("team-a/app").unwrap()["actions"], json!(["pull", "push"]));
 }

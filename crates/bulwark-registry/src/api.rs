@@ -155,7 +155,7 @@ async fn observe(State(st): State<Shared>, req: Request, next: axum::middleware:
     let secs = start.elapsed().as_secs_f64();
     st.metrics
         .requests
-        .get_or_create(&crate::metrics::RequestLabels { route, method: method.to_string(), status })
+        .get_or_create(&crate::metrics::RequestLabels { route, method: crate::metrics::method_label(&method), status })
         .inc();
     st.metrics.latency.get_or_create(&crate::metrics::RouteLabels { route }).observe(secs);
     tracing::debug!(%method, path, status, ms = secs * 1000.0, "request");
@@ -326,9 +326,22 @@ fn challenge(st: &AppState, headers: &HeaderMap, scope: Option<String>, error: O
     ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required").with(header::WWW_AUTHENTICATE, v)
 }
 
-fn principal(st: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+/// A throttled login: 429 with `Retry-After`, answered without a password check.
+pub(crate) fn too_many(secs: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TOOMANYREQUESTS",
+        format!("too many login attempts; retry after {secs} s"),
+    )
+    .with(header::RETRY_AFTER, secs.to_string())
+}
+
+async fn principal(st: &AppState, headers: &HeaderMap, client: std::net::IpAddr) -> Result<Principal, ApiError> {
     let h = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
-    st.auth.authenticate(st.meta.as_ref(), h).map_err(|e| {
+    st.auth.authenticate(st.meta.as_ref(), client, h).await.map_err(|e| {
+        if let crate::auth::AuthError::Throttled(secs) = e {
+            return too_many(secs);
+        }
         tracing::info!("authentication failed: {e}");
         let mut err = challenge(st, headers, None, None);
         err.message = "invalid credentials or token".into();
@@ -398,7 +411,8 @@ async fn v2_inner(st: &Shared, req: Request) -> ApiResult {
     let path = parts.uri.path();
     let rest = path.strip_prefix("/v2").unwrap_or("").trim_start_matches('/');
     let q = query(parts.uri.query());
-    let who = principal(st, headers)?;
+    let client = crate::server::ClientAddr::of(&parts.extensions);
+    let who = principal(st, headers, client).await?;
 
     if rest.is_empty() {
         // The version check: a challenge for anonymous callers unless anonymous access is
@@ -1129,6 +1143,7 @@ async fn referrers(
 // --- the token endpoint ------------------------------------------------------------------------
 
 async fn token_get(State(st): State<Shared>, req: Request) -> Response {
+    let client = crate::server::ClientAddr::of(req.extensions());
     let q = query(req.uri().query());
     let basic = req
         .headers()
@@ -1142,11 +1157,15 @@ async fn token_get(State(st): State<Shared>, req: Request) -> Response {
         None => None,
     };
     let scopes: Vec<Scope> = q.iter().filter(|(k, _)| k == "scope").flat_map(|(_, v)| Scope::parse_all(v)).collect();
-    issue_token(&st, creds, &scopes).await
+    issue_token(&st, client, creds, &scopes).await
 }
 
 /// OAuth2 password grant (containerd and Docker try it first).
-async fn token_post(State(st): State<Shared>, body: axum::body::Bytes) -> Response {
+async fn token_post(
+    State(st): State<Shared>,
+    crate::server::ClientAddr(client): crate::server::ClientAddr,
+    body: axum::body::Bytes,
+) -> Response {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     match param(&form, "grant_type") {
         Some("password") => {}
@@ -1156,13 +1175,19 @@ async fn token_post(State(st): State<Shared>, body: axum::body::Bytes) -> Respon
         return token_error(StatusCode::BAD_REQUEST, "username and password are required");
     };
     let scopes: Vec<Scope> = form.iter().filter(|(k, _)| k == "scope").flat_map(|(_, v)| Scope::parse_all(v)).collect();
-    issue_token(&st, Some((u.to_string(), p.to_string())), &scopes).await
+    issue_token(&st, client, Some((u.to_string(), p.to_string())), &scopes).await
 }
 
-async fn issue_token(st: &Shared, creds: Option<(String, String)>, scopes: &[Scope]) -> Response {
+async fn issue_token(
+    st: &Shared,
+    client: std::net::IpAddr,
+    creds: Option<(String, String)>,
+    scopes: &[Scope],
+) -> Response {
     let user = match creds {
-        Some((u, p)) => match st.auth.login(st.meta.as_ref(), &u, &p) {
+        Some((u, p)) => match st.auth.login(st.meta.as_ref(), client, &u, &p).await {
             Ok(user) => Some(user),
+            Err(crate::auth::AuthError::Throttled(secs)) => return too_many(secs).into_response(),
             Err(_) => return token_error(StatusCode::UNAUTHORIZED, "invalid username or password"),
         },
         None => None,

@@ -14,6 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,10 @@ pub enum AuthError {
     Meta(#[from] meta::MetaError),
     #[error("token secret {path}: {msg}")]
     Secret { path: String, msg: String },
+    /// Too many failed logins from this client address (or for this account from it), or too
+    /// many password checks at once: try again after this many seconds.
+    #[error("too many login attempts; retry after {0} s")]
+    Throttled(u64),
 }
 
 /// What a request may do on a repository.
@@ -117,10 +122,11 @@ impl Principal {
     }
     /// A token as the account its subject names now, roles read afresh, for what a token's
     /// `access` claim cannot answer (the catalog, the management API); an anonymous token as
-    /// anonymous. `None`: the account is gone.
+    /// anonymous. `None`: the account is gone or has expired since the token was issued.
     pub fn into_account(self, meta: &dyn MetaStore) -> Result<Option<Principal>, meta::MetaError> {
         match self {
             Principal::Token(c) if !c.sub.is_empty() => match meta.user(&c.sub)? {
+                Some(user) if user.expires.is_some_and(|e| e <= meta::now()) => Ok(None),
                 Some(user) => {
                     let roles = meta.roles(&user.name)?;
                     Ok(Some(Principal::Account { user, roles }))
@@ -144,16 +150,90 @@ pub struct Auth {
     /// Verified basic credentials (a hash of them) → when the check expires: argon2 costs tens
     /// of milliseconds by design, and a pull sends the same header with every request.
     verified: Mutex<HashMap<[u8; 32], Instant>>,
-    /// Recent failed logins per account: (count, window start). Each wrong password costs an
-    /// argon2 hash, so an account under a guessing attack is refused unhashed for a while.
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Failed logins per client address and per address + account. Accounts themselves are
+    /// never locked: anyone could keep anyone else out (distribution and Harbor do not either).
+    throttle: Mutex<Throttle>,
+    /// Password checks running at once: argon2 is deliberately costly, and a burst of logins
+    /// must not take every core (or every blocking thread) from pulls.
+    hashing: tokio::sync::Semaphore,
+    /// An argon2 hash of a random secret, same parameters as real ones: an unknown or expired
+    /// account costs the same work as a wrong password, so timing does not tell which names exist.
+    dummy_hash: String,
 }
 
 const VERIFIED_TTL: Duration = Duration::from_secs(60);
-/// Failed logins an account may have in [`FAILURE_WINDOW`] before it is refused unhashed.
-const FAILURE_LIMIT: u32 = 10;
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 const ISSUER: &str = "bulwark-registry";
+/// Failures from one client address before each further attempt from it waits a backoff.
+const FREE_PER_ADDR: u32 = 20;
+/// Failures for one account from one address before attempts on it from there wait.
+const FREE_PER_ADDR_ACCOUNT: u32 = 5;
+/// The backoff doubles per failure past the free ones, from 1 s up to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// A record with no failure for this long is forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(900);
+/// Records kept at most per map (oldest dropped first): bounded memory under many addresses.
+const MAX_RECORDS: usize = 100_000;
+/// How long a login waits for a free password-check slot before it is told to retry.
+const HASH_QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+/// Failure counts with exponential backoff, per client address (IPv6 per /64: one host has
+/// a whole prefix) and per (address, account).
+#[derive(Default)]
+struct Throttle {
+    addr: HashMap<IpAddr, Failures>,
+    account: HashMap<(IpAddr, String), Failures>,
+}
+
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+impl Failures {
+    /// When the next attempt may be checked, given `free` attempts without backoff.
+    fn wait(&self, free: u32, now: Instant) -> Option<Duration> {
+        if self.count < free {
+            return None;
+        }
+        let shift = (self.count - free).min(16);
+        let backoff = Duration::from_secs(1u64 << shift).min(MAX_BACKOFF);
+        let until = self.last + backoff;
+        (until > now).then(|| until - now)
+    }
+}
+
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+fn record_failure<K: std::hash::Hash + Eq + Clone>(m: &mut HashMap<K, Failures>, k: &K, now: Instant) {
+    if m.len() >= MAX_RECORDS && !m.contains_key(k) {
+        m.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
+        if m.len() >= MAX_RECORDS {
+            // Still full: drop the oldest half rather than grow.
+            let mut lasts: Vec<Instant> = m.values().map(|f| f.last).collect();
+            lasts.sort_unstable();
+            let cut = lasts[lasts.len() / 2];
+            m.retain(|_, f| f.last > cut);
+        }
+    }
+    let f = m.entry(k.clone()).or_insert(Failures { count: 0, last: now });
+    if now.duration_since(f.last) >= FORGET_AFTER {
+        f.count = 0;
+    }
+    f.count = f.count.saturating_add(1);
+    f.last = now;
+}
 
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -201,7 +281,11 @@ impl Auth {
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
             verified: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
+            throttle: Mutex::new(Throttle::default()),
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
+            ),
+            dummy_hash: hash_password(&random_secret())?,
         })
     }
 
@@ -213,61 +297,96 @@ impl Auth {
         self.cfg.anonymous
     }
 
-    /// Check a user name and password (or a robot's secret). Expired accounts fail.
-    pub fn login(&self, meta: &dyn MetaStore, name: &str, password: &str) -> Result<User, AuthError> {
-        let user = meta.user(name)?.ok_or(AuthError::BadCredentials)?;
-        if user.expires.is_some_and(|e| e <= meta::now()) {
-            return Err(AuthError::BadCredentials);
+    /// Check a user name and password (or a robot's secret) from `client`. Expired and unknown
+    /// accounts fail after the same work as a wrong password; a client with too many recent
+    /// failures is told to wait ([`AuthError::Throttled`]) without a password check.
+    pub async fn login(
+        &self,
+        meta: &dyn MetaStore,
+        client: IpAddr,
+        name: &str,
+        password: &str,
+    ) -> Result<User, AuthError> {
+        let addr = client_key(client);
+        let acct = (addr, name.to_string());
+        let now = Instant::now();
+        {
+            let t = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+            let wait = [
+                t.addr.get(&addr).and_then(|f| f.wait(FREE_PER_ADDR, now)),
+                t.account.get(&acct).and_then(|f| f.wait(FREE_PER_ADDR_ACCOUNT, now)),
+            ]
+            .into_iter()
+            .flatten()
+            .max();
+            if let Some(w) = wait {
+                tracing::info!(%client, account = name, "login throttled");
+                return Err(AuthError::Throttled(w.as_secs().max(1)));
+            }
         }
+        let user = meta.user(name)?;
+        let live = user.as_ref().filter(|u| u.expires.is_none_or(|e| e > meta::now()));
+        let hash = user.as_ref().map(|u| u.hash.clone()).unwrap_or_else(|| self.dummy_hash.clone());
         let key: [u8; 32] = Sha256::new()
             .chain_update(name.as_bytes())
             .chain_update([0])
             .chain_update(password.as_bytes())
             .chain_update([0])
-            .chain_update(user.hash.as_bytes())
+            .chain_update(hash.as_bytes())
             .finalize()
             .into();
-        let now = Instant::now();
-        {
+        if let Some(u) = live {
             let mut v = self.verified.lock().unwrap_or_else(|p| p.into_inner());
             if v.get(&key).is_some_and(|t| *t > now) {
-                return Ok(user);
+                return Ok(u.clone());
             }
             if v.len() > 10_000 {
                 v.retain(|_, t| *t > now);
             }
         }
-        {
-            let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-            if f.get(name).is_some_and(|(n, since)| *n >= FAILURE_LIMIT && now.duration_since(*since) < FAILURE_WINDOW)
-            {
-                tracing::warn!(account = name, "login refused: too many failed attempts");
-                return Err(AuthError::BadCredentials);
+        let ok = {
+            let _permit = tokio::time::timeout(HASH_QUEUE_WAIT, self.hashing.acquire())
+                .await
+                .map_err(|_| AuthError::Throttled(1))?
+                .map_err(|_| AuthError::Throttled(1))?;
+            let pw = password.to_string();
+            tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+                .await
+                .map_err(|e| AuthError::Hash(e.to_string()))?
+        };
+        let now = Instant::now();
+        match live {
+            Some(u) if ok => {
+                self.throttle.lock().unwrap_or_else(|p| p.into_inner()).account.remove(&acct);
+                self.verified.lock().unwrap_or_else(|p| p.into_inner()).insert(key, now + VERIFIED_TTL);
+                Ok(u.clone())
+            }
+            // An expired account's right secret: refused, but not a guess to count (its CI job
+            // retrying must not throttle the address for everyone behind it).
+            None if ok && user.is_some() => Err(AuthError::BadCredentials),
+            _ => {
+                let mut t = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+                record_failure(&mut t.addr, &addr, now);
+                record_failure(&mut t.account, &acct, now);
+                Err(AuthError::BadCredentials)
             }
         }
-        if !verify_password(password, &user.hash) {
-            let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-            let e = f.entry(name.to_string()).or_insert((0, now));
-            if now.duration_since(e.1) >= FAILURE_WINDOW {
-                *e = (0, now);
-            }
-            e.0 += 1;
-            return Err(AuthError::BadCredentials);
-        }
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
-        self.verified.lock().unwrap_or_else(|p| p.into_inner()).insert(key, now + VERIFIED_TTL);
-        Ok(user)
     }
 
     /// The principal of an `Authorization` header value (`None` header: anonymous).
-    pub fn authenticate(&self, meta: &dyn MetaStore, header: Option<&str>) -> Result<Principal, AuthError> {
+    pub async fn authenticate(
+        &self,
+        meta: &dyn MetaStore,
+        client: IpAddr,
+        header: Option<&str>,
+    ) -> Result<Principal, AuthError> {
         let Some(h) = header else { return Ok(Principal::Anonymous) };
         if let Some(tok) = strip_scheme(h, "Bearer") {
             return self.verify_token(tok).map(Principal::Token);
         }
         if let Some(b) = strip_scheme(h, "Basic") {
             let (name, password) = decode_basic(b).ok_or(AuthError::BadCredentials)?;
-            let user = self.login(meta, &name, &password)?;
+            let user = self.login(meta, client, &name, &password).await?;
             let roles = meta.roles(&user.name)?;
             return Ok(Principal::Account { user, roles });
         }
@@ -344,6 +463,11 @@ impl Auth {
         let mut out = Vec::new();
         for s in scopes {
             match s.kind.as_str() {
+                // A name the /v2 routes would refuse gets nothing: a grant for
+                // `team-a/../team-b/x` must not exist even if no route would ever honour it.
+                "repository" if !crate::api::valid_name(&s.name) => {
+                    out.push(Access { kind: s.kind.clone(), name: s.name.clone(), actions: Vec::new() });
+                }
                 "repository" => {
                     let project = meta.project(meta::project_of(&s.name))?;
                     let mut actions = Vec::new();
@@ -449,8 +573,8 @@ mod tests {
         assert!(!verify_password("s3cret", "not a hash"));
     }
 
-    #[test]
-    fn guessing_an_account_is_refused_unhashed_for_a_while() {
+    #[tokio::test]
+    async fn guessing_throttles_the_guesser_not_the_account() {
         let dir = tempfile::tempdir().unwrap();
         let meta = crate::meta::Meta::open(&dir.path().join("meta.db")).unwrap();
         let user = User {
@@ -463,21 +587,32 @@ mod tests {
         };
         meta.user_put(&user).unwrap();
         let auth = Auth::new(AuthConfig::default(), &meta).unwrap();
-        assert!(auth.login(&meta, "alice", "right-password").is_ok());
-        for _ in 0..FAILURE_LIMIT {
-            assert!(auth.login(&meta, "alice", "wrong").is_err());
+        let attacker: IpAddr = "192.0.2.7".parse().unwrap();
+        let victim: IpAddr = "198.51.100.1".parse().unwrap();
+        for _ in 0..FREE_PER_ADDR_ACCOUNT {
+            assert!(matches!(auth.login(&meta, attacker, "alice", "wrong").await, Err(AuthError::BadCredentials)));
         }
-        // Now even the right password (not yet cached) is refused until the window passes.
-        let fresh = Auth::new(AuthConfig::default(), &meta).unwrap();
-        *fresh.failures.lock().unwrap() = auth.failures.lock().unwrap().clone();
-        assert!(fresh.login(&meta, "alice", "right-password").is_err());
-        // Another account is not affected.
-        assert!(fresh.failures.lock().unwrap().get("bob").is_none());
-        // After the window, the right password works and clears the count.
-        let old = Instant::now().checked_sub(FAILURE_WINDOW).unwrap();
-        fresh.failures.lock().unwrap().insert("alice".into(), (FAILURE_LIMIT, old));
-        assert!(fresh.login(&meta, "alice", "right-password").is_ok());
-        assert!(fresh.failures.lock().unwrap().get("alice").is_none());
+        // The guesser now waits, even with the right password…
+        assert!(matches!(auth.login(&meta, attacker, "alice", "right-password").await, Err(AuthError::Throttled(_))));
+        // …and the account's owner, elsewhere, does not.
+        assert!(auth.login(&meta, victim, "alice", "right-password").await.is_ok());
+        // Another address of the same IPv6 /64 counts as the same client.
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2::ffff".parse().unwrap();
+        for _ in 0..FREE_PER_ADDR_ACCOUNT {
+            let _ = auth.login(&meta, a, "alice", "wrong").await;
+        }
+        assert!(matches!(auth.login(&meta, b, "alice", "wrong").await, Err(AuthError::Throttled(_))));
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let now = Instant::now();
+        let f = |count| Failures { count, last: now };
+        assert_eq!(f(4).wait(5, now), None);
+        assert_eq!(f(5).wait(5, now), Some(Duration::from_secs(1)));
+        assert_eq!(f(7).wait(5, now), Some(Duration::from_secs(4)));
+        assert_eq!(f(1000).wait(5, now), Some(MAX_BACKOFF));
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub struct Config {
     pub scan: ScanConfig,
     pub gc: GcConfig,
     pub limits: Limits,
+    pub connections: Connections,
     /// `json` for one JSON object per log line, else human-readable.
     pub log_format: Option<String>,
 }
@@ -52,6 +53,7 @@ impl Default for Config {
             scan: ScanConfig::default(),
             gc: GcConfig::default(),
             limits: Limits::default(),
+            connections: Connections::default(),
             log_format: None,
         }
     }
@@ -142,9 +144,51 @@ impl Default for Limits {
     }
 }
 
+/// Connection limits: what an unauthenticated client can hold open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Connections {
+    /// A connection must deliver a request's complete header within this (and a TLS handshake
+    /// too); an HTTP/1 connection waiting for its next request counts as reading a header.
+    pub header_timeout_secs: u64,
+    /// A connection with no request in flight and no bytes either way for this long is closed
+    /// (HTTP/2 included).
+    pub idle_timeout_secs: u64,
+    /// Connections open at once; more are closed as soon as accepted.
+    pub max: usize,
+    /// The last this-many of `max` serve only `/healthz`, `/readyz`, `/metrics` and requests
+    /// with credentials (others get 503), so probes and clients get through a flood.
+    pub reserved: usize,
+    /// Connections open at once from one client address (IPv6: one /64).
+    pub per_client: usize,
+}
+
+impl Connections {
+    pub fn check(&self) -> Result<(), String> {
+        if self.header_timeout_secs == 0 || self.idle_timeout_secs == 0 {
+            return Err("timeouts must be at least 1 second".into());
+        }
+        if self.max == 0 || self.per_client == 0 || self.reserved >= self.max {
+            return Err(format!(
+                "need max >= 1, per_client >= 1 and reserved < max (max {}, reserved {})",
+                self.max, self.reserved
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections { header_timeout_secs: 20, idle_timeout_secs: 120, max: 1000, reserved: 50, per_client: 200 }
+    }
+}
+
 impl Config {
     pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+        let cfg: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
+        cfg.connections.check().map_err(|m| ConfigError::Invalid(format!("{}: [connections] {m}", path.display())))?;
+        Ok(cfg)
     }
 }

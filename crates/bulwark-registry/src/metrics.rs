@@ -12,8 +12,26 @@ pub struct RequestLabels {
     /// A route class (`manifest`, `blob`, `upload`, `tags`, `catalog`, `referrers`, `token`,
     /// `api`, …), never the path: repository names would make the series unbounded.
     pub route: &'static str,
-    pub method: String,
+    /// One of the methods the registry knows, else `other`: any token is a valid method name,
+    /// and each new label value is a new series kept forever.
+    pub method: &'static str,
+    /// Only statuses this server produces: a bounded set.
     pub status: u16,
+}
+
+/// The metrics label of a request method (bounded, see [`RequestLabels::method`]).
+pub fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *m {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::PUT => "PUT",
+        M::POST => "POST",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

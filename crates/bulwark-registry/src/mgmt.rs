@@ -4,7 +4,9 @@
 
 use crate::api::{ApiError, Shared};
 use crate::auth::{Action, Principal};
+use crate::config::Anonymous;
 use crate::meta::{self, Project, Retention, Role, User};
+use crate::server::ClientAddr;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -56,15 +58,24 @@ fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "INVALID", msg)
 }
 
-/// The caller as an account (tokens resolved to theirs), or anonymous.
-fn caller(st: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
+/// The caller as an account (tokens resolved to theirs, and refused if the account has gone
+/// or expired since), or anonymous where `[auth] anonymous` lets anonymous clients in at all.
+async fn caller(st: &Shared, headers: &HeaderMap, ca: ClientAddr) -> Result<Principal, ApiError> {
     let h = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
-    let p = st.auth.authenticate(st.meta.as_ref(), h).map_err(|_| unauthorized())?;
-    p.into_account(st.meta.as_ref())?.ok_or_else(unauthorized)
+    let p = st.auth.authenticate(st.meta.as_ref(), ca.0, h).await.map_err(|e| match e {
+        crate::auth::AuthError::Throttled(secs) => crate::api::too_many(secs),
+        _ => unauthorized(),
+    })?;
+    let p = p.into_account(st.meta.as_ref())?.ok_or_else(unauthorized)?;
+    // `none` means nothing at all, as on /v2, public projects included.
+    if p.is_anonymous() && st.auth.anonymous() == Anonymous::None {
+        return Err(unauthorized());
+    }
+    Ok(p)
 }
 
-fn require_sysadmin(st: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let p = caller(st, headers)?;
+async fn require_sysadmin(st: &Shared, headers: &HeaderMap, ca: ClientAddr) -> Result<Principal, ApiError> {
+    let p = caller(st, headers, ca).await?;
     if p.is_anonymous() {
         return Err(unauthorized());
     }
@@ -72,6 +83,11 @@ fn require_sysadmin(st: &Shared, headers: &HeaderMap) -> Result<Principal, ApiEr
         return Err(forbidden("system administrators only"));
     }
     Ok(p)
+}
+
+/// Whether an anonymous caller sees every project (`anonymous = "full"`: no authentication).
+fn sees_all(st: &Shared, p: &Principal) -> bool {
+    p.is_anonymous() && st.auth.anonymous() == Anonymous::Full
 }
 
 fn project_role(p: &Principal, project: &str) -> Option<Role> {
@@ -132,15 +148,24 @@ pub fn apply_project(p: &mut Project, b: &ProjectBody) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn projects_list(State(st): State<Shared>, headers: HeaderMap) -> Res {
-    let p = caller(&st, &headers)?;
-    let visible: Vec<Project> =
-        st.meta.projects()?.into_iter().filter(|pr| pr.public || project_role(&p, &pr.name).is_some()).collect();
+async fn projects_list(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap) -> Res {
+    let p = caller(&st, &headers, ca).await?;
+    let visible: Vec<Project> = st
+        .meta
+        .projects()?
+        .into_iter()
+        .filter(|pr| pr.public || sees_all(&st, &p) || project_role(&p, &pr.name).is_some())
+        .collect();
     json(StatusCode::OK, &visible)
 }
 
-async fn project_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Json<ProjectBody>) -> Res {
-    require_sysadmin(&st, &headers)?;
+async fn project_create(
+    State(st): State<Shared>,
+    ca: ClientAddr,
+    headers: HeaderMap,
+    Json(b): Json<ProjectBody>,
+) -> Res {
+    require_sysadmin(&st, &headers, ca).await?;
     let name = b.name.clone().ok_or_else(|| bad("name is required"))?;
     if !valid_project(&name) {
         return Err(bad(format!("invalid project name {name:?}")));
@@ -154,21 +179,22 @@ async fn project_create(State(st): State<Shared>, headers: HeaderMap, Json(b): J
     json(StatusCode::CREATED, &p)
 }
 
-async fn project_get(State(st): State<Shared>, headers: HeaderMap, Path(name): Path<String>) -> Res {
-    let p = caller(&st, &headers)?;
+async fn project_get(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Path(name): Path<String>) -> Res {
+    let p = caller(&st, &headers, ca).await?;
     match st.meta.project(&name)? {
-        Some(pr) if pr.public || project_role(&p, &name).is_some() => json(StatusCode::OK, &pr),
+        Some(pr) if pr.public || sees_all(&st, &p) || project_role(&p, &name).is_some() => json(StatusCode::OK, &pr),
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("project {name} not found"))),
     }
 }
 
 async fn project_update(
     State(st): State<Shared>,
+    ca: ClientAddr,
     headers: HeaderMap,
     Path(name): Path<String>,
     Json(b): Json<ProjectBody>,
 ) -> Res {
-    let p = caller(&st, &headers)?;
+    let p = caller(&st, &headers, ca).await?;
     if !valid_project(&name) {
         return Err(bad(format!("invalid project name {name:?}")));
     }
@@ -181,8 +207,8 @@ async fn project_update(
     json(StatusCode::OK, &pr)
 }
 
-async fn project_delete(State(st): State<Shared>, headers: HeaderMap, Path(name): Path<String>) -> Res {
-    require_sysadmin(&st, &headers)?;
+async fn project_delete(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Path(name): Path<String>) -> Res {
+    require_sysadmin(&st, &headers, ca).await?;
     if st.meta.repositories()?.iter().any(|r| meta::project_of(r) == name) {
         return Err(ApiError::new(StatusCode::CONFLICT, "NOT_EMPTY", format!("project {name} still has repositories")));
     }
@@ -213,29 +239,66 @@ pub fn parse_role_grant(s: &str) -> Option<(String, Role)> {
     Some((p.to_string(), Role::parse(r)?))
 }
 
-async fn users_list(State(st): State<Shared>, headers: HeaderMap) -> Res {
-    require_sysadmin(&st, &headers)?;
+async fn users_list(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap) -> Res {
+    require_sysadmin(&st, &headers, ca).await?;
     json(StatusCode::OK, &st.meta.users()?)
 }
 
-/// Create a user or robot (`robot$NAME`, with a generated secret, returned) and its roles.
+/// A robot's full account name, `robot$PROJECT+NAME` (Harbor's form): `name` is `NAME` when
+/// every role is in one project, else `PROJECT+NAME` naming one of them. The project prefix
+/// means nobody can take a name in a project they do not administer.
+pub fn robot_name(name: &str, grants: &[(String, Role)]) -> Result<String, ApiError> {
+    if grants.is_empty() {
+        return Err(bad("a robot needs at least one role (PROJECT:pull|push|admin)"));
+    }
+    let (project, short) = match name.split_once('+') {
+        Some((p, n)) => (p.to_string(), n),
+        None => {
+            let first = &grants[0].0;
+            if grants.iter().any(|(p, _)| p != first) {
+                return Err(bad(format!(
+                    "robot {name:?} has roles in several projects: name it PROJECT+{name} with one of them"
+                )));
+            }
+            (first.clone(), name)
+        }
+    };
+    if !grants.iter().any(|(p, _)| *p == project) {
+        return Err(bad(format!("robot {name:?}: project {project:?} is not one of its roles' projects")));
+    }
+    if !valid_account_name(short) {
+        return Err(bad(format!("invalid robot name {short:?}")));
+    }
+    Ok(format!("robot${project}+{short}"))
+}
+
+fn valid_account_name(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 64 && !n.contains([':', '$', '/', ' ', '+']) && !n.chars().any(char::is_control)
+}
+
+/// Create a user or robot (named by [`robot_name`], with a generated secret, returned) and
+/// its roles.
 pub fn create_account(
     meta: &dyn meta::MetaStore,
     b: &UserBody,
     robot: bool,
 ) -> Result<(User, Option<String>), ApiError> {
-    let name = if robot { format!("robot${}", b.name) } else { b.name.clone() };
-    if b.name.is_empty() || b.name.len() > 64 || b.name.contains([':', '$', '/', ' ']) {
-        return Err(bad(format!("invalid account name {:?}", b.name)));
-    }
-    if meta.user(&name)?.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "EXISTS", format!("account {name} exists")));
-    }
     let grants: Vec<(String, Role)> = b
         .roles
         .iter()
         .map(|r| parse_role_grant(r).ok_or_else(|| bad(format!("role {r:?}: expected PROJECT:pull|push|admin"))))
         .collect::<Result<_, _>>()?;
+    let name = if robot {
+        robot_name(&b.name, &grants)?
+    } else if valid_account_name(&b.name.replace('+', "")) {
+        // `+` is allowed in user names: it is only the robots' project separator.
+        b.name.clone()
+    } else {
+        return Err(bad(format!("invalid account name {:?}", b.name)));
+    };
+    if meta.user(&name)?.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "EXISTS", format!("account {name} exists")));
+    }
     let (secret, shown) = match (&b.password, robot) {
         (_, true) => {
             let s = crate::auth::random_secret();
@@ -260,17 +323,24 @@ pub fn create_account(
     Ok((user, shown))
 }
 
-async fn user_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
-    require_sysadmin(&st, &headers)?;
+async fn user_create(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
+    require_sysadmin(&st, &headers, ca).await?;
     let (user, _) = create_account(st.meta.as_ref(), &b, false)?;
     json(StatusCode::CREATED, &user)
 }
 
-async fn robot_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
-    // A project admin may create robots scoped to their own projects.
-    let p = caller(&st, &headers)?;
+async fn robot_create(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
+    // A project admin may create robots scoped to projects they administer, all of them.
+    let p = caller(&st, &headers, ca).await?;
     if p.is_anonymous() {
         return Err(unauthorized());
+    }
+    // Robots do not make robots: a leaked robot secret must not mint longer-lived credentials.
+    if matches!(&p, Principal::Account { user, .. } if user.robot) {
+        return Err(forbidden("robot accounts cannot create robots"));
+    }
+    if b.roles.is_empty() {
+        return Err(bad("a robot needs at least one role (PROJECT:pull|push|admin)"));
     }
     for r in &b.roles {
         let (proj, _) =
@@ -283,8 +353,8 @@ async fn robot_create(State(st): State<Shared>, headers: HeaderMap, Json(b): Jso
     json(StatusCode::CREATED, &serde_json::json!({"name": user.name, "secret": secret, "expires": user.expires}))
 }
 
-async fn user_delete(State(st): State<Shared>, headers: HeaderMap, Path(name): Path<String>) -> Res {
-    require_sysadmin(&st, &headers)?;
+async fn user_delete(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Path(name): Path<String>) -> Res {
+    require_sysadmin(&st, &headers, ca).await?;
     if !st.meta.user_delete(&name)? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("account {name} not found")));
     }
@@ -303,8 +373,14 @@ struct ImageQuery {
 
 /// Resolve `repository` + `reference` (a tag or digest) for a caller who may pull it; a
 /// denied caller gets the same 404 as for a missing image.
-fn resolve_for(st: &Shared, headers: &HeaderMap, q: &ImageQuery, action: Action) -> Result<String, ApiError> {
-    let p = caller(st, headers)?;
+async fn resolve_for(
+    st: &Shared,
+    headers: &HeaderMap,
+    ca: ClientAddr,
+    q: &ImageQuery,
+    action: Action,
+) -> Result<String, ApiError> {
+    let p = caller(st, headers, ca).await?;
     let not_found = || {
         ApiError::new(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", format!("{}:{} not found", q.repository, q.reference))
     };
@@ -331,8 +407,8 @@ fn resolve_for(st: &Shared, headers: &HeaderMap, q: &ImageQuery, action: Action)
     Ok(digest)
 }
 
-async fn scan_get(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
-    let digest = resolve_for(&st, &headers, &q, Action::Pull)?;
+async fn scan_get(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
+    let digest = resolve_for(&st, &headers, ca, &q, Action::Pull).await?;
     let Some(row) = st.meta.scan(&digest)? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -353,8 +429,8 @@ async fn scan_get(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<
 
 /// The stored inventory as an SBOM: `format=json` (bulwark's inventory, the default),
 /// `cyclonedx-json` or `spdx-json`.
-async fn sbom_get(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
-    let digest = resolve_for(&st, &headers, &q, Action::Pull)?;
+async fn sbom_get(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
+    let digest = resolve_for(&st, &headers, ca, &q, Action::Pull).await?;
     let inv =
         st.meta.scan(&digest)?.and_then(|r| r.inventory).ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_SCANNED", format!("{digest} has no SBOM (yet)"))
@@ -370,8 +446,8 @@ async fn sbom_get(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<
     Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
 }
 
-async fn scan_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
-    let digest = resolve_for(&st, &headers, &q, Action::Push)?;
+async fn scan_run(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
+    let digest = resolve_for(&st, &headers, ca, &q, Action::Push).await?;
     let scanner = st.scanner.clone().ok_or_else(|| bad("scanning is not configured"))?;
     let repo = q.repository.clone();
     let row = tokio::task::spawn_blocking(move || scanner.scan_now(&repo, &digest))
@@ -385,8 +461,8 @@ async fn scan_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<
     )
 }
 
-async fn rescan(State(st): State<Shared>, headers: HeaderMap) -> Res {
-    require_sysadmin(&st, &headers)?;
+async fn rescan(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap) -> Res {
+    require_sysadmin(&st, &headers, ca).await?;
     let scanner = st.scanner.clone().ok_or_else(|| bad("scanning is not configured"))?;
     let n = tokio::task::spawn_blocking(move || scanner.rematch_all())
         .await
@@ -403,14 +479,14 @@ struct DryRun {
     dry_run: bool,
 }
 
-async fn gc_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
-    require_sysadmin(&st, &headers)?;
+async fn gc_run(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
+    require_sysadmin(&st, &headers, ca).await?;
     let report = crate::server::run_gc(&st, q.dry_run).await.map_err(ApiError::internal)?;
     json(StatusCode::OK, &report)
 }
 
-async fn retention_run(State(st): State<Shared>, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
-    require_sysadmin(&st, &headers)?;
+async fn retention_run(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
+    require_sysadmin(&st, &headers, ca).await?;
     let mut reports = Vec::new();
     // Exclusive: a push holds the lock shared while it checks that an index's children exist.
     let _guard = st.gc_lock.write().await;

@@ -8,9 +8,15 @@ use crate::meta::{Meta, MetaStore};
 use crate::metrics::Metrics;
 use crate::scan::Scanner;
 use crate::storage::{FsStorage, Storage};
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -146,21 +152,175 @@ fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, ServerErr
     Ok(cfg)
 }
 
-/// Serve until SIGINT/SIGTERM, then finish requests in flight.
+/// The peer address of the connection a request came on (unspecified when the router runs
+/// without [`serve`], as in unit tests). Login throttling is keyed by it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    pub fn of(ext: &axum::http::Extensions) -> IpAddr {
+        ext.get::<ClientAddr>().map(|c| c.0).unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(ClientAddr::of(&parts.extensions)))
+    }
+}
+
+/// Open connections, in total and per client address (IPv6 per /64).
+#[derive(Default)]
+struct ConnCount {
+    total: usize,
+    per: HashMap<IpAddr, usize>,
+}
+
+fn conn_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// One admitted connection's slot; released on drop.
+struct Slot {
+    counts: Arc<Mutex<ConnCount>>,
+    key: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        c.total = c.total.saturating_sub(1);
+        if let Some(n) = c.per.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                c.per.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Admission of a new connection: `None` (close it at once), or its slot and whether it is
+/// in the reserve.
+fn admit(counts: &Arc<Mutex<ConnCount>>, lim: &crate::config::Connections, ip: IpAddr) -> Option<(Slot, bool)> {
+    let key = conn_key(ip);
+    let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
+    let mine = c.per.get(&key).copied().unwrap_or(0);
+    if c.total >= lim.max || mine >= lim.per_client {
+        return None;
+    }
+    let reserved = c.total >= lim.max - lim.reserved;
+    c.total += 1;
+    *c.per.entry(key).or_insert(0) += 1;
+    Some((Slot { counts: counts.clone(), key }, reserved))
+}
+
+/// What a connection in the reserve may ask: probes, metrics, and anything with credentials.
+fn reserve_serves(req: &axum::http::Request<hyper::body::Incoming>) -> bool {
+    matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics")
+        || req.headers().contains_key(axum::http::header::AUTHORIZATION)
+}
+
+/// When a connection last moved bytes, and how many requests it has in flight and has begun.
+struct Activity {
+    epoch: Instant,
+    last_ms: AtomicU64,
+    in_flight: AtomicUsize,
+    started: AtomicUsize,
+}
+
+impl Activity {
+    fn touch(&self) {
+        self.last_ms.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+    fn idle_for(&self) -> Duration {
+        self.epoch.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// An I/O stream that records activity, for the idle timeout.
+struct Tracked<I> {
+    io: I,
+    act: Arc<Activity>,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Tracked<I> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.io).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.act.touch();
+        }
+        r
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.io).poll_write(cx, b);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.act.touch();
+        }
+        r
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.act.touch();
+        }
+        r
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// Serve until SIGINT/SIGTERM, then finish requests in flight. Plain HTTP or TLS, with the
+/// limits of `[connections]`: header and idle timeouts, a cap in total and per client, and a
+/// reserve of connections for probes and clients with credentials.
 pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), ServerError> {
     spawn_background(&st);
     let app = crate::api::router(st.clone());
-    let Some(tls) = &st.config.tls else {
-        // No Nagle: a blob answer's head and a small body would otherwise wait on the client's
-        // delayed ACK (~40 ms a request).
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
-        return Ok(());
+    let acceptor = match &st.config.tls {
+        Some(tls) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(&tls.cert, &tls.key)?))),
+        None => None,
     };
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(&tls.cert, &tls.key)?));
+    let lim = st.config.connections.clone();
+    let header_timeout = Duration::from_secs(lim.header_timeout_secs.max(1));
+    let idle_timeout = Duration::from_secs(lim.idle_timeout_secs.max(1));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+    builder.http2().timer(hyper_util::rt::TokioTimer::new());
+    let builder = Arc::new(builder);
+    let counts = Arc::new(Mutex::new(ConnCount::default()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     let shutdown = shutdown_signal();
@@ -169,33 +329,36 @@ pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), 
         let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
-                Err(e) => { tracing::warn!("accept: {e}"); continue; }
+                Err(e) => {
+                    // Out of file descriptors, most likely: pause rather than spin.
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
             _ = &mut shutdown => break,
         };
+        let Some((slot, reserved)) = admit(&counts, &lim, peer.ip()) else {
+            tracing::debug!(%peer, "connection refused: connection limit");
+            drop(tcp);
+            continue;
+        };
+        // No Nagle: a blob answer's head and a small body would otherwise wait on the client's
+        // delayed ACK (~40 ms a request).
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app.clone();
-        let mut stop = stop_rx.clone();
+        let builder = builder.clone();
+        let stop = stop_rx.clone();
         tasks.spawn(async move {
-            let stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, "TLS handshake: {e}");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let svc = hyper_util::service::TowerToHyperService::new(app);
-            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            let conn = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => { if let Err(e) = r { tracing::debug!(%peer, "connection: {e}"); } }
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+            let _slot = slot;
+            match acceptor {
+                None => serve_conn(tcp, peer, reserved, app, &builder, stop, header_timeout, idle_timeout).await,
+                Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(tcp)).await {
+                    Ok(Ok(s)) => serve_conn(s, peer, reserved, app, &builder, stop, header_timeout, idle_timeout).await,
+                    Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake: {e}"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake: timed out"),
+                },
             }
         });
         while tasks.try_join_next().is_some() {}
@@ -203,6 +366,80 @@ pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), 
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), async { while tasks.join_next().await.is_some() {} }).await;
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve_conn<I>(
+    io: I,
+    peer: std::net::SocketAddr,
+    reserved: bool,
+    app: axum::Router,
+    builder: &hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    use tower::ServiceExt as _;
+    let act = Arc::new(Activity {
+        epoch: Instant::now(),
+        last_ms: AtomicU64::new(0),
+        in_flight: AtomicUsize::new(0),
+        started: AtomicUsize::new(0),
+    });
+    let svc_act = act.clone();
+    let svc = tower::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+        let app = app.clone();
+        let act = svc_act.clone();
+        async move {
+            act.in_flight.fetch_add(1, Ordering::Relaxed);
+            act.started.fetch_add(1, Ordering::Relaxed);
+            let _guard = InFlight(act);
+            req.extensions_mut().insert(ClientAddr(peer.ip()));
+            if reserved && !reserve_serves(&req) {
+                let mut resp = axum::response::Response::new(axum::body::Body::from("server busy: connection limit\n"));
+                *resp.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                let h = resp.headers_mut();
+                h.insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+                h.insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+                return Ok::<_, std::convert::Infallible>(resp);
+            }
+            app.oneshot(req).await
+        }
+    });
+    let svc = hyper_util::service::TowerToHyperService::new(svc);
+    let io = Tracked { io, act: act.clone() };
+    let conn = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    let mut tick = tokio::time::interval(Duration::from_millis(250).min(header_timeout / 4));
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(%peer, "connection: {e}");
+                }
+                return;
+            }
+            _ = stop.changed() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.as_mut().await;
+                return;
+            }
+            _ = tick.tick() => {
+                if act.in_flight.load(Ordering::Relaxed) > 0 {
+                    continue;
+                }
+                // Before its first request a connection is reading a header (HTTP/2's preface
+                // included, which hyper's HTTP/1 timer does not cover); after, it is idle.
+                let limit = if act.started.load(Ordering::Relaxed) == 0 { header_timeout } else { idle_timeout };
+                if act.idle_for() >= limit || (act.started.load(Ordering::Relaxed) == 0 && act.epoch.elapsed() >= header_timeout) {
+                    tracing::debug!(%peer, "connection closed: timed out");
+                    return;
+                }
+            }
+        }
+    }
 }
 
 fn spawn_background(st: &Shared) {
