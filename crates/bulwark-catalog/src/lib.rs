@@ -14,7 +14,7 @@ mod purl;
 
 pub use detectors::{all_detectors, Detector};
 pub use model::{
-    DetectError, Detection, FileInput, Inventory, LayerInfo, Location, OsInfo, Package, PackageType, SourceInfo,
-    SourcePackage,
+    DetectError, Detection, FileInput, Inventory, LayerInfo, Location, OsInfo, Package, PackageType, Skipped,
+    SourceInfo, SourcePackage,
 };
 pub use purl::purl_for;

@@ -290,3 +290,94 @@ fn not_an_image_at_all() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("junk.tar") && !err.contains("panicked"), "{err}");
 }
+
+/// Issue 10, D2: every path of a layer was kept (and written to the layer cache), so 48,000
+/// paths of 64 KiB took 5.7 GB. Paths no detector reads are now kept as 8-byte keys, and the
+/// paths that are kept share a budget: past it files are skipped, named in a warning and in
+/// `skipped`. Before: the cache entry held every path (here 2 × 400 × 16 KiB = 13 MB) and
+/// nothing was skipped.
+#[test]
+fn long_paths_are_kept_within_a_budget() {
+    let t = tempfile::tempdir().unwrap();
+    oci::layout(&t.path().join("img"), "t", &[Layer::gzip(&oci::long_paths_tar(400, 16 << 10))]);
+    let cache = t.path().join("cache");
+    let mut opts = Options { cache_dir: Some(cache.clone()), ..Default::default() };
+    opts.limits.max_path_bytes = 1 << 20;
+    let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    // 1 MiB of 16 KiB paths: 63 files read, the other 337 skipped.
+    assert!((50..=64).contains(&inv.packages.len()), "{}", inv.packages.len());
+    assert!(
+        inv.warnings.iter().any(|w| w.contains("337 files a detector wanted skipped")
+            && w.contains("max_path_bytes 1048576 per layer")
+            && w.contains("BULWARK_LIMIT_MAX_PATH_BYTES")),
+        "{:?}",
+        inv.warnings
+    );
+    assert_eq!(inv.skipped.len(), 1, "{:?}", inv.skipped);
+    assert_eq!(inv.skipped[0].files, 337);
+    assert_eq!(inv.skipped[0].detector, "npm-package-json");
+    // The cache entry: the kept paths (about 1 MiB, each twice: key and location) and 800
+    // keys; not 13 MB of paths.
+    let entry_size: u64 =
+        std::fs::read_dir(cache.join("layers")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    assert!(entry_size < 3 << 20, "cache entry of {entry_size} bytes");
+    // Read back from the cache: the same answer.
+    let again = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    assert_eq!(again.packages.len(), inv.packages.len());
+    assert_eq!(again.skipped, inv.skipped);
+}
+
+/// Issue 10, D2: a 200 MB dpkg `status` of 2.8 million packages took 4.2 GB. A layer keeps at
+/// most `max_packages`: past it a file's findings are dropped, named in a warning and in
+/// `skipped`. Before: all 30,000 packages were kept.
+#[test]
+fn a_huge_package_database_is_kept_within_a_budget() {
+    let t = tempfile::tempdir().unwrap();
+    oci::layout(&t.path().join("img"), "t", &[Layer::gzip(&oci::huge_status_tar(30_000))]);
+    let mut opts = opts();
+    opts.limits.max_packages = 10_000;
+    let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    assert!(inv.packages.is_empty(), "{}", inv.packages.len());
+    assert!(
+        inv.warnings.iter().any(|w| w.contains("/var/lib/dpkg/status")
+            && w.contains("max_packages 10000 per layer")
+            && w.contains("BULWARK_LIMIT_MAX_PACKAGES")),
+        "{:?}",
+        inv.warnings
+    );
+    assert_eq!(inv.skipped[0].detector, "dpkg");
+    // Within the budget, all of them.
+    let mut opts = opts.clone();
+    opts.limits.max_packages = 30_000;
+    let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    assert_eq!(inv.packages.len(), 30_000);
+    assert!(inv.skipped.is_empty());
+    // The image budget, over several layers.
+    let t = tempfile::tempdir().unwrap();
+    let layers: Vec<Layer> = (0..3).map(|i| Layer::gzip(&oci::huge_status_tar(1000 + i))).collect();
+    oci::layout(&t.path().join("img"), "t", &layers);
+    let mut opts = opts.clone();
+    opts.limits.max_image_packages = 2500;
+    let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    assert!(inv.skipped.iter().any(|s| s.limit == "max_image_packages 2500"), "{:?}", inv.skipped);
+    assert!(inv.warnings.iter().any(|w| w.contains("BULWARK_LIMIT_MAX_IMAGE_PACKAGES")), "{:?}", inv.warnings);
+}
+
+/// The CLI: the limits are lowered through the environment, the warning is on stderr and the
+/// JSON lists the skipped file.
+#[test]
+fn cli_names_the_limit_and_lists_skipped_files() {
+    let t = tempfile::tempdir().unwrap();
+    oci::layout(&t.path().join("img"), "t", &[Layer::gzip(&oci::huge_status_tar(3000))]);
+    let out = common::bulwark()
+        .args(["sbom", &format!("oci-dir:{}:t", t.path().join("img").display()), "--no-cache", "-f", "json"])
+        .env("BULWARK_LIMIT_MAX_PACKAGES", "1000")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("max_packages 1000 per layer"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["skipped"][0]["path"], "/var/lib/dpkg/status", "{v}");
+    assert_eq!(v["skipped"][0]["limit"], "max_packages 1000 per layer");
+}

@@ -203,17 +203,41 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
             unique.push(i);
         }
     }
+    let image_packages = std::sync::atomic::AtomicU64::new(0);
     let read_one = |i: usize| -> Result<layer::LayerInventory> {
         let l = &image.layers[i];
-        if let Some(hit) = cache.as_ref().and_then(|c| c.get(&keys[i])) {
-            tick(l.size.unwrap_or(0));
-            return Ok(hit);
-        }
-        let inv = layer::read_layer(l, detectors, &opts.limits, &tick)?;
-        if let Some(c) = &cache {
-            if let Err(e) = c.put(&keys[i], &inv) {
-                tracing::warn!("layer cache: {e}");
+        let mut inv = match cache.as_ref().and_then(|c| c.get(&keys[i])) {
+            Some(hit) => {
+                tick(l.size.unwrap_or(0));
+                hit
             }
+            None => {
+                let inv = layer::read_layer(l, detectors, &opts.limits, &tick)?;
+                if let Some(c) = &cache {
+                    if let Err(e) = c.put(&keys[i], &inv) {
+                        tracing::warn!("layer cache: {e}");
+                    }
+                }
+                inv
+            }
+        };
+        // Each layer is within its own budget; together they share the image's.
+        let n: u64 = inv.files.values().flatten().map(|d| d.packages.len() as u64).sum();
+        let before = image_packages.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        if n > 0 && before + n > opts.limits.max_image_packages {
+            let limit = format!("max_image_packages {}", opts.limits.max_image_packages);
+            let first = inv.files.keys().next().cloned().unwrap_or_default();
+            inv.warnings.push(layer::clip(format!(
+                "{} files a detector read skipped: over the limit {limit} (BULWARK_LIMIT_MAX_IMAGE_PACKAGES), the first {first}",
+                inv.files.len()
+            )));
+            inv.skipped.push(bulwark_catalog::Skipped {
+                path: layer::clip(first),
+                detector: String::new(),
+                limit,
+                files: inv.files.len() as u64,
+            });
+            inv.files.clear();
         }
         Ok(inv)
     };
