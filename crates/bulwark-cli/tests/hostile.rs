@@ -381,3 +381,92 @@ fn cli_names_the_limit_and_lists_skipped_files() {
     assert_eq!(v["skipped"][0]["path"], "/var/lib/dpkg/status", "{v}");
     assert_eq!(v["skipped"][0]["limit"], "max_packages 1000 per layer");
 }
+
+/// Issue 10, D6: `/var/lib/dpkg` a link to `/opt/dpkgdb` gave 0 packages (Syft found them).
+/// Links are now resolved within the image: directory and file links, relative and absolute,
+/// across layers, chains; a `..` cannot climb above the root; a loop is a warning, not a hang.
+/// Before: every case but the loop gave no packages.
+#[test]
+fn package_databases_behind_symlinks_are_found_within_the_image() {
+    let status = dpkg_status(&[("bash", "5.2.15-2+b7"), ("openssl", "3.0.15-1~deb12u1")]);
+    let want = vec!["bash@5.2.15-2+b7".to_string(), "openssl@3.0.15-1~deb12u1".to_string()];
+    let real = |dir: &str| {
+        Layer::gzip(&tar(&[
+            Entry::File("etc/os-release", oci::OS_RELEASE),
+            Entry::File(&format!("{dir}/status"), &status),
+        ]))
+    };
+    let cases: Vec<(&str, Vec<Layer>)> = vec![
+        // The directory link in a layer above the database.
+        (
+            "dir link above",
+            vec![real("opt/dpkgdb"), Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg", "/opt/dpkgdb")]))],
+        ),
+        // The link first, the database added later.
+        (
+            "dir link below",
+            vec![Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg", "../../opt/dpkgdb")])), real("opt/dpkgdb")],
+        ),
+        // A file link whose `..` would climb above the root: it stops there, as in the kernel.
+        (
+            "file link",
+            vec![
+                real("opt/db"),
+                Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg/status", "../../../../../../opt/db/status")])),
+            ],
+        ),
+        // A chain of links.
+        (
+            "chain",
+            vec![
+                real("srv/c"),
+                Layer::gzip(&tar(&[
+                    Entry::Symlink("var/lib/dpkg", "/a"),
+                    Entry::Symlink("a", "b"),
+                    Entry::Symlink("b", "/srv/c"),
+                ])),
+            ],
+        ),
+    ];
+    for (what, layers) in cases {
+        let t = tempfile::tempdir().unwrap();
+        oci::layout(&t.path().join("img"), "t", &layers);
+        let inv = scan(&t.path().join("img")).unwrap();
+        assert_eq!(names(&inv), want, "{what}: {:?}", inv.warnings);
+        assert!(inv.packages.iter().all(|p| p.location.path == "/var/lib/dpkg/status"), "{what}");
+    }
+    // Language metadata behind a link.
+    let t = tempfile::tempdir().unwrap();
+    let layer = Layer::gzip(&tar(&[
+        Entry::File("opt/nm/left-pad/package.json", br#"{"name":"left-pad","version":"1.3.0"}"#),
+        Entry::Symlink("app/node_modules", "/opt/nm"),
+    ]));
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    assert_eq!(names(&scan(&t.path().join("img")).unwrap()), ["left-pad@1.3.0"]);
+    // A loop: a warning, quickly.
+    let t = tempfile::tempdir().unwrap();
+    let layer = Layer::gzip(&tar(&[
+        Entry::File("opt/db/status", &status),
+        Entry::Symlink("var/lib/dpkg", "/x"),
+        Entry::Symlink("x", "var/lib/dpkg"),
+    ]));
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let start = std::time::Instant::now();
+    let inv = scan(&t.path().join("img")).unwrap();
+    assert!(start.elapsed().as_secs() < 10);
+    assert!(inv.packages.is_empty());
+    assert!(
+        inv.warnings.iter().any(|w| w.contains("/var/lib/dpkg: more than 40 symbolic links")),
+        "{:?}",
+        inv.warnings
+    );
+    // A whiteout of the database above the link hides it again.
+    let t = tempfile::tempdir().unwrap();
+    let layers = vec![
+        real("opt/dpkgdb"),
+        Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg", "/opt/dpkgdb")])),
+        Layer::gzip(&tar(&[Entry::File("opt/dpkgdb/.wh.status", b"")])),
+    ];
+    oci::layout(&t.path().join("img"), "t", &layers);
+    assert!(scan(&t.path().join("img")).unwrap().packages.is_empty());
+}

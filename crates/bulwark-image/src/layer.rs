@@ -126,6 +126,9 @@ pub struct LayerInventory {
     /// Hard links (path, target) at paths a detector wants: they share the target's findings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<(String, String)>,
+    /// Symbolic links (path, target as written): a package database may be behind one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symlinks: Vec<(String, String)>,
     pub warnings: Vec<String>,
     /// Files a detector wanted but that were not read, because of a limit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -264,6 +267,28 @@ pub fn read_layer(
     limits: &Limits,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<LayerInventory> {
+    walk(layer, detectors, limits, progress, None)
+}
+
+/// Read `layer` again for the files seen through `aliases` (link path, resolved path) that a
+/// detector wants under the link's path but not under their own: `files` is keyed by the
+/// path through the link.
+pub fn read_layer_aliased(
+    layer: &LayerRef,
+    detectors: &[Box<dyn Detector>],
+    limits: &Limits,
+    aliases: &[(String, String)],
+) -> Result<LayerInventory> {
+    walk(layer, detectors, limits, &|_| {}, Some(aliases))
+}
+
+fn walk(
+    layer: &LayerRef,
+    detectors: &[Box<dyn Detector>],
+    limits: &Limits,
+    progress: &(dyn Fn(u64) + Sync),
+    aliases: Option<&[(String, String)]>,
+) -> Result<LayerInventory> {
     let name = layer.digest.as_ref().unwrap_or(&layer.diff_id).to_string();
     let fail = |message: String| ImageError::Layer { layer: name.clone(), message };
 
@@ -375,9 +400,33 @@ pub fn read_layer(
                         }
                         continue;
                     }
-                    if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-                        continue; // symlinks, devices, fifos: nothing to read
+                    if kind.is_symlink() && aliases.is_none() {
+                        if let Ok(Some(target)) = entry.link_name() {
+                            let target = target.to_string_lossy().into_owned();
+                            if !over_path_budget(&path, "symlink", &mut path_bytes) {
+                                path_bytes += target.len() as u64;
+                                inv.symlinks.push((path, target));
+                            }
+                        }
+                        continue;
                     }
+                    if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                        continue; // devices, fifos: nothing to read
+                    }
+                    // The second pass: only files seen through a link, under the link's path.
+                    let path = match aliases {
+                        None => path,
+                        Some(aliases) => {
+                            let seen = crate::links::aliased(aliases, &path).find(|a| {
+                                detectors.iter().any(|d| d.matches(a, mode))
+                                    && !detectors.iter().any(|d| d.matches(&path, mode))
+                            });
+                            match seen {
+                                Some(a) => a,
+                                None => continue,
+                            }
+                        }
+                    };
                     let wanted: Vec<usize> =
                         detectors.iter().enumerate().filter(|(_, d)| d.matches(&path, mode)).map(|(i, _)| i).collect();
                     if wanted.is_empty() {

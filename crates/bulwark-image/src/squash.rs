@@ -14,7 +14,7 @@ use std::collections::HashSet;
 /// the path or at one of its ancestors, or an opaque marker on one of its ancestors. Layers
 /// keep only [`path_key`]s, so this asks for each ancestor of the few files detectors read
 /// rather than walking every path the layer holds.
-fn hides(path: &str, replaced: &HashSet<u64>, opaque: &HashSet<u64>) -> bool {
+pub(crate) fn hides(path: &str, replaced: &HashSet<u64>, opaque: &HashSet<u64>) -> bool {
     let mut at = path;
     if replaced.contains(&path_key(at)) {
         return true;
