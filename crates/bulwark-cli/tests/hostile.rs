@@ -470,3 +470,72 @@ fn package_databases_behind_symlinks_are_found_within_the_image() {
     oci::layout(&t.path().join("img"), "t", &layers);
     assert!(scan(&t.path().join("img")).unwrap().packages.is_empty());
 }
+
+/// Issue 10, D6 for `dir:`: a database behind a link inside the tree is found; a link that
+/// leads outside the given root is resolved inside it (here to nothing) and never followed
+/// out. Before: 0 packages from the link inside the tree.
+#[test]
+fn dir_sources_resolve_links_within_the_root() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join("opt/dpkgdb")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/os-release"), oci::OS_RELEASE).unwrap();
+    std::fs::write(root.join("opt/dpkgdb/status"), dpkg_status(&[("bash", "5.2.15-2+b7")])).unwrap();
+    std::os::unix::fs::symlink("/opt/dpkgdb", root.join("var/lib/dpkg")).unwrap();
+    // Outside the root: a database that must never be read through a link.
+    std::fs::create_dir_all(t.path().join("outside/db")).unwrap();
+    std::fs::write(t.path().join("outside/db/installed"), b"P:evil\nV:6.6.6\n\n").unwrap();
+    std::fs::create_dir_all(root.join("lib")).unwrap();
+    std::os::unix::fs::symlink(t.path().join("outside"), root.join("lib/apk")).unwrap();
+    std::os::unix::fs::symlink("../../../../outside", root.join("usr")).unwrap();
+    // A loop.
+    std::os::unix::fs::symlink("/loop2", root.join("loop1")).unwrap();
+    std::os::unix::fs::symlink("/loop1", root.join("loop2")).unwrap();
+    let inv = catalog(&format!("dir:{}", root.display()), &opts()).unwrap();
+    assert_eq!(names(&inv), ["bash@5.2.15-2+b7"], "{:?}", inv.warnings);
+    assert_eq!(inv.packages[0].location.path, "/var/lib/dpkg/status");
+}
+
+/// The notes on `dir:/`: nested root file systems' databases are reported only with
+/// `nested_roots` (`--nested-roots`), at their paths in the tree.
+#[test]
+fn dir_nested_roots_are_an_option() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(root.join("var/lib/dpkg/status"), dpkg_status(&[("bash", "5.2.15-2+b7")])).unwrap();
+    let nested = root.join("srv/chroot/var/lib/dpkg");
+    std::fs::create_dir_all(&nested).unwrap();
+    std::fs::write(nested.join("status"), dpkg_status(&[("openssl", "3.0.15-1~deb12u1")])).unwrap();
+    let inv = catalog(&format!("dir:{}", root.display()), &opts()).unwrap();
+    assert_eq!(names(&inv), ["bash@5.2.15-2+b7"]);
+    let mut o = opts();
+    o.dir.nested_roots = true;
+    let inv = catalog(&format!("dir:{}", root.display()), &o).unwrap();
+    assert_eq!(names(&inv), ["bash@5.2.15-2+b7", "openssl@3.0.15-1~deb12u1"]);
+    let openssl = inv.packages.iter().find(|p| p.name == "openssl").unwrap();
+    assert_eq!(openssl.location.path, "/srv/chroot/var/lib/dpkg/status");
+}
+
+/// The notes on `dir:/`: mounts below the root (`/proc`, `/sys`, here `/dev`'s) are skipped
+/// with a warning unless `cross_mounts` (`--cross-mounts`). Before: walked.
+#[test]
+fn dir_walks_stay_on_the_roots_file_system() {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let under_dev: Vec<&str> =
+        mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with("/dev/")).collect();
+    assert!(!under_dev.is_empty(), "this test needs a mount below /dev (/dev/pts, /dev/shm): none in mountinfo");
+    let inv = catalog("dir:/dev", &opts()).unwrap();
+    let first = &under_dev[0]["/dev".len()..];
+    assert!(
+        inv.warnings.iter().any(|w| w.starts_with(&format!("{first}: another file system mounted here"))),
+        "{first}: {:?}",
+        inv.warnings
+    );
+    let mut o = opts();
+    o.dir.cross_mounts = true;
+    let inv = catalog("dir:/dev", &o).unwrap();
+    assert!(!inv.warnings.iter().any(|w| w.contains("another file system")), "{:?}", inv.warnings);
+}

@@ -119,6 +119,8 @@ pub struct Options {
     pub limits: Limits,
     /// Read the layers even when the registry (a Bulwark registry) already holds an SBOM.
     pub no_registry_sbom: bool,
+    /// How a `dir:` source is walked.
+    pub dir: dir::DirOptions,
 }
 
 /// Catalogue an image or directory: every package visible in its final filesystem.
@@ -134,7 +136,7 @@ pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
     };
     let image = match spec {
         SourceSpec::Dir { path } => {
-            let inv = dir::read_dir_tree(&path, &detectors)?;
+            let inv = dir::read_dir_tree(&path, &detectors, &opts.dir)?;
             let info = SourceInfo {
                 kind: "dir".into(),
                 input: input.into(),

@@ -53,7 +53,11 @@ pub fn squash<L: Borrow<LayerInventory>>(source: SourceInfo, layers: &[L]) -> In
             view.insert(path.clone(), (i, dets.clone()));
         }
         if warned.insert(layer) {
-            warnings.extend(layer.warnings.iter().map(|w| format!("layer {}: {w}", short(&layer.diff_id))));
+            // A directory is one layer without a diff id: its warnings need no prefix.
+            warnings.extend(layer.warnings.iter().map(|w| match layer.diff_id.as_str() {
+                "" => w.clone(),
+                id => format!("layer {}: {w}", short(id)),
+            }));
             skipped.extend(layer.skipped.iter().cloned());
         }
     }
