@@ -8,7 +8,7 @@
 #   bench/inventory-memory.sh [SIZE_FACTOR...]   (default: 1 2 4)
 #
 # Environment: BULWARK_BIN (default target/release/bulwark, built here), BENCH_REGISTRY=0 to skip
-# the registry part. Needs python3, skopeo and curl; Syft from .ci/peers.sh.
+# the registry part, BENCH_SYFT_TIMEOUT (s, default 300) per Syft run. Needs python3, skopeo and curl; Syft from .ci/peers.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 factors=("$@"); [ ${#factors[@]} -gt 0 ] || factors=(1 2 4)
@@ -24,10 +24,10 @@ mib() { awk -v k="$1" 'BEGIN{ if (k == "nan") print "fail"; else printf "%.0f", 
 
 inputs=()
 for f in "${factors[@]}"; do
-  read -r tar_b blob_b < <(python3 bench/hostile_layers.py paths $((2000 * f)) 16384 "$work/paths-$f")
-  inputs+=("paths-$f $((2000 * f))_files_x_16KiB $tar_b $blob_b")
-  read -r tar_b blob_b < <(python3 bench/hostile_layers.py status $((100000 * f)) "$work/status-$f")
-  inputs+=("status-$f $((100000 * f))_packages $tar_b $blob_b")
+  read -r tar_b blob_b < <(python3 bench/hostile_layers.py paths $((400 * f)) 16384 "$work/paths-$f")
+  inputs+=("paths-$f $((400 * f))_files_x_16KiB $tar_b $blob_b")
+  read -r tar_b blob_b < <(python3 bench/hostile_layers.py status $((50000 * f)) "$work/status-$f")
+  inputs+=("status-$f $((50000 * f))_packages $tar_b $blob_b")
 done
 
 echo "### inventory peak RSS (MiB), $(nproc) cores; bulwark: $B"
@@ -37,7 +37,7 @@ for row in "${inputs[@]}"; do
   dir=$work/$name
   read -r _ bw < <(python3 bench/measure.py 1 "" -- "$B" sbom "oci-dir:$dir:t" -q --no-cache -f json -o "$work/b.json")
   bpk=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "$work/b.json" 2>/dev/null || echo -)
-  read -r _ sy < <(python3 bench/measure.py 1 "" -- "$SYFT" scan "oci-dir:$dir" -q -o "syft-json=$work/s.json")
+  read -r _ sy < <(python3 bench/measure.py 1 "" -- timeout "${BENCH_SYFT_TIMEOUT:-300}" "$SYFT" scan "oci-dir:$dir" -q -o "syft-json=$work/s.json")
   spk=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["artifacts"]))' "$work/s.json" 2>/dev/null || echo -)
   printf '| %-9s | %-22s | %8.1f | %8.1f | %12s | %9s | %8s | %9s |\n' "$name" "$what" \
     "$(awk -v b="$tar_b" 'BEGIN{print b/1048576}')" "$(awk -v b="$blob_b" 'BEGIN{print b/1048576}')" \
