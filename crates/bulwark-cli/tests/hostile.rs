@@ -539,3 +539,30 @@ fn dir_walks_stay_on_the_roots_file_system() {
     let inv = catalog("dir:/dev", &o).unwrap();
     assert!(!inv.warnings.iter().any(|w| w.contains("another file system")), "{:?}", inv.warnings);
 }
+
+/// Issue 10, D11 (the "never silent" part only): an executable over the 512 MiB limit of the
+/// executable detectors (a sparse file: 600 MiB apparent, nothing on disk) is named in a
+/// warning with the detector and the limit, and listed under `skipped` in the JSON output.
+/// Before: for `dir:` the warning named neither the detector nor the limit's name, and the
+/// JSON did not list the file.
+#[test]
+fn a_file_skipped_for_size_is_never_silent() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let bin = t.path().join("usr/local/bin/big");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    let f = std::fs::File::create(&bin).unwrap();
+    std::io::Write::write_all(&mut &f, b"\x7fELF\x02\x01\x01").unwrap();
+    f.set_len(600 << 20).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = common::bulwark().args(["sbom", &format!("dir:{}", t.path().display()), "-f", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/usr/local/bin/big: 629145600 bytes is over the 536870912-byte limit of the go-binary detector"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["skipped"][0]["path"], "/usr/local/bin/big", "{v}");
+    assert_eq!(v["skipped"][0]["limit"], "max_size 536870912 bytes");
+}

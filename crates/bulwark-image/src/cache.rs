@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// Bump when [`LayerInventory`] or the layer walk changes shape.
 const SCHEMA: u32 = 3;
 /// Largest cache entry read or written. A layer's inventory within its budget
-/// ([`crate::Limits`]: 5 million 8-byte path keys, 32 MiB of paths, 200,000 packages) is well
+/// ([`crate::Limits`]: 5 million 8-byte path keys, 8 MiB of paths, 100,000 packages) is well
 /// under this; an entry that would be bigger is not written, since it would never be read.
 const MAX_ENTRY: u64 = 1 << 30;
 

@@ -53,9 +53,9 @@ impl Default for Limits {
             max_ratio: 200,
             bomb_floor: 1 << 30,
             max_entries: env("MAX_ENTRIES", 5_000_000),
-            max_path_bytes: env("MAX_PATH_BYTES", 32 << 20),
-            max_packages: env("MAX_PACKAGES", 200_000),
-            max_image_packages: env("MAX_IMAGE_PACKAGES", 500_000),
+            max_path_bytes: env("MAX_PATH_BYTES", 8 << 20),
+            max_packages: env("MAX_PACKAGES", 100_000),
+            max_image_packages: env("MAX_IMAGE_PACKAGES", 250_000),
         }
     }
 }

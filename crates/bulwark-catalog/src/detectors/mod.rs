@@ -88,7 +88,7 @@ pub fn all_detectors() -> Vec<Box<dyn Detector>> {
 /// Most packages one file may give (the biggest real databases hold a few thousand): a
 /// hostile 200 MB dpkg `status` gave 2.8 million, 4.2 GB in memory. Past it the detector
 /// stops, with a warning naming the limit.
-pub const MAX_FILE_PACKAGES: usize = 100_000;
+pub const MAX_FILE_PACKAGES: usize = 50_000;
 /// Most warnings one file may give; one more says how the rest were dropped.
 pub(crate) const MAX_FILE_WARNINGS: usize = 100;
 
