@@ -177,7 +177,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut c = LayerCache::new(dir.path(), &bulwark_catalog::all_detectors());
         c.max_entry = 4096;
-        let big = LayerInventory { entries: (0..1000).collect(), ..Default::default() };
+        let big = LayerInventory { entries: (0..1000).map(|i| u64::MAX - i).collect(), ..Default::default() };
         let e = c.put("sha256:big", &big).unwrap_err().to_string();
         assert!(e.contains("over 4096 bytes: not written"), "{e}");
         assert_eq!(std::fs::read_dir(dir.path().join("layers")).unwrap().count(), 0);

@@ -10,31 +10,40 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::collections::HashSet;
 
-/// Whether `layer` hides the lower-layer file at `path`: a whiteout or an entry of its own at
-/// the path or at one of its ancestors, or an opaque marker on one of its ancestors. Layers
-/// keep only [`path_key`]s, so this asks for each ancestor of the few files detectors read
-/// rather than walking every path the layer holds.
-pub(crate) fn hides(path: &str, replaced: &HashSet<u64>, opaque: &HashSet<u64>) -> bool {
+/// [`path_key`]s of `path` and of each of its ancestors, the root last.
+fn ancestry(path: &str) -> Vec<u64> {
+    let mut keys = vec![path_key(path)];
     let mut at = path;
-    if replaced.contains(&path_key(at)) {
-        return true;
-    }
     while let Some((parent, _)) = at.rsplit_once('/') {
         let parent = if parent.is_empty() { "/" } else { parent };
-        if opaque.contains(&path_key(parent)) || (parent != "/" && replaced.contains(&path_key(parent))) {
-            return true;
-        }
+        keys.push(path_key(parent));
         if parent == "/" {
             break;
         }
         at = parent;
     }
-    false
+    keys
+}
+
+/// Whether a layer hides the lower-layer file whose [`ancestry`] is `keys`: a whiteout or an
+/// entry of its own at the path or at one of its ancestors, or an opaque marker on one of its
+/// ancestors. Layers keep only [`path_key`]s, so this asks for each ancestor of the few files
+/// detectors read rather than walking every path the layer holds.
+fn hides_keys(keys: &[u64], replaced: &HashSet<u64>, opaque: &HashSet<u64>) -> bool {
+    let n = keys.len();
+    keys.iter().enumerate().any(|(i, k)| (i + 1 < n && replaced.contains(k)) || (i > 0 && opaque.contains(k)))
+}
+
+/// [`hides_keys`] for one path.
+pub(crate) fn hides(path: &str, replaced: &HashSet<u64>, opaque: &HashSet<u64>) -> bool {
+    hides_keys(&ancestry(path), replaced, opaque)
 }
 
 /// `layers` bottom first, owned or borrowed (an image may list one layer many times).
 pub fn squash<L: Borrow<LayerInventory>>(source: SourceInfo, layers: &[L]) -> Inventory {
     let mut view: BTreeMap<String, (usize, Vec<Detection>)> = BTreeMap::new();
+    // Each file's ancestry, hashed once however many layers ask.
+    let mut ancestries: std::collections::HashMap<String, Vec<u64>> = std::collections::HashMap::new();
     let mut warnings = Vec::new();
     let mut skipped = Vec::new();
     // A layer listed many times warns once, not once per listing.
@@ -46,7 +55,10 @@ pub fn squash<L: Borrow<LayerInventory>>(source: SourceInfo, layers: &[L]) -> In
             let replaced: HashSet<u64> = layer.whiteouts.iter().chain(&layer.entries).copied().collect();
             let opaque: HashSet<u64> = layer.opaque_dirs.iter().copied().collect();
             if !replaced.is_empty() || !opaque.is_empty() {
-                view.retain(|path, _| !hides(path, &replaced, &opaque));
+                view.retain(|path, _| {
+                    let keys = ancestries.entry(path.clone()).or_insert_with(|| ancestry(path));
+                    !hides_keys(keys, &replaced, &opaque)
+                });
             }
         }
         for (path, dets) in &layer.files {
