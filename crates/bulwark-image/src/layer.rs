@@ -322,6 +322,7 @@ fn walk(
         let in_flight = AtomicU64::new(0);
         // The layer's budgets: path bytes kept (files read, hard links) and packages kept.
         let mut path_bytes = 0u64;
+        let mut link_bytes = 0u64;
         let packages = AtomicU64::new(0);
         let over_packages: Mutex<Option<Skipped>> = Mutex::new(None);
         let mut over_paths: Option<Skipped> = None;
@@ -403,8 +404,10 @@ fn walk(
                     if kind.is_symlink() && aliases.is_none() {
                         if let Ok(Some(target)) = entry.link_name() {
                             let target = target.to_string_lossy().into_owned();
-                            if !over_path_budget(&path, "symlink", &mut path_bytes) {
-                                path_bytes += target.len() as u64;
+                            // Links have a budget of their own (the same size): many links do
+                            // not take the budget of the files detectors read.
+                            link_bytes += target.len() as u64;
+                            if !over_path_budget(&path, "symlink", &mut link_bytes) {
                                 inv.symlinks.push((path, target));
                             }
                         }
