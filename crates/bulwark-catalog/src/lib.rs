@@ -12,7 +12,7 @@ pub mod detectors;
 mod model;
 mod purl;
 
-pub use detectors::{all_detectors, Detector};
+pub use detectors::{all_detectors, Detector, MAX_FILE_PACKAGES};
 pub use model::{
     DetectError, Detection, FileInput, Inventory, LayerInfo, Location, OsInfo, Package, PackageType, Skipped,
     SourceInfo, SourcePackage,

@@ -157,6 +157,10 @@ pub struct Detection {
     /// lockfile or manifest, not from installed files.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub declared: bool,
+    /// Set when the detector stopped at a limit (see `MAX_FILE_PACKAGES`): the file's
+    /// packages are incomplete, and the walker lists the file as skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 impl Detection {

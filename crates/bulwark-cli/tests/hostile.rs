@@ -352,6 +352,17 @@ fn a_huge_package_database_is_kept_within_a_budget() {
     let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
     assert_eq!(inv.packages.len(), 30_000);
     assert!(inv.skipped.is_empty());
+    // One file over the per-file cap (50,000): the detector stops there, and says so.
+    let t2 = tempfile::tempdir().unwrap();
+    oci::layout(&t2.path().join("img"), "t", &[Layer::gzip(&oci::huge_status_tar(50_010))]);
+    let defaults = Options { no_cache: true, ..Default::default() };
+    let inv = catalog(&format!("oci-dir:{}:t", t2.path().join("img").display()), &defaults).unwrap();
+    assert_eq!(inv.packages.len(), 50_000);
+    assert!(
+        inv.skipped.iter().any(|s| s.limit == "max_file_packages 50000" && s.detector == "dpkg"),
+        "{:?}",
+        inv.skipped
+    );
     // The image budget, over several layers.
     let t = tempfile::tempdir().unwrap();
     let layers: Vec<Layer> = (0..3).map(|i| Layer::gzip(&oci::huge_status_tar(1000 + i))).collect();

@@ -100,18 +100,18 @@ pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>], opts: &DirOpt
                     vec![format!(
                         "{path}: {size} bytes is over the {cap}-byte limit of the {detector} detector: skipped"
                     )],
-                    Some(bulwark_catalog::Skipped {
+                    vec![bulwark_catalog::Skipped {
                         path,
                         detector: detector.into(),
                         limit: format!("max_size {cap} bytes"),
                         files: 1,
-                    }),
+                    }],
                 );
             }
             let mut data = Vec::new();
             let read = std::fs::File::open(&fs_path).and_then(|f| f.take(cap).read_to_end(&mut data));
             if let Err(e) = read {
-                return (path.clone(), Vec::new(), vec![format!("{path}: {e}")], None);
+                return (path.clone(), Vec::new(), vec![format!("{path}: {e}")], Vec::new());
             }
             let wanted: Vec<usize> = wanted
                 .into_iter()
@@ -121,8 +121,8 @@ pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>], opts: &DirOpt
                         .is_some_and(|d| d.magic().is_empty() || d.magic().iter().any(|m| data.starts_with(m)))
                 })
                 .collect();
-            let (dets, warns) = run_detectors(detectors, &wanted, &path, mode, &data);
-            (path, dets, warns, None)
+            let (dets, warns, skipped) = run_detectors(detectors, &wanted, &path, mode, &data);
+            (path, dets, warns, skipped)
         })
         .collect();
     for (path, dets, warns, skipped) in results {

@@ -317,7 +317,7 @@ fn walk(
         let mut inv = LayerInventory { diff_id: layer.diff_id.to_string(), ..Default::default() };
         let mut warnings = Warnings::default();
         // (path, detections, warnings) per file, filled in by the detection tasks.
-        type FileResults = Vec<(String, Vec<Detection>, Vec<String>)>;
+        type FileResults = Vec<(String, Vec<Detection>, Vec<String>, Vec<Skipped>)>;
         let results: Mutex<FileResults> = Mutex::new(Vec::new());
         let in_flight = AtomicU64::new(0);
         // The layer's budgets: path bytes kept (files read, hard links) and packages kept.
@@ -479,7 +479,7 @@ fn walk(
                     let (packages, over_packages) = (&packages, &over_packages);
                     let len = data.len() as u64;
                     let detect = move || {
-                        let (dets, warns) = run_detectors(detectors, &wanted, &path, mode, &data);
+                        let (dets, warns, file_skipped) = run_detectors(detectors, &wanted, &path, mode, &data);
                         drop(data);
                         // Past the package budget a file's findings are dropped (and listed), so
                         // a hostile database of millions of packages is not kept.
@@ -505,7 +505,7 @@ fn walk(
                             return;
                         }
                         if let Ok(mut r) = results.lock() {
-                            r.push((path, dets, warns));
+                            r.push((path, dets, warns, file_skipped));
                         }
                     };
                     // Backpressure: when the detectors fall behind (an image of big jars), this
@@ -548,7 +548,8 @@ fn walk(
         let mut results = results.into_inner().unwrap_or_default();
         // Detection tasks finish in any order: sort, so warnings come out the same every run.
         results.sort_by(|a, b| a.0.cmp(&b.0));
-        for (path, dets, warns) in results {
+        for (path, dets, warns, file_skipped) in results {
+            inv.skipped.extend(file_skipped);
             for w in warns {
                 warnings.push(w);
             }
@@ -626,15 +627,24 @@ pub(crate) fn run_detectors(
     path: &str,
     mode: u32,
     data: &[u8],
-) -> (Vec<Detection>, Vec<String>) {
+) -> (Vec<Detection>, Vec<String>, Vec<Skipped>) {
     let file = FileInput { path, mode, data };
     let mut dets = Vec::new();
     let mut warns = Vec::new();
+    let mut skipped = Vec::new();
     for &i in wanted {
         let Some(d) = detectors.get(i) else { continue };
         match d.detect(&file) {
             Ok(mut found) => {
                 found.declared = d.declared();
+                if found.truncated {
+                    skipped.push(Skipped {
+                        path: clip(path.to_string()),
+                        detector: d.name().into(),
+                        limit: format!("max_file_packages {}", bulwark_catalog::MAX_FILE_PACKAGES),
+                        files: 1,
+                    });
+                }
                 warns.extend(found.warnings.drain(..).map(|w| format!("{path}: {}: {w}", d.name())));
                 if !found.packages.is_empty() || found.os.is_some() {
                     dets.push(found);
@@ -643,7 +653,7 @@ pub(crate) fn run_detectors(
             Err(e) => warns.push(format!("{path}: {}: {e}", d.name())),
         }
     }
-    (dets, warns)
+    (dets, warns, skipped)
 }
 
 #[cfg(test)]

@@ -112,6 +112,7 @@ pub(crate) fn full(det: &mut Detection) -> bool {
     det.warnings.push(format!(
         "more than {MAX_FILE_PACKAGES} packages in one file (limit MAX_FILE_PACKAGES): the rest skipped"
     ));
+    det.truncated = true;
     true
 }
 
