@@ -12,9 +12,9 @@ pub mod detectors;
 mod model;
 mod purl;
 
-pub use detectors::{all_detectors, Detector};
+pub use detectors::{all_detectors, Detector, MAX_FILE_PACKAGES};
 pub use model::{
-    DetectError, Detection, FileInput, Inventory, LayerInfo, Location, OsInfo, Package, PackageType, SourceInfo,
-    SourcePackage,
+    DetectError, Detection, FileInput, Inventory, LayerInfo, Location, OsInfo, Package, PackageType, Skipped,
+    SourceInfo, SourcePackage,
 };
 pub use purl::purl_for;

@@ -157,6 +157,10 @@ pub struct Detection {
     /// lockfile or manifest, not from installed files.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub declared: bool,
+    /// Set when the detector stopped at a limit (see `MAX_FILE_PACKAGES`): the file's
+    /// packages are incomplete, and the walker lists the file as skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 impl Detection {
@@ -232,4 +236,27 @@ pub struct Inventory {
     pub packages: Vec<Package>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Files a detector wanted but did not read because of a limit (each also a warning):
+    /// an inventory with any is incomplete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+/// A file a detector wanted but did not read, or whose findings were dropped, because of a
+/// limit: reported, never silent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The file (for a budget that ran out, the first file dropped).
+    pub path: String,
+    /// The detector that wanted it.
+    pub detector: String,
+    /// The limit, with its value, e.g. `max_size 16777216 bytes`.
+    pub limit: String,
+    /// How many files this entry stands for (more than one when a budget ran out).
+    #[serde(default = "one")]
+    pub files: u64,
+}
+
+fn one() -> u64 {
+    1
 }

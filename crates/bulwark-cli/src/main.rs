@@ -92,6 +92,14 @@ pub(crate) struct ImageArgs {
     /// the SBOM it made at push time.
     #[arg(long)]
     pub(crate) no_registry_sbom: bool,
+    /// dir: sources: also walk other file systems mounted below the root (by default /proc,
+    /// /sys and every other mount below it are skipped, as Syft skips pseudo-filesystems).
+    #[arg(long)]
+    pub(crate) cross_mounts: bool,
+    /// dir: sources: also report the package databases of root file systems nested in the tree
+    /// (a chroot under /srv, a container runtime's storage), at their paths in the tree.
+    #[arg(long)]
+    pub(crate) nested_roots: bool,
 }
 
 impl ImageArgs {
@@ -105,6 +113,7 @@ impl ImageArgs {
             progress: !self.quiet && std::io::stderr().is_terminal(),
             limits: Default::default(),
             no_registry_sbom: self.no_registry_sbom,
+            dir: bulwark_image::dir::DirOptions { cross_mounts: self.cross_mounts, nested_roots: self.nested_roots },
         }
     }
 }

@@ -290,3 +290,290 @@ fn not_an_image_at_all() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("junk.tar") && !err.contains("panicked"), "{err}");
 }
+
+/// Issue 10, D2: every path of a layer was kept (and written to the layer cache), so 48,000
+/// paths of 64 KiB took 5.7 GB. Paths no detector reads are now kept as 8-byte keys, and the
+/// paths that are kept share a budget: past it files are skipped, named in a warning and in
+/// `skipped`. Before: the cache entry held every path (here 2 × 400 × 16 KiB = 13 MB) and
+/// nothing was skipped.
+#[test]
+fn long_paths_are_kept_within_a_budget() {
+    let t = tempfile::tempdir().unwrap();
+    oci::layout(&t.path().join("img"), "t", &[Layer::gzip(&oci::long_paths_tar(400, 16 << 10))]);
+    let cache = t.path().join("cache");
+    let mut opts = Options { cache_dir: Some(cache.clone()), ..Default::default() };
+    opts.limits.max_path_bytes = 1 << 20;
+    let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    // 1 MiB of 16 KiB paths: 63 files read, the other 337 skipped.
+    assert!((50..=64).contains(&inv.packages.len()), "{}", inv.packages.len());
+    assert!(
+        inv.warnings.iter().any(|w| w.contains("337 files a detector wanted skipped")
+            && w.contains("max_path_bytes 1048576 per layer")
+            && w.contains("BULWARK_LIMIT_MAX_PATH_BYTES")),
+        "{:?}",
+        inv.warnings
+    );
+    assert_eq!(inv.skipped.len(), 1, "{:?}", inv.skipped);
+    assert_eq!(inv.skipped[0].files, 337);
+    assert_eq!(inv.skipped[0].detector, "npm-package-json");
+    // The cache entry: the kept paths (about 1 MiB, each twice: key and location) and 800
+    // keys; not 13 MB of paths.
+    let entry_size: u64 =
+        std::fs::read_dir(cache.join("layers")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    assert!(entry_size < 3 << 20, "cache entry of {entry_size} bytes");
+    // Read back from the cache: the same answer.
+    let again = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    assert_eq!(again.packages.len(), inv.packages.len());
+    assert_eq!(again.skipped, inv.skipped);
+}
+
+/// Issue 10, D2: a 200 MB dpkg `status` of 2.8 million packages took 4.2 GB. A layer keeps at
+/// most `max_packages`: past it a file's findings are dropped, named in a warning and in
+/// `skipped`. Before: all 30,000 packages were kept.
+#[test]
+fn a_huge_package_database_is_kept_within_a_budget() {
+    let t = tempfile::tempdir().unwrap();
+    oci::layout(&t.path().join("img"), "t", &[Layer::gzip(&oci::huge_status_tar(30_000))]);
+    let mut opts = opts();
+    opts.limits.max_packages = 10_000;
+    let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    assert!(inv.packages.is_empty(), "{}", inv.packages.len());
+    assert!(
+        inv.warnings.iter().any(|w| w.contains("/var/lib/dpkg/status")
+            && w.contains("max_packages 10000 per layer")
+            && w.contains("BULWARK_LIMIT_MAX_PACKAGES")),
+        "{:?}",
+        inv.warnings
+    );
+    assert_eq!(inv.skipped[0].detector, "dpkg");
+    // Within the budget, all of them.
+    let mut opts = opts.clone();
+    opts.limits.max_packages = 30_000;
+    let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    assert_eq!(inv.packages.len(), 30_000);
+    assert!(inv.skipped.is_empty());
+    // One file over the per-file cap (50,000): the detector stops there, and says so.
+    let t2 = tempfile::tempdir().unwrap();
+    oci::layout(&t2.path().join("img"), "t", &[Layer::gzip(&oci::huge_status_tar(50_010))]);
+    let defaults = Options { no_cache: true, ..Default::default() };
+    let inv = catalog(&format!("oci-dir:{}:t", t2.path().join("img").display()), &defaults).unwrap();
+    assert_eq!(inv.packages.len(), 50_000);
+    assert!(
+        inv.skipped.iter().any(|s| s.limit == "max_file_packages 50000" && s.detector == "dpkg"),
+        "{:?}",
+        inv.skipped
+    );
+    // The image budget, over several layers.
+    let t = tempfile::tempdir().unwrap();
+    let layers: Vec<Layer> = (0..3).map(|i| Layer::gzip(&oci::huge_status_tar(1000 + i))).collect();
+    oci::layout(&t.path().join("img"), "t", &layers);
+    let mut opts = opts.clone();
+    opts.limits.max_image_packages = 2500;
+    let inv = catalog(&format!("oci-dir:{}:t", t.path().join("img").display()), &opts).unwrap();
+    assert!(inv.skipped.iter().any(|s| s.limit == "max_image_packages 2500"), "{:?}", inv.skipped);
+    assert!(inv.warnings.iter().any(|w| w.contains("BULWARK_LIMIT_MAX_IMAGE_PACKAGES")), "{:?}", inv.warnings);
+}
+
+/// The CLI: the limits are lowered through the environment, the warning is on stderr and the
+/// JSON lists the skipped file.
+#[test]
+fn cli_names_the_limit_and_lists_skipped_files() {
+    let t = tempfile::tempdir().unwrap();
+    oci::layout(&t.path().join("img"), "t", &[Layer::gzip(&oci::huge_status_tar(3000))]);
+    let out = common::bulwark()
+        .args(["sbom", &format!("oci-dir:{}:t", t.path().join("img").display()), "--no-cache", "-f", "json"])
+        .env("BULWARK_LIMIT_MAX_PACKAGES", "1000")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("max_packages 1000 per layer"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["skipped"][0]["path"], "/var/lib/dpkg/status", "{v}");
+    assert_eq!(v["skipped"][0]["limit"], "max_packages 1000 per layer");
+}
+
+/// Issue 10, D6: `/var/lib/dpkg` a link to `/opt/dpkgdb` gave 0 packages (Syft found them).
+/// Links are now resolved within the image: directory and file links, relative and absolute,
+/// across layers, chains; a `..` cannot climb above the root; a loop is a warning, not a hang.
+/// Before: every case but the loop gave no packages.
+#[test]
+fn package_databases_behind_symlinks_are_found_within_the_image() {
+    let status = dpkg_status(&[("bash", "5.2.15-2+b7"), ("openssl", "3.0.15-1~deb12u1")]);
+    let want = vec!["bash@5.2.15-2+b7".to_string(), "openssl@3.0.15-1~deb12u1".to_string()];
+    let real = |dir: &str| {
+        Layer::gzip(&tar(&[
+            Entry::File("etc/os-release", oci::OS_RELEASE),
+            Entry::File(&format!("{dir}/status"), &status),
+        ]))
+    };
+    let cases: Vec<(&str, Vec<Layer>)> = vec![
+        // The directory link in a layer above the database.
+        (
+            "dir link above",
+            vec![real("opt/dpkgdb"), Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg", "/opt/dpkgdb")]))],
+        ),
+        // The link first, the database added later.
+        (
+            "dir link below",
+            vec![Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg", "../../opt/dpkgdb")])), real("opt/dpkgdb")],
+        ),
+        // A file link whose `..` would climb above the root: it stops there, as in the kernel.
+        (
+            "file link",
+            vec![
+                real("opt/db"),
+                Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg/status", "../../../../../../opt/db/status")])),
+            ],
+        ),
+        // A chain of links.
+        (
+            "chain",
+            vec![
+                real("srv/c"),
+                Layer::gzip(&tar(&[
+                    Entry::Symlink("var/lib/dpkg", "/a"),
+                    Entry::Symlink("a", "b"),
+                    Entry::Symlink("b", "/srv/c"),
+                ])),
+            ],
+        ),
+    ];
+    for (what, layers) in cases {
+        let t = tempfile::tempdir().unwrap();
+        oci::layout(&t.path().join("img"), "t", &layers);
+        let inv = scan(&t.path().join("img")).unwrap();
+        assert_eq!(names(&inv), want, "{what}: {:?}", inv.warnings);
+        assert!(inv.packages.iter().all(|p| p.location.path == "/var/lib/dpkg/status"), "{what}");
+    }
+    // Language metadata behind a link.
+    let t = tempfile::tempdir().unwrap();
+    let layer = Layer::gzip(&tar(&[
+        Entry::File("opt/nm/left-pad/package.json", br#"{"name":"left-pad","version":"1.3.0"}"#),
+        Entry::Symlink("app/node_modules", "/opt/nm"),
+    ]));
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    assert_eq!(names(&scan(&t.path().join("img")).unwrap()), ["left-pad@1.3.0"]);
+    // A loop: a warning, quickly.
+    let t = tempfile::tempdir().unwrap();
+    let layer = Layer::gzip(&tar(&[
+        Entry::File("opt/db/status", &status),
+        Entry::Symlink("var/lib/dpkg", "/x"),
+        Entry::Symlink("x", "var/lib/dpkg"),
+    ]));
+    oci::layout(&t.path().join("img"), "t", &[layer]);
+    let start = std::time::Instant::now();
+    let inv = scan(&t.path().join("img")).unwrap();
+    assert!(start.elapsed().as_secs() < 10);
+    assert!(inv.packages.is_empty());
+    assert!(
+        inv.warnings.iter().any(|w| w.contains("/var/lib/dpkg: more than 40 symbolic links")),
+        "{:?}",
+        inv.warnings
+    );
+    // A whiteout of the database above the link hides it again.
+    let t = tempfile::tempdir().unwrap();
+    let layers = vec![
+        real("opt/dpkgdb"),
+        Layer::gzip(&tar(&[Entry::Symlink("var/lib/dpkg", "/opt/dpkgdb")])),
+        Layer::gzip(&tar(&[Entry::File("opt/dpkgdb/.wh.status", b"")])),
+    ];
+    oci::layout(&t.path().join("img"), "t", &layers);
+    assert!(scan(&t.path().join("img")).unwrap().packages.is_empty());
+}
+
+/// Issue 10, D6 for `dir:`: a database behind a link inside the tree is found; a link that
+/// leads outside the given root is resolved inside it (here to nothing) and never followed
+/// out. Before: 0 packages from the link inside the tree.
+#[test]
+fn dir_sources_resolve_links_within_the_root() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join("opt/dpkgdb")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/os-release"), oci::OS_RELEASE).unwrap();
+    std::fs::write(root.join("opt/dpkgdb/status"), dpkg_status(&[("bash", "5.2.15-2+b7")])).unwrap();
+    std::os::unix::fs::symlink("/opt/dpkgdb", root.join("var/lib/dpkg")).unwrap();
+    // Outside the root: a database that must never be read through a link.
+    std::fs::create_dir_all(t.path().join("outside/db")).unwrap();
+    std::fs::write(t.path().join("outside/db/installed"), b"P:evil\nV:6.6.6\n\n").unwrap();
+    std::fs::create_dir_all(root.join("lib")).unwrap();
+    std::os::unix::fs::symlink(t.path().join("outside"), root.join("lib/apk")).unwrap();
+    std::os::unix::fs::symlink("../../../../outside", root.join("usr")).unwrap();
+    // A loop.
+    std::os::unix::fs::symlink("/loop2", root.join("loop1")).unwrap();
+    std::os::unix::fs::symlink("/loop1", root.join("loop2")).unwrap();
+    let inv = catalog(&format!("dir:{}", root.display()), &opts()).unwrap();
+    assert_eq!(names(&inv), ["bash@5.2.15-2+b7"], "{:?}", inv.warnings);
+    assert_eq!(inv.packages[0].location.path, "/var/lib/dpkg/status");
+}
+
+/// The notes on `dir:/`: nested root file systems' databases are reported only with
+/// `nested_roots` (`--nested-roots`), at their paths in the tree.
+#[test]
+fn dir_nested_roots_are_an_option() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(root.join("var/lib/dpkg/status"), dpkg_status(&[("bash", "5.2.15-2+b7")])).unwrap();
+    let nested = root.join("srv/chroot/var/lib/dpkg");
+    std::fs::create_dir_all(&nested).unwrap();
+    std::fs::write(nested.join("status"), dpkg_status(&[("openssl", "3.0.15-1~deb12u1")])).unwrap();
+    let inv = catalog(&format!("dir:{}", root.display()), &opts()).unwrap();
+    assert_eq!(names(&inv), ["bash@5.2.15-2+b7"]);
+    let mut o = opts();
+    o.dir.nested_roots = true;
+    let inv = catalog(&format!("dir:{}", root.display()), &o).unwrap();
+    assert_eq!(names(&inv), ["bash@5.2.15-2+b7", "openssl@3.0.15-1~deb12u1"]);
+    let openssl = inv.packages.iter().find(|p| p.name == "openssl").unwrap();
+    assert_eq!(openssl.location.path, "/srv/chroot/var/lib/dpkg/status");
+}
+
+/// The notes on `dir:/`: mounts below the root (`/proc`, `/sys`, here `/dev`'s) are skipped
+/// with a warning unless `cross_mounts` (`--cross-mounts`). Before: walked.
+#[test]
+fn dir_walks_stay_on_the_roots_file_system() {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let under_dev: Vec<&str> =
+        mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with("/dev/")).collect();
+    assert!(!under_dev.is_empty(), "this test needs a mount below /dev (/dev/pts, /dev/shm): none in mountinfo");
+    let inv = catalog("dir:/dev", &opts()).unwrap();
+    let first = &under_dev[0]["/dev".len()..];
+    assert!(
+        inv.warnings.iter().any(|w| w.starts_with(&format!("{first}: another file system mounted here"))),
+        "{first}: {:?}",
+        inv.warnings
+    );
+    let mut o = opts();
+    o.dir.cross_mounts = true;
+    let inv = catalog("dir:/dev", &o).unwrap();
+    assert!(!inv.warnings.iter().any(|w| w.contains("another file system")), "{:?}", inv.warnings);
+}
+
+/// Issue 10, D11 (the "never silent" part only): an executable over the 512 MiB limit of the
+/// executable detectors (a sparse file: 600 MiB apparent, nothing on disk) is named in a
+/// warning with the detector and the limit, and listed under `skipped` in the JSON output.
+/// Before: for `dir:` the warning named neither the detector nor the limit's name, and the
+/// JSON did not list the file.
+#[test]
+fn a_file_skipped_for_size_is_never_silent() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let bin = t.path().join("usr/local/bin/big");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    let f = std::fs::File::create(&bin).unwrap();
+    std::io::Write::write_all(&mut &f, b"\x7fELF\x02\x01\x01").unwrap();
+    f.set_len(600 << 20).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = common::bulwark().args(["sbom", &format!("dir:{}", t.path().display()), "-f", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/usr/local/bin/big: 629145600 bytes is over the 536870912-byte limit of the go-binary detector"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["skipped"][0]["path"], "/usr/local/bin/big", "{v}");
+    assert_eq!(v["skipped"][0]["limit"], "max_size 536870912 bytes");
+}

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
+#[path = "common/oci.rs"]
+mod oci;
 
 use common::own_registry::{have_skopeo, layout_tag, OwnRegistry};
 use common::scan_facts::{build_db, expected, records};
@@ -415,4 +417,48 @@ fn a_failed_scan_follows_the_unscanned_policy() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(get().0, 200);
+}
+
+/// Issue 10, D2: a pushed image whose layer holds a huge dpkg `status` (2.8 million packages)
+/// took the registry to 4.2 GB during scan-on-push; 48,000 paths of 64 KiB to 5.78 GB. The
+/// scan now runs within the inventory budget (lowered here through the environment): the
+/// hostile image fails its own scan, naming the limit, and the server stays healthy and
+/// scans the next image. Before: the scan was `done` with every package (or the server died
+/// at real scale).
+#[test]
+fn a_hostile_image_fails_its_own_scan_within_the_budget() {
+    assert!(have_skopeo(), "skopeo is needed for this test");
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = OwnRegistry::start_with_env(
+        "",
+        "",
+        &[("BULWARK_LIMIT_MAX_PACKAGES", "1000"), ("BULWARK_LIMIT_MAX_PATH_BYTES", "1048576")],
+    );
+    reg.add_user("dev", "dev-password", &["team-a:push"], false);
+    let dev = ("dev", "dev-password");
+    let hostile = [
+        ("status", oci::Layer::gzip(&oci::huge_status_tar(5000)), "max_packages 1000 per layer"),
+        ("paths", oci::Layer::gzip(&oci::long_paths_tar(200, 16 << 10)), "max_path_bytes 1048576 per layer"),
+    ];
+    for (name, layer, limit) in hostile {
+        let layout = tmp.path().join(name);
+        oci::layout(&layout, "t", &[layer]);
+        let out = reg.skopeo_push(
+            &format!("oci:{}:t", layout.display()),
+            &format!("team-a/{name}:v1"),
+            Some("dev:dev-password"),
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v = wait_scan(&reg, &format!("team-a/{name}"), "v1", dev, |v| {
+            ["done", "failed", "skipped"].contains(&v["status"].as_str().unwrap_or_default())
+        });
+        assert_eq!(v["status"], "failed", "{v}");
+        let error = v["error"].as_str().unwrap_or_default();
+        assert!(error.contains("inventory incomplete") && error.contains(limit), "{v}");
+    }
+    let health = reqwest::blocking::get(reg.url("/healthz")).unwrap();
+    assert_eq!(health.status(), 200);
+    push(&reg, "debian-minbase", "team-a/deb:v1", Some("dev:dev-password"));
+    let v = wait_scan(&reg, "team-a/deb", "v1", dev, |v| v["status"] == "done" || v["status"] == "failed");
+    assert_eq!(v["status"], "done", "{v}");
 }

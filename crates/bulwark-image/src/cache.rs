@@ -13,14 +13,17 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Bump when [`LayerInventory`] or the layer walk changes shape.
-const SCHEMA: u32 = 2;
-/// Largest cache entry read: an inventory of the most entries a layer may hold
-/// ([`crate::Limits::max_entries`], 5 million paths) is about half this.
+const SCHEMA: u32 = 3;
+/// Largest cache entry read or written. A layer's inventory within its budget
+/// ([`crate::Limits`]: 5 million 8-byte path keys, 8 MiB of paths, 100,000 packages) is well
+/// under this; an entry that would be bigger is not written, since it would never be read.
 const MAX_ENTRY: u64 = 1 << 30;
 
 pub struct LayerCache {
     dir: PathBuf,
     detectors_key: String,
+    /// [`MAX_ENTRY`], lowered by tests.
+    max_entry: u64,
 }
 
 impl LayerCache {
@@ -34,7 +37,7 @@ impl LayerCache {
         for d in detectors {
             k.push_str(&format!(";{}={}", d.name(), d.version()));
         }
-        LayerCache { dir: root.join("layers"), detectors_key: k }
+        LayerCache { dir: root.join("layers"), detectors_key: k, max_entry: MAX_ENTRY }
     }
 
     fn path(&self, verified_digest: &str) -> PathBuf {
@@ -48,7 +51,7 @@ impl LayerCache {
     pub fn get(&self, verified_digest: &str) -> Option<LayerInventory> {
         let path = self.path(verified_digest);
         let meta = std::fs::symlink_metadata(&path).ok()?;
-        if !meta.file_type().is_file() || meta.len() > MAX_ENTRY {
+        if !meta.file_type().is_file() || meta.len() > self.max_entry {
             return None;
         }
         let f = std::fs::File::open(&path).ok()?;
@@ -56,8 +59,8 @@ impl LayerCache {
             return None;
         }
         let mut bytes = Vec::new();
-        f.take(MAX_ENTRY + 1).read_to_end(&mut bytes).ok()?;
-        if bytes.len() as u64 > MAX_ENTRY {
+        f.take(self.max_entry + 1).read_to_end(&mut bytes).ok()?;
+        if bytes.len() as u64 > self.max_entry {
             return None;
         }
         let inv: LayerInventory = serde_json::from_slice(&bytes).ok()?;
@@ -73,12 +76,42 @@ impl LayerCache {
                 self.dir.display()
             )));
         }
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| ImageError::io(&self.dir, e))?;
-        let bytes = serde_json::to_vec(inv).map_err(|e| ImageError::json("layer cache entry", e))?;
-        tmp.write_all(&bytes).map_err(|e| ImageError::io(tmp.path(), e))?;
+        // Serialised straight into the file, and stopped past MAX_ENTRY: no copy in memory.
+        let tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| ImageError::io(&self.dir, e))?;
+        let mut out = Capped { inner: std::io::BufWriter::new(tmp), left: self.max_entry };
+        if let Err(e) = serde_json::to_writer(&mut out, inv) {
+            return Err(if out.left == 0 {
+                ImageError::invalid(format!("layer cache entry over {} bytes: not written", self.max_entry))
+            } else {
+                ImageError::json("layer cache entry", e)
+            });
+        }
+        let tmp = out.inner.into_inner().map_err(|e| ImageError::io(&self.dir, e.into_error()))?;
         let target = self.path(verified_digest);
         tmp.persist(&target).map_err(|e| ImageError::io(&target, e.error))?;
         Ok(())
+    }
+}
+
+/// A writer that fails once `left` bytes are written.
+struct Capped<W> {
+    inner: W,
+    left: u64,
+}
+
+impl<W: Write> Write for Capped<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            self.left = 0;
+            return Err(std::io::Error::other("too big"));
+        }
+        let n = self.inner.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -128,12 +161,28 @@ mod tests {
         let dets = bulwark_catalog::all_detectors();
         let c = LayerCache::new(dir.path(), &dets);
         assert!(c.get("sha256:x").is_none());
-        let inv = LayerInventory { diff_id: "sha256:x".into(), entries: vec!["/a".into()], ..Default::default() };
+        let inv = LayerInventory { diff_id: "sha256:x".into(), entries: vec![u64::MAX, 1], ..Default::default() };
         c.put("sha256:x", &inv).unwrap();
-        assert_eq!(c.get("sha256:x").unwrap().entries, vec!["/a".to_string()]);
+        assert_eq!(c.get("sha256:x").unwrap().entries, vec![u64::MAX, 1]);
         std::fs::write(c.path("sha256:x"), b"{truncated").unwrap();
         assert!(c.get("sha256:x").is_none());
         // No temp files left behind.
         assert_eq!(std::fs::read_dir(dir.path().join("layers")).unwrap().count(), 1);
+    }
+
+    /// Writes were unbounded while reads refuse entries over the limit: a 2.9 GB entry was
+    /// written, never to be read. An entry over the limit is now not written at all.
+    #[test]
+    fn an_entry_it_would_not_read_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LayerCache::new(dir.path(), &bulwark_catalog::all_detectors());
+        c.max_entry = 4096;
+        let big = LayerInventory { entries: (0..1000).map(|i| u64::MAX - i).collect(), ..Default::default() };
+        let e = c.put("sha256:big", &big).unwrap_err().to_string();
+        assert!(e.contains("over 4096 bytes: not written"), "{e}");
+        assert_eq!(std::fs::read_dir(dir.path().join("layers")).unwrap().count(), 0);
+        let small = LayerInventory { entries: (0..10).collect(), ..Default::default() };
+        c.put("sha256:small", &small).unwrap();
+        assert_eq!(c.get("sha256:small").unwrap().entries.len(), 10);
     }
 }

@@ -1,22 +1,158 @@
-//! `dir:PATH`: a root filesystem on disk, read as a single layer. Symlinks are never
-//! followed, so a link inside the tree cannot lead the walk out of it.
+//! `dir:PATH`: a root filesystem on disk, read as a single layer. The walk never follows a
+//! symbolic link, so it cannot leave the tree; links that lead to a package database or a
+//! language metadata directory inside the tree are resolved as in an image (see
+//! [`crate::links`]), never outside the given root. By default the walk stays on the root's
+//! file system: `/proc`, `/sys` and other mounts below the root are skipped, as Syft skips
+//! pseudo-filesystems (`cross_mounts` reads them). Package databases of nested root file
+//! systems (a chroot under `/srv`, a container runtime's storage) are read only when asked
+//! (`nested_roots`): they are not the root's packages.
 
 use crate::error::{ImageError, Result};
-use crate::layer::{run_detectors, LayerInventory};
+use crate::layer::{path_key, run_detectors, LayerInventory};
 use bulwark_catalog::Detector;
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>]) -> Result<LayerInventory> {
+/// How to walk a directory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DirOptions {
+    /// Descend into other file systems mounted below the root (`/proc`, `/sys`, …).
+    pub cross_mounts: bool,
+    /// Also report the package databases of root file systems nested in the tree (any
+    /// `…/var/lib/dpkg/status`, `…/lib/apk/db/installed`, rpm database), at their own paths.
+    pub nested_roots: bool,
+}
+
+/// Paths of package databases, matched as path suffixes when `nested_roots` is on.
+const NESTED_DATABASES: &[&str] = &[
+    "/var/lib/dpkg/status",
+    "/lib/apk/db/installed",
+    "/var/lib/rpm/Packages",
+    "/var/lib/rpm/Packages.db",
+    "/var/lib/rpm/rpmdb.sqlite",
+    "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+];
+
+/// (file on disk, path the detectors see, mode, detectors, size)
+type Wanted = (PathBuf, String, u32, Vec<usize>, u64);
+
+pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>], opts: &DirOptions) -> Result<LayerInventory> {
     let meta = std::fs::symlink_metadata(root).map_err(|e| ImageError::io(root, e))?;
     if !meta.is_dir() {
         return Err(ImageError::invalid(format!("{}: not a directory", root.display())));
     }
     let mut inv = LayerInventory { diff_id: String::new(), ..Default::default() };
-    let mut wanted_files: Vec<(PathBuf, String, u32, Vec<usize>, u64)> = Vec::new();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
+    let mut wanted_files: Vec<Wanted> = Vec::new();
+    let mut links: BTreeMap<String, String> = BTreeMap::new();
+    walk(root, String::new(), meta.dev(), detectors, opts, &mut inv, &mut wanted_files, &mut links, false);
+
+    // Links inside the tree: the files seen through them, under the path through the link.
+    let (aliases, warns) = {
+        let layers = [&inv];
+        crate::links::aliases(&links, &layers)
+    };
+    inv.warnings.extend(warns);
+    for (link, real) in &aliases {
+        let real_fs = root.join(real.trim_start_matches('/'));
+        let Ok(md) = std::fs::symlink_metadata(&real_fs) else { continue };
+        let mut found = Vec::new();
+        let mut scratch = LayerInventory::default();
+        if md.is_dir() {
+            walk(
+                &real_fs,
+                real.clone(),
+                meta.dev(),
+                detectors,
+                opts,
+                &mut scratch,
+                &mut found,
+                &mut BTreeMap::new(),
+                true,
+            );
+        } else if md.is_file() {
+            found.push((real_fs, real.clone(), md.permissions().mode(), Vec::new(), md.len()));
+        }
+        for (fs_path, path, mode, _, size) in found {
+            let Some(alias) = crate::links::aliased(std::slice::from_ref(&(link.clone(), real.clone())), &path).next()
+            else {
+                continue;
+            };
+            let wanted: Vec<usize> =
+                detectors.iter().enumerate().filter(|(_, d)| d.matches(&alias, mode)).map(|(i, _)| i).collect();
+            if !wanted.is_empty() && !detectors.iter().any(|d| d.matches(&path, mode)) {
+                wanted_files.push((fs_path, alias, mode, wanted, size));
+            }
+        }
+    }
+
+    let results: Vec<_> = wanted_files
+        .into_par_iter()
+        .map(|(fs_path, path, mode, wanted, size)| {
+            let cap = wanted.iter().filter_map(|&i| detectors.get(i)).map(|d| d.max_size()).max().unwrap_or(0);
+            if size > cap {
+                let detector = wanted.first().and_then(|&i| detectors.get(i)).map_or("", |d| d.name());
+                return (
+                    path.clone(),
+                    Vec::new(),
+                    vec![format!(
+                        "{path}: {size} bytes is over the {cap}-byte limit of the {detector} detector: skipped"
+                    )],
+                    vec![bulwark_catalog::Skipped {
+                        path,
+                        detector: detector.into(),
+                        limit: format!("max_size {cap} bytes"),
+                        files: 1,
+                    }],
+                );
+            }
+            let mut data = Vec::new();
+            let read = std::fs::File::open(&fs_path).and_then(|f| f.take(cap).read_to_end(&mut data));
+            if let Err(e) = read {
+                return (path.clone(), Vec::new(), vec![format!("{path}: {e}")], Vec::new());
+            }
+            let wanted: Vec<usize> = wanted
+                .into_iter()
+                .filter(|&i| {
+                    detectors
+                        .get(i)
+                        .is_some_and(|d| d.magic().is_empty() || d.magic().iter().any(|m| data.starts_with(m)))
+                })
+                .collect();
+            let (dets, warns, skipped) = run_detectors(detectors, &wanted, &path, mode, &data);
+            (path, dets, warns, skipped)
+        })
+        .collect();
+    for (path, dets, warns, skipped) in results {
+        inv.warnings.extend(warns);
+        inv.skipped.extend(skipped);
+        if !dets.is_empty() {
+            inv.files.insert(path, dets);
+        }
+    }
+    // Only the walk needed them (to tell which databases links lead to).
+    inv.entries = Vec::new();
+    Ok(inv)
+}
+
+/// Walk `dir` (seen as `rel`) without following links: files some detector wants (every file
+/// with `collect_all`) go to `wanted`, links to `links`, every file's [`path_key`] to
+/// `inv.entries`.
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    dir: &Path,
+    rel: String,
+    root_dev: u64,
+    detectors: &[Box<dyn Detector>],
+    opts: &DirOptions,
+    inv: &mut LayerInventory,
+    wanted: &mut Vec<Wanted>,
+    links: &mut BTreeMap<String, String>,
+    collect_all: bool,
+) {
+    let mut stack = vec![(dir.to_path_buf(), rel)];
     while let Some((dir, rel)) = stack.pop() {
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -29,55 +165,54 @@ pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>]) -> Result<Lay
             let name = ent.file_name().to_string_lossy().into_owned();
             let path = format!("{rel}/{name}");
             let Ok(ft) = ent.file_type() else { continue };
+            if ft.is_symlink() {
+                if let Ok(target) = std::fs::read_link(ent.path()) {
+                    links.insert(path, target.to_string_lossy().into_owned());
+                }
+                continue;
+            }
             if ft.is_dir() {
+                if !opts.cross_mounts {
+                    match ent.metadata() {
+                        Ok(md) if md.dev() != root_dev => {
+                            inv.warnings.push(format!(
+                                "{path}: another file system mounted here: skipped (--cross-mounts reads it)"
+                            ));
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
                 stack.push((ent.path(), path));
                 continue;
             }
             if !ft.is_file() {
                 continue;
             }
+            inv.entries.push(path_key(&path));
             let Ok(md) = ent.metadata() else { continue };
             let mode = md.permissions().mode();
-            let wanted: Vec<usize> =
+            if collect_all {
+                wanted.push((ent.path(), path, mode, Vec::new(), md.len()));
+                continue;
+            }
+            let found: Vec<usize> =
                 detectors.iter().enumerate().filter(|(_, d)| d.matches(&path, mode)).map(|(i, _)| i).collect();
-            if !wanted.is_empty() {
-                wanted_files.push((ent.path(), path, mode, wanted, md.len()));
+            if !found.is_empty() {
+                wanted.push((ent.path(), path, mode, found, md.len()));
+                continue;
+            }
+            // A nested root's database: read by the detector of the database's own path,
+            // reported at its path in the tree.
+            if opts.nested_roots {
+                if let Some(db) = NESTED_DATABASES.iter().find(|db| path.ends_with(*db) && path.len() > db.len()) {
+                    let found: Vec<usize> =
+                        detectors.iter().enumerate().filter(|(_, d)| d.matches(db, mode)).map(|(i, _)| i).collect();
+                    if !found.is_empty() {
+                        wanted.push((ent.path(), path, mode, found, md.len()));
+                    }
+                }
             }
         }
     }
-    let results: Vec<_> = wanted_files
-        .into_par_iter()
-        .map(|(fs_path, path, mode, wanted, size)| {
-            let cap = wanted.iter().filter_map(|&i| detectors.get(i)).map(|d| d.max_size()).max().unwrap_or(0);
-            if size > cap {
-                return (
-                    path.clone(),
-                    Vec::new(),
-                    vec![format!("{path}: {size} bytes is over the {cap}-byte limit: skipped")],
-                );
-            }
-            let mut data = Vec::new();
-            let read = std::fs::File::open(&fs_path).and_then(|f| f.take(cap).read_to_end(&mut data));
-            if let Err(e) = read {
-                return (path.clone(), Vec::new(), vec![format!("{path}: {e}")]);
-            }
-            let wanted: Vec<usize> = wanted
-                .into_iter()
-                .filter(|&i| {
-                    detectors
-                        .get(i)
-                        .is_some_and(|d| d.magic().is_empty() || d.magic().iter().any(|m| data.starts_with(m)))
-                })
-                .collect();
-            let (dets, warns) = run_detectors(detectors, &wanted, &path, mode, &data);
-            (path, dets, warns)
-        })
-        .collect();
-    for (path, dets, warns) in results {
-        inv.warnings.extend(warns);
-        if !dets.is_empty() {
-            inv.files.insert(path, dets);
-        }
-    }
-    Ok(inv)
 }

@@ -9,6 +9,7 @@ pub mod digest;
 pub mod dir;
 pub mod error;
 pub mod layer;
+pub mod links;
 mod prefetch;
 pub mod registry;
 pub mod source;
@@ -118,6 +119,8 @@ pub struct Options {
     pub limits: Limits,
     /// Read the layers even when the registry (a Bulwark registry) already holds an SBOM.
     pub no_registry_sbom: bool,
+    /// How a `dir:` source is walked.
+    pub dir: dir::DirOptions,
 }
 
 /// Catalogue an image or directory: every package visible in its final filesystem.
@@ -133,7 +136,7 @@ pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
     };
     let image = match spec {
         SourceSpec::Dir { path } => {
-            let inv = dir::read_dir_tree(&path, &detectors)?;
+            let inv = dir::read_dir_tree(&path, &detectors, &opts.dir)?;
             let info = SourceInfo {
                 kind: "dir".into(),
                 input: input.into(),
@@ -203,17 +206,41 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
             unique.push(i);
         }
     }
+    let image_packages = std::sync::atomic::AtomicU64::new(0);
     let read_one = |i: usize| -> Result<layer::LayerInventory> {
         let l = &image.layers[i];
-        if let Some(hit) = cache.as_ref().and_then(|c| c.get(&keys[i])) {
-            tick(l.size.unwrap_or(0));
-            return Ok(hit);
-        }
-        let inv = layer::read_layer(l, detectors, &opts.limits, &tick)?;
-        if let Some(c) = &cache {
-            if let Err(e) = c.put(&keys[i], &inv) {
-                tracing::warn!("layer cache: {e}");
+        let mut inv = match cache.as_ref().and_then(|c| c.get(&keys[i])) {
+            Some(hit) => {
+                tick(l.size.unwrap_or(0));
+                hit
             }
+            None => {
+                let inv = layer::read_layer(l, detectors, &opts.limits, &tick)?;
+                if let Some(c) = &cache {
+                    if let Err(e) = c.put(&keys[i], &inv) {
+                        tracing::warn!("layer cache: {e}");
+                    }
+                }
+                inv
+            }
+        };
+        // Each layer is within its own budget; together they share the image's.
+        let n: u64 = inv.files.values().flatten().map(|d| d.packages.len() as u64).sum();
+        let before = image_packages.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        if n > 0 && before + n > opts.limits.max_image_packages {
+            let limit = format!("max_image_packages {}", opts.limits.max_image_packages);
+            let first = inv.files.keys().next().cloned().unwrap_or_default();
+            inv.warnings.push(layer::clip(format!(
+                "{} files a detector read skipped: over the limit {limit} (BULWARK_LIMIT_MAX_IMAGE_PACKAGES), the first {first}",
+                inv.files.len()
+            )));
+            inv.skipped.push(bulwark_catalog::Skipped {
+                path: layer::clip(first),
+                detector: String::new(),
+                limit,
+                files: inv.files.len() as u64,
+            });
+            inv.files.clear();
         }
         Ok(inv)
     };
@@ -253,7 +280,62 @@ pub fn catalog_image(image: ResolvedImage, detectors: &[Box<dyn Detector>], opts
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok(squash::squash(image.info.clone(), &layers))
+    // Package databases behind symbolic links: the layers are read again for the files seen
+    // through them, and each such file that its own layer's successors leave visible is added
+    // on top, under the path through the link.
+    let links = links::final_links(&layers);
+    let (aliases, mut link_warnings) = links::aliases(&links, &layers);
+    let mut through_links: Vec<layer::LayerInventory> = Vec::new();
+    if !aliases.is_empty() {
+        for (i, l) in image.layers.iter().enumerate() {
+            if i > 0 && keys.get(i - 1) == Some(&keys[i]) {
+                continue;
+            }
+            let Some(first) = by_key.get(keys[i].as_str()) else { continue };
+            let Some(pos) = layers.iter().position(|x| std::ptr::eq(*x, first)) else { continue };
+            // A layer not at hand (a registry pull skips layers whose inventory is cached) is
+            // a warning: the rest of the image stands.
+            let mut extra = match layer::read_layer_aliased(l, detectors, &opts.limits, &aliases) {
+                Ok(extra) => extra,
+                Err(e) => {
+                    link_warnings.push(format!("reading again for files behind symbolic links: {e}"));
+                    continue;
+                }
+            };
+            let real: std::collections::HashMap<String, String> =
+                extra.files.keys().filter_map(|a| Some((a.clone(), links::resolve(&links, a).ok()?))).collect();
+            extra.files.retain(|a, _| {
+                real.get(a).is_some_and(|p| {
+                    layers[pos + 1..].iter().all(|up| {
+                        let replaced: std::collections::HashSet<u64> =
+                            up.whiteouts.iter().chain(&up.entries).copied().collect();
+                        let opaque: std::collections::HashSet<u64> = up.opaque_dirs.iter().copied().collect();
+                        !squash::hides(p, &replaced, &opaque)
+                    })
+                })
+            });
+            if !extra.files.is_empty() {
+                // The walk's own warnings were given by the first pass; keep the detectors'.
+                let warnings = extra
+                    .warnings
+                    .into_iter()
+                    .filter(|w| extra.files.keys().any(|a| w.starts_with(a.as_str())))
+                    .collect();
+                through_links.push(layer::LayerInventory {
+                    diff_id: extra.diff_id,
+                    files: extra.files,
+                    warnings,
+                    skipped: extra.skipped,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    let mut all: Vec<&layer::LayerInventory> = layers;
+    all.extend(through_links.iter());
+    let mut inv = squash::squash(image.info.clone(), &all);
+    inv.warnings.append(&mut link_warnings);
+    Ok(inv)
 }
 
 /// The cache key is the digest [`layer::read_layer`] verifies before anything is cached: the

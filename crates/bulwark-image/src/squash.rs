@@ -4,58 +4,73 @@
 //! directory; whiteouts never hide entries of their own layer. A path a layer puts in place
 //! replaces the same path, and anything beneath it, from lower layers.
 
-use crate::layer::LayerInventory;
+use crate::layer::{path_key, LayerInventory};
 use bulwark_catalog::{purl_for, Detection, Inventory, OsInfo, Package, PackageType, SourceInfo};
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::collections::HashSet;
 
-/// Remove `path` and everything beneath it.
-fn remove_tree(view: &mut BTreeMap<String, (usize, Vec<Detection>)>, path: &str) {
-    view.remove(path);
-    let prefix = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
-    remove_prefixed(view, &prefix);
+/// [`path_key`]s of `path` and of each of its ancestors, the root last.
+fn ancestry(path: &str) -> Vec<u64> {
+    let mut keys = vec![path_key(path)];
+    let mut at = path;
+    while let Some((parent, _)) = at.rsplit_once('/') {
+        let parent = if parent.is_empty() { "/" } else { parent };
+        keys.push(path_key(parent));
+        if parent == "/" {
+            break;
+        }
+        at = parent;
+    }
+    keys
 }
 
-/// Remove every path starting with `prefix`: a range of the sorted view, so the cost is what
-/// is removed, not the size of the view.
-fn remove_prefixed(view: &mut BTreeMap<String, (usize, Vec<Detection>)>, prefix: &str) {
-    let doomed: Vec<String> = view
-        .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
-        .take_while(|(k, _)| k.starts_with(prefix))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in doomed {
-        view.remove(&k);
-    }
+/// Whether a layer hides the lower-layer file whose [`ancestry`] is `keys`: a whiteout or an
+/// entry of its own at the path or at one of its ancestors, or an opaque marker on one of its
+/// ancestors. Layers keep only [`path_key`]s, so this asks for each ancestor of the few files
+/// detectors read rather than walking every path the layer holds.
+fn hides_keys(keys: &[u64], replaced: &HashSet<u64>, opaque: &HashSet<u64>) -> bool {
+    let n = keys.len();
+    keys.iter().enumerate().any(|(i, k)| (i + 1 < n && replaced.contains(k)) || (i > 0 && opaque.contains(k)))
+}
+
+/// [`hides_keys`] for one path.
+pub(crate) fn hides(path: &str, replaced: &HashSet<u64>, opaque: &HashSet<u64>) -> bool {
+    hides_keys(&ancestry(path), replaced, opaque)
 }
 
 /// `layers` bottom first, owned or borrowed (an image may list one layer many times).
 pub fn squash<L: Borrow<LayerInventory>>(source: SourceInfo, layers: &[L]) -> Inventory {
     let mut view: BTreeMap<String, (usize, Vec<Detection>)> = BTreeMap::new();
+    // Each file's ancestry, hashed once however many layers ask.
+    let mut ancestries: std::collections::HashMap<String, Vec<u64>> = std::collections::HashMap::new();
     let mut warnings = Vec::new();
+    let mut skipped = Vec::new();
     // A layer listed many times warns once, not once per listing.
     let mut warned: HashSet<*const LayerInventory> = HashSet::new();
     for (i, layer) in layers.iter().enumerate() {
         let layer: &LayerInventory = layer.borrow();
-        for dir in &layer.opaque_dirs {
-            let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
-            remove_prefixed(&mut view, &prefix);
-        }
-        for w in &layer.whiteouts {
-            remove_tree(&mut view, w);
-        }
         // Also covers a directory replaced by a file or symlink: its lower children go.
-        for e in &layer.entries {
-            if !view.is_empty() {
-                remove_tree(&mut view, e);
+        if !view.is_empty() {
+            let replaced: HashSet<u64> = layer.whiteouts.iter().chain(&layer.entries).copied().collect();
+            let opaque: HashSet<u64> = layer.opaque_dirs.iter().copied().collect();
+            if !replaced.is_empty() || !opaque.is_empty() {
+                view.retain(|path, _| {
+                    let keys = ancestries.entry(path.clone()).or_insert_with(|| ancestry(path));
+                    !hides_keys(keys, &replaced, &opaque)
+                });
             }
         }
         for (path, dets) in &layer.files {
             view.insert(path.clone(), (i, dets.clone()));
         }
         if warned.insert(layer) {
-            warnings.extend(layer.warnings.iter().map(|w| format!("layer {}: {w}", short(&layer.diff_id))));
+            // A directory is one layer without a diff id: its warnings need no prefix.
+            warnings.extend(layer.warnings.iter().map(|w| match layer.diff_id.as_str() {
+                "" => w.clone(),
+                id => format!("layer {}: {w}", short(id)),
+            }));
+            skipped.extend(layer.skipped.iter().cloned());
         }
     }
 
@@ -91,7 +106,7 @@ pub fn squash<L: Borrow<LayerInventory>>(source: SourceInfo, layers: &[L]) -> In
     packages.sort_by(|a, b| {
         (a.kind, &a.name, &a.version, &a.location.path).cmp(&(b.kind, &b.name, &b.version, &b.location.path))
     });
-    Inventory { source, os, packages, warnings }
+    Inventory { source, os, packages, warnings, skipped }
 }
 
 fn short(diff_id: &str) -> &str {
@@ -106,14 +121,14 @@ mod tests {
     fn layer(id: &str, files: &[(&str, &str)], whiteouts: &[&str], opaque: &[&str]) -> LayerInventory {
         let mut l = LayerInventory { diff_id: id.into(), ..Default::default() };
         for (path, name) in files {
-            l.entries.push(path.to_string());
+            l.entries.push(path_key(path));
             l.files.insert(
                 path.to_string(),
                 vec![Detection::packages(vec![Package::new(PackageType::Npm, *name, "1", path)])],
             );
         }
-        l.whiteouts = whiteouts.iter().map(|s| s.to_string()).collect();
-        l.opaque_dirs = opaque.iter().map(|s| s.to_string()).collect();
+        l.whiteouts = whiteouts.iter().map(|s| path_key(s)).collect();
+        l.opaque_dirs = opaque.iter().map(|s| path_key(s)).collect();
         l
     }
 
@@ -143,7 +158,7 @@ mod tests {
     fn file_replaced_by_later_layer_takes_its_content() {
         let l1 = layer("a", &[("/var/lib/dpkg/status", "old")], &[], &[]);
         let mut l2 = layer("b", &[], &[], &[]);
-        l2.entries.push("/var/lib/dpkg/status".into());
+        l2.entries.push(path_key("/var/lib/dpkg/status"));
         let inv = squash(SourceInfo::default(), &[l1, l2]);
         assert!(inv.packages.is_empty());
     }
@@ -152,14 +167,14 @@ mod tests {
     fn directory_replaced_by_file_hides_children() {
         let l1 = layer("a", &[("/app/node_modules/x/package.json", "x")], &[], &[]);
         let mut l2 = layer("b", &[], &[], &[]);
-        l2.entries.push("/app/node_modules".into()); // now a symlink
+        l2.entries.push(path_key("/app/node_modules")); // now a symlink
         let inv = squash(SourceInfo::default(), &[l1, l2]);
         assert!(inv.packages.is_empty());
     }
 
     fn npm_files(l: &mut LayerInventory, paths: impl Iterator<Item = String>) {
         for path in paths {
-            l.entries.push(path.clone());
+            l.entries.push(path_key(&path));
             let det = vec![Detection::packages(vec![Package::new(PackageType::Npm, "x", "1", &path)])];
             l.files.insert(path, det);
         }
@@ -173,10 +188,10 @@ mod tests {
         let mut l1 = LayerInventory { diff_id: "a".into(), ..Default::default() };
         npm_files(&mut l1, (0..100_000).map(|i| format!("/d{i}/package.json")));
         let mut l2 = LayerInventory { diff_id: "b".into(), ..Default::default() };
-        l2.entries = (0..200_000).map(|i| format!("/e{i}/x")).collect();
-        l2.entries.push("/d0".into());
-        l2.opaque_dirs = (0..50_000).map(|i| format!("/o{i}")).collect();
-        l2.opaque_dirs.push("/d1".into());
+        l2.entries = (0..200_000).map(|i| path_key(&format!("/e{i}/x"))).collect();
+        l2.entries.push(path_key("/d0"));
+        l2.opaque_dirs = (0..50_000).map(|i| path_key(&format!("/o{i}"))).collect();
+        l2.opaque_dirs.push(path_key("/d1"));
         let mut l3 = LayerInventory { diff_id: "c".into(), ..Default::default() };
         npm_files(&mut l3, (0..100_000).map(|i| format!("/f{i}/package.json")));
         let start = std::time::Instant::now();
@@ -188,7 +203,7 @@ mod tests {
             .iter()
             .any(|p| p.location.path.starts_with("/d0/") || p.location.path.starts_with("/d1/")));
         // `/` opaque hides everything below, and only that.
-        let mut l4 = LayerInventory { diff_id: "d".into(), opaque_dirs: vec!["/".into()], ..Default::default() };
+        let mut l4 = LayerInventory { diff_id: "d".into(), opaque_dirs: vec![path_key("/")], ..Default::default() };
         npm_files(&mut l4, std::iter::once("/g/package.json".to_string()));
         let inv = squash(SourceInfo::default(), &[layer("a", &[("/n/package.json", "n")], &[], &[]), l4]);
         assert_eq!(names(&inv), [("x".to_string(), "d".to_string())]);

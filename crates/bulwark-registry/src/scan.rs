@@ -391,6 +391,19 @@ impl Ctx {
                 row.status = "skipped".into();
                 row.error = Some(reason);
             }
+            // A limit was hit: the inventory is incomplete, so the image cannot be vouched for
+            // (what was skipped may be what a policy would block). The scan fails, naming the
+            // limit; the server, which ran it within that budget, goes on.
+            Ok(Ok(inv)) if !inv.skipped.is_empty() => {
+                let s = &inv.skipped[0];
+                row.error = Some(format!(
+                    "inventory incomplete: {} file(s) skipped over a limit, first {} ({}: {})",
+                    inv.skipped.iter().map(|s| s.files).sum::<u64>(),
+                    s.path,
+                    if s.detector.is_empty() { "image" } else { s.detector.as_str() },
+                    s.limit
+                ));
+            }
             Ok(Ok(inv)) => match serde_json::to_string(&inv) {
                 Ok(json) => {
                     row.inventory = Some(json);

@@ -178,6 +178,7 @@ fn inventory() -> Inventory {
         os: Some(os),
         packages,
         warnings: Vec::new(),
+        skipped: Vec::new(),
     }
 }
 

@@ -17,17 +17,21 @@ impl Detector for ApkInstalled {
         path == "/lib/apk/db/installed" || path == "/usr/lib/apk/db/installed"
     }
 
+    /// Real `installed` files are a few MiB at most.
     fn max_size(&self) -> u64 {
-        256 << 20
+        64 << 20
     }
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let text = utf8(file.data)?;
         let mut det = Detection::default();
         for (i, record) in records(text).enumerate() {
+            if super::full(&mut det) {
+                break;
+            }
             match package_from(&record, file.path) {
                 Ok(p) => det.packages.push(p),
-                Err(why) => det.warnings.push(format!("record {}: {why}", i + 1)),
+                Err(why) => super::warn(&mut det, format!("record {}: {why}", i + 1)),
             }
         }
         Ok(det)

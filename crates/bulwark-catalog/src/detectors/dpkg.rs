@@ -2,7 +2,7 @@
 //! Each stanza is RFC 822-style `Field: value` lines, continuation lines start with a space,
 //! stanzas are separated by blank lines.
 
-use super::{utf8, Detector};
+use super::{full, utf8, warn, Detector};
 use crate::model::{DetectError, Detection, FileInput, Package, PackageType, SourcePackage};
 
 pub struct DpkgStatus;
@@ -23,18 +23,22 @@ impl Detector for DpkgStatus {
         }
     }
 
+    /// The biggest real `status` files are a few MiB (a full desktop: ~5 MiB).
     fn max_size(&self) -> u64 {
-        256 << 20
+        64 << 20
     }
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         let text = utf8(file.data)?;
         let mut det = Detection::default();
         for (i, stanza) in stanzas(text).enumerate() {
+            if full(&mut det) {
+                break;
+            }
             match package_from(&stanza, file.path) {
                 Ok(Some(p)) => det.packages.push(p),
                 Ok(None) => {}
-                Err(why) => det.warnings.push(format!("stanza {}: {why}", i + 1)),
+                Err(why) => warn(&mut det, format!("stanza {}: {why}", i + 1)),
             }
         }
         Ok(det)

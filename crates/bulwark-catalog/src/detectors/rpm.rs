@@ -134,10 +134,13 @@ fn read_sqlite(file: &FileInput<'_>) -> Result<Detection, DetectError> {
                 continue;
             }
         };
+        if super::full(&mut det) {
+            break;
+        }
         match package_from_header(blob, file.path) {
             Ok(Some(p)) => det.packages.push(p),
             Ok(None) => {}
-            Err(why) => det.warnings.push(format!("header {label}: {why}")),
+            Err(why) => super::warn(&mut det, format!("header {label}: {why}")),
         }
     }
     Ok(det)

@@ -101,10 +101,47 @@ pub fn layout(dir: &Path, tag: &str, layers: &[Layer]) -> String {
 
 pub const OS_RELEASE: &[u8] = b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n";
 
+#[allow(dead_code)] // each test binary uses a different subset
 pub fn dpkg_status(pkgs: &[(&str, &str)]) -> Vec<u8> {
     let mut s = String::new();
     for (n, v) in pkgs {
         s.push_str(&format!("Package: {n}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {v}\n\n"));
     }
     s.into_bytes()
+}
+
+/// A hostile layer's tar: `n` `package.json` files whose paths are each about `len` bytes
+/// (GNU long names), plus `n` plain files at such paths. Issue 10 (D2): 48,000 paths of
+/// 64 KiB took 5.7 GB.
+#[allow(dead_code)]
+pub fn long_paths_tar(n: usize, len: usize) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let dirs = "d".repeat(200) + "/";
+    let long = dirs.repeat(len / dirs.len() + 1);
+    for i in 0..n {
+        for (name, data) in [
+            (
+                format!("app/{i}/{long}node_modules/p{i}/package.json"),
+                format!(r#"{{"name":"p{i}","version":"1.0.0"}}"#),
+            ),
+            (format!("app/{i}/{long}plain.txt"), String::from("x")),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+            h.set_entry_type(tar::EntryType::Regular);
+            b.append_data(&mut h, name, data.as_bytes()).unwrap();
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+/// A hostile `/var/lib/dpkg/status` of `n` packages. Issue 10 (D2): 2.8 million took 4.2 GB.
+#[allow(dead_code)]
+pub fn huge_status_tar(n: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(n * 64);
+    for i in 0..n {
+        s.push_str(&format!("Package: p{i}\nStatus: install ok installed\nVersion: 1.{i}\n\n"));
+    }
+    tar(&[Entry::File("etc/os-release", OS_RELEASE), Entry::File("var/lib/dpkg/status", s.as_bytes())])
 }

@@ -14,6 +14,8 @@ pub struct OwnRegistry {
     pub port: u16,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// Extra environment for the server process (limits lowered by a test).
+    env: Vec<(String, String)>,
 }
 
 /// A 32-byte token secret the tests know, so they can forge and expire tokens.
@@ -24,6 +26,12 @@ impl OwnRegistry {
     /// The config always sets `addr`, `data` and `auth.token_secret_file`; put other `[auth]`
     /// keys in `auth_extra`.
     pub fn start(auth_extra: &str, extra: &str) -> OwnRegistry {
+        Self::start_with_env(auth_extra, extra, &[])
+    }
+
+    /// [`OwnRegistry::start`], with `env` set for the server (and kept across restarts).
+    pub fn start_with_env(auth_extra: &str, extra: &str, env: &[(&str, &str)]) -> OwnRegistry {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut dir = tempfile::tempdir().unwrap();
         for _ in 0..5 {
             let secret = dir.path().join("token.secret");
@@ -36,7 +44,7 @@ impl OwnRegistry {
                 secret.display()
             );
             std::fs::write(&config, toml).unwrap();
-            let mut reg = OwnRegistry { child: None, port, dir, config };
+            let mut reg = OwnRegistry { child: None, port, dir, config, env: env.clone() };
             reg.spawn();
             if reg.wait_ready() {
                 return reg;
@@ -63,6 +71,7 @@ impl OwnRegistry {
             .args(["registry", "serve", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

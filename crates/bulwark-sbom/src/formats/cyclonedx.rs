@@ -412,6 +412,7 @@ mod tests {
                 pkg(PackageType::Python, "odd_name", "1.0", "", "/site-packages/odd_name/METADATA"),
             ],
             warnings: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 

@@ -381,6 +381,7 @@ mod tests {
             os: Some(OsInfo { id: "alpine".into(), version_id: "3.20.3".into(), ..Default::default() }),
             packages: vec![a, b, c],
             warnings: Vec::new(),
+            skipped: Vec::new(),
         };
         let mut out = Vec::new();
         write_stamped(&inv, &Stamp::at(0).unwrap(), &mut out).unwrap();
