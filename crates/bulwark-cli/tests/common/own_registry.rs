@@ -14,6 +14,9 @@ pub struct OwnRegistry {
     pub port: u16,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// "listening" lines in the log before the last spawn: readiness needs one more, so that a
+    /// healthz answered by another test's server on a port both chose is not taken for ours.
+    listening_before: usize,
 }
 
 /// A 32-byte token secret the tests know, so they can forge and expire tokens.
@@ -36,7 +39,7 @@ impl OwnRegistry {
                 secret.display()
             );
             std::fs::write(&config, toml).unwrap();
-            let mut reg = OwnRegistry { child: None, port, dir, config };
+            let mut reg = OwnRegistry { child: None, port, dir, config, listening_before: 0 };
             reg.spawn();
             if reg.wait_ready() {
                 return reg;
@@ -57,6 +60,7 @@ impl OwnRegistry {
     }
 
     fn spawn(&mut self) {
+        self.listening_before = self.log().matches("bulwark registry listening").count();
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
@@ -92,7 +96,8 @@ impl OwnRegistry {
                 let _ = s.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
                 let mut buf = String::new();
                 let _ = s.read_to_string(&mut buf);
-                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                let ours = self.log().matches("bulwark registry listening").count() > self.listening_before;
+                if ours && (buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200")) {
                     return true;
                 }
             }
