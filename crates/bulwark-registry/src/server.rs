@@ -218,7 +218,7 @@ fn admit(counts: &Arc<Mutex<ConnCount>>, lim: &crate::config::Connections, ip: I
     if c.total >= lim.max || mine >= lim.per_client {
         return None;
     }
-    let reserved = c.total >= lim.max - lim.reserved;
+    let reserved = c.total >= lim.max.saturating_sub(lim.reserved);
     c.total += 1;
     *c.per.entry(key).or_insert(0) += 1;
     Some((Slot { counts: counts.clone(), key }, reserved))
@@ -363,6 +363,8 @@ pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), 
         });
         while tasks.try_join_next().is_some() {}
     }
+    // Close the listening socket at once: new clients are refused while requests in flight finish.
+    drop(listener);
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), async { while tasks.join_next().await.is_some() {} }).await;
     Ok(())

@@ -16,6 +16,9 @@ pub struct OwnRegistry {
     pub config: PathBuf,
     /// Extra environment for the server process (limits lowered by a test).
     env: Vec<(String, String)>,
+    /// "listening" lines in the log before the last spawn: readiness needs one more, so that a
+    /// healthz answered by another test's server on a port both chose is not taken for ours.
+    listening_before: usize,
 }
 
 /// A 32-byte token secret the tests know, so they can forge and expire tokens.
@@ -44,7 +47,7 @@ impl OwnRegistry {
                 secret.display()
             );
             std::fs::write(&config, toml).unwrap();
-            let mut reg = OwnRegistry { child: None, port, dir, config, env: env.clone() };
+            let mut reg = OwnRegistry { child: None, port, dir, config, env: env.clone(), listening_before: 0 };
             reg.spawn();
             if reg.wait_ready() {
                 return reg;
@@ -65,6 +68,7 @@ impl OwnRegistry {
     }
 
     fn spawn(&mut self) {
+        self.listening_before = self.log().matches("bulwark registry listening").count();
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
@@ -101,7 +105,8 @@ impl OwnRegistry {
                 let _ = s.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
                 let mut buf = String::new();
                 let _ = s.read_to_string(&mut buf);
-                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                let ours = self.log().matches("bulwark registry listening").count() > self.listening_before;
+                if ours && (buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200")) {
                     return true;
                 }
             }
