@@ -109,7 +109,7 @@ pub async fn apply(meta: &dyn MetaStore, project: &Project, dry_run: bool) -> Re
     }
     let now = meta::now();
     for repo in meta.repositories()?.into_iter().filter(|r| meta::project_of(r) == project.name) {
-        let r = apply_repo(meta, &repo, policy, now, dry_run)?;
+        let r = apply_repo(meta, &repo, policy, project.immutable_tags, now, dry_run)?;
         if !r.deleted_tags.is_empty() || !r.deleted_manifests.is_empty() {
             tracing::info!(
                 repo,
@@ -130,13 +130,17 @@ fn apply_repo(
     meta: &dyn MetaStore,
     repo: &str,
     policy: &Retention,
+    immutable: bool,
     now: i64,
     dry_run: bool,
 ) -> Result<RepoRetention, MetaError> {
     let tags = meta.tags_detailed(repo)?;
     let manifests = meta.manifests_in(repo)?;
     let edges = meta.manifest_edges(repo)?;
-    let doomed_tags: HashSet<String> = plan(&tags, policy, now).into_iter().collect();
+    // Immutable tags outrank retention (as in Harbor): deleting one would let it be pushed
+    // again elsewhere. Only what no tag keeps (digest-only pushes past keep_days) can go.
+    let doomed_tags: HashSet<String> =
+        if immutable { HashSet::new() } else { plan(&tags, policy, now).into_iter().collect() };
     let cutoff = policy.keep_days.map(|d| now.saturating_sub(i64::from(d) * DAY));
     let doomed = doomed_manifests(&manifests, &edges, &tags, &doomed_tags, cutoff);
 

@@ -556,6 +556,33 @@ async fn apply_keep_days_pattern_and_untagged_pushes() {
     assert_eq!(r.repositories[0].deleted_tags, ["old"]);
 }
 
+/// Issue 10 (noted with the immutable-delete fix): retention deleted tags of immutable
+/// projects, which the API refuses; Harbor's immutability rules outrank retention too.
+#[tokio::test]
+async fn apply_never_deletes_immutable_tags() {
+    let env = Env::new();
+    let repo = "locked/app";
+    let now = meta::now();
+    let old = env.image(repo, "old", Some("v1"), &[b"1"], now - 3 * DAY, None).await;
+    let new = env.image(repo, "new", Some("v2"), &[b"2"], now - 3600, None).await;
+    let stale = env.image(repo, "stale", None, &[b"3"], now - 3 * DAY, None).await;
+    let mut p = project("locked", policy(Some(1), Some(1), None));
+    p.immutable_tags = true;
+    let r = retention::apply(&env.meta, &p, false).await.unwrap();
+    // The untagged push past keep_days still goes; both tags and their images stay.
+    assert_eq!(r.repositories.len(), 1, "{r:?}");
+    assert!(r.repositories[0].deleted_tags.is_empty(), "{r:?}");
+    assert_eq!(r.repositories[0].deleted_manifests, [stale.clone()]);
+    assert_eq!(sorted(env.meta.tags(repo, None, None).unwrap()), ["v1", "v2"]);
+    for m in [&old, &new] {
+        assert!(env.meta.manifest(repo, m).unwrap().is_some(), "{m} should stay");
+    }
+    // The same policy on a mutable project deletes v1.
+    p.immutable_tags = false;
+    let r = retention::apply(&env.meta, &p, false).await.unwrap();
+    assert_eq!(r.repositories[0].deleted_tags, ["v1"]);
+}
+
 #[tokio::test]
 async fn apply_keeps_a_manifest_that_still_has_a_tag() {
     // v1 goes, but its image was tagged v3 since: the image is the newest and stays.
