@@ -998,6 +998,46 @@ fn guessing_a_password_throttles_the_guesser_not_the_account() {
         .expect(200, None);
 }
 
+fn token_via_proxy(reg: &OwnRegistry, c: &Client, xff: &str, user: &str, password: &str) -> Resp {
+    Resp::from_response(
+        c.get(reg.url("/token"))
+            .query(&[("service", SERVICE), ("scope", "repository:team-a/app:pull")])
+            .header("X-Forwarded-For", xff)
+            .basic_auth(user, Some(password))
+            .send()
+            .unwrap(),
+    )
+}
+
+/// D4 behind a reverse proxy: every request comes from the proxy's address, so throttling by
+/// that address would let one guesser throttle everyone behind it. With the proxy trusted,
+/// the client is the right-most untrusted `X-Forwarded-For` hop; untrusted peers cannot pick
+/// their own address with the header.
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_is_throttled() {
+    let reg = OwnRegistry::start("", "[scan]\non_push = false\n[connections]\ntrusted_proxies = [\"127.0.0.1/32\"]");
+    reg.project("team-a", &[]);
+    reg.add_user("victim", PASSWORD, &["team-a:pull"], false);
+    let proxy = client_from("127.0.0.1");
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        // The guesser writes its own X-Forwarded-For; the proxy appends the address it saw.
+        let xff = format!("10.9.9.{i}, 198.51.100.7");
+        statuses.push(token_via_proxy(&reg, &proxy, &xff, "victim", &format!("guess-{i}")).status);
+    }
+    assert!(statuses.iter().filter(|s| **s == 429).count() >= 20, "guesser not throttled: {statuses:?}");
+    // Another client behind the same proxy logs in.
+    token_via_proxy(&reg, &proxy, "198.51.100.8", "victim", PASSWORD).expect(200, None);
+
+    // An untrusted peer's X-Forwarded-For is ignored: rotating it does not escape the throttle.
+    let direct = client_from("127.0.0.3");
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        statuses.push(token_via_proxy(&reg, &direct, &format!("203.0.113.{i}"), "victim", "wrong").status);
+    }
+    assert!(statuses.iter().filter(|s| **s == 429).count() >= 20, "spoofed header escaped: {statuses:?}");
+}
+
 /// D7: an unknown account costs the same password work as a known one with a wrong password.
 #[test]
 fn login_time_does_not_tell_which_accounts_exist() {

@@ -161,6 +161,11 @@ pub struct Connections {
     pub reserved: usize,
     /// Connections open at once from one client address (IPv6: one /64).
     pub per_client: usize,
+    /// Reverse proxies (CIDR ranges) whose `X-Forwarded-For` names the client: behind an
+    /// ingress every request comes from the proxy, and login throttling keyed by its address
+    /// would let one guesser throttle everyone. Empty: the header is ignored (a client could
+    /// otherwise pick its own address and escape throttling).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Connections {
@@ -180,7 +185,14 @@ impl Connections {
 
 impl Default for Connections {
     fn default() -> Self {
-        Connections { header_timeout_secs: 20, idle_timeout_secs: 120, max: 1000, reserved: 50, per_client: 200 }
+        Connections {
+            header_timeout_secs: 20,
+            idle_timeout_secs: 120,
+            max: 1000,
+            reserved: 50,
+            per_client: 200,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 

@@ -170,6 +170,30 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// The client a request is from: the peer, or, when the peer is a trusted proxy, the
+/// right-most `X-Forwarded-For` address that is not a trusted proxy (the left part of the
+/// header is whatever the client wrote, so it is never believed past an untrusted hop).
+pub fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+    let mut client = peer;
+    // Bounded: a header of thousands of hops costs no more than a few dozen parses.
+    for hop in hops.iter().rev().take(32) {
+        let hop = hop.trim();
+        let hop = hop.strip_prefix('[').and_then(|h| h.split(']').next()).unwrap_or(hop);
+        let Ok(ip) = hop.parse::<IpAddr>() else { return client };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
 /// Open connections, in total and per client address (IPv6 per /64).
 #[derive(Default)]
 struct ConnCount {
@@ -316,6 +340,7 @@ pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), 
     let lim = st.config.connections.clone();
     let header_timeout = Duration::from_secs(lim.header_timeout_secs.max(1));
     let idle_timeout = Duration::from_secs(lim.idle_timeout_secs.max(1));
+    let trusted: Arc<[ipnet::IpNet]> = lim.trusted_proxies.clone().into();
     let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
     builder.http2().timer(hyper_util::rt::TokioTimer::new());
@@ -350,12 +375,17 @@ pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), 
         let app = app.clone();
         let builder = builder.clone();
         let stop = stop_rx.clone();
+        let trusted = trusted.clone();
         tasks.spawn(async move {
             let _slot = slot;
             match acceptor {
-                None => serve_conn(tcp, peer, reserved, app, &builder, stop, header_timeout, idle_timeout).await,
+                None => {
+                    serve_conn(tcp, peer, reserved, app, &builder, stop, header_timeout, idle_timeout, trusted).await
+                }
                 Some(acc) => match tokio::time::timeout(header_timeout, acc.accept(tcp)).await {
-                    Ok(Ok(s)) => serve_conn(s, peer, reserved, app, &builder, stop, header_timeout, idle_timeout).await,
+                    Ok(Ok(s)) => {
+                        serve_conn(s, peer, reserved, app, &builder, stop, header_timeout, idle_timeout, trusted).await
+                    }
                     Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake: {e}"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake: timed out"),
                 },
@@ -380,6 +410,7 @@ async fn serve_conn<I>(
     mut stop: tokio::sync::watch::Receiver<bool>,
     header_timeout: Duration,
     idle_timeout: Duration,
+    trusted: Arc<[ipnet::IpNet]>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -394,11 +425,13 @@ async fn serve_conn<I>(
     let svc = tower::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
         let app = app.clone();
         let act = svc_act.clone();
+        let trusted = trusted.clone();
         async move {
             act.in_flight.fetch_add(1, Ordering::Relaxed);
             act.started.fetch_add(1, Ordering::Relaxed);
             let _guard = InFlight(act);
-            req.extensions_mut().insert(ClientAddr(peer.ip()));
+            let client = client_ip(peer.ip(), req.headers(), &trusted);
+            req.extensions_mut().insert(ClientAddr(client));
             if reserved && !reserve_serves(&req) {
                 let mut resp = axum::response::Response::new(axum::body::Body::from("server busy: connection limit\n"));
                 *resp.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
@@ -474,5 +507,43 @@ fn spawn_background(st: &Shared) {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+    use axum::http::{HeaderMap, HeaderValue};
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("")));
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_client_is_the_rightmost_untrusted_hop() {
+        let trusted: Vec<ipnet::IpNet> = ["10.0.0.0/8", "fd00::/8"].iter().filter_map(|n| n.parse().ok()).collect();
+        let proxy = ip("10.0.0.5");
+        // Untrusted peer: the header is ignored.
+        assert_eq!(client_ip(ip("192.0.2.1"), &xff(&["198.51.100.1"]), &trusted), ip("192.0.2.1"));
+        // Trusted peer: the right-most address not a trusted proxy, over several headers.
+        assert_eq!(client_ip(proxy, &xff(&["6.6.6.6, 198.51.100.1, 10.1.1.1"]), &trusted), ip("198.51.100.1"));
+        assert_eq!(client_ip(proxy, &xff(&["6.6.6.6", "198.51.100.2"]), &trusted), ip("198.51.100.2"));
+        assert_eq!(client_ip(proxy, &xff(&["[2001:db8::1]"]), &trusted), ip("2001:db8::1"));
+        // Every hop trusted: the left-most. No header: the proxy itself.
+        assert_eq!(client_ip(proxy, &xff(&["10.2.2.2, 10.1.1.1"]), &trusted), ip("10.2.2.2"));
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+        // Garbage stops the walk at the last good hop, never believed beyond it.
+        assert_eq!(client_ip(proxy, &xff(&["198.51.100.3, junk, 10.1.1.1"]), &trusted), ip("10.1.1.1"));
+        // Nothing trusted: always the peer.
+        assert_eq!(client_ip(proxy, &xff(&["198.51.100.1"]), &[]), proxy);
     }
 }
