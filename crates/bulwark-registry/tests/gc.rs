@@ -572,7 +572,7 @@ async fn apply_never_deletes_immutable_tags() {
     // The untagged push past keep_days still goes; both tags and their images stay.
     assert_eq!(r.repositories.len(), 1, "{r:?}");
     assert!(r.repositories[0].deleted_tags.is_empty(), "{r:?}");
-    assert_eq!(r.repositories[0].deleted_manifests, [stale.clone()]);
+    assert_eq!(r.repositories[0].deleted_manifests, std::slice::from_ref(&stale));
     assert_eq!(sorted(env.meta.tags(repo, None, None).unwrap()), ["v1", "v2"]);
     for m in [&old, &new] {
         assert!(env.meta.manifest(repo, m).unwrap().is_some(), "{m} should stay");
