@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (fuzz/fuzz_targets/*.rs) for SECONDS each, one after the other, one
-# job each, on seed corpora built from ../shared (fuzz/seeds.py) plus what earlier runs kept in
+# process each (no -jobs), on seed corpora built from ../shared (fuzz/seeds.py) plus what earlier runs kept in
 # fuzz/corpus. Prints one line per target: seconds run, executions, coverage, corpus size,
 # and the crash, leak, timeout or OOM artifacts it left in fuzz/artifacts/TARGET.
 #
@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   # -timeout: one input over 20 s is a finding; -rss_limit_mb: so is 2 GiB of memory.
   cargo +nightly fuzz run "${flags[@]}" "$t" "corpus/$t" "$seeds/$t" -- \
-    -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -jobs=1 -workers=1 -print_final_stats=1 \
+    -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || true
   took=$(($(date +%s) - start))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
