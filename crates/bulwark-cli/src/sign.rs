@@ -228,17 +228,60 @@ pub(crate) struct VerifyBundleArgs {
     artifact: String,
 }
 
+/// Largest predicate, SBOM or artifact file read whole.
 const MAX_INPUT: u64 = 256 << 20;
+/// Largest key, certificate, trust root or bundle file: far above any real one (a trusted_root.json
+/// is tens of KiB), far below what would cost memory.
+const MAX_SMALL_INPUT: u64 = 16 << 20;
 
+/// A key, certificate, trust root or bundle named on the command line.
 fn read(path: &Path) -> Result<Vec<u8>> {
+    read_file(path, MAX_SMALL_INPUT)
+}
+
+/// `path` read whole, if it is a regular file of at most `max` bytes. The type and size are
+/// checked on the opened handle before any byte is read: a device (`/dev/zero`) would be read
+/// up to the limit, and a FIFO would block. The open itself does not block on a FIFO
+/// (O_NONBLOCK, which means nothing for a regular file).
+fn read_file(path: &Path, max: u64) -> Result<Vec<u8>> {
     use std::io::Read;
-    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let meta = f.metadata().with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{}: not a regular file ({})", path.display(), file_kind(&meta.file_type()));
+    }
+    if meta.len() > max {
+        bail!("{}: {} bytes, larger than the {} MiB limit", path.display(), meta.len(), max >> 20);
+    }
     let mut buf = Vec::new();
-    f.take(MAX_INPUT + 1).read_to_end(&mut buf).with_context(|| format!("reading {}", path.display()))?;
-    if buf.len() as u64 > MAX_INPUT {
-        bail!("{}: larger than {} MiB", path.display(), MAX_INPUT >> 20);
+    // A file growing after the check still stops at the limit.
+    f.take(max + 1).read_to_end(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+    if buf.len() as u64 > max {
+        bail!("{}: larger than the {} MiB limit", path.display(), max >> 20);
     }
     Ok(buf)
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
 }
 
 fn private_key(path: &Path) -> Result<bulwark_sign::PrivateKey> {
@@ -282,35 +325,24 @@ pub(crate) fn sign(a: SignArgs) -> Result<i32> {
 
 pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
     let Some(key_path) = &a.key else { return verify_keyless(&a) };
-    // Both places cosign keeps signatures: Sigstore bundles referring to the image (v3) and
-    // the sha256-<digest>.sig tag (v1/v2). Either verifying is enough; if neither does, both
-    // reasons are shown.
     let pem = read(key_path)?;
-    let key = bulwark_sign::keys::load_public_key(&pem, &key_path.display().to_string())?;
-    let opts = a.registry.options();
-    let mut payloads = Vec::new();
-    let mut why = Vec::new();
-    match bulwark_sign::cosign::verify(&a.image, &key, &opts) {
-        Ok(sigs) => payloads.extend(sigs.into_iter().map(|s| s.payload)),
-        Err(bulwark_sign::SignError::BadSignature(w)) => why.push(w),
-        Err(e) => return Err(e.into()),
-    }
+    // The key is checked here first, so that a bad key file is named by its path.
+    bulwark_sign::keys::load_public_key(&pem, &key_path.display().to_string())?;
     // A trust root given on the command line makes the bundles' log entries count too.
-    let bundle_opts =
-        bulwark_sign::referrers::BundleVerifyOptions { registry: opts.clone(), trust_root: a.trust.given()? };
-    match bulwark_sign::referrers::verify_bundles(&a.image, &String::from_utf8_lossy(&pem), &bundle_opts) {
-        Ok(found) => payloads.extend(
-            found
-                .into_iter()
-                .map(|r| serde_json::from_slice(&r.statement.to_json()).unwrap_or(serde_json::Value::Null)),
-        ),
-        Err(bulwark_sign::SignError::BadSignature(w)) => why.push(w),
+    let opts =
+        bulwark_sign::referrers::BundleVerifyOptions { registry: a.registry.options(), trust_root: a.trust.given()? };
+    let found = match bulwark_sign::cosign::verify_with_key(&a.image, &String::from_utf8_lossy(&pem), &opts) {
+        Ok(found) => found,
+        Err(bulwark_sign::SignError::BadSignature(why)) => {
+            eprintln!("bulwark: error: {why}");
+            return Ok(1);
+        }
         Err(e) => return Err(e.into()),
+    };
+    for w in &found.warnings {
+        eprintln!("bulwark: warning: ignored (another signature verified): {w}");
     }
-    if payloads.is_empty() {
-        eprintln!("bulwark: error: {}", why.join("; "));
-        return Ok(1);
-    }
+    let payloads = found.payloads;
     eprintln!("Verification for {} --\nThe signatures were verified against the specified public key", a.image);
     print_json(&serde_json::Value::Array(payloads))?;
     Ok(0)
@@ -341,7 +373,7 @@ fn verify_keyless(a: &VerifyArgs) -> Result<i32> {
 
 pub(crate) fn attach(c: AttachCommand) -> Result<i32> {
     let AttachCommand::Sbom(a) = c;
-    let sbom = read(&a.sbom)?;
+    let sbom = read_file(&a.sbom, MAX_INPUT)?;
     let kind = match a.kind.as_deref() {
         Some(k) => k.to_string(),
         None => {
@@ -369,7 +401,7 @@ pub(crate) fn attach(c: AttachCommand) -> Result<i32> {
 
 pub(crate) fn attest(a: AttestArgs) -> Result<i32> {
     let key = private_key(&a.key)?;
-    let predicate = read(&a.predicate)?;
+    let predicate = read_file(&a.predicate, MAX_INPUT)?;
     let signed = bulwark_sign::cosign::attest(&a.image, &key, &a.kind, &predicate, &a.registry.options())?;
     eprintln!("Attestation of {} ({}) pushed to {}", a.image, signed.digest, signed.location);
     Ok(0)
@@ -460,7 +492,7 @@ pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<i32> {
             Artifact::Sha256(d)
         }
         None => {
-            artifact_bytes = read(Path::new(&a.artifact))?;
+            artifact_bytes = read_file(Path::new(&a.artifact), MAX_INPUT)?;
             Artifact::Bytes(&artifact_bytes)
         }
     };

@@ -262,3 +262,123 @@ fn keyless_verify_with_a_private_sigstore_as_files() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--certificate-identity"), "{out:?}");
 }
+
+/// A key, certificate or bundle path that is not a regular file is refused before anything
+/// is read: `/dev/zero` used to be read for 256 MiB, and a FIFO blocked forever.
+#[test]
+fn key_paths_that_are_not_regular_files_fail_fast() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = d.join("key.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils) is needed");
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap();
+    // No registry is needed: the key is read before the image is looked at.
+    let image = "127.0.0.1:9/team/app:1.0";
+    // Each command, and the file its error must name.
+    let cases: [(&[&str], &str); 5] = [
+        (&["verify", "--key", "/dev/zero", image], "/dev/zero"),
+        (&["sign", "--key", "/dev/zero", image], "/dev/zero"),
+        (&["sign", "--key", fifo, image], fifo),
+        (&["verify", "--key", fifo, image], fifo),
+        (&["verify-bundle", "--bundle", fifo, "--key", "/dev/zero", "sha256:00"], fifo),
+    ];
+    for (args, named) in cases {
+        let start = Instant::now();
+        let mut child = common::bulwark()
+            .current_dir(d)
+            .env("COSIGN_PASSWORD", "s3cret")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(20) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("{args:?} still running after 20 s (blocked on the file?)");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(err.contains(named) && err.contains("not a regular file"), "{args:?}: {err}");
+        assert!(start.elapsed() < Duration::from_secs(5), "{args:?} took {:?}", start.elapsed());
+    }
+}
+
+/// A `.sig` tag of 5,001 layers (over the 1,000-layer limit) beside a valid bundle signature:
+/// the bundle verifies and the `.sig` tag is reported as a warning. With nothing else to
+/// verify, the limit is the error.
+#[test]
+fn a_hostile_sig_tag_does_not_hide_a_valid_bundle_signature() {
+    let Some(reg) = Registry::start() else { return };
+    let image = reg.push("node-app", "team/app:1.0");
+    let other = reg.push("rust-app", "team/other:1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&run(d, &["generate-key-pair"]));
+    let insecure = "--allow-insecure-registry";
+    ok(&run(d, &["sign", "--key", "cosign.key", insecure, &image]));
+
+    // The hostile tag: every layer the same (real) blob, 5,001 times.
+    let http = reqwest::blocking::Client::new();
+    let base = format!("http://{}", reg.host());
+    let put_blob = |repo: &str, data: &[u8]| -> String {
+        let digest = {
+            use sha2::Digest as _;
+            format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
+        };
+        let r = http.post(format!("{base}/v2/{repo}/blobs/uploads/")).send().unwrap();
+        assert_eq!(r.status().as_u16(), 202);
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let loc = if loc.starts_with('/') { format!("{base}{loc}") } else { loc };
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let r = http.put(format!("{loc}{sep}digest={digest}")).body(data.to_vec()).send().unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().unwrap());
+        digest
+    };
+    let hostile_sig = |target: &str| {
+        let (repo, _) = target.split_once('/').unwrap().1.rsplit_once(':').unwrap();
+        let at = ok(&run(d, &["triangulate", insecure, target]));
+        let tag = at.trim().rsplit_once(':').unwrap().1.to_string();
+        let config = put_blob(repo, b"{}");
+        let layer = put_blob(repo, b"not a signature");
+        let layers: Vec<_> = (0..5001)
+            .map(|_| {
+                serde_json::json!({"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                    "digest": layer, "size": 15})
+            })
+            .collect();
+        let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
+            "layers": layers});
+        let r = http
+            .put(format!("{base}/v2/{repo}/manifests/{tag}"))
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(serde_json::to_vec(&manifest).unwrap())
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().unwrap());
+    };
+    hostile_sig(&image);
+    hostile_sig(&other);
+
+    let out = run(d, &["verify", "--key", "cosign.pub", insecure, &image]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let payloads: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(payloads.as_array().unwrap().len(), 1);
+    assert_eq!(payloads[0]["predicateType"], "https://sigstore.dev/cosign/sign/v1");
+    assert!(err.contains("warning") && err.contains("5001 layers, more than 1000"), "{err}");
+
+    // Nothing else to verify: the limit is the error (could not verify: exit 2).
+    let out = run(d, &["verify", "--key", "cosign.pub", insecure, &other]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("5001 layers, more than 1000"), "{err}");
+}

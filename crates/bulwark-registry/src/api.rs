@@ -23,6 +23,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// Everything a request handler needs.
 pub struct AppState {
     pub config: Config,

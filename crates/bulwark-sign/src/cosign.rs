@@ -76,6 +76,54 @@ pub fn verify(
     })
 }
 
+/// What `cosign verify --key` found over every place signatures live.
+#[derive(Debug, Clone)]
+pub struct KeyVerified {
+    /// Each verified signature's payload: simple-signing JSON from the `.sig` tag, the in-toto
+    /// statement of a Sigstore bundle.
+    pub payloads: Vec<serde_json::Value>,
+    /// Sources that could not be read (a hostile or broken `.sig` tag or referrer list), while
+    /// another source verified.
+    pub warnings: Vec<String>,
+}
+
+/// `cosign verify --key` over both places cosign keeps signatures: Sigstore bundles referring
+/// to the image (v3) and the `sha256-<digest>.sig` tag (v1/v2). Any valid signature is enough:
+/// a source that cannot be read (over a limit, malformed) becomes a warning, so that one
+/// hostile entry cannot hide a valid signature elsewhere. When nothing verifies, the first
+/// such error is returned (could not verify), else why each source failed (`BadSignature`).
+pub fn verify_with_key(
+    image: &str,
+    public_key_pem: &str,
+    opts: &crate::referrers::BundleVerifyOptions,
+) -> Result<KeyVerified, SignError> {
+    let key = crate::keys::load_public_key(public_key_pem.as_bytes(), "public key")?;
+    let mut payloads = Vec::new();
+    let mut why = Vec::new();
+    let mut unreadable = Vec::new();
+    match verify(image, &key, &opts.registry) {
+        Ok(sigs) => payloads.extend(sigs.into_iter().map(|s| s.payload)),
+        Err(SignError::BadSignature(w)) => why.push(w),
+        Err(e) => unreadable.push(e),
+    }
+    match crate::referrers::verify_bundles(image, public_key_pem, opts) {
+        Ok(found) => payloads.extend(
+            found
+                .into_iter()
+                .map(|r| serde_json::from_slice(&r.statement.to_json()).unwrap_or(serde_json::Value::Null)),
+        ),
+        Err(SignError::BadSignature(w)) => why.push(w),
+        Err(e) => unreadable.push(e),
+    }
+    if payloads.is_empty() {
+        return match unreadable.into_iter().next() {
+            Some(e) => Err(e),
+            None => Err(SignError::BadSignature(why.join("; "))),
+        };
+    }
+    Ok(KeyVerified { payloads, warnings: unreadable.iter().map(ToString::to_string).collect() })
+}
+
 /// The layers attached to `image` under `kind`, each checked by `check(layer, name, digest)`
 /// (`name` like "signature 2 (sha256:…)"): the ones that pass, or an error listing why each
 /// failed. The image's tag is resolved once; `check` sees that digest.
@@ -92,7 +140,7 @@ fn verify_layers<T>(
     };
     let remote = Remote::connect(image, opts)?;
     let digest = remote.resolve()?;
-    let Some(layers) = remote.layers(&digest, kind)? else {
+    let Some(manifest) = remote.manifest(&Remote::tag_for(&digest, kind))? else {
         return Err(SignError::BadSignature(format!(
             "no {noun}s found for {image} ({digest}): tag {} does not exist",
             remote.triangulate(&digest, kind)
@@ -100,9 +148,18 @@ fn verify_layers<T>(
     };
     let mut ok = Vec::new();
     let mut why = Vec::new();
-    for (i, l) in layers.iter().enumerate() {
-        let name = format!("{noun} {} ({})", i + 1, l.descriptor.digest);
-        match check(l, &name, &digest) {
+    // Each layer fetched on its own: one unreadable layer (missing, oversized, not matching its
+    // digest) is one failed entry, never a reason to ignore the others.
+    for (i, descriptor) in manifest.layers.into_iter().enumerate() {
+        let name = format!("{noun} {} ({})", i + 1, descriptor.digest);
+        let l = match remote.blob(&descriptor) {
+            Ok(data) => Layer { descriptor, data },
+            Err(e) => {
+                why.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        match check(&l, &name, &digest) {
             Ok(v) => ok.push(v),
             Err(e) => why.push(e),
         }

@@ -522,6 +522,35 @@ fn edited_payload_fails() {
     assert!(e.contains(&format!("no {SIGNATURE_ANNOTATION} annotation")), "{e}");
 }
 
+/// One unreadable `.sig` layer (a descriptor over the layer size limit, placed first) does not
+/// hide a valid signature after it: it is one failed entry, named in the reasons.
+#[test]
+fn an_unreadable_sig_layer_does_not_hide_a_valid_one() {
+    let Some(reg) = Registry::start(None) else { return };
+    reg.push("node-app", "team/app:1.0");
+    let opts = reg.opts();
+    let a = key();
+    let image = reg.image("team/app:1.0");
+    cosign::sign(&image, &a, Default::default(), &opts).unwrap();
+
+    let sig_tag = tag(NODE, "sig");
+    let mut m = reg.manifest("team/app", &sig_tag);
+    let mut hostile = m["layers"][0].clone();
+    hostile["size"] = json!(bulwark_sign::oci::MAX_LAYER + 1);
+    let hostile_digest = hostile["digest"].as_str().unwrap().to_string();
+    m["layers"].as_array_mut().unwrap().insert(0, hostile);
+    reg.put_manifest("team/app", &sig_tag, &serde_json::to_vec(&m).unwrap());
+
+    let sigs = cosign::verify(&image, a.public_key(), &opts).unwrap();
+    assert_eq!(sigs.len(), 1);
+    assert_eq!(critical(&sigs[0]).1, NODE);
+    // Alone, the hostile layer is the reason given.
+    m["layers"].as_array_mut().unwrap().truncate(1);
+    reg.put_manifest("team/app", &sig_tag, &serde_json::to_vec(&m).unwrap());
+    let e = err_text(cosign::verify(&image, a.public_key(), &opts).unwrap_err());
+    assert!(e.contains(&format!("signature 1 ({hostile_digest})")) && e.contains("more than"), "{e}");
+}
+
 #[test]
 fn signature_copied_to_another_image_fails() {
     let Some(reg) = Registry::start(None) else { return };

@@ -1,0 +1,5 @@
+//! .NET deps.json.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| bulwark_fuzz::detect("/app/app.deps.json", 0o644, data));
