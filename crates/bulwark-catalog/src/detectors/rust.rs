@@ -7,9 +7,10 @@
 //!   on Mach-O). Reported as Syft reports it: every package whose `kind` is `runtime` (the
 //!   default), the root crate included; `build` and `dev` dependencies are not in the binary.
 
-use super::golang::{is_executable, object_images, with_aligned, EXECUTABLE_MAGIC};
+use super::golang::{is_executable, object_images, with_aligned, Budget, Seeking, Source, EXECUTABLE_MAGIC};
 use super::{file_name, sane, utf8, Detector};
 use crate::model::{DetectError, Detection, FileInput, Package, PackageType};
+use object::read::ReadCache;
 use object::{Object, ObjectSection};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -101,27 +102,51 @@ impl Detector for CargoAuditable {
     }
 
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
-        with_aligned(file.data, |data| {
-            let mut det = Detection::default();
-            let mut seen = HashSet::new();
-            for image in object_images(data) {
-                // Section lookup reads only the section headers: cheap for the many
-                // executables that are not Rust.
-                let Some(section) = image.section_by_name(AUDIT_SECTION) else {
-                    continue;
-                };
-                let compressed =
-                    section.data().map_err(|e| DetectError::malformed(format!("{AUDIT_SECTION} section: {e}")))?;
-                for p in audit_packages(compressed, file.path)? {
-                    // A universal binary repeats the list once per architecture.
-                    if seen.insert((p.name.clone(), p.version.clone())) {
-                        det.packages.push(p);
-                    }
-                }
-            }
-            Ok(det)
-        })
+        with_aligned(file.data, |data| detect_auditable(data, file.path))
     }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn detect_file(&self, path: &str, _mode: u32, file: &std::fs::File) -> Result<Detection, DetectError> {
+        let size = file.metadata()?.len();
+        let cache = ReadCache::new(file);
+        let budget = Budget::new();
+        let found = detect_auditable(Seeking::new(&cache, &budget, size), path);
+        budget.check(AUDIT_SECTION)?;
+        found
+    }
+}
+
+fn detect_auditable<'d, R: Source<'d>>(data: R, path: &str) -> Result<Detection, DetectError> {
+    let mut det = Detection::default();
+    let mut seen = HashSet::new();
+    for image in object_images(data) {
+        // Section lookup reads only the section headers: cheap for the many
+        // executables that are not Rust.
+        let Some(section) = image.section_by_name(AUDIT_SECTION) else {
+            continue;
+        };
+        // Compressed data is smaller than what it inflates to: a bigger section is a lie,
+        // refused before it is read.
+        if section.size() > MAX_AUDIT_JSON as u64 {
+            return Err(DetectError::malformed(format!(
+                "{AUDIT_SECTION} section: {} bytes, over {} MiB",
+                section.size(),
+                MAX_AUDIT_JSON >> 20
+            )));
+        }
+        let compressed =
+            section.data().map_err(|e| DetectError::malformed(format!("{AUDIT_SECTION} section: {e}")))?;
+        for p in audit_packages(compressed, path)? {
+            // A universal binary repeats the list once per architecture.
+            if seen.insert((p.name.clone(), p.version.clone())) {
+                det.packages.push(p);
+            }
+        }
+    }
+    Ok(det)
 }
 
 /// The runtime packages of one `.dep-v0` section.
