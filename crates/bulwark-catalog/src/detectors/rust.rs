@@ -137,8 +137,7 @@ fn detect_auditable<'d, R: Source<'d>>(data: R, path: &str) -> Result<Detection,
                 MAX_AUDIT_JSON >> 20
             )));
         }
-        let compressed =
-            section.data().map_err(|e| DetectError::malformed(format!("{AUDIT_SECTION} section: {e}")))?;
+        let compressed = section.data().map_err(|e| DetectError::malformed(format!("{AUDIT_SECTION} section: {e}")))?;
         for p in audit_packages(compressed, path)? {
             // A universal binary repeats the list once per architecture.
             if seen.insert((p.name.clone(), p.version.clone())) {
