@@ -221,6 +221,11 @@ impl Detector for GoBinary {
         EXECUTABLE_MAX_SIZE
     }
 
+    /// 2: executables over the in-memory limit are read by seeking, no longer skipped.
+    fn version(&self) -> u32 {
+        2
+    }
+
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         with_aligned(file.data, |data| detect_go(data, file.path))
     }

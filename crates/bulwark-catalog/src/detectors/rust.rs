@@ -101,6 +101,11 @@ impl Detector for CargoAuditable {
         super::golang::EXECUTABLE_MAX_SIZE
     }
 
+    /// 2: executables over the in-memory limit are read by seeking, no longer skipped.
+    fn version(&self) -> u32 {
+        2
+    }
+
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
         with_aligned(file.data, |data| detect_auditable(data, file.path))
     }
@@ -250,6 +255,9 @@ mod tests {
             assert!(auditable(&elf(Some(AUDIT_SECTION), &data)).is_err());
         }
         assert!(auditable(&elf(Some(AUDIT_SECTION), &good)).unwrap().packages.is_empty());
+        // A section bigger than anything that inflates to 8 MiB is refused before it is read.
+        let e = auditable(&elf(Some(AUDIT_SECTION), &vec![0u8; 9 << 20])).unwrap_err();
+        assert!(e.to_string().contains("over 8 MiB"), "{e}");
         // Truncations of a valid binary never panic.
         let bin = elf(Some(AUDIT_SECTION), &good);
         for cut in 0..bin.len() {
@@ -308,6 +316,15 @@ mod tests {
         want.sort();
         assert_eq!(want.len(), 11);
         assert_eq!(got, want);
+
+        // Issue 10, D11: the same binary with a 600 MiB sparse tail, read by seeking.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let big = dir.path().join("rust-app");
+        std::fs::write(&big, bin).unwrap_or_else(|e| panic!("{e}"));
+        let f = std::fs::OpenOptions::new().read(true).write(true).open(&big).unwrap_or_else(|e| panic!("{e}"));
+        f.set_len(600 << 20).unwrap_or_else(|e| panic!("{e}"));
+        let seeked = CargoAuditable.detect_file("/app/rust-app", 0o755, &f).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seeked, d);
 
         // The Go detector sees the same ELF and finds nothing.
         let go = super::super::golang::GoBinary
