@@ -177,12 +177,13 @@ impl<'d> Source<'d> for Seeking<'d> {
     }
 }
 
-/// The object images in `data`: one, or one per architecture of a Mach-O universal binary.
-/// Anything `object` cannot parse gives none: not an executable we can read.
-pub(crate) fn object_images<'d, R: Source<'d>>(data: R) -> Vec<object::File<'d, R>> {
+/// The object images in `data`, each with the bytes its file offsets count from: one, or
+/// one per architecture of a Mach-O universal binary. Anything `object` cannot parse gives
+/// none: not an executable we can read.
+pub(crate) fn object_images<'d, R: Source<'d>>(data: R) -> Vec<(R, object::File<'d, R>)> {
     // More slices than any real universal binary has; a Java class's "count" is its version.
     const MAX_ARCHES: usize = 16;
-    fn slices<'d, R: Source<'d>, A: FatArch>(data: R, arches: &[A]) -> Vec<object::File<'d, R>> {
+    fn slices<'d, R: Source<'d>, A: FatArch>(data: R, arches: &[A]) -> Vec<(R, object::File<'d, R>)> {
         arches
             .iter()
             .take(MAX_ARCHES)
@@ -190,13 +191,13 @@ pub(crate) fn object_images<'d, R: Source<'d>>(data: R) -> Vec<object::File<'d, 
                 let (offset, size) = a.file_range();
                 data.slice(offset, size)
             })
-            .filter_map(|d| object::File::parse(d).ok())
+            .filter_map(|d| Some((d, object::File::parse(d).ok()?)))
             .collect()
     }
     match FileKind::parse(data) {
         Ok(FileKind::MachOFat32) => MachOFatFile32::parse(data).map(|f| slices(data, f.arches())).unwrap_or_default(),
         Ok(FileKind::MachOFat64) => MachOFatFile64::parse(data).map(|f| slices(data, f.arches())).unwrap_or_default(),
-        Ok(_) => object::File::parse(data).ok().into_iter().collect(),
+        Ok(_) => object::File::parse(data).ok().map(|f| (data, f)).into_iter().collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -247,7 +248,7 @@ impl Detector for GoBinary {
 fn detect_go<'d, R: Source<'d>>(data: R, path: &str) -> Result<Detection, DetectError> {
     let mut det = Detection::default();
     let mut seen = HashSet::new();
-    for image in object_images(data) {
+    for (data, image) in object_images(data) {
         let Some(raw) = read_raw_build_info(&image, data, &mut det.warnings)? else {
             continue;
         };
@@ -1350,6 +1351,31 @@ mod tests {
             }
             eprintln!("{bin}: {} Go modules", d.packages.len());
         }
+    }
+
+    /// A universal binary's slices are found in memory and by seeking alike (the slice here
+    /// holds an ELF: `object` parses any format in a slice).
+    #[test]
+    fn universal_binary_slices_in_memory_and_by_seeking() {
+        let bin = elf(Some(".go.buildinfo"), &inline_blob("go1.22.5", MODINFO));
+        let mut fat = Vec::new();
+        for v in [0xcafe_babe_u32, 1, 7, 3, 4096, bin.len() as u32, 12] {
+            fat.extend_from_slice(&v.to_be_bytes());
+        }
+        fat.resize(4096, 0);
+        fat.extend_from_slice(&bin);
+        let d = detect_bytes(&fat).unwrap();
+        assert_eq!(d.packages.len(), 5, "{d:?}");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("fat"), &fat).unwrap();
+        let f = File::open(dir.path().join("fat")).unwrap();
+        assert_eq!(GoBinary.detect_file("/usr/bin/app", 0o755, &f).unwrap(), d);
+        // A slice past the end of the file: nothing, no error.
+        fat.truncate(4096 + 100);
+        let f = File::create(dir.path().join("cut")).unwrap();
+        std::io::Write::write_all(&mut &f, &fat).unwrap();
+        let f = File::open(dir.path().join("cut")).unwrap();
+        assert!(GoBinary.detect_file("/cut", 0o755, &f).unwrap().packages.is_empty());
     }
 
     /// Issue 10, D11: a Go binary bigger than any in-memory limit (a real one with a sparse

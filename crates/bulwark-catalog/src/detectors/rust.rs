@@ -127,7 +127,7 @@ impl Detector for CargoAuditable {
 fn detect_auditable<'d, R: Source<'d>>(data: R, path: &str) -> Result<Detection, DetectError> {
     let mut det = Detection::default();
     let mut seen = HashSet::new();
-    for image in object_images(data) {
+    for (_, image) in object_images(data) {
         // Section lookup reads only the section headers: cheap for the many
         // executables that are not Rust.
         let Some(section) = image.section_by_name(AUDIT_SECTION) else {
