@@ -1353,6 +1353,27 @@ mod tests {
         }
     }
 
+    /// Issue 10, D11: a hostile executable (600 MiB, sparse) whose symbol table claims
+    /// 300 MiB: the seeking read refuses it at the budget and says so, nothing is allocated.
+    #[test]
+    fn seeking_read_budget_is_an_error_naming_it() {
+        let mut bin = elf(Some(".go.buildinfo"), &inline_blob("go1.22.5", MODINFO));
+        let shoff = u64::from_le_bytes(bin[40..48].try_into().unwrap()) as usize;
+        let sh = shoff + 64; // section 1
+        bin[sh + 4..sh + 8].copy_from_slice(&2u32.to_le_bytes()); // SHT_SYMTAB
+        bin[sh + 24..sh + 32].copy_from_slice(&0u64.to_le_bytes()); // offset
+        bin[sh + 32..sh + 40].copy_from_slice(&(300u64 << 20).to_le_bytes()); // size
+        bin[sh + 40..sh + 44].copy_from_slice(&2u32.to_le_bytes()); // link: a string table
+        bin[sh + 56..sh + 64].copy_from_slice(&24u64.to_le_bytes()); // entsize
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, &bin).unwrap();
+        File::options().write(true).open(&path).unwrap().set_len(600 << 20).unwrap();
+        let f = File::open(&path).unwrap();
+        let e = GoBinary.detect_file("/big", 0o755, &f).unwrap_err().to_string();
+        assert!(e.contains("more than 256 MiB (limit SEEK_READ_BUDGET)"), "{e}");
+    }
+
     /// A universal binary's slices are found in memory and by seeking alike (the slice here
     /// holds an ELF: `object` parses any format in a slice).
     #[test]
