@@ -628,6 +628,48 @@ fn a_big_go_binary_in_a_dir_is_read_by_seeking() {
     assert!(rss < 200 << 10, "peak RSS {rss} KiB for a 600 MiB file");
 }
 
+/// Issue 10, D11: the seeking read has a budget (256 MiB); an executable whose headers ask
+/// for more (Syft's ELF, 600 MiB sparse, with a section header turned into a 300 MiB symbol
+/// table) is not read, with a warning naming the file, the detector and the limit, and is
+/// listed under `skipped`.
+#[test]
+fn an_executable_over_the_seek_budget_is_never_silent() {
+    let t = tempfile::tempdir().unwrap();
+    let bin = big_go_binary(t.path());
+    let mut elf = std::fs::OpenOptions::new().read(true).write(true).open(&bin).unwrap();
+    let mut h = [0u8; 64];
+    std::io::Read::read_exact(&mut elf, &mut h).unwrap();
+    let shoff = u64::from_le_bytes(h[40..48].try_into().unwrap());
+    let shstrndx = u16::from_le_bytes(h[62..64].try_into().unwrap());
+    let mut sh = [0u8; 64];
+    std::io::Seek::seek(&mut elf, std::io::SeekFrom::Start(shoff + 64)).unwrap();
+    std::io::Read::read_exact(&mut elf, &mut sh).unwrap();
+    sh[4..8].copy_from_slice(&2u32.to_le_bytes()); // SHT_SYMTAB
+    sh[24..32].copy_from_slice(&0u64.to_le_bytes()); // offset
+    sh[32..40].copy_from_slice(&(300u64 << 20).to_le_bytes()); // size
+    sh[40..44].copy_from_slice(&u32::from(shstrndx).to_le_bytes()); // its string table
+    sh[56..64].copy_from_slice(&24u64.to_le_bytes()); // entry size
+    std::io::Seek::seek(&mut elf, std::io::SeekFrom::Start(shoff + 64)).unwrap();
+    std::io::Write::write_all(&mut elf, &sh).unwrap();
+    drop(elf);
+    let (v, rss) = sbom_with_peak_rss(&["sbom", &format!("dir:{}", t.path().display()), "-f", "json"]);
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "/usr/local/bin/big: go-binary: Go build info: headers ask for more than 256 MiB (limit SEEK_READ_BUDGET)"
+        ),
+        "{warnings}"
+    );
+    let skipped = v["skipped"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|s| s["path"] == "/usr/local/bin/big"
+            && s["detector"] == "go-binary"
+            && s["limit"] == "seek_read_budget 268435456 bytes"),
+        "{skipped:?}"
+    );
+    assert!(rss < 200 << 10, "peak RSS {rss} KiB");
+}
+
 /// Issue 10, D11: the same executable in an uncompressed image layer (a tar stream cannot
 /// seek): spooled to a temporary file and read by seeking, memory flat.
 #[test]

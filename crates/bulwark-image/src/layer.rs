@@ -705,7 +705,17 @@ pub(crate) fn run_detectors(
                     dets.push(found);
                 }
             }
-            Err(e) => warns.push(format!("{path}: {}: {e}", d.name())),
+            Err(e) => {
+                if let bulwark_catalog::DetectError::OverLimit { limit, .. } = &e {
+                    skipped.push(Skipped {
+                        path: clip(path.to_string()),
+                        detector: d.name().into(),
+                        limit: limit.clone(),
+                        files: 1,
+                    });
+                }
+                warns.push(format!("{path}: {}: {e}", d.name()))
+            }
         }
     }
     (dets, warns, skipped)

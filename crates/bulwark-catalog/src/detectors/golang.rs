@@ -120,10 +120,13 @@ impl Budget {
     /// An error when a read was refused: what was found may be incomplete.
     pub(crate) fn check(&self, what: &str) -> Result<(), DetectError> {
         if self.exhausted.get() {
-            return Err(DetectError::malformed(format!(
-                "{what}: headers ask for more than {} MiB (limit SEEK_READ_BUDGET): not read",
-                SEEK_READ_BUDGET >> 20
-            )));
+            return Err(DetectError::OverLimit {
+                message: format!(
+                    "{what}: headers ask for more than {} MiB (limit SEEK_READ_BUDGET): not read",
+                    SEEK_READ_BUDGET >> 20
+                ),
+                limit: format!("seek_read_budget {SEEK_READ_BUDGET} bytes"),
+            });
         }
         Ok(())
     }
