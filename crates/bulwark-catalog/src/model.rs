@@ -185,6 +185,9 @@ pub enum DetectError {
     Sqlite(#[from] rusqlite::Error),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// The file was not read (or not all of it) because of a limit: listed as skipped.
+    #[error("{message}")]
+    OverLimit { message: String, limit: String },
 }
 
 impl DetectError {

@@ -551,29 +551,170 @@ fn dir_walks_stay_on_the_roots_file_system() {
     assert!(!inv.warnings.iter().any(|w| w.contains("another file system")), "{:?}", inv.warnings);
 }
 
-/// Issue 10, D11 (the "never silent" part only): an executable over the 512 MiB limit of the
-/// executable detectors (a sparse file: 600 MiB apparent, nothing on disk) is named in a
-/// warning with the detector and the limit, and listed under `skipped` in the JSON output.
+/// Issue 10, D11: a file over a detector's size limit that the detector cannot read by
+/// seeking (a dpkg `status` of 65 MiB: sparse, nothing on disk) is named in a warning with
+/// the detector and the limit, and listed under `skipped` in the JSON output.
 /// Before: for `dir:` the warning named neither the detector nor the limit's name, and the
 /// JSON did not list the file.
 #[test]
 fn a_file_skipped_for_size_is_never_silent() {
-    use std::os::unix::fs::PermissionsExt;
     let t = tempfile::tempdir().unwrap();
-    let bin = t.path().join("usr/local/bin/big");
-    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    let f = std::fs::File::create(&bin).unwrap();
-    std::io::Write::write_all(&mut &f, b"\x7fELF\x02\x01\x01").unwrap();
-    f.set_len(600 << 20).unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let status = t.path().join("var/lib/dpkg/status");
+    std::fs::create_dir_all(status.parent().unwrap()).unwrap();
+    let f = std::fs::File::create(&status).unwrap();
+    std::io::Write::write_all(&mut &f, b"Package: a\nVersion: 1\n").unwrap();
+    f.set_len(65 << 20).unwrap();
     let out = common::bulwark().args(["sbom", &format!("dir:{}", t.path().display()), "-f", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("/usr/local/bin/big: 629145600 bytes is over the 536870912-byte limit of the go-binary detector"),
+        err.contains("/var/lib/dpkg/status: 68157440 bytes is over the 67108864-byte limit of the dpkg detector"),
         "{err}"
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["skipped"][0]["path"], "/usr/local/bin/big", "{v}");
-    assert_eq!(v["skipped"][0]["limit"], "max_size 536870912 bytes");
+    assert_eq!(v["skipped"][0]["path"], "/var/lib/dpkg/status", "{v}");
+    assert_eq!(v["skipped"][0]["limit"], "max_size 67108864 bytes");
+}
+
+/// A real Go executable (Syft) made 600 MiB by a sparse tail, its sections intact, at
+/// `dir/usr/local/bin/big`.
+fn big_go_binary(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let syft = common::repo().join("target/peers/bin/syft");
+    let bin = dir.join("usr/local/bin/big");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(&syft, &bin).unwrap_or_else(|e| panic!("{}: {e} (run bash .ci/peers.sh)", syft.display()));
+    std::fs::OpenOptions::new().write(true).open(&bin).unwrap().set_len(600 << 20).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// `bulwark ARGS` under `/usr/bin/time -v`: the JSON inventory and the peak RSS in KiB.
+fn sbom_with_peak_rss(args: &[&str]) -> (serde_json::Value, u64) {
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_bulwark"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("/usr/bin/time (GNU time) is needed: {e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let rss = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in: {err}"));
+    (serde_json::from_slice(&out.stdout).unwrap(), rss)
+}
+
+fn assert_syft_modules(v: &serde_json::Value, path: &str) {
+    let pkgs = v["packages"].as_array().unwrap();
+    let go: Vec<_> = pkgs.iter().filter(|p| p.to_string().contains(path)).collect();
+    assert!(go.len() > 150, "{} packages from {path}: {v}", go.len());
+    assert!(go.iter().any(|p| p["name"] == "github.com/anchore/syft" && p["version"] == "v1.18.1"), "{go:?}");
+    assert!(v["skipped"].as_array().is_none_or(|s| s.is_empty()), "{}", v["skipped"]);
+}
+
+/// Issue 10, D11: a 600 MiB Go executable in a `dir:` source gives its modules, read by
+/// seeking to the build info (peak memory far below the file's size). Before: skipped over
+/// the 512 MiB limit of the go-binary detector, 0 modules.
+#[test]
+fn a_big_go_binary_in_a_dir_is_read_by_seeking() {
+    let t = tempfile::tempdir().unwrap();
+    big_go_binary(t.path());
+    let (v, rss) = sbom_with_peak_rss(&["sbom", &format!("dir:{}", t.path().display()), "-f", "json"]);
+    assert_syft_modules(&v, "/usr/local/bin/big");
+    eprintln!("dir: peak RSS {rss} KiB");
+    assert!(rss < 200 << 10, "peak RSS {rss} KiB for a 600 MiB file");
+}
+
+/// Issue 10, D11: the seeking read has a budget (256 MiB); an executable whose headers ask
+/// for more (Syft's ELF, 600 MiB sparse, with a section header turned into a 300 MiB symbol
+/// table) is not read, with a warning naming the file, the detector and the limit, and is
+/// listed under `skipped`.
+#[test]
+fn an_executable_over_the_seek_budget_is_never_silent() {
+    let t = tempfile::tempdir().unwrap();
+    let bin = big_go_binary(t.path());
+    let mut elf = std::fs::OpenOptions::new().read(true).write(true).open(&bin).unwrap();
+    let mut h = [0u8; 64];
+    std::io::Read::read_exact(&mut elf, &mut h).unwrap();
+    let shoff = u64::from_le_bytes(h[40..48].try_into().unwrap());
+    let shstrndx = u16::from_le_bytes(h[62..64].try_into().unwrap());
+    let mut sh = [0u8; 64];
+    std::io::Seek::seek(&mut elf, std::io::SeekFrom::Start(shoff + 64)).unwrap();
+    std::io::Read::read_exact(&mut elf, &mut sh).unwrap();
+    sh[4..8].copy_from_slice(&2u32.to_le_bytes()); // SHT_SYMTAB
+    sh[24..32].copy_from_slice(&0u64.to_le_bytes()); // offset
+    sh[32..40].copy_from_slice(&(300u64 << 20).to_le_bytes()); // size
+    sh[40..44].copy_from_slice(&u32::from(shstrndx).to_le_bytes()); // its string table
+    sh[56..64].copy_from_slice(&24u64.to_le_bytes()); // entry size
+    std::io::Seek::seek(&mut elf, std::io::SeekFrom::Start(shoff + 64)).unwrap();
+    std::io::Write::write_all(&mut elf, &sh).unwrap();
+    drop(elf);
+    let (v, rss) = sbom_with_peak_rss(&["sbom", &format!("dir:{}", t.path().display()), "-f", "json"]);
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "/usr/local/bin/big: go-binary: Go build info: headers ask for more than 256 MiB (limit SEEK_READ_BUDGET)"
+        ),
+        "{warnings}"
+    );
+    let skipped = v["skipped"].as_array().unwrap();
+    assert!(
+        skipped.iter().any(|s| s["path"] == "/usr/local/bin/big"
+            && s["detector"] == "go-binary"
+            && s["limit"] == "seek_read_budget 268435456 bytes"),
+        "{skipped:?}"
+    );
+    assert!(rss < 200 << 10, "peak RSS {rss} KiB");
+}
+
+/// Issue 10, D11: the same executable in an uncompressed image layer (a tar stream cannot
+/// seek): spooled to a temporary file and read by seeking, memory flat.
+#[test]
+fn a_big_go_binary_in_a_layer_is_read_by_seeking() {
+    use sha2::Digest;
+    use std::io::{Read, Write};
+    let t = tempfile::tempdir().unwrap();
+    let bin = big_go_binary(&t.path().join("root"));
+    // The layer tar, written and hashed as a stream: 600 MiB never in this process's memory.
+    let tar_path = t.path().join("layer.tar");
+    {
+        let mut b = tar::Builder::new(std::fs::File::create(&tar_path).unwrap());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o755);
+        h.set_size(600 << 20);
+        h.set_mtime(1_764_000_000);
+        b.append_data(&mut h, "usr/local/bin/big", std::fs::File::open(&bin).unwrap()).unwrap();
+        b.into_inner().unwrap().flush().unwrap();
+    }
+    std::fs::remove_dir_all(t.path().join("root")).unwrap();
+    let (digest, size) = {
+        let mut f = std::fs::File::open(&tar_path).unwrap();
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = f.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        (format!("sha256:{}", hex::encode(hasher.finalize())), size)
+    };
+    let img = t.path().join("img");
+    oci::layout_described(
+        &img,
+        "t",
+        &[(digest.clone(), size, "application/vnd.oci.image.layer.v1.tar", digest.clone())],
+    );
+    std::fs::rename(&tar_path, img.join("blobs/sha256").join(&digest[7..])).unwrap();
+    let (v, rss) = sbom_with_peak_rss(&["sbom", &format!("oci-dir:{}:t", img.display()), "--no-cache", "-f", "json"]);
+    assert_syft_modules(&v, "/usr/local/bin/big");
+    eprintln!("layer: peak RSS {rss} KiB");
+    assert!(rss < 200 << 10, "peak RSS {rss} KiB for a 600 MiB file");
 }

@@ -12,7 +12,7 @@ use crate::layer::{path_key, run_detectors, LayerInventory};
 use bulwark_catalog::Detector;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -91,37 +91,46 @@ pub fn read_dir_tree(root: &Path, detectors: &[Box<dyn Detector>], opts: &DirOpt
     let results: Vec<_> = wanted_files
         .into_par_iter()
         .map(|(fs_path, path, mode, wanted, size)| {
-            let cap = wanted.iter().filter_map(|&i| detectors.get(i)).map(|d| d.max_size()).max().unwrap_or(0);
-            if size > cap {
-                let detector = wanted.first().and_then(|&i| detectors.get(i)).map_or("", |d| d.name());
-                return (
-                    path.clone(),
-                    Vec::new(),
-                    vec![format!(
-                        "{path}: {size} bytes is over the {cap}-byte limit of the {detector} detector: skipped"
-                    )],
-                    vec![bulwark_catalog::Skipped {
-                        path,
-                        detector: detector.into(),
-                        limit: format!("max_size {cap} bytes"),
-                        files: 1,
-                    }],
-                );
-            }
-            let mut data = Vec::new();
-            let read = std::fs::File::open(&fs_path).and_then(|f| f.take(cap).read_to_end(&mut data));
-            if let Err(e) = read {
+            let file = match std::fs::File::open(&fs_path) {
+                Ok(f) => f,
+                Err(e) => return (path.clone(), Vec::new(), vec![format!("{path}: {e}")], Vec::new()),
+            };
+            let mut head = Vec::with_capacity(8);
+            if let Err(e) = (&file).take(8).read_to_end(&mut head) {
                 return (path.clone(), Vec::new(), vec![format!("{path}: {e}")], Vec::new());
             }
-            let wanted: Vec<usize> = wanted
-                .into_iter()
-                .filter(|&i| {
-                    detectors
-                        .get(i)
-                        .is_some_and(|d| d.magic().is_empty() || d.magic().iter().any(|m| data.starts_with(m)))
-                })
-                .collect();
-            let (dets, warns, skipped) = run_detectors(detectors, &wanted, &path, mode, &data);
+            let wanted = wanted.into_iter().filter(|&i| {
+                detectors.get(i).is_some_and(|d| d.magic().is_empty() || d.magic().iter().any(|m| head.starts_with(m)))
+            });
+            // Detectors that seek (executables) read the open file, whatever its size; the
+            // others read it into memory up to their limit.
+            let (seek, buffer): (Vec<usize>, Vec<usize>) =
+                wanted.partition(|&i| detectors.get(i).is_some_and(|d| d.seekable()));
+            let (mut dets, mut warns, mut skipped) = run_detectors(detectors, &seek, &path, mode, &[], Some(&file));
+            let cap = buffer.iter().filter_map(|&i| detectors.get(i)).map(|d| d.max_size()).max().unwrap_or(0);
+            if !buffer.is_empty() && size > cap {
+                let detector = buffer.first().and_then(|&i| detectors.get(i)).map_or("", |d| d.name());
+                warns.push(format!(
+                    "{path}: {size} bytes is over the {cap}-byte limit of the {detector} detector: skipped"
+                ));
+                skipped.push(bulwark_catalog::Skipped {
+                    path: path.clone(),
+                    detector: detector.into(),
+                    limit: format!("max_size {cap} bytes"),
+                    files: 1,
+                });
+            } else if !buffer.is_empty() {
+                let mut data = Vec::new();
+                let read = (&file).seek(SeekFrom::Start(0)).and_then(|_| (&file).take(cap).read_to_end(&mut data));
+                if let Err(e) = read {
+                    warns.push(format!("{path}: {e}"));
+                } else {
+                    let (d, w, s) = run_detectors(detectors, &buffer, &path, mode, &data, None);
+                    dets.extend(d);
+                    warns.extend(w);
+                    skipped.extend(s);
+                }
+            }
             (path, dets, warns, skipped)
         })
         .collect();

@@ -8,12 +8,19 @@ use crate::source::LayerRef;
 use bulwark_catalog::{Detection, Detector, FileInput, Skipped};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Most bytes of file content buffered for detectors that have not run yet.
 const MAX_IN_FLIGHT: u64 = 128 << 20;
+/// A file for detectors: buffered, or (too big to buffer) spooled to an unlinked temporary
+/// file for detectors that read by seeking.
+enum Input {
+    Bytes(Vec<u8>),
+    Spooled(std::fs::File),
+}
+
 /// Most packages one layer's hard links may copy from their targets.
 const MAX_LINKED_PACKAGES: usize = 100_000;
 
@@ -436,51 +443,92 @@ fn walk(
                         continue;
                     }
                     let size = entry.size();
-                    let cap = wanted.iter().map(|&i| detectors[i].max_size()).max().unwrap_or(0);
-                    if size > cap {
-                        let detector = detectors[wanted[0]].name();
-                        warnings.push(format!(
-                            "{path}: {size} bytes is over the {cap}-byte limit of the {detector} detector: skipped"
-                        ));
-                        inv.skipped.push(Skipped {
-                            path: clip(path),
-                            detector: detector.into(),
-                            limit: format!("max_size {cap} bytes"),
-                            files: 1,
-                        });
-                        continue;
-                    }
-                    let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
                     // Read the magic first, so big files no detector wants are never buffered.
                     let head_len = 8.min(size) as usize;
                     let mut headbuf = [0u8; 8];
                     if let Err(e) = entry.read_exact(&mut headbuf[..head_len]) {
                         return Err(fail(format!("{path}: {e}")));
                     }
-                    let wanted: Vec<usize> = wanted
+                    let mut wanted: Vec<usize> = wanted
                         .into_iter()
                         .filter(|&i| {
                             let m = detectors[i].magic();
                             m.is_empty() || m.iter().any(|m| headbuf[..head_len].starts_with(m))
                         })
                         .collect();
+                    let cap = wanted.iter().map(|&i| detectors[i].max_size()).max().unwrap_or(0);
+                    let spool = size > cap;
+                    if spool {
+                        // Too big to buffer: detectors that seek (executables) read a spooled
+                        // copy on disk; the others skip the file, named.
+                        let (seek, skip): (Vec<usize>, Vec<usize>) =
+                            wanted.iter().partition(|&&i| detectors[i].seekable());
+                        if let Some(&i) = skip.first() {
+                            let (detector, cap) = (detectors[i].name(), detectors[i].max_size());
+                            warnings.push(format!(
+                                "{path}: {size} bytes is over the {cap}-byte limit of the {detector} detector: skipped"
+                            ));
+                            inv.skipped.push(Skipped {
+                                path: clip(path.clone()),
+                                detector: detector.into(),
+                                limit: format!("max_size {cap} bytes"),
+                                files: 1,
+                            });
+                        }
+                        wanted = seek;
+                    }
                     if wanted.is_empty() {
                         continue;
                     }
                     if over_path_budget(&path, detectors[wanted[0]].name(), &mut path_bytes) {
                         continue;
                     }
-                    data.extend_from_slice(&headbuf[..head_len]);
-                    if let Err(e) = (&mut entry).take(cap).read_to_end(&mut data) {
-                        return Err(fail(format!("{path}: {e}")));
-                    }
+                    let input = if spool {
+                        // An unlinked temporary file: memory stays flat, disk use is the
+                        // file's size while its detectors run.
+                        let spooled = tempfile::tempfile().and_then(|mut f| {
+                            f.write_all(&headbuf[..head_len])?;
+                            io::copy(&mut entry, &mut f)?;
+                            Ok(f)
+                        });
+                        match spooled {
+                            Ok(f) => Input::Spooled(f),
+                            Err(e) => {
+                                let detector = detectors[wanted[0]].name();
+                                warnings.push(format!(
+                                    "{path}: {size} bytes could not be copied to a temporary file for the \
+                                     {detector} detector ({e}): skipped"
+                                ));
+                                inv.skipped.push(Skipped {
+                                    path: clip(path),
+                                    detector: detector.into(),
+                                    limit: format!("temporary file: {e}"),
+                                    files: 1,
+                                });
+                                continue;
+                            }
+                        }
+                    } else {
+                        let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
+                        data.extend_from_slice(&headbuf[..head_len]);
+                        if let Err(e) = (&mut entry).take(cap).read_to_end(&mut data) {
+                            return Err(fail(format!("{path}: {e}")));
+                        }
+                        Input::Bytes(data)
+                    };
                     let results = &results;
                     let in_flight = &in_flight;
                     let (packages, over_packages) = (&packages, &over_packages);
-                    let len = data.len() as u64;
+                    let len = match &input {
+                        Input::Bytes(data) => data.len() as u64,
+                        Input::Spooled(_) => 0,
+                    };
                     let detect = move || {
-                        let (dets, warns, file_skipped) = run_detectors(detectors, &wanted, &path, mode, &data);
-                        drop(data);
+                        let (dets, warns, file_skipped) = match &input {
+                            Input::Bytes(data) => run_detectors(detectors, &wanted, &path, mode, data, None),
+                            Input::Spooled(f) => run_detectors(detectors, &wanted, &path, mode, &[], Some(f)),
+                        };
+                        drop(input);
                         // Past the package budget a file's findings are dropped (and listed), so
                         // a hostile database of millions of packages is not kept.
                         let n: u64 = dets.iter().map(|d| d.packages.len() as u64).sum();
@@ -510,8 +558,9 @@ fn walk(
                     };
                     // Backpressure: when the detectors fall behind (an image of big jars), this
                     // thread runs the detector itself instead of queueing more buffers, so
-                    // memory stays flat however large the image.
-                    if in_flight.load(Ordering::Relaxed) + len > MAX_IN_FLIGHT {
+                    // memory stays flat however large the image. A spooled file is read here
+                    // too, so at most one is on disk at a time.
+                    if spool || in_flight.load(Ordering::Relaxed) + len > MAX_IN_FLIGHT {
                         detect();
                     } else {
                         in_flight.fetch_add(len, Ordering::Relaxed);
@@ -619,22 +668,28 @@ fn detector_pool() -> &'static rayon::ThreadPool {
     })
 }
 
-/// Run the chosen detectors over one file; errors and detector warnings become warnings
-/// that name the file and the detector.
+/// Run the chosen detectors over one file (`data`, or with `file` the open file, which
+/// seekable detectors read instead); errors and detector warnings become warnings that name
+/// the file and the detector.
 pub(crate) fn run_detectors(
     detectors: &[Box<dyn Detector>],
     wanted: &[usize],
     path: &str,
     mode: u32,
     data: &[u8],
+    file: Option<&std::fs::File>,
 ) -> (Vec<Detection>, Vec<String>, Vec<Skipped>) {
-    let file = FileInput { path, mode, data };
+    let input = FileInput { path, mode, data };
     let mut dets = Vec::new();
     let mut warns = Vec::new();
     let mut skipped = Vec::new();
     for &i in wanted {
         let Some(d) = detectors.get(i) else { continue };
-        match d.detect(&file) {
+        let found = match file {
+            Some(f) if d.seekable() => d.detect_file(path, mode, f),
+            _ => d.detect(&input),
+        };
+        match found {
             Ok(mut found) => {
                 found.declared = d.declared();
                 if found.truncated {
@@ -650,7 +705,17 @@ pub(crate) fn run_detectors(
                     dets.push(found);
                 }
             }
-            Err(e) => warns.push(format!("{path}: {}: {e}", d.name())),
+            Err(e) => {
+                if let bulwark_catalog::DetectError::OverLimit { limit, .. } = &e {
+                    skipped.push(Skipped {
+                        path: clip(path.to_string()),
+                        detector: d.name().into(),
+                        limit: limit.clone(),
+                        files: 1,
+                    });
+                }
+                warns.push(format!("{path}: {}: {e}", d.name()))
+            }
         }
     }
     (dets, warns, skipped)

@@ -17,8 +17,12 @@
 use super::{file_name, Detector};
 use crate::model::{DetectError, Detection, FileInput, Package, PackageType};
 use object::read::macho::{FatArch, MachOFatFile32, MachOFatFile64};
-use object::{FileKind, Object, ObjectSection, ObjectSegment, SegmentFlags};
+use object::read::ReadCache;
+use object::{FileKind, Object, ObjectSection, ObjectSegment, ReadRef, SegmentFlags};
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::ops::Range;
 
 /// What Go writes for a module without a version: the main module of a local build.
 const DEVEL: &str = "(devel)";
@@ -47,8 +51,15 @@ pub(crate) const EXECUTABLE_MAGIC: &[&[u8]] = &[
     b"MZ",
 ];
 
-/// Executables are big; Go binaries of 150 MiB exist (Trivy).
-pub(crate) const EXECUTABLE_MAX_SIZE: u64 = 512 << 20;
+/// Executables up to this size are read into memory; bigger ones (real Go and Rust
+/// programs of 700 MB exist) are read by seeking to their headers and build info
+/// ([`Detector::detect_file`]), so no executable is too big to read.
+pub(crate) const EXECUTABLE_MAX_SIZE: u64 = 64 << 20;
+
+/// Most bytes the seeking path reads from one executable: headers, symbol tables `object`
+/// parses, the build info (at most 16 MiB) or `.dep-v0` (at most 8 MiB). Real executables
+/// need a few MiB to tens of MiB; headers claiming more are refused with an error naming it.
+pub const SEEK_READ_BUDGET: u64 = 256 << 20;
 
 /// A regular file (or one whose mode carries no type bits) with any execute bit set.
 pub(crate) fn is_executable(mode: u32) -> bool {
@@ -68,27 +79,128 @@ pub(crate) fn with_aligned<R>(data: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
     }
 }
 
-/// The object images in `data`: one, or one per architecture of a Mach-O universal binary.
-/// Anything `object` cannot parse gives none: not an executable we can read.
-///
-/// Known gap: `object` 0.37 without its `unaligned` feature fails on every real Mach-O
-/// (a segment with no sections, `__PAGEZERO`, reads as a misaligned empty slice), so
-/// Mach-O images give nothing until that feature is enabled.
-pub(crate) fn object_images(data: &[u8]) -> Vec<object::File<'_>> {
+/// Bytes an executable is read from: in memory, or a file read by seeking ([`Seeking`]).
+/// `slice` is one architecture of a Mach-O universal binary.
+pub(crate) trait Source<'d>: ReadRef<'d> {
+    fn slice(self, offset: u64, size: u64) -> Option<Self>;
+}
+
+impl<'d> Source<'d> for &'d [u8] {
+    fn slice(self, offset: u64, size: u64) -> Option<Self> {
+        let start = usize::try_from(offset).ok()?;
+        let end = start.checked_add(usize::try_from(size).ok()?)?;
+        self.get(start..end)
+    }
+}
+
+/// How much a [`Seeking`] source may still read; `exhausted` once a read was refused.
+pub(crate) struct Budget {
+    left: Cell<u64>,
+    exhausted: Cell<bool>,
+}
+
+impl Budget {
+    pub(crate) fn new() -> Self {
+        Budget { left: Cell::new(SEEK_READ_BUDGET), exhausted: Cell::new(false) }
+    }
+
+    fn take(&self, n: u64) -> bool {
+        match self.left.get().checked_sub(n) {
+            Some(left) => {
+                self.left.set(left);
+                true
+            }
+            None => {
+                self.exhausted.set(true);
+                false
+            }
+        }
+    }
+
+    /// An error when a read was refused: what was found may be incomplete.
+    pub(crate) fn check(&self, what: &str) -> Result<(), DetectError> {
+        if self.exhausted.get() {
+            return Err(DetectError::OverLimit {
+                message: format!(
+                    "{what}: headers ask for more than {} MiB (limit SEEK_READ_BUDGET): not read",
+                    SEEK_READ_BUDGET >> 20
+                ),
+                limit: format!("seek_read_budget {SEEK_READ_BUDGET} bytes"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A byte range of a file, read through `object`'s cache only where asked, each read
+/// charged to a [`Budget`]: memory stays small however big the file.
+#[derive(Clone, Copy)]
+pub(crate) struct Seeking<'d> {
+    cache: &'d ReadCache<&'d File>,
+    budget: &'d Budget,
+    offset: u64,
+    size: u64,
+}
+
+impl<'d> Seeking<'d> {
+    pub(crate) fn new(cache: &'d ReadCache<&'d File>, budget: &'d Budget, size: u64) -> Self {
+        Seeking { cache, budget, offset: 0, size }
+    }
+}
+
+impl<'d> ReadRef<'d> for Seeking<'d> {
+    fn len(self) -> Result<u64, ()> {
+        Ok(self.size)
+    }
+
+    fn read_bytes_at(self, offset: u64, size: u64) -> Result<&'d [u8], ()> {
+        if offset.checked_add(size).is_none_or(|end| end > self.size) || !self.budget.take(size) {
+            return Err(());
+        }
+        self.cache.read_bytes_at(self.offset + offset, size)
+    }
+
+    fn read_bytes_at_until(self, range: Range<u64>, delimiter: u8) -> Result<&'d [u8], ()> {
+        if range.start > range.end || range.end > self.size {
+            return Err(());
+        }
+        let found = self.cache.read_bytes_at_until(self.offset + range.start..self.offset + range.end, delimiter)?;
+        // The cache reads at most 4 KiB looking for the delimiter.
+        if !self.budget.take(found.len() as u64) {
+            return Err(());
+        }
+        Ok(found)
+    }
+}
+
+impl<'d> Source<'d> for Seeking<'d> {
+    fn slice(self, offset: u64, size: u64) -> Option<Self> {
+        let end = offset.checked_add(size)?;
+        (end <= self.size).then_some(Seeking { offset: self.offset + offset, size, ..self })
+    }
+}
+
+/// The object images in `data`, each with the bytes its file offsets count from: one, or
+/// one per architecture of a Mach-O universal binary. Anything `object` cannot parse gives
+/// none: not an executable we can read.
+pub(crate) fn object_images<'d, R: Source<'d>>(data: R) -> Vec<(R, object::File<'d, R>)> {
     // More slices than any real universal binary has; a Java class's "count" is its version.
     const MAX_ARCHES: usize = 16;
-    fn slices<'d, A: FatArch>(data: &'d [u8], arches: &'d [A]) -> Vec<object::File<'d>> {
+    fn slices<'d, R: Source<'d>, A: FatArch>(data: R, arches: &[A]) -> Vec<(R, object::File<'d, R>)> {
         arches
             .iter()
             .take(MAX_ARCHES)
-            .filter_map(|a| a.data(data).ok())
-            .filter_map(|d| object::File::parse(d).ok())
+            .filter_map(|a| {
+                let (offset, size) = a.file_range();
+                data.slice(offset, size)
+            })
+            .filter_map(|d| Some((d, object::File::parse(d).ok()?)))
             .collect()
     }
     match FileKind::parse(data) {
         Ok(FileKind::MachOFat32) => MachOFatFile32::parse(data).map(|f| slices(data, f.arches())).unwrap_or_default(),
         Ok(FileKind::MachOFat64) => MachOFatFile64::parse(data).map(|f| slices(data, f.arches())).unwrap_or_default(),
-        Ok(_) => object::File::parse(data).ok().into_iter().collect(),
+        Ok(_) => object::File::parse(data).ok().map(|f| (data, f)).into_iter().collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -113,25 +225,45 @@ impl Detector for GoBinary {
         EXECUTABLE_MAX_SIZE
     }
 
-    fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
-        with_aligned(file.data, |data| {
-            let mut det = Detection::default();
-            let mut seen = HashSet::new();
-            for image in object_images(data) {
-                let Some(raw) = read_raw_build_info(&image, &mut det.warnings)? else {
-                    continue;
-                };
-                let info = parse_modinfo(&raw.modinfo, &mut det.warnings);
-                // A universal binary repeats the same modules once per architecture.
-                for p in packages(info, &raw.go_version, file.path) {
-                    if seen.insert((p.name.clone(), p.version.clone())) {
-                        det.packages.push(p);
-                    }
-                }
-            }
-            Ok(det)
-        })
+    /// 2: executables over the in-memory limit are read by seeking, no longer skipped.
+    fn version(&self) -> u32 {
+        2
     }
+
+    fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
+        with_aligned(file.data, |data| detect_go(data, file.path))
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn detect_file(&self, path: &str, _mode: u32, file: &File) -> Result<Detection, DetectError> {
+        let size = file.metadata()?.len();
+        let cache = ReadCache::new(file);
+        let budget = Budget::new();
+        let found = detect_go(Seeking::new(&cache, &budget, size), path);
+        budget.check("Go build info")?;
+        found
+    }
+}
+
+fn detect_go<'d, R: Source<'d>>(data: R, path: &str) -> Result<Detection, DetectError> {
+    let mut det = Detection::default();
+    let mut seen = HashSet::new();
+    for (data, image) in object_images(data) {
+        let Some(raw) = read_raw_build_info(&image, data, &mut det.warnings)? else {
+            continue;
+        };
+        let info = parse_modinfo(&raw.modinfo, &mut det.warnings);
+        // A universal binary repeats the same modules once per architecture.
+        for p in packages(info, &raw.go_version, path) {
+            if seen.insert((p.name.clone(), p.version.clone())) {
+                det.packages.push(p);
+            }
+        }
+    }
+    Ok(det)
 }
 
 /// The two strings the linker records: `runtime.buildVersion` and `runtime.modinfo`
@@ -142,36 +274,61 @@ struct RawBuildInfo {
     modinfo: String,
 }
 
-/// The image's loaded bytes by virtual address: the file-backed part of each segment.
-struct Memory<'d> {
-    segments: Vec<(u64, &'d [u8])>,
+/// The image's loaded bytes by virtual address: the file-backed part of each segment,
+/// read only where asked.
+struct Memory<'d, R: ReadRef<'d>> {
+    data: R,
+    /// (address, file offset, file size)
+    segments: Vec<(u64, u64, u64)>,
+    _data: std::marker::PhantomData<&'d [u8]>,
 }
 
-impl<'d> Memory<'d> {
-    fn new(image: &object::File<'d>) -> Self {
+impl<'d, R: ReadRef<'d>> Memory<'d, R> {
+    fn new(image: &object::File<'d, R>, data: R) -> Self {
         let segments = image
             .segments()
-            .filter_map(|s| Some((s.address(), s.data().ok()?)))
-            .filter(|(_, d)| !d.is_empty())
+            .map(|s| {
+                let (offset, size) = s.file_range();
+                (s.address(), offset, size)
+            })
+            .filter(|&(_, _, size)| size != 0)
             .collect();
-        Memory { segments }
+        Memory { data, segments, _data: std::marker::PhantomData }
     }
 
     /// Up to `size` bytes at `addr`, stopping at the end of the segment holding `addr`
     /// (Go's `ReadData`); `None` when no segment holds it.
     fn read(&self, addr: u64, size: u64) -> Option<&'d [u8]> {
-        self.segments.iter().find_map(|&(start, bytes)| {
-            let off = usize::try_from(addr.checked_sub(start)?).ok()?;
-            let rest = bytes.get(off..).filter(|r| !r.is_empty())?;
-            let n = usize::try_from(size).unwrap_or(usize::MAX).min(rest.len());
-            rest.get(..n)
+        self.segments.iter().find_map(|&(start, offset, len)| {
+            let off = addr.checked_sub(start).filter(|&o| o < len)?;
+            let n = size.min(len - off);
+            self.data.read_bytes_at(offset.checked_add(off)?, n).ok()
         })
+    }
+
+    /// Exactly `len` bytes at `addr`, or `None`.
+    fn read_exact(&self, addr: u64, len: u64) -> Option<&'d [u8]> {
+        if len == 0 {
+            return Some(&[]);
+        }
+        self.read(addr, len).filter(|d| d.len() as u64 == len)
+    }
+
+    /// A varint-prefixed string at `addr` (at most [`MAX_MODINFO`] bytes) and the address
+    /// after it.
+    fn string(&self, addr: u64) -> Option<(&'d [u8], u64)> {
+        let (len, n) = uvarint(self.read(addr, 10)?)?;
+        if len > MAX_MODINFO {
+            return None;
+        }
+        let at = addr.checked_add(n as u64)?;
+        Some((self.read_exact(at, len)?, at.checked_add(len)?))
     }
 }
 
 /// Where Go looks for the header: the dedicated section, else the first writable,
 /// non-executable data segment (stripped section headers, old linkers).
-fn data_start(image: &object::File<'_>) -> Option<u64> {
+fn data_start<'d, R: ReadRef<'d>>(image: &object::File<'d, R>) -> Option<u64> {
     for name in [".go.buildinfo", "__go_buildinfo"] {
         if let Some(s) = image.section_by_name(name) {
             return Some(s.address());
@@ -199,14 +356,15 @@ fn data_start(image: &object::File<'_>) -> Option<u64> {
 }
 
 /// `Ok(None)`: not a Go binary (no header). An error: a header whose contents do not hold up.
-fn read_raw_build_info(
-    image: &object::File<'_>,
+fn read_raw_build_info<'d, R: ReadRef<'d>>(
+    image: &object::File<'d, R>,
+    data: R,
     warnings: &mut Vec<String>,
 ) -> Result<Option<RawBuildInfo>, DetectError> {
     let Some(start) = data_start(image) else {
         return Ok(None);
     };
-    let mem = Memory::new(image);
+    let mem = Memory::new(image, data);
     let Some(window) = mem.read(start, SEARCH_WINDOW) else {
         return Ok(None);
     };
@@ -222,15 +380,14 @@ fn read_raw_build_info(
         _ => return Err(bad("truncated header")),
     };
     let (go_version, modinfo): (&[u8], &[u8]) = if flags & 2 != 0 {
-        // Go 1.18+: inline. Read on to the end of the segment, not just the search window:
-        // the module info of a big program runs past 64 KiB.
+        // Go 1.18+: inline, past the search window for a big program's module info: read
+        // each string by its length.
         let after = u64::try_from(at + BUILDINFO_HEADER)
             .ok()
             .and_then(|n| start.checked_add(n))
             .ok_or_else(|| bad("header address overflows"))?;
-        let rest = mem.read(after, u64::MAX).unwrap_or_default();
-        let (version, rest) = decode_string(rest).ok_or_else(|| bad("unreadable Go version string"))?;
-        let (modinfo, _) = decode_string(rest).ok_or_else(|| bad("unreadable module info"))?;
+        let (version, after) = mem.string(after).ok_or_else(|| bad("unreadable Go version string"))?;
+        let (modinfo, _) = mem.string(after).ok_or_else(|| bad("unreadable module info"))?;
         (version, modinfo)
     } else {
         // Go 1.13–1.17: pointers to Go string headers. Go reads any size but 4 as 8.
@@ -254,7 +411,7 @@ fn read_raw_build_info(
             if len > MAX_MODINFO {
                 return None;
             }
-            mem.read(data, len).filter(|d| d.len() as u64 == len)
+            mem.read_exact(data, len)
         };
         let version_at = header.get(16..).and_then(&read_ptr);
         let modinfo_at = header.get(16 + ptr..).and_then(&read_ptr);
@@ -300,14 +457,6 @@ fn uvarint(data: &[u8]) -> Option<(u64, usize)> {
         x |= u64::from(b & 0x7f) << shift;
     }
     None
-}
-
-/// A varint-prefixed string and what follows it.
-fn decode_string(data: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (len, n) = uvarint(data)?;
-    let rest = data.get(n..)?;
-    let len = usize::try_from(len).ok()?;
-    Some((rest.get(..len)?, rest.get(len..)?))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1169,7 +1318,8 @@ mod tests {
         assert!(!GoBinary.matches("/usr/bin/x", 0o120_777)); // symlink
         assert!(!GoBinary.matches("/usr/bin", 0o040_755)); // directory
         assert!(GoBinary.magic().contains(&&b"\x7fELF"[..]));
-        assert_eq!(GoBinary.max_size(), 512 << 20);
+        assert_eq!(GoBinary.max_size(), 64 << 20);
+        assert!(GoBinary.seekable());
     }
 
     fn real(path: &str) -> Option<Detection> {
@@ -1204,6 +1354,86 @@ mod tests {
             }
             eprintln!("{bin}: {} Go modules", d.packages.len());
         }
+    }
+
+    /// Issue 10, D11: a hostile executable (600 MiB, sparse) whose symbol table claims
+    /// 300 MiB: the seeking read refuses it at the budget and says so, nothing is allocated.
+    #[test]
+    fn seeking_read_budget_is_an_error_naming_it() {
+        let mut bin = elf(Some(".go.buildinfo"), &inline_blob("go1.22.5", MODINFO));
+        let shoff = u64::from_le_bytes(bin[40..48].try_into().unwrap()) as usize;
+        let sh = shoff + 64; // section 1
+        bin[sh + 4..sh + 8].copy_from_slice(&2u32.to_le_bytes()); // SHT_SYMTAB
+        bin[sh + 24..sh + 32].copy_from_slice(&0u64.to_le_bytes()); // offset
+        bin[sh + 32..sh + 40].copy_from_slice(&(300u64 << 20).to_le_bytes()); // size
+        bin[sh + 40..sh + 44].copy_from_slice(&2u32.to_le_bytes()); // link: a string table
+        bin[sh + 56..sh + 64].copy_from_slice(&24u64.to_le_bytes()); // entsize
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, &bin).unwrap();
+        File::options().write(true).open(&path).unwrap().set_len(600 << 20).unwrap();
+        let f = File::open(&path).unwrap();
+        let e = GoBinary.detect_file("/big", 0o755, &f).unwrap_err().to_string();
+        assert!(e.contains("more than 256 MiB (limit SEEK_READ_BUDGET)"), "{e}");
+    }
+
+    /// A universal binary's slices are found in memory and by seeking alike (the slice here
+    /// holds an ELF: `object` parses any format in a slice).
+    #[test]
+    fn universal_binary_slices_in_memory_and_by_seeking() {
+        let bin = elf(Some(".go.buildinfo"), &inline_blob("go1.22.5", MODINFO));
+        let mut fat = Vec::new();
+        for v in [0xcafe_babe_u32, 1, 7, 3, 4096, bin.len() as u32, 12] {
+            fat.extend_from_slice(&v.to_be_bytes());
+        }
+        fat.resize(4096, 0);
+        fat.extend_from_slice(&bin);
+        let d = detect_bytes(&fat).unwrap();
+        assert_eq!(d.packages.len(), 5, "{d:?}");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("fat"), &fat).unwrap();
+        let f = File::open(dir.path().join("fat")).unwrap();
+        assert_eq!(GoBinary.detect_file("/usr/bin/app", 0o755, &f).unwrap(), d);
+        // A slice past the end of the file: nothing, no error.
+        fat.truncate(4096 + 100);
+        let f = File::create(dir.path().join("cut")).unwrap();
+        std::io::Write::write_all(&mut &f, &fat).unwrap();
+        let f = File::open(dir.path().join("cut")).unwrap();
+        assert!(GoBinary.detect_file("/cut", 0o755, &f).unwrap().packages.is_empty());
+    }
+
+    /// Issue 10, D11: a Go binary bigger than any in-memory limit (a real one with a sparse
+    /// tail of 600 MiB, its sections intact) is read by seeking: the same modules as the
+    /// binary itself, reading a few MiB.
+    #[test]
+    fn big_go_binary_is_read_by_seeking() {
+        let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let syft = format!("{repo}/target/peers/bin/syft");
+        let data = std::fs::read(&syft).unwrap_or_else(|e| panic!("{syft}: {e} (run bash .ci/peers.sh)"));
+        let small = GoBinary.detect(&FileInput { path: "/syft", mode: 0o755, data: &data }).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("syft");
+        std::fs::write(&big, &data).unwrap();
+        let f = File::options().write(true).open(&big).unwrap();
+        f.set_len(600 << 20).unwrap();
+        let f = File::open(&big).unwrap();
+        assert!(f.metadata().unwrap().len() > GoBinary.max_size());
+        let seeked = GoBinary.detect_file("/syft", 0o755, &f).unwrap();
+        assert!(seeked.packages.len() > 150, "{}", seeked.packages.len());
+        assert_eq!(seeked, small);
+
+        // How much the seeking path read: the budget left says.
+        let cache = ReadCache::new(&f);
+        let budget = Budget::new();
+        detect_go(Seeking::new(&cache, &budget, 600 << 20), "/syft").unwrap();
+        let read = SEEK_READ_BUDGET - budget.left.get();
+        assert!(read < 32 << 20, "read {read} bytes");
+        eprintln!("syft with a 600 MiB tail: {} modules, {read} bytes read", seeked.packages.len());
+
+        // A budget too small for the headers: an error naming the limit, not silence.
+        let tight = Budget { left: Cell::new(1000), exhausted: Cell::new(false) };
+        let _ = detect_go(Seeking::new(&cache, &tight, 600 << 20), "/syft");
+        assert!(tight.check("Go build info").unwrap_err().to_string().contains("SEEK_READ_BUDGET"));
     }
 
     #[test]

@@ -54,6 +54,18 @@ pub trait Detector: Send + Sync {
 
     /// Read one file. Errors become a warning naming the file; the image goes on.
     fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError>;
+
+    /// True for detectors that can read a file by seeking to what they need (executables:
+    /// headers, then one section) through [`Detector::detect_file`]: a file over
+    /// [`Detector::max_size`] is then read that way instead of skipped.
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    /// Read one file by seeking, without loading it. Only called when [`Detector::seekable`].
+    fn detect_file(&self, path: &str, _mode: u32, _file: &std::fs::File) -> Result<Detection, DetectError> {
+        Err(DetectError::malformed(format!("{path}: {} cannot read files by seeking", self.name())))
+    }
 }
 
 /// The registry: every detector, in the order their packages are reported.

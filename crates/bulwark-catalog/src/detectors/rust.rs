@@ -7,9 +7,10 @@
 //!   on Mach-O). Reported as Syft reports it: every package whose `kind` is `runtime` (the
 //!   default), the root crate included; `build` and `dev` dependencies are not in the binary.
 
-use super::golang::{is_executable, object_images, with_aligned, EXECUTABLE_MAGIC};
+use super::golang::{is_executable, object_images, with_aligned, Budget, Seeking, Source, EXECUTABLE_MAGIC};
 use super::{file_name, sane, utf8, Detector};
 use crate::model::{DetectError, Detection, FileInput, Package, PackageType};
+use object::read::ReadCache;
 use object::{Object, ObjectSection};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -100,28 +101,56 @@ impl Detector for CargoAuditable {
         super::golang::EXECUTABLE_MAX_SIZE
     }
 
-    fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
-        with_aligned(file.data, |data| {
-            let mut det = Detection::default();
-            let mut seen = HashSet::new();
-            for image in object_images(data) {
-                // Section lookup reads only the section headers: cheap for the many
-                // executables that are not Rust.
-                let Some(section) = image.section_by_name(AUDIT_SECTION) else {
-                    continue;
-                };
-                let compressed =
-                    section.data().map_err(|e| DetectError::malformed(format!("{AUDIT_SECTION} section: {e}")))?;
-                for p in audit_packages(compressed, file.path)? {
-                    // A universal binary repeats the list once per architecture.
-                    if seen.insert((p.name.clone(), p.version.clone())) {
-                        det.packages.push(p);
-                    }
-                }
-            }
-            Ok(det)
-        })
+    /// 2: executables over the in-memory limit are read by seeking, no longer skipped.
+    fn version(&self) -> u32 {
+        2
     }
+
+    fn detect(&self, file: &FileInput<'_>) -> Result<Detection, DetectError> {
+        with_aligned(file.data, |data| detect_auditable(data, file.path))
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn detect_file(&self, path: &str, _mode: u32, file: &std::fs::File) -> Result<Detection, DetectError> {
+        let size = file.metadata()?.len();
+        let cache = ReadCache::new(file);
+        let budget = Budget::new();
+        let found = detect_auditable(Seeking::new(&cache, &budget, size), path);
+        budget.check(AUDIT_SECTION)?;
+        found
+    }
+}
+
+fn detect_auditable<'d, R: Source<'d>>(data: R, path: &str) -> Result<Detection, DetectError> {
+    let mut det = Detection::default();
+    let mut seen = HashSet::new();
+    for (_, image) in object_images(data) {
+        // Section lookup reads only the section headers: cheap for the many
+        // executables that are not Rust.
+        let Some(section) = image.section_by_name(AUDIT_SECTION) else {
+            continue;
+        };
+        // Compressed data is smaller than what it inflates to: a bigger section is a lie,
+        // refused before it is read.
+        if section.size() > MAX_AUDIT_JSON as u64 {
+            return Err(DetectError::malformed(format!(
+                "{AUDIT_SECTION} section: {} bytes, over {} MiB",
+                section.size(),
+                MAX_AUDIT_JSON >> 20
+            )));
+        }
+        let compressed = section.data().map_err(|e| DetectError::malformed(format!("{AUDIT_SECTION} section: {e}")))?;
+        for p in audit_packages(compressed, path)? {
+            // A universal binary repeats the list once per architecture.
+            if seen.insert((p.name.clone(), p.version.clone())) {
+                det.packages.push(p);
+            }
+        }
+    }
+    Ok(det)
 }
 
 /// The runtime packages of one `.dep-v0` section.
@@ -226,6 +255,9 @@ mod tests {
             assert!(auditable(&elf(Some(AUDIT_SECTION), &data)).is_err());
         }
         assert!(auditable(&elf(Some(AUDIT_SECTION), &good)).unwrap().packages.is_empty());
+        // A section bigger than anything that inflates to 8 MiB is refused before it is read.
+        let e = auditable(&elf(Some(AUDIT_SECTION), &vec![0u8; 9 << 20])).unwrap_err();
+        assert!(e.to_string().contains("over 8 MiB"), "{e}");
         // Truncations of a valid binary never panic.
         let bin = elf(Some(AUDIT_SECTION), &good);
         for cut in 0..bin.len() {
@@ -284,6 +316,15 @@ mod tests {
         want.sort();
         assert_eq!(want.len(), 11);
         assert_eq!(got, want);
+
+        // Issue 10, D11: the same binary with a 600 MiB sparse tail, read by seeking.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let big = dir.path().join("rust-app");
+        std::fs::write(&big, bin).unwrap_or_else(|e| panic!("{e}"));
+        let f = std::fs::OpenOptions::new().read(true).write(true).open(&big).unwrap_or_else(|e| panic!("{e}"));
+        f.set_len(600 << 20).unwrap_or_else(|e| panic!("{e}"));
+        let seeked = CargoAuditable.detect_file("/app/rust-app", 0o755, &f).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seeked, d);
 
         // The Go detector sees the same ELF and finds nothing.
         let go = super::super::golang::GoBinary

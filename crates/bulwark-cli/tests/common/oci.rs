@@ -73,17 +73,25 @@ fn put(dir: &Path, data: &[u8]) -> String {
 
 /// Write an OCI layout with one image tagged `tag`; returns the manifest digest.
 pub fn layout(dir: &Path, tag: &str, layers: &[Layer]) -> String {
+    let described: Vec<_> =
+        layers.iter().map(|l| (put(dir, &l.blob), l.blob.len() as u64, l.media_type, l.diff_id.clone())).collect();
+    layout_described(dir, tag, &described)
+}
+
+/// [`layout`] for layers whose blobs are (or will be) put in place by the caller:
+/// (digest, size, media type, diff id) each.
+pub fn layout_described(dir: &Path, tag: &str, layers: &[(String, u64, &str, String)]) -> String {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()},
+        "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| l.3.clone()).collect::<Vec<_>>()},
     });
     let config = serde_json::to_vec(&config).unwrap();
     let cd = put(dir, &config);
     let layer_descs: Vec<_> = layers
         .iter()
-        .map(|l| serde_json::json!({"mediaType": l.media_type, "digest": put(dir, &l.blob), "size": l.blob.len()}))
+        .map(|(digest, size, media_type, _)| serde_json::json!({"mediaType": media_type, "digest": digest, "size": size}))
         .collect();
     let manifest = serde_json::json!({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
