@@ -48,6 +48,10 @@ pub struct Limits {
     pub max_packages: u64,
     /// Most packages one image's layers keep together.
     pub max_image_packages: u64,
+    /// Largest file copied to a temporary file for a detector that seeks (an executable too
+    /// big to buffer): a layer of zeros behind an ELF magic would otherwise fill `$TMPDIR`.
+    /// Real Go and Rust binaries reach about 1 GB.
+    pub max_spool_bytes: u64,
 }
 
 impl Default for Limits {
@@ -63,6 +67,7 @@ impl Default for Limits {
             max_path_bytes: env("MAX_PATH_BYTES", 8 << 20),
             max_packages: env("MAX_PACKAGES", 100_000),
             max_image_packages: env("MAX_IMAGE_PACKAGES", 250_000),
+            max_spool_bytes: env("MAX_SPOOL_BYTES", 4 << 30),
         }
     }
 }
@@ -476,6 +481,21 @@ fn walk(
                             });
                         }
                         wanted = seek;
+                        if size > limits.max_spool_bytes && !wanted.is_empty() {
+                            let detector = detectors[wanted[0]].name();
+                            warnings.push(format!(
+                                "{path}: {size} bytes is over the {}-byte limit for a temporary copy \
+                                 (BULWARK_LIMIT_MAX_SPOOL_BYTES) of the {detector} detector: skipped",
+                                limits.max_spool_bytes
+                            ));
+                            inv.skipped.push(Skipped {
+                                path: clip(path.clone()),
+                                detector: detector.into(),
+                                limit: format!("max_spool_bytes {} bytes", limits.max_spool_bytes),
+                                files: 1,
+                            });
+                            continue;
+                        }
                     }
                     if wanted.is_empty() {
                         continue;
@@ -778,6 +798,47 @@ mod tests {
 
     fn os_found(inv: &LayerInventory) -> bool {
         inv.files.get("/etc/os-release").is_some_and(|d| d.iter().any(|d| d.os.is_some()))
+    }
+
+    /// An executable too big to buffer is copied to a temporary file for the seeking
+    /// detectors, but never past `max_spool_bytes`: a layer of zeros behind an ELF magic
+    /// would fill the disk. Over the limit it is skipped, named, never silently.
+    #[test]
+    fn spooled_copies_are_bounded() {
+        let size = (64u64 << 20) + 4096;
+        let mut tar = Vec::new();
+        os_release(&mut tar);
+        let mut h = header("usr/local/bin/big", b'0', size);
+        h.set_mode(0o755);
+        h.set_cksum();
+        let mut data = vec![0u8; size as usize];
+        data[..4].copy_from_slice(b"\x7fELF");
+        push(&mut tar, &h, &data);
+        drop(data);
+        let tar = end(tar);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layer");
+        std::fs::write(&path, &tar).unwrap();
+        let layer = LayerRef {
+            digest: None,
+            size: None,
+            diff_id: Digest::of_bytes(&tar),
+            media_type: String::new(),
+            location: BlobLocation::File(path),
+        };
+        let limits = Limits { max_spool_bytes: 64 << 20, ..Limits::default() };
+        let inv = read_layer(&layer, &bulwark_catalog::all_detectors(), &limits, &|_| {}).unwrap();
+        assert!(os_found(&inv));
+        assert!(
+            inv.skipped.iter().any(|s| s.path == "/usr/local/bin/big" && s.limit.contains("max_spool_bytes")),
+            "{:?}",
+            inv.skipped
+        );
+        assert!(inv.warnings.iter().any(|w| w.contains("BULWARK_LIMIT_MAX_SPOOL_BYTES")), "{:?}", inv.warnings);
+        // Under the limit the same file is copied and read (no build info in it: a warning
+        // from the detector, not a skip for size).
+        let inv = read_layer(&layer, &bulwark_catalog::all_detectors(), &Limits::default(), &|_| {}).unwrap();
+        assert!(!inv.skipped.iter().any(|s| s.limit.contains("max_spool_bytes")), "{:?}", inv.skipped);
     }
 
     /// A GNU long name or PAX header of 8 MiB (8 KiB gzipped) was read whole into memory by
