@@ -18,6 +18,14 @@ fuzz_target!(|data: &[u8]| {
         media_type: String::new(),
         location: BlobLocation::File(path),
     };
-    let limits = Limits { max_layer_bytes: 32 << 20, max_ratio: 200, bomb_floor: 4 << 20, max_entries: 20_000 };
+    // `..Limits::default()`: limits added later apply here too, at their real values.
+    let limits = Limits {
+        max_layer_bytes: 32 << 20,
+        max_ratio: 200,
+        bomb_floor: 4 << 20,
+        max_entries: 20_000,
+        max_spool_bytes: 32 << 20,
+        ..Limits::default()
+    };
     let _ = bulwark_image::layer::read_layer(&layer, detectors, &limits, &|_| {});
 });

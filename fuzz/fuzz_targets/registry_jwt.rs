@@ -41,7 +41,15 @@ fuzz_target!(|data: &[u8]| {
             let _ = auth.verify_token(&format!("{input}.{sig}"));
         }
         _ => {
-            let _ = auth.authenticate(meta, Some(&String::from_utf8_lossy(rest)));
+            // Basic credentials reach the (async, throttled) password check: one runtime for
+            // the whole run.
+            static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+            let rt = RT.get_or_init(|| {
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+            });
+            let header = String::from_utf8_lossy(rest);
+            let client = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+            let _ = rt.block_on(auth.authenticate(meta, client, Some(&header)));
         }
     }
 });
