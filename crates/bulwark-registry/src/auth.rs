@@ -203,7 +203,9 @@ impl Failures {
     }
 }
 
-fn client_key(ip: IpAddr) -> IpAddr {
+/// One client for throttling and connection counts: an IPv4-mapped address as IPv4, an IPv6
+/// address as its /64 (one host has a whole prefix).
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

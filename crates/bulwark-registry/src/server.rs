@@ -201,19 +201,6 @@ struct ConnCount {
     per: HashMap<IpAddr, usize>,
 }
 
-fn conn_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-        v4 => v4,
-    }
-}
-
 /// One admitted connection's slot; released on drop.
 struct Slot {
     counts: Arc<Mutex<ConnCount>>,
@@ -236,7 +223,7 @@ impl Drop for Slot {
 /// Admission of a new connection: `None` (close it at once), or its slot and whether it is
 /// in the reserve.
 fn admit(counts: &Arc<Mutex<ConnCount>>, lim: &crate::config::Connections, ip: IpAddr) -> Option<(Slot, bool)> {
-    let key = conn_key(ip);
+    let key = crate::auth::client_key(ip);
     let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
     let mine = c.per.get(&key).copied().unwrap_or(0);
     if c.total >= lim.max || mine >= lim.per_client {
