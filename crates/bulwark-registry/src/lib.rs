@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod digest;
 pub mod gc;
 pub mod meta;
 pub mod metrics;

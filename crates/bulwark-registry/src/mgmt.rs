@@ -398,7 +398,7 @@ async fn resolve_for(
         }
         return Err(not_found());
     }
-    let digest = if q.reference.starts_with("sha256:") {
+    let digest = if q.reference.contains(':') {
         q.reference.clone()
     } else {
         st.meta.tag(&q.repository, &q.reference)?.ok_or_else(not_found)?

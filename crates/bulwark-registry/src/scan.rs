@@ -7,7 +7,7 @@
 
 use crate::meta::{self, MetaError, MetaStore, ScanRow};
 use bulwark_catalog::Inventory;
-use bulwark_image::digest::Digest;
+use crate::digest::Digest;
 use bulwark_image::spec::{self, Descriptor};
 use bulwark_match::ScanReport;
 use bulwark_vulndb::severity::Level;
@@ -33,6 +33,8 @@ pub enum ScanError {
     Meta(#[from] MetaError),
     #[error(transparent)]
     Image(#[from] bulwark_image::ImageError),
+    #[error(transparent)]
+    Digest(#[from] crate::digest::DigestError),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("matching: {0}")]
@@ -428,7 +430,15 @@ impl Ctx {
         if let Some(reason) = not_an_image(&self.read_manifest(digest)?)? {
             return Ok(Err(reason));
         }
-        let image = bulwark_image::source::blob_root(&self.blob_root, digest, repo, None)?;
+        // The image reader speaks sha256 only: a sha512-addressed image fails its scan (and a
+        // pull policy treats it as unscanned) rather than passing as "not an image".
+        let image_digest = bulwark_image::digest::Digest::parse(digest.as_str()).map_err(|_| {
+            ScanError::Invalid(format!(
+                "manifest {digest}: images addressed by {} cannot be scanned yet (sha256 only)",
+                digest.algorithm().as_str()
+            ))
+        })?;
+        let image = bulwark_image::source::blob_root(&self.blob_root, &image_digest, repo, None)?;
         let opts = bulwark_image::Options {
             cache_dir: self.cache_dir.clone(),
             no_cache: self.cache_dir.is_none(),
@@ -439,7 +449,7 @@ impl Ctx {
     }
 
     fn read_manifest(&self, digest: &Digest) -> Result<Vec<u8>, ScanError> {
-        let path = self.blob_root.join("blobs").join("sha256").join(digest.hex());
+        let path = self.blob_root.join("blobs").join(digest.algorithm().as_str()).join(digest.hex());
         // symlink_metadata: the blob store holds regular files only; a link could point anywhere.
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.file_type().is_file() => {}
@@ -454,7 +464,7 @@ impl Ctx {
         if buf.len() as u64 > MAX_MANIFEST {
             return Err(ScanError::Invalid(format!("manifest {digest}: larger than {MAX_MANIFEST} bytes")));
         }
-        let actual = Digest::of_bytes(&buf);
+        let actual = Digest::of_bytes_with(digest.algorithm(), &buf);
         if &actual != digest {
             return Err(ScanError::Invalid(format!("manifest {digest}: content hashes to {actual}")));
         }

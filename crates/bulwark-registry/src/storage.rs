@@ -14,10 +14,9 @@
 //! projects) is never swapped for another file: the upload is simply discarded.
 
 use async_trait::async_trait;
-use bulwark_image::digest::Digest;
+use crate::digest::{Algorithm, Digest, Hasher};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use sha2::{Digest as _, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -97,8 +96,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn list(&self) -> Result<Vec<BlobInfo>>;
     /// In-progress uploads with the time of their last write.
     async fn list_uploads(&self) -> Result<Vec<(String, SystemTime)>>;
-    /// A directory laid out as an OCI layout's `blobs/sha256/<hex>`, when blobs are local
-    /// files: scanning reads layers from it in place.
+    /// A directory laid out as an OCI layout's `blobs/<algorithm>/<hex>`, when blobs are
+    /// local files: scanning reads layers from it in place.
     fn local_root(&self) -> Option<&Path>;
     /// Hash a stored blob: `Some(true)` when its content is its digest, `None` when it is gone.
     async fn verify(&self, digest: &Digest) -> Result<Option<bool>>;
@@ -107,14 +106,16 @@ pub trait Storage: Send + Sync + 'static {
     async fn quarantine(&self, digest: &Digest) -> Result<bool>;
 }
 
-/// Blobs under `ROOT/blobs/sha256/<hex>` (the OCI layout's own shape), uploads under
+/// Blobs under `ROOT/blobs/<algorithm>/<hex>` (the OCI layout's own shape: `sha256` and
+/// `sha512` side by side), uploads under
 /// `ROOT/uploads/<id>`, temp files under `ROOT/tmp`, damaged blobs GC found under
 /// `ROOT/quarantine/<hex>`.
 pub struct FsStorage {
     root: PathBuf,
-    /// Running hashes of uploads written in order, so that committing does not re-read them.
-    /// Lost on restart; a commit then hashes the file.
-    hashers: Mutex<HashMap<String, (Sha256, u64)>>,
+    /// Running sha256 hashes of uploads written in order, so that committing does not re-read
+    /// them. Lost on restart; a commit then hashes the file, as it does for sha512 (the
+    /// algorithm is only known at commit, and sha256 is what clients use).
+    hashers: Mutex<HashMap<String, (Hasher, u64)>>,
     /// Uploads a request is working on (see the module docs).
     busy: std::sync::Arc<Mutex<HashSet<String>>>,
 }
@@ -134,7 +135,7 @@ impl Drop for UploadClaim {
 
 impl FsStorage {
     pub fn open(root: &Path) -> Result<FsStorage> {
-        for d in ["blobs/sha256", "uploads", "tmp", "quarantine"] {
+        for d in ["blobs/sha256", "blobs/sha512", "uploads", "tmp", "quarantine"] {
             let p = root.join(d);
             std::fs::create_dir_all(&p).map_err(io_err(&p))?;
         }
@@ -153,7 +154,7 @@ impl FsStorage {
     }
 
     fn blob_path(&self, d: &Digest) -> PathBuf {
-        self.root.join("blobs/sha256").join(d.hex())
+        self.root.join("blobs").join(d.algorithm().as_str()).join(d.hex())
     }
 
     /// Upload ids are ours (UUIDs), but they come back in URLs: anything else is unknown.
@@ -162,7 +163,7 @@ impl FsStorage {
         Some(self.root.join("uploads").join(id))
     }
 
-    fn hashers(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Sha256, u64)>> {
+    fn hashers(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Hasher, u64)>> {
         self.hashers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -204,9 +205,9 @@ impl FsStorage {
     }
 }
 
-/// SHA-256 of a file read in 1 MiB pieces, as `sha256:<hex>`.
-async fn hash_file(f: &mut tokio::fs::File, path: &Path) -> Result<String> {
-    let mut h = Sha256::new();
+/// The digest of a file read in 1 MiB pieces.
+async fn hash_file(f: &mut tokio::fs::File, path: &Path, algorithm: Algorithm) -> Result<Digest> {
+    let mut h = algorithm.hasher();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf).await.map_err(io_err(path))?;
@@ -215,7 +216,7 @@ async fn hash_file(f: &mut tokio::fs::File, path: &Path) -> Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(format!("sha256:{}", hex::encode(h.finalize())))
+    Ok(h.finish())
 }
 
 #[async_trait]
@@ -271,7 +272,7 @@ impl Storage for FsStorage {
     }
 
     async fn put_small(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
-        let actual = Digest::of_bytes(bytes);
+        let actual = Digest::of_bytes_with(digest.algorithm(), bytes);
         if &actual != digest {
             return Err(StorageError::DigestMismatch { expected: digest.to_string(), actual: actual.to_string() });
         }
@@ -289,7 +290,7 @@ impl Storage for FsStorage {
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
         let p = self.root.join("uploads").join(&id);
         tokio::fs::File::create(&p).await.map_err(io_err(&p))?;
-        self.hashers().insert(id.clone(), (Sha256::new(), 0));
+        self.hashers().insert(id.clone(), (Algorithm::Sha256.hasher(), 0));
         Ok(id)
     }
 
@@ -364,16 +365,17 @@ impl Storage for FsStorage {
         }
         let mut f = tokio::fs::File::open(&private).await.map_err(io_err(&private))?;
         let size = f.metadata().await.map_err(io_err(&private))?.len();
-        let running = self.hashers().remove(id).filter(|(_, n)| *n == size);
+        let running =
+            self.hashers().remove(id).filter(|(h, n)| *n == size && h.algorithm() == digest.algorithm());
         let actual = match running {
-            Some((h, _)) => format!("sha256:{}", hex::encode(h.finalize())),
-            None => hash_file(&mut f, &private).await?,
+            Some((h, _)) => h.finish(),
+            None => hash_file(&mut f, &private, digest.algorithm()).await?,
         };
-        if actual != digest.as_str() {
+        if &actual != digest {
             // The upload is dropped, as the spec allows: its content can never become this blob.
             drop(f);
             let _ = tokio::fs::remove_file(&private).await;
-            return Err(StorageError::DigestMismatch { expected: digest.to_string(), actual });
+            return Err(StorageError::DigestMismatch { expected: digest.to_string(), actual: actual.to_string() });
         }
         let dest = self.blob_path(digest);
         self.install(f, &private, &dest).await?;
@@ -401,15 +403,22 @@ impl Storage for FsStorage {
     }
 
     async fn list(&self) -> Result<Vec<BlobInfo>> {
-        let dir = self.root.join("blobs/sha256");
-        let mut rd = tokio::fs::read_dir(&dir).await.map_err(io_err(&dir))?;
         let mut out = Vec::new();
-        while let Some(e) = rd.next_entry().await.map_err(io_err(&dir))? {
-            let name = e.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let Ok(digest) = Digest::parse(&format!("sha256:{name}")) else { continue };
-            let Ok(m) = e.metadata().await else { continue };
-            out.push(BlobInfo { digest, size: m.len(), modified: m.modified().unwrap_or(SystemTime::UNIX_EPOCH) });
+        for alg in Algorithm::ALL {
+            let dir = self.root.join("blobs").join(alg.as_str());
+            // A store created before sha512 support has no such directory until reopened.
+            let mut rd = match tokio::fs::read_dir(&dir).await {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(StorageError::Io { path: dir, source: e }),
+            };
+            while let Some(e) = rd.next_entry().await.map_err(io_err(&dir))? {
+                let name = e.file_name();
+                let Some(name) = name.to_str() else { continue };
+                let Ok(digest) = Digest::parse(&format!("{}:{name}", alg.as_str())) else { continue };
+                let Ok(m) = e.metadata().await else { continue };
+                out.push(BlobInfo { digest, size: m.len(), modified: m.modified().unwrap_or(SystemTime::UNIX_EPOCH) });
+            }
         }
         Ok(out)
     }
@@ -437,7 +446,7 @@ impl Storage for FsStorage {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StorageError::Io { path: p, source: e }),
         };
-        Ok(Some(hash_file(&mut f, &p).await? == digest.as_str()))
+        Ok(Some(&hash_file(&mut f, &p, digest.algorithm()).await? == digest))
     }
 
     async fn quarantine(&self, digest: &Digest) -> Result<bool> {

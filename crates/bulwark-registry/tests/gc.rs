@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bulwark_image::digest::Digest;
+use bulwark_registry::digest::{Algorithm, Digest};
 use bulwark_registry::gc::{self, GcOptions, GcReport};
 use bulwark_registry::meta::{self, ManifestRow, Meta, MetaStore, Project, Ref, Retention};
 use bulwark_registry::retention::{self, fallback_subject, glob_match, plan};
@@ -263,6 +263,54 @@ async fn uploads_in_progress_survive_and_old_ones_go() {
     let d = Digest::of_bytes(b"layer data");
     assert_eq!(env.storage.upload_commit(&live, &d).await.unwrap(), 10);
     assert!(env.exists(d.as_str()));
+}
+
+/// sha512-addressed blobs and manifests (issue 11): kept while referenced and hashed with their
+/// own algorithm, swept once orphaned, quarantined when damaged; a store made before sha512
+/// (no `blobs/sha512`) still lists and collects.
+#[tokio::test]
+async fn sha512_blobs_are_kept_verified_and_swept() {
+    let env = Env::new();
+    let sha512 = |b: &[u8]| Digest::of_bytes_with(Algorithm::Sha512, b);
+    let (layer, orphan, damaged) = (sha512(b"sha512 layer"), sha512(b"sha512 orphan"), sha512(b"sha512 damaged"));
+    env.storage.put_small(&layer, b"sha512 layer").await.unwrap();
+    env.storage.put_small(&orphan, b"sha512 orphan").await.unwrap();
+    env.storage.put_small(&damaged, b"sha512 damaged").await.unwrap();
+    let m = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "mediaType": IMAGE,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": layer.as_str(), "size": 12},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": damaged.as_str(), "size": 14}]}))
+    .unwrap();
+    let md = sha512(&m);
+    env.storage.put_small(&md, &m).await.unwrap();
+    let row = ManifestRow {
+        repo: "a/x".into(),
+        digest: md.to_string(),
+        media_type: IMAGE.into(),
+        size: m.len() as i64,
+        artifact_type: None,
+        subject: None,
+        annotations: None,
+        pushed: meta::now(),
+    };
+    let refs = [Ref::Blob(layer.to_string()), Ref::Blob(damaged.to_string())];
+    env.meta.manifest_put(&row, &refs, Some("v1"), false).unwrap();
+    let sha512_path = |d: &Digest| env.root.join("blobs/sha512").join(d.hex());
+    std::fs::write(sha512_path(&damaged), b"sha512 DAMAGED").unwrap();
+    env.backdate_files("blobs/sha512");
+
+    let r = env.gc(HOUR, false).await;
+    assert_eq!(r.blobs_deleted, 1, "{r:?}");
+    assert_eq!(r.blobs_verified, 3, "{r:?}");
+    assert_eq!(r.corrupt.iter().map(|c| c.digest.as_str()).collect::<Vec<_>>(), [damaged.as_str()], "{r:?}");
+    assert!(!sha512_path(&orphan).exists());
+    assert!(sha512_path(&layer).is_file() && sha512_path(&md).is_file());
+    assert!(!sha512_path(&damaged).exists(), "quarantined");
+    assert_eq!(env.storage.verify(&layer).await.unwrap(), Some(true));
+
+    // A store laid out before sha512 support: no sha512 directory at all.
+    std::fs::remove_dir_all(env.root.join("blobs/sha512")).unwrap();
+    let r = env.gc(HOUR, false).await;
+    assert_eq!(r.blobs_deleted, 0, "{r:?}");
 }
 
 fn uuid_like(n: u8) -> String {
