@@ -305,7 +305,9 @@ fn manifest_errors() {
     let long = "a".repeat(129);
     for tag in ["-bad", ".bad", "bad%20tag", long.as_str()] {
         r.put_manifest("err/app", tag, OCI_MANIFEST, &good).expect(400, Some("TAG_INVALID"));
-        r.get(&format!("/v2/err/app/manifests/{tag}")).expect(400, Some("TAG_INVALID"));
+        // Pulls of a reference that cannot exist are misses (the OCI conformance suite's
+        // `.INVALID_MANIFEST_NAME`); pushes keep saying why.
+        r.get(&format!("/v2/err/app/manifests/{tag}")).expect(404, Some("MANIFEST_UNKNOWN"));
     }
     r.put_manifest("err/app", &format!("{}?tag=-bad", sha256(&good)), OCI_MANIFEST, &good)
         .expect(400, Some("TAG_INVALID"));
@@ -630,6 +632,23 @@ fn cross_repository_mount() {
 
 
 
+
+/// HEAD/GET of a manifest reference that is neither a tag nor a digest (v1.1.1's
+/// `nonexistentManifest = ".INVALID_MANIFEST_NAME"`): 404, as for a missing tag; PUT of such a
+/// reference still says TAG_INVALID.
+#[test]
+fn conformance_invalid_manifest_reference_is_unknown() {
+    let r = Reg::start();
+    let (m, _) = r.push_image("conf/pull", "v1", "pull");
+    let h = r.req(Method::HEAD, "/v2/conf/pull/manifests/.INVALID_MANIFEST_NAME", &[], None);
+    assert_eq!(h.status, 404, "HEAD {}", h.describe());
+    r.get("/v2/conf/pull/manifests/.INVALID_MANIFEST_NAME").expect(404, Some("MANIFEST_UNKNOWN"));
+    // In a repository that does not exist, the name is what is unknown (still 404).
+    r.get("/v2/conf/nothing/manifests/.INVALID_MANIFEST_NAME").expect(404, Some("NAME_UNKNOWN"));
+    r.put_manifest("conf/pull", ".INVALID_MANIFEST_NAME", OCI_MANIFEST, &m).expect(400, Some("TAG_INVALID"));
+    // A reference shaped like a digest stays a bad digest (the suite accepts 400 or 404).
+    r.get("/v2/conf/pull/manifests/sha256:baddigeststring").expect(400, Some("DIGEST_INVALID"));
+}
 
 /// HEAD's "Blobs sha512" (every blob push API with sha512 digests), "Digest Algorithm sha512"
 /// (an index, its images and their blobs pushed by sha512 digest) and "Tag Param sha512"; plus

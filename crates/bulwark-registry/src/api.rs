@@ -483,14 +483,15 @@ fn finish(b: axum::http::response::Builder, body: Body) -> ApiResult {
 
 // --- manifests ---------------------------------------------------------------------------------
 
+/// The manifest a pull names. A reference that is neither a digest nor a valid tag cannot name
+/// one: it is unknown (404), as the spec and the conformance suite's `.INVALID_MANIFEST_NAME`
+/// expect; only a push of such a tag is TAG_INVALID.
 async fn resolve(st: &AppState, name: &str, reference: &str) -> Result<ManifestRow, ApiError> {
     let digest = if reference.contains(':') {
         parse_digest(reference)?.to_string()
     } else {
-        if !valid_tag(reference) {
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, "TAG_INVALID", format!("invalid tag {reference:?}")));
-        }
-        match st.meta.tag(name, reference)? {
+        let found = if valid_tag(reference) { st.meta.tag(name, reference)? } else { None };
+        match found {
             Some(d) => d,
             None if !st.meta.repo_exists(name)? => return Err(ApiError::name_unknown(name)),
             None => return Err(ApiError::manifest_unknown(reference)),
