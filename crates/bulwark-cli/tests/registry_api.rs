@@ -650,6 +650,49 @@ fn conformance_invalid_manifest_reference_is_unknown() {
     r.get("/v2/conf/pull/manifests/sha256:baddigeststring").expect(400, Some("DIGEST_INVALID"));
 }
 
+/// HEAD's `TestReferrers` on "artifacts-with-subject": an image manifest (OCI image config, no
+/// artifactType) with a subject is listed with the config's media type as its artifactType,
+/// and the `artifactType` filter for that type finds it (Docker's config type too).
+#[test]
+fn conformance_referrers_artifact_type_of_image_configs() {
+    let r = Reg::start();
+    let (subject, sd) = r.push_image("conf/ref", "image", "subject");
+    let subject_desc = json!({"mediaType": OCI_MANIFEST, "digest": sd, "size": subject.len()});
+    let mut referrers = Vec::new();
+    for (seed, config_type, manifest_type) in
+        [("oci", OCI_CONFIG, OCI_MANIFEST), ("docker", DOCKER_CONFIG, DOCKER_MANIFEST)]
+    {
+        let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"seed": seed}}}))
+        .unwrap();
+        let layer = format!("referrer layer {seed}").into_bytes();
+        r.blob("conf/ref", &config);
+        r.blob("conf/ref", &layer);
+        let m = serde_json::to_vec(&json!({
+            "schemaVersion": 2, "mediaType": manifest_type,
+            "config": desc(config_type, &config), "layers": [desc(OCI_LAYER, &layer)],
+            "subject": subject_desc,
+        }))
+        .unwrap();
+        let put = r.put_manifest("conf/ref", &sha256(&m), manifest_type, &m);
+        put.expect(201, None);
+        assert_eq!(put.header("oci-subject").as_deref(), Some(sd.as_str()));
+        referrers.push((m, config_type, manifest_type));
+    }
+    let list = r.get(&format!("/v2/conf/ref/referrers/{sd}"));
+    list.expect(200, None);
+    let entries = list.json()["manifests"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 2, "{}", list.describe());
+    for (m, config_type, manifest_type) in &referrers {
+        let goal = json!({"mediaType": manifest_type, "digest": sha256(m), "size": m.len(), "artifactType": config_type});
+        assert!(entries.contains(&goal), "{goal} missing from {entries:?}");
+        let filtered = r.get(&format!("/v2/conf/ref/referrers/{sd}?artifactType={}", config_type.replace('+', "%2B")));
+        filtered.expect(200, None);
+        assert_eq!(filtered.header("oci-filters-applied").as_deref(), Some("artifactType"));
+        assert_eq!(filtered.json()["manifests"], json!([goal]), "filter {config_type}");
+    }
+}
+
 /// HEAD's "Blobs sha512" (every blob push API with sha512 digests), "Digest Algorithm sha512"
 /// (an index, its images and their blobs pushed by sha512 digest) and "Tag Param sha512"; plus
 /// the image-spec rules for other algorithms.

@@ -545,8 +545,10 @@ fn check_vulnerability_policy(
 ) -> Result<(), ApiError> {
     let Some(project) = project else { return Ok(()) };
     let Some(threshold) = project.block_severity.as_deref() else { return Ok(()) };
-    // Indexes and artifacts are never scanned; an index's images are checked when pulled.
-    if spec::is_index(&row.media_type) || row.artifact_type.is_some() {
+    // Indexes and artifacts are never scanned; an index's images are checked when pulled. An
+    // image's artifact type is its config's media type (see manifest_put): still an image.
+    let artifact = row.artifact_type.as_deref().is_some_and(|a| a != OCI_CONFIG && a != DOCKER_CONFIG);
+    if spec::is_index(&row.media_type) || artifact {
         return Ok(());
     }
     let scan = st.meta.scan(&row.digest)?;
@@ -683,7 +685,9 @@ async fn manifest_put(
         }
     } else {
         let config = m.config.as_ref().ok_or_else(|| manifest_invalid("an image manifest needs a config"))?;
-        if artifact_type.is_none() && config.media_type != OCI_CONFIG && config.media_type != DOCKER_CONFIG {
+        // The referrers API lists a manifest without artifactType under its config's media
+        // type, image config types included (so `?artifactType=` of an image config finds it).
+        if artifact_type.is_none() && !config.media_type.is_empty() {
             artifact_type = Some(config.media_type.clone());
         }
         blob_descs.push(config);
