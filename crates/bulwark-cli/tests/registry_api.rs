@@ -693,6 +693,61 @@ fn conformance_referrers_artifact_type_of_image_configs() {
     }
 }
 
+/// HEAD's "chunked out-of-order and put chunk" (`BlobPatchChunked` with `OutOfOrderChunks` and
+/// `PutLastChunk`): a closing `PUT ?digest=` whose `Content-Range` does not start where the
+/// upload stands is 416 with the upload's `Range`, like PATCH, and appends nothing; the client
+/// recovers with GET (204, `Range: 0-<last>`) and finishes.
+#[test]
+fn conformance_closing_put_out_of_order_is_416() {
+    let r = Reg::start();
+    // Three chunks of 100 bytes, the last one short.
+    let blob: Vec<u8> = (0..295u32).map(|i| (i * 7 % 251) as u8).collect();
+    for (algo, d) in [("sha256", sha256(&blob)), ("sha512", sha512(&blob))] {
+        let post = r.req(Method::POST, "/v2/conf/chunk/blobs/uploads/", &[("content-length", "0")], None);
+        post.expect(202, None);
+        let loc = post.header("location").unwrap();
+        let patch = |start: usize, end: usize| {
+            r.req(
+                Method::PATCH,
+                &loc,
+                &[("content-type", "application/octet-stream"), ("content-range", &format!("{start}-{end}"))],
+                Some(blob[start..=end].to_vec()),
+            )
+        };
+        patch(0, 99).expect(202, None);
+        patch(100, 199).expect(202, None);
+        // The last chunk sent again from the start: the suite's `badStart = 0` case.
+        let bad = r.req(
+            Method::PUT,
+            &format!("{loc}?digest={d}"),
+            &[("content-type", "application/octet-stream"), ("content-range", "0-94")],
+            Some(blob[0..=94].to_vec()),
+        );
+        assert_eq!(bad.status, 416, "{algo}: {}", bad.describe());
+        assert_eq!(bad.header("range").as_deref(), Some("0-199"), "{algo}");
+        // Skipping ahead is refused the same way.
+        let ahead = r.req(
+            Method::PUT,
+            &format!("{loc}?digest={d}"),
+            &[("content-type", "application/octet-stream"), ("content-range", "250-294")],
+            Some(blob[250..=294].to_vec()),
+        );
+        assert_eq!(ahead.status, 416, "{algo}: {}", ahead.describe());
+        let st = r.get(&loc);
+        st.expect(204, None);
+        assert_eq!(st.header("range").as_deref(), Some("0-199"), "{algo}: nothing was appended");
+        let done = r.req(
+            Method::PUT,
+            &format!("{loc}?digest={d}"),
+            &[("content-type", "application/octet-stream"), ("content-range", "200-294")],
+            Some(blob[200..].to_vec()),
+        );
+        done.expect(201, None);
+        assert_eq!(done.header("docker-content-digest").as_deref(), Some(d.as_str()));
+        assert_eq!(r.get(&format!("/v2/conf/chunk/blobs/{d}")).body, blob, "{algo}");
+    }
+}
+
 /// HEAD's "Blobs sha512" (every blob push API with sha512 digests), "Digest Algorithm sha512"
 /// (an index, its images and their blobs pushed by sha512 digest) and "Tag Param sha512"; plus
 /// the image-spec rules for other algorithms.

@@ -999,6 +999,17 @@ fn upload_range_start(cr: &str) -> Option<u64> {
     (end >= start).then_some(start)
 }
 
+/// The offset a chunk's `Content-Range: START-END` (inclusive) says it starts at, which must be
+/// where the upload stands; `None` without the header (a streamed chunk).
+fn content_range_offset(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    match headers.get(header::CONTENT_RANGE).and_then(|v| v.to_str().ok()) {
+        Some(cr) => Ok(Some(upload_range_start(cr).ok_or_else(|| {
+            ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", format!("bad Content-Range {cr:?}"))
+        })?)),
+        None => Ok(None),
+    }
+}
+
 async fn upload_patch(
     st: &Shared,
     headers: &HeaderMap,
@@ -1009,13 +1020,7 @@ async fn upload_patch(
 ) -> ApiResult {
     authorize(st, headers, who, name, Action::Push)?;
     own_upload(st, name, id)?;
-    // `Content-Range: START-END` (inclusive) must continue where the upload stands.
-    let offset = match headers.get(header::CONTENT_RANGE).and_then(|v| v.to_str().ok()) {
-        Some(cr) => Some(upload_range_start(cr).ok_or_else(|| {
-            ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", format!("bad Content-Range {cr:?}"))
-        })?),
-        None => None,
-    };
+    let offset = content_range_offset(headers)?;
     let size = st.storage.upload_append(id, offset, body_stream(st, body), st.config.limits.max_blob_bytes).await?;
     finish(upload_location(builder(StatusCode::ACCEPTED), name, id, size), Body::empty())
 }
@@ -1033,8 +1038,10 @@ async fn upload_put(
     own_upload(st, name, id)?;
     let d =
         parse_digest(param(q, "digest").ok_or_else(|| ApiError::digest_invalid("the digest parameter is missing"))?)?;
-    // The closing PUT may carry the last chunk.
-    st.storage.upload_append(id, None, body_stream(st, body), st.config.limits.max_blob_bytes).await?;
+    // The closing PUT may carry the last chunk; with a `Content-Range` it must continue where
+    // the upload stands, as a PATCH must (416 with the current `Range`, nothing appended).
+    let offset = content_range_offset(headers)?;
+    st.storage.upload_append(id, offset, body_stream(st, body), st.config.limits.max_blob_bytes).await?;
     commit_upload(st, name, id, &d).await
 }
 
