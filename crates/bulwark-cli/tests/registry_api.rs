@@ -630,9 +630,6 @@ fn cross_repository_mount() {
 // Each test sends the requests opencontainers/distribution-spec `conformance/` sends (the v1.1.1
 // Ginkgo suite and the redesigned suite at HEAD) and checks what it checks.
 
-
-
-
 /// HEAD/GET of a manifest reference that is neither a tag nor a digest (v1.1.1's
 /// `nonexistentManifest = ".INVALID_MANIFEST_NAME"`): 404, as for a missing tag; PUT of such a
 /// reference still says TAG_INVALID.
@@ -684,7 +681,8 @@ fn conformance_referrers_artifact_type_of_image_configs() {
     let entries = list.json()["manifests"].as_array().cloned().unwrap_or_default();
     assert_eq!(entries.len(), 2, "{}", list.describe());
     for (m, config_type, manifest_type) in &referrers {
-        let goal = json!({"mediaType": manifest_type, "digest": sha256(m), "size": m.len(), "artifactType": config_type});
+        let goal =
+            json!({"mediaType": manifest_type, "digest": sha256(m), "size": m.len(), "artifactType": config_type});
         assert!(entries.contains(&goal), "{goal} missing from {entries:?}");
         let filtered = r.get(&format!("/v2/conf/ref/referrers/{sd}?artifactType={}", config_type.replace('+', "%2B")));
         filtered.expect(200, None);
@@ -786,12 +784,18 @@ fn conformance_sha512_digests_end_to_end() {
     // chunked, closing PUT without a body; and streamed (PATCH without Content-Range).
     let chunked: Vec<u8> = (0..300u32).map(|i| (i % 256) as u8).collect();
     let d = sha512(&chunked);
-    let loc = r.req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"), &[("content-length", "0")], None)
+    let loc = r
+        .req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"), &[("content-length", "0")], None)
         .header("location")
         .unwrap();
     for (start, end) in [(0usize, 99usize), (100, 199), (200, 299)] {
-        r.req(Method::PATCH, &loc, &[octet, ("content-range", &format!("{start}-{end}"))], Some(chunked[start..=end].to_vec()))
-            .expect(202, None);
+        r.req(
+            Method::PATCH,
+            &loc,
+            &[octet, ("content-range", &format!("{start}-{end}"))],
+            Some(chunked[start..=end].to_vec()),
+        )
+        .expect(202, None);
     }
     let put = r.req(Method::PUT, &format!("{loc}?digest={d}"), &[octet, ("content-length", "0")], None);
     put.expect(201, None);
@@ -833,7 +837,10 @@ fn conformance_sha512_digests_end_to_end() {
     // An index of two images, every descriptor by sha512, pushed by digest with ?tag=.
     let mut children = Vec::new();
     for arch in ["amd64", "arm64"] {
-        let config = serde_json::to_vec(&json!({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}})).unwrap();
+        let config = serde_json::to_vec(
+            &json!({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}),
+        )
+        .unwrap();
         let layer = format!("sha512 layer {arch}").into_bytes();
         for b in [&config, &layer] {
             r.req(Method::POST, &format!("/v2/{repo}/blobs/uploads/?digest={}", sha512(b)), &[], Some(b.to_vec()))
@@ -862,7 +869,8 @@ fn conformance_sha512_digests_end_to_end() {
             assert_eq!(h.header("docker-content-digest").as_deref(), Some(md.as_str()), "HEAD {reference}");
         }
     }
-    let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})).unwrap();
+    let index =
+        serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})).unwrap();
     let xd = sha512(&index);
     r.put_manifest(repo, &xd, OCI_INDEX, &index).expect(201, None);
     assert_eq!(r.get(&format!("/v2/{repo}/manifests/{xd}")).body, index);

@@ -76,7 +76,8 @@ impl Digest {
         if enc.is_empty() || !enc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'=' || b == b'_' || b == b'-') {
             return Err(invalid("malformed encoded part"));
         }
-        let algorithm = Algorithm::from_name(alg).ok_or_else(|| DigestError::Unsupported(s.chars().take(200).collect()))?;
+        let algorithm =
+            Algorithm::from_name(alg).ok_or_else(|| DigestError::Unsupported(s.chars().take(200).collect()))?;
         if enc.len() != algorithm.hex_len() || !enc.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(invalid(&format!("{alg} needs {} lowercase hex digits", algorithm.hex_len())));
         }
@@ -180,7 +181,8 @@ mod tests {
         ] {
             assert!(matches!(Digest::parse(&bad), Err(DigestError::Invalid { .. })), "{bad}");
         }
-        for unknown in ["sha384:abcd", "blake3:abcd", "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8"] {
+        for unknown in ["sha384:abcd", "blake3:abcd", "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8"]
+        {
             assert!(matches!(Digest::parse(unknown), Err(DigestError::Unsupported(_))), "{unknown}");
         }
     }

@@ -5,9 +5,9 @@
 //! The inventory is stored beside the report, so a new database re-matches every image
 //! without reading a layer again. A hostile image only ever gives a `failed` scan.
 
+use crate::digest::Digest;
 use crate::meta::{self, MetaError, MetaStore, ScanRow};
 use bulwark_catalog::Inventory;
-use crate::digest::Digest;
 use bulwark_image::spec::{self, Descriptor};
 use bulwark_match::ScanReport;
 use bulwark_vulndb::severity::Level;

@@ -13,8 +13,8 @@
 //! blob is installed with a no-replace link, so an existing blob (maybe shared by other
 //! projects) is never swapped for another file: the upload is simply discarded.
 
-use async_trait::async_trait;
 use crate::digest::{Algorithm, Digest, Hasher};
+use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
@@ -365,8 +365,7 @@ impl Storage for FsStorage {
         }
         let mut f = tokio::fs::File::open(&private).await.map_err(io_err(&private))?;
         let size = f.metadata().await.map_err(io_err(&private))?.len();
-        let running =
-            self.hashers().remove(id).filter(|(h, n)| *n == size && h.algorithm() == digest.algorithm());
+        let running = self.hashers().remove(id).filter(|(h, n)| *n == size && h.algorithm() == digest.algorithm());
         let actual = match running {
             Some((h, _)) => h.finish(),
             None => hash_file(&mut f, &private, digest.algorithm()).await?,
