@@ -2,7 +2,7 @@
 //! `Range` and upload `Content-Range` headers, token scopes, basic credentials. The first
 //! byte picks the parser; the rest is the header or path.
 #![no_main]
-use bulwark_registry::api::fuzzing;
+use bulwark_registry::distribution::fuzzing;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,15 +21,15 @@ fuzz_target!(|data: &[u8]| {
         }
         3 => {
             for scope in bulwark_registry::auth::Scope::parse_all(&s) {
-                let _ = bulwark_registry::api::valid_name(&scope.name);
+                let _ = bulwark_registry::names::valid_name(&scope.name);
             }
         }
         4 => {
             let _ = bulwark_registry::auth::decode_basic(&s);
         }
         _ => {
-            let _ = bulwark_registry::api::valid_name(&s);
-            let _ = bulwark_registry::api::valid_tag(&s);
+            let _ = bulwark_registry::names::valid_name(&s);
+            let _ = bulwark_registry::names::valid_tag(&s);
         }
     }
 });

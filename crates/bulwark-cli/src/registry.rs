@@ -3,9 +3,9 @@
 //! except GC, which needs the server's own lock and so goes through its API while it runs).
 
 use anyhow::{bail, Context, Result};
+use bulwark_registry::accounts::{self, ProjectBody, UserBody};
 use bulwark_registry::config::{Anonymous, Config, TlsConfig};
 use bulwark_registry::meta::{Meta, MetaStore, Retention};
-use bulwark_registry::mgmt::{self, ProjectBody, UserBody};
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -182,7 +182,7 @@ pub(crate) fn run(cmd: RegistryCommand) -> Result<i32> {
         RegistryCommand::Robot(RobotCommand::Add { name, roles, expires_days, data }) => {
             let meta = open_meta(&data.data)?;
             let body = UserBody { name, roles, expires_days, ..Default::default() };
-            let (user, secret) = mgmt::create_account(&meta, &body, true).map_err(|e| anyhow::anyhow!(e.message))?;
+            let (user, secret) = accounts::create_account(&meta, &body, true)?;
             println!("{}", serde_json::json!({"name": user.name, "secret": secret, "expires": user.expires}));
             Ok(0)
         }
@@ -280,7 +280,7 @@ fn user(c: UserCommand) -> Result<i32> {
         UserCommand::Add { name, roles, admin, data } => {
             let meta = open_meta(&data.data)?;
             let body = UserBody { name, password: Some(new_password()?), admin, roles, expires_days: None };
-            let (user, _) = mgmt::create_account(&meta, &body, false).map_err(|e| anyhow::anyhow!(e.message))?;
+            let (user, _) = accounts::create_account(&meta, &body, false)?;
             eprintln!("added user {}", user.name);
         }
         UserCommand::Role { name, roles, data } => {
@@ -292,7 +292,7 @@ fn user(c: UserCommand) -> Result<i32> {
                 match r.rsplit_once(':') {
                     Some((p, "none")) => meta.role_set(&name, p, None)?,
                     _ => {
-                        let (p, role) = mgmt::parse_role_grant(&r)
+                        let (p, role) = accounts::parse_role_grant(&r)
                             .with_context(|| format!("--role {r:?}: PROJECT:pull|push|admin|none"))?;
                         meta.role_set(&name, &p, Some(role))?;
                     }
@@ -339,12 +339,12 @@ fn project_body(name: &str, o: &ProjectOpts) -> ProjectBody {
 fn project(c: ProjectCommand) -> Result<i32> {
     match c {
         ProjectCommand::Create { name, opts, data } | ProjectCommand::Update { name, opts, data } => {
-            if !mgmt::valid_project(&name) {
+            if !accounts::valid_project(&name) {
                 bail!("invalid project name {name:?}: lowercase letters, digits and . _ - separators");
             }
             let meta = open_meta(&data.data)?;
             let mut p = meta.project(&name)?.unwrap_or_else(|| bulwark_registry::meta::Project::new(&name));
-            mgmt::apply_project(&mut p, &project_body(&name, &opts)).map_err(|e| anyhow::anyhow!(e.message))?;
+            accounts::apply_project(&mut p, &project_body(&name, &opts))?;
             meta.project_put(&p)?;
             println!("{}", serde_json::to_string(&p)?);
         }
@@ -375,13 +375,15 @@ fn maintenance(a: MaintArgs, gc: bool) -> Result<i32> {
     rt.block_on(async move {
         let st = bulwark_registry::server::open(cfg)?;
         if gc {
-            let r = bulwark_registry::server::run_gc(&st, a.dry_run).await?;
+            let r = bulwark_registry::maintenance::run_gc(&st, a.dry_run).await?;
             println!("{}", serde_json::to_string(&r)?);
         } else {
-            let _guard = st.gc_lock.write().await;
-            for p in st.meta.projects()?.iter().filter(|p| p.retention.is_some()) {
-                let r = bulwark_registry::retention::apply(st.meta.as_ref(), p, a.dry_run).await?;
-                println!("{}", serde_json::to_string(&r)?);
+            let run = bulwark_registry::maintenance::apply_retention(&st, a.dry_run).await?;
+            for r in &run.reports {
+                println!("{}", serde_json::to_string(r)?);
+            }
+            if let Some((project, e)) = run.failed.first() {
+                bail!("retention of project {project}: {e}");
             }
         }
         anyhow::Ok(())

@@ -467,7 +467,7 @@ impl Auth {
             match s.kind.as_str() {
                 // A name the /v2 routes would refuse gets nothing: a grant for
                 // `team-a/../team-b/x` must not exist even if no route would ever honour it.
-                "repository" if !crate::api::valid_name(&s.name) => {
+                "repository" if !crate::names::valid_name(&s.name) => {
                     out.push(Access { kind: s.kind.clone(), name: s.name.clone(), actions: Vec::new() });
                 }
                 "repository" => {

@@ -2,11 +2,14 @@
 //! basic auth or a token from `/token`; a token's subject is looked up again, so a deleted
 //! account's tokens stop working here at once.
 
-use crate::api::{ApiError, Shared};
+use crate::accounts::{
+    apply_project, create_account, parse_role_grant, valid_project, AccountError, ProjectBody, UserBody,
+};
 use crate::auth::{Action, Principal};
 use crate::config::Anonymous;
-use crate::meta::{self, Project, Retention, Role, User};
-use crate::server::ClientAddr;
+use crate::error::ApiError;
+use crate::meta::{self, Project, Role};
+use crate::state::{ClientAddr, Shared};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +18,17 @@ use axum::Json;
 use serde::Deserialize;
 
 type Res = Result<Response, ApiError>;
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid(msg) => bad(msg),
+            AccountError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "EXISTS", e.to_string()),
+            AccountError::Meta(e) => e.into(),
+            AccountError::Hash(_) => ApiError::internal(e),
+        }
+    }
+}
 
 pub fn routes() -> axum::Router<Shared> {
     axum::Router::new()
@@ -63,7 +77,7 @@ fn bad(msg: impl Into<String>) -> ApiError {
 async fn caller(st: &Shared, headers: &HeaderMap, ca: ClientAddr) -> Result<Principal, ApiError> {
     let h = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
     let p = st.auth.authenticate(st.meta.as_ref(), ca.0, h).await.map_err(|e| match e {
-        crate::auth::AuthError::Throttled(secs) => crate::api::too_many(secs),
+        crate::auth::AuthError::Throttled(secs) => crate::error::too_many(secs),
         _ => unauthorized(),
     })?;
     let p = p.into_account(st.meta.as_ref())?.ok_or_else(unauthorized)?;
@@ -103,50 +117,6 @@ fn json<T: serde::Serialize>(status: StatusCode, v: &T) -> Res {
 }
 
 // --- projects ----------------------------------------------------------------------------------
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectBody {
-    pub name: Option<String>,
-    pub public: Option<bool>,
-    pub immutable_tags: Option<bool>,
-    pub retention: Option<Retention>,
-    pub block_severity: Option<String>,
-    /// `allow` or `deny`: images without a vulnerability report when `block_severity` is set.
-    pub unscanned: Option<String>,
-}
-
-pub fn valid_project(name: &str) -> bool {
-    !name.contains('/') && crate::api::valid_name(name)
-}
-
-pub fn apply_project(p: &mut Project, b: &ProjectBody) -> Result<(), ApiError> {
-    if let Some(v) = b.public {
-        p.public = v;
-    }
-    if let Some(v) = b.immutable_tags {
-        p.immutable_tags = v;
-    }
-    if let Some(r) = &b.retention {
-        p.retention = Some(r.clone());
-    }
-    if let Some(s) = &b.block_severity {
-        if s.is_empty() {
-            p.block_severity = None;
-        } else {
-            let up = s.to_ascii_uppercase();
-            if !["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"].contains(&up.as_str()) {
-                return Err(bad(format!("block_severity {s:?}: one of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN")));
-            }
-            p.block_severity = Some(up);
-        }
-    }
-    if let Some(u) = &b.unscanned {
-        p.unscanned =
-            Some(meta::Unscanned::parse(u).ok_or_else(|| bad(format!("unscanned {u:?}: one of allow, deny")))?);
-    }
-    Ok(())
-}
 
 async fn projects_list(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap) -> Res {
     let p = caller(&st, &headers, ca).await?;
@@ -218,109 +188,9 @@ async fn project_delete(State(st): State<Shared>, ca: ClientAddr, headers: Heade
 
 // --- users and robots --------------------------------------------------------------------------
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct UserBody {
-    pub name: String,
-    pub password: Option<String>,
-    #[serde(default)]
-    pub admin: bool,
-    /// `project:role` strings.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    pub expires_days: Option<u32>,
-}
-
-pub fn parse_role_grant(s: &str) -> Option<(String, Role)> {
-    let (p, r) = s.rsplit_once(':')?;
-    if !valid_project(p) {
-        return None;
-    }
-    Some((p.to_string(), Role::parse(r)?))
-}
-
 async fn users_list(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap) -> Res {
     require_sysadmin(&st, &headers, ca).await?;
     json(StatusCode::OK, &st.meta.users()?)
-}
-
-/// A robot's full account name, `robot$PROJECT+NAME` (Harbor's form): `name` is `NAME` when
-/// every role is in one project, else `PROJECT+NAME` naming one of them. The project prefix
-/// means nobody can take a name in a project they do not administer.
-pub fn robot_name(name: &str, grants: &[(String, Role)]) -> Result<String, ApiError> {
-    if grants.is_empty() {
-        return Err(bad("a robot needs at least one role (PROJECT:pull|push|admin)"));
-    }
-    let (project, short) = match name.split_once('+') {
-        Some((p, n)) => (p.to_string(), n),
-        None => {
-            let first = &grants[0].0;
-            if grants.iter().any(|(p, _)| p != first) {
-                return Err(bad(format!(
-                    "robot {name:?} has roles in several projects: name it PROJECT+{name} with one of them"
-                )));
-            }
-            (first.clone(), name)
-        }
-    };
-    if !grants.iter().any(|(p, _)| *p == project) {
-        return Err(bad(format!("robot {name:?}: project {project:?} is not one of its roles' projects")));
-    }
-    if !valid_account_name(short) {
-        return Err(bad(format!("invalid robot name {short:?}")));
-    }
-    Ok(format!("robot${project}+{short}"))
-}
-
-fn valid_account_name(n: &str) -> bool {
-    !n.is_empty() && n.len() <= 64 && !n.contains([':', '$', '/', ' ', '+']) && !n.chars().any(char::is_control)
-}
-
-/// Create a user or robot (named by [`robot_name`], with a generated secret, returned) and
-/// its roles.
-pub fn create_account(
-    meta: &dyn meta::MetaStore,
-    b: &UserBody,
-    robot: bool,
-) -> Result<(User, Option<String>), ApiError> {
-    let grants: Vec<(String, Role)> = b
-        .roles
-        .iter()
-        .map(|r| parse_role_grant(r).ok_or_else(|| bad(format!("role {r:?}: expected PROJECT:pull|push|admin"))))
-        .collect::<Result<_, _>>()?;
-    let name = if robot {
-        robot_name(&b.name, &grants)?
-    } else if valid_account_name(&b.name.replace('+', "")) {
-        // `+` is allowed in user names: it is only the robots' project separator.
-        b.name.clone()
-    } else {
-        return Err(bad(format!("invalid account name {:?}", b.name)));
-    };
-    if meta.user(&name)?.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "EXISTS", format!("account {name} exists")));
-    }
-    let (secret, shown) = match (&b.password, robot) {
-        (_, true) => {
-            let s = crate::auth::random_secret();
-            (s.clone(), Some(s))
-        }
-        (Some(p), false) if p.len() >= 8 => (p.clone(), None),
-        (Some(_), false) => return Err(bad("passwords must be at least 8 characters")),
-        (None, false) => return Err(bad("password is required")),
-    };
-    let user = User {
-        name: name.clone(),
-        hash: crate::auth::hash_password(&secret).map_err(ApiError::internal)?,
-        robot,
-        admin: b.admin && !robot,
-        expires: b.expires_days.map(|d| meta::now() + i64::from(d) * 86_400),
-        created: meta::now(),
-    };
-    meta.user_put(&user)?;
-    for (p, r) in grants {
-        meta.role_set(&name, &p, Some(r))?;
-    }
-    Ok((user, shown))
 }
 
 async fn user_create(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
@@ -384,7 +254,7 @@ async fn resolve_for(
     let not_found = || {
         ApiError::new(StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", format!("{}:{} not found", q.repository, q.reference))
     };
-    if !crate::api::valid_name(&q.repository) {
+    if !crate::names::valid_name(&q.repository) {
         return Err(not_found());
     }
     let project = st.meta.project(meta::project_of(&q.repository))?;
@@ -481,19 +351,15 @@ struct DryRun {
 
 async fn gc_run(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
     require_sysadmin(&st, &headers, ca).await?;
-    let report = crate::server::run_gc(&st, q.dry_run).await.map_err(ApiError::internal)?;
+    let report = crate::maintenance::run_gc(&st, q.dry_run).await.map_err(ApiError::internal)?;
     json(StatusCode::OK, &report)
 }
 
 async fn retention_run(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<DryRun>) -> Res {
     require_sysadmin(&st, &headers, ca).await?;
-    let mut reports = Vec::new();
-    // Exclusive: a push holds the lock shared while it checks that an index's children exist.
-    let _guard = st.gc_lock.write().await;
-    for p in st.meta.projects()? {
-        if p.retention.is_some() {
-            reports.push(crate::retention::apply(st.meta.as_ref(), &p, q.dry_run).await.map_err(ApiError::internal)?);
-        }
+    let run = crate::maintenance::apply_retention(&st, q.dry_run).await?;
+    if let Some((project, e)) = run.failed.first() {
+        return Err(ApiError::internal(format!("retention of project {project}: {e}")));
     }
-    json(StatusCode::OK, &reports)
+    json(StatusCode::OK, &run.reports)
 }

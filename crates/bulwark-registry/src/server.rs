@@ -1,13 +1,13 @@
 //! Opening a data directory and serving it: plain HTTP or TLS (rustls), graceful shutdown on
 //! SIGINT/SIGTERM, and the background work (advisory DB watch, scheduled retention and GC).
 
-use crate::api::{AppState, Shared};
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::meta::{Meta, MetaStore};
 use crate::metrics::Metrics;
 use crate::scan::Scanner;
-use crate::storage::{FsStorage, Storage};
+use crate::state::{AppState, ClientAddr, Shared};
+use crate::storage::FsStorage;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -96,20 +96,6 @@ pub fn open(config: Config) -> Result<Shared, ServerError> {
     }))
 }
 
-/// Retention is separate; this collects unreferenced blobs and abandoned uploads.
-pub async fn run_gc(st: &AppState, dry_run: bool) -> Result<crate::gc::GcReport, crate::gc::GcError> {
-    let opts = crate::gc::GcOptions {
-        grace: Duration::from_secs(st.config.gc.grace_secs),
-        upload_max_age: Duration::from_secs(st.config.gc.upload_max_age_secs),
-        dry_run,
-        verify_blobs: st.config.gc.verify_blobs,
-    };
-    let storage: &dyn Storage = st.storage.as_ref();
-    let r = crate::gc::collect(st.meta.as_ref(), storage, &st.gc_lock, &opts).await?;
-    st.metrics.gc_blobs_deleted.inc_by(r.blobs_deleted as u64);
-    Ok(r)
-}
-
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -150,24 +136,6 @@ fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, ServerErr
         .map_err(|e| ServerError::Tls(e.to_string()))?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
-}
-
-/// The peer address of the connection a request came on (unspecified when the router runs
-/// without [`serve`], as in unit tests). Login throttling is keyed by it.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub IpAddr);
-
-impl ClientAddr {
-    pub fn of(ext: &axum::http::Extensions) -> IpAddr {
-        ext.get::<ClientAddr>().map(|c| c.0).unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-    }
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(ClientAddr::of(&parts.extensions)))
-    }
 }
 
 /// The client a request is from: the peer, or, when the peer is a trusted proxy, the
@@ -319,7 +287,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
 /// reserve of connections for probes and clients with credentials.
 pub async fn serve(st: Shared, listener: tokio::net::TcpListener) -> Result<(), ServerError> {
     spawn_background(&st);
-    let app = crate::api::router(st.clone());
+    let app = crate::router::router(st.clone());
     let acceptor = match &st.config.tls {
         Some(tls) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(&tls.cert, &tls.key)?))),
         None => None,
@@ -476,22 +444,7 @@ fn spawn_background(st: &Shared) {
             tick.tick().await;
             loop {
                 tick.tick().await;
-                let guard = st.gc_lock.write().await;
-                match st.meta.projects() {
-                    Ok(projects) => {
-                        for p in projects.iter().filter(|p| p.retention.is_some()) {
-                            if let Err(e) = crate::retention::apply(st.meta.as_ref(), p, false).await {
-                                tracing::warn!(project = p.name, "retention: {e}");
-                            }
-                        }
-                    }
-                    Err(e) => tracing::warn!("retention: {e}"),
-                }
-                drop(guard);
-                match run_gc(&st, false).await {
-                    Ok(r) => tracing::info!(deleted = r.blobs_deleted, bytes = r.bytes_freed, "gc"),
-                    Err(e) => tracing::warn!("gc: {e}"),
-                }
+                crate::maintenance::scheduled(&st).await;
             }
         });
     }
