@@ -1,12 +1,17 @@
-//! Scan-on-push: pushed image manifests are inventoried from the blob store in place and
-//! matched against the advisory database off the request path, on one background thread (a
-//! scan is CPU-bound; one at a time keeps request latency flat on a small machine).
+//! Scan-on-push: pushed image manifests are inventoried from the blob store and matched
+//! against the advisory database off the request path, on one background thread (a scan is
+//! CPU-bound; one at a time keeps request latency flat on a small machine).
+//!
+//! Blobs are read through [`Storage`] only: the manifest with `read_small`; layers in place
+//! when the store says its blobs are local files ([`Storage::local_root`]), else fetched with
+//! `get` into a temporary layout for the scan (an object store).
 //!
 //! The inventory is stored beside the report, so a new database re-matches every image
 //! without reading a layer again. A hostile image only ever gives a `failed` scan.
 
 use crate::digest::Digest;
 use crate::meta::{self, MetaError, MetaStore, ScanRow};
+use crate::storage::{Storage, StorageError};
 use bulwark_catalog::Inventory;
 use bulwark_image::spec::{self, Descriptor};
 use bulwark_match::ScanReport;
@@ -14,7 +19,6 @@ use bulwark_vulndb::severity::Level;
 use bulwark_vulndb::{Db, DbError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
@@ -35,6 +39,8 @@ pub enum ScanError {
     Image(#[from] bulwark_image::ImageError),
     #[error(transparent)]
     Digest(#[from] crate::digest::DigestError),
+    #[error("blob store: {0}")]
+    Storage(#[from] StorageError),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("matching: {0}")]
@@ -119,9 +125,40 @@ struct Queue {
     pending: usize,
 }
 
+/// Where the scan thread runs the store's async calls: the server's runtime, or (outside one,
+/// as in tools and tests) a small runtime of its own.
+enum Rt {
+    Handle(tokio::runtime::Handle),
+    Own(tokio::runtime::Runtime),
+}
+
+impl Rt {
+    fn new() -> Result<Rt, ScanError> {
+        if let Ok(h) = tokio::runtime::Handle::try_current() {
+            return Ok(Rt::Handle(h));
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("bulwark-scan-io")
+            .enable_all()
+            .build()
+            .map_err(|e| ScanError::Io { path: PathBuf::from("(scan runtime)"), source: e })?;
+        Ok(Rt::Own(rt))
+    }
+
+    /// Only ever called from the scan thread or a blocking task, never from async code.
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        match self {
+            Rt::Handle(h) => h.block_on(f),
+            Rt::Own(r) => r.block_on(f),
+        }
+    }
+}
+
 struct Ctx {
     meta: Arc<dyn MetaStore>,
-    blob_root: PathBuf,
+    storage: Arc<dyn Storage>,
+    rt: Rt,
     db_path: PathBuf,
     cache_dir: Option<PathBuf>,
     queue: Mutex<Queue>,
@@ -141,7 +178,7 @@ pub struct Scanner {
 impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scanner")
-            .field("blob_root", &self.ctx.blob_root)
+            .field("blobs_local", &self.ctx.storage.local_root())
             .field("db_path", &self.ctx.db_path)
             .finish_non_exhaustive()
     }
@@ -152,12 +189,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Scanner {
-    /// `blob_root` holds blobs as `blob_root/blobs/sha256/<hex>`; `db_path` is the advisory
-    /// database (it may not exist yet); `cache_dir` is the layer cache (`None`: no cache).
-    pub fn new(meta: Arc<dyn MetaStore>, blob_root: PathBuf, db_path: PathBuf, cache_dir: Option<PathBuf>) -> Scanner {
+    /// Blobs are read from `storage`; `db_path` is the advisory database (it may not exist
+    /// yet); `cache_dir` is the layer cache (`None`: no cache).
+    pub fn new(
+        meta: Arc<dyn MetaStore>,
+        storage: Arc<dyn Storage>,
+        db_path: PathBuf,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<Scanner, ScanError> {
         let ctx = Arc::new(Ctx {
             meta,
-            blob_root,
+            storage,
+            rt: Rt::new()?,
             db_path,
             cache_dir,
             queue: Mutex::new(Queue::default()),
@@ -170,7 +213,7 @@ impl Scanner {
             // enqueue then finds the channel closed and says so; scan_now still works.
             tracing::error!(error = %e, "cannot start the scan thread");
         }
-        Scanner { ctx, tx }
+        Ok(Scanner { ctx, tx })
     }
 
     /// Queue a scan of `digest` (pushed to `repo`); returns at once. The job is recorded in
@@ -427,7 +470,8 @@ impl Ctx {
 
     /// The image's inventory, or (inner `Err`) why it is not an image.
     fn inventory(&self, repo: &str, digest: &Digest) -> Result<Result<Inventory, String>, ScanError> {
-        if let Some(reason) = not_an_image(&self.read_manifest(digest)?)? {
+        let manifest = self.read_manifest(digest)?;
+        if let Some(reason) = not_an_image(&manifest)? {
             return Ok(Err(reason));
         }
         // The image reader speaks sha256 only: a sha512-addressed image fails its scan (and a
@@ -438,7 +482,16 @@ impl Ctx {
                 digest.algorithm().as_str()
             ))
         })?;
-        let image = bulwark_image::source::blob_root(&self.blob_root, &image_digest, repo, None)?;
+        // Held until the scan is done: the layers are read from it.
+        let fetched;
+        let root = match self.storage.local_root() {
+            Some(root) => root,
+            None => {
+                fetched = self.fetch(digest, &manifest)?;
+                fetched.path()
+            }
+        };
+        let image = bulwark_image::source::blob_root(root, &image_digest, repo, None)?;
         let opts = bulwark_image::Options {
             cache_dir: self.cache_dir.clone(),
             no_cache: self.cache_dir.is_none(),
@@ -448,27 +501,70 @@ impl Ctx {
         Ok(Ok(bulwark_image::catalog_image(image, &bulwark_catalog::all_detectors(), &opts)?))
     }
 
+    /// A manifest, whole and checked against its digest, from the store.
     fn read_manifest(&self, digest: &Digest) -> Result<Vec<u8>, ScanError> {
-        let path = self.blob_root.join("blobs").join(digest.algorithm().as_str()).join(digest.hex());
-        // symlink_metadata: the blob store holds regular files only; a link could point anywhere.
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_file() => {}
-            Ok(_) => {
-                return Err(ScanError::Invalid(format!("manifest {digest}: not a regular file in the blob store")))
+        let buf = match self.rt.block_on(self.storage.read_small(digest, MAX_MANIFEST)) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Err(ScanError::Invalid(format!("manifest {digest} is not in the blob store"))),
+            Err(StorageError::TooLarge { .. }) => {
+                return Err(ScanError::Invalid(format!("manifest {digest}: larger than {MAX_MANIFEST} bytes")))
             }
-            Err(_) => return Err(ScanError::Invalid(format!("manifest {digest} is not in the blob store"))),
-        }
-        let io = |source| ScanError::Io { path: path.clone(), source };
-        let mut buf = Vec::new();
-        std::fs::File::open(&path).map_err(io)?.take(MAX_MANIFEST + 1).read_to_end(&mut buf).map_err(io)?;
-        if buf.len() as u64 > MAX_MANIFEST {
-            return Err(ScanError::Invalid(format!("manifest {digest}: larger than {MAX_MANIFEST} bytes")));
-        }
+            Err(e) => return Err(e.into()),
+        };
         let actual = Digest::of_bytes_with(digest.algorithm(), &buf);
         if &actual != digest {
             return Err(ScanError::Invalid(format!("manifest {digest}: content hashes to {actual}")));
         }
         Ok(buf)
+    }
+
+    /// For a store without local files: the manifest, its config and its layers copied (streamed)
+    /// from the store into a temporary OCI layout, which the image reader then checks as it
+    /// reads. Blobs the manifest does not name are never fetched.
+    fn fetch(&self, digest: &Digest, manifest: &[u8]) -> Result<tempfile::TempDir, ScanError> {
+        #[derive(Deserialize)]
+        struct Image {
+            config: Descriptor,
+            #[serde(default)]
+            layers: Vec<Descriptor>,
+        }
+        let m: Image =
+            serde_json::from_slice(manifest).map_err(|e| ScanError::Invalid(format!("manifest {digest}: {e}")))?;
+        let dir = tempfile::Builder::new()
+            .prefix("bulwark-scan-")
+            .tempdir()
+            .map_err(|e| ScanError::Io { path: std::env::temp_dir(), source: e })?;
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ScanError::Io { path, source }
+        };
+        let write = |d: &Digest, bytes: Option<&[u8]>| -> Result<(), ScanError> {
+            let sub = dir.path().join("blobs").join(d.algorithm().as_str());
+            std::fs::create_dir_all(&sub).map_err(io(&sub))?;
+            let path = sub.join(d.hex());
+            let mut f = std::fs::File::create(&path).map_err(io(&path))?;
+            if let Some(b) = bytes {
+                return std::io::Write::write_all(&mut f, b).map_err(io(&path));
+            }
+            let read = self
+                .rt
+                .block_on(self.storage.get(d, None))?
+                .ok_or_else(|| ScanError::Invalid(format!("blob {d} is missing from the blob store")))?;
+            let mut body = read.body;
+            self.rt.block_on(async {
+                use futures_util::StreamExt;
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(io(&path))?;
+                    std::io::Write::write_all(&mut f, &chunk).map_err(io(&path))?;
+                }
+                Ok::<(), ScanError>(())
+            })
+        };
+        write(digest, Some(manifest))?;
+        for desc in std::iter::once(&m.config).chain(m.layers.iter().filter(|l| spec::is_layer(&l.media_type))) {
+            write(&Digest::parse(&desc.digest)?, None)?;
+        }
+        Ok(dir)
     }
 
     /// Match `inv` into `row` (report, summary, database time); false on failure, in the row.

@@ -7,7 +7,7 @@ use crate::meta::{Meta, MetaStore};
 use crate::metrics::Metrics;
 use crate::scan::Scanner;
 use crate::state::{AppState, ClientAddr, Shared};
-use crate::storage::FsStorage;
+use crate::storage::{FsStorage, Storage};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,8 @@ pub enum ServerError {
     Storage(#[from] crate::storage::StorageError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Scan(#[from] crate::scan::ScanError),
     #[error("TLS: {0}")]
     Tls(String),
     #[error("listening on {addr}: {source}")]
@@ -66,13 +68,13 @@ pub fn lock_data(data: &Path) -> Result<DataLock, ServerError> {
 /// Build the shared state for `config` (the data directory must be locked by the caller).
 pub fn open(config: Config) -> Result<Shared, ServerError> {
     let data = config.data.clone();
-    let storage = FsStorage::open(&data)?;
+    let storage: Arc<dyn Storage> = Arc::new(FsStorage::open(&data)?);
     // The embedded default; a PostgreSQL store for several replicas implements the same trait.
     let meta: Arc<dyn MetaStore> = Arc::new(Meta::open(&meta_path(&data))?);
     let auth = Auth::new(config.auth.clone(), meta.as_ref())?;
     let scanner = if config.scan.on_push {
         let db = config.scan.db.clone().unwrap_or_else(|| bulwark_vulndb::default_path(None));
-        let s = Scanner::new(meta.clone(), data.clone(), db, Some(data.join("cache")));
+        let s = Scanner::new(meta.clone(), storage.clone(), db, Some(data.join("cache")))?;
         // What a stopped server left queued runs now (issue 10, D3).
         match s.resume() {
             Ok(0) => {}
@@ -87,7 +89,7 @@ pub fn open(config: Config) -> Result<Shared, ServerError> {
     Ok(Arc::new(AppState {
         config,
         meta,
-        storage: Arc::new(storage),
+        storage,
         auth,
         scanner,
         metrics: Metrics::new(),

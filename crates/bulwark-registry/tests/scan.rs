@@ -8,6 +8,7 @@
 use bulwark_registry::digest::{Algorithm, Digest};
 use bulwark_registry::meta::{Meta, MetaStore, ScanRow};
 use bulwark_registry::scan::{blocked, Scanner, Summary};
+use bulwark_registry::storage::{BlobInfo, BlobRead, ByteStream, FsStorage, Storage, StorageError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -112,7 +113,8 @@ fn python_app_findings_are_exactly_the_oracles() {
     let digest = manifest_digest(&layout);
     let tmp = tempfile::tempdir().unwrap();
     let meta = meta(tmp.path());
-    let scanner = Scanner::new(meta.clone(), layout, db().to_path_buf(), None);
+    let scanner =
+        Scanner::new(meta.clone(), store_of(&layout, &tmp.path().join("store")), db().to_path_buf(), None).unwrap();
     let row = scanner.scan_now("library/python-app", &digest).unwrap();
     assert_python_app_done(&row);
     assert_eq!(meta.scan(&digest).unwrap().as_ref(), Some(&row));
@@ -130,7 +132,8 @@ fn a_push_is_scanned_in_the_background() {
     let digest = manifest_digest(&layout);
     let tmp = tempfile::tempdir().unwrap();
     let meta = meta(tmp.path());
-    let scanner = Scanner::new(meta.clone(), layout, db().to_path_buf(), Some(tmp.path().join("cache")));
+    let store = store_of(&layout, &tmp.path().join("store"));
+    let scanner = Scanner::new(meta.clone(), store, db().to_path_buf(), Some(tmp.path().join("cache"))).unwrap();
     // Pushed twice (two tags) before the worker gets to it: scanned once.
     scanner.enqueue("library/python-app", &digest);
     scanner.enqueue("library/python-app", &digest);
@@ -143,14 +146,23 @@ fn a_push_is_scanned_in_the_background() {
     assert_eq!(meta.scan(&digest).unwrap().as_ref(), Some(&row));
 }
 
-/// Copy a layout's blobs into a fresh store (the shared images are read-only).
+/// Copy a layout's blobs into a fresh store (the shared images are read-only; a hard link
+/// where possible, as the store never writes a blob it holds).
 fn copy_blobs(layout: &Path, store: &Path) {
     let to = store.join("blobs/sha256");
     std::fs::create_dir_all(&to).unwrap();
     for e in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
         let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        if std::fs::hard_link(e.path(), to.join(e.file_name())).is_err() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
     }
+}
+
+/// A filesystem store at `root` holding a layout's blobs.
+fn store_of(layout: &Path, root: &Path) -> Arc<FsStorage> {
+    copy_blobs(layout, root);
+    Arc::new(FsStorage::open(root).unwrap())
 }
 
 /// Put the shared database at `to` the way `bulwark db update` does: whole, by rename.
@@ -170,7 +182,8 @@ fn a_new_database_rematches_stored_inventories_without_layers() {
     copy_blobs(&layout, &store);
     let db_path = tmp.path().join("db/vuln.db");
     let meta = meta(tmp.path());
-    let scanner = Scanner::new(meta.clone(), store.clone(), db_path.clone(), None);
+    let scanner =
+        Scanner::new(meta.clone(), Arc::new(FsStorage::open(&store).unwrap()), db_path.clone(), None).unwrap();
 
     // No database yet: the inventory is kept, nothing is matched.
     let row = scanner.scan_now("library/python-app", &digest).unwrap();
@@ -211,6 +224,92 @@ fn a_new_database_rematches_stored_inventories_without_layers() {
     assert!(e.contains("missing") && e.contains(manifest["layers"][0]["digest"].as_str().unwrap()), "{e}");
 }
 
+/// A store whose blobs are not local files (an object store): it answers only through the
+/// `Storage` calls, and says so (`local_root` is `None`).
+struct Remote(FsStorage);
+
+#[async_trait::async_trait]
+impl Storage for Remote {
+    async fn stat(&self, d: &Digest) -> Result<Option<u64>, StorageError> {
+        self.0.stat(d).await
+    }
+    async fn get(&self, d: &Digest, range: Option<(u64, Option<u64>)>) -> Result<Option<BlobRead>, StorageError> {
+        self.0.get(d, range).await
+    }
+    async fn read_small(&self, d: &Digest, max: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.0.read_small(d, max).await
+    }
+    async fn put_small(&self, d: &Digest, bytes: &[u8]) -> Result<(), StorageError> {
+        self.0.put_small(d, bytes).await
+    }
+    async fn upload_create(&self) -> Result<String, StorageError> {
+        self.0.upload_create().await
+    }
+    async fn upload_size(&self, id: &str) -> Result<Option<u64>, StorageError> {
+        self.0.upload_size(id).await
+    }
+    async fn upload_append(
+        &self,
+        id: &str,
+        off: Option<u64>,
+        body: ByteStream,
+        limit: u64,
+    ) -> Result<u64, StorageError> {
+        self.0.upload_append(id, off, body, limit).await
+    }
+    async fn upload_commit(&self, id: &str, d: &Digest) -> Result<u64, StorageError> {
+        self.0.upload_commit(id, d).await
+    }
+    async fn upload_abort(&self, id: &str) -> Result<(), StorageError> {
+        self.0.upload_abort(id).await
+    }
+    async fn delete(&self, d: &Digest) -> Result<bool, StorageError> {
+        self.0.delete(d).await
+    }
+    async fn list(&self) -> Result<Vec<BlobInfo>, StorageError> {
+        self.0.list().await
+    }
+    async fn list_uploads(&self) -> Result<Vec<(String, std::time::SystemTime)>, StorageError> {
+        self.0.list_uploads().await
+    }
+    fn local_root(&self) -> Option<&Path> {
+        None
+    }
+    async fn verify(&self, d: &Digest) -> Result<Option<bool>, StorageError> {
+        self.0.verify(d).await
+    }
+    async fn quarantine(&self, d: &Digest) -> Result<bool, StorageError> {
+        self.0.quarantine(d).await
+    }
+}
+
+/// The scanner reads blobs through `Storage`, not from a blob directory: with a store that has
+/// no local files (and blobs nowhere near a `data/blobs`), the image is fetched through `get`
+/// and scanned as from the filesystem store, findings included; a layer the store lacks fails
+/// the scan naming it.
+#[test]
+fn the_scanner_reads_blobs_through_storage() {
+    let layout = image("python-app");
+    let digest = manifest_digest(&layout);
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("object-store-stand-in");
+    copy_blobs(&layout, &elsewhere);
+    let remote = Arc::new(Remote(FsStorage::open(&elsewhere).unwrap()));
+    let meta = meta(tmp.path());
+    let scanner = Scanner::new(meta.clone(), remote, db().to_path_buf(), None).unwrap();
+    let row = scanner.scan_now("library/python-app", &digest).unwrap();
+    assert_python_app_done(&row);
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(elsewhere.join("blobs/sha256").join(&digest[7..])).unwrap()).unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_string();
+    std::fs::remove_file(elsewhere.join("blobs/sha256").join(&layer[7..])).unwrap();
+    let row = scanner.scan_now("library/python-app", &digest).unwrap();
+    assert_eq!(row.status, "failed");
+    let e = row.error.unwrap();
+    assert!(e.contains(&layer) && e.contains("missing"), "{e}");
+}
+
 /// A blob store with hand-made blobs.
 struct Store {
     _dir: tempfile::TempDir,
@@ -223,6 +322,10 @@ impl Store {
         let root = dir.path().join("store");
         std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
         Store { _dir: dir, root }
+    }
+
+    fn storage(&self) -> Arc<FsStorage> {
+        Arc::new(FsStorage::open(&self.root).unwrap())
     }
 
     fn put(&self, bytes: &[u8]) -> String {
@@ -254,7 +357,7 @@ fn hostile_manifests_give_failed_scans_not_panics() {
     let tmp = tempfile::tempdir().unwrap();
     let meta = meta(tmp.path());
     // No database: these never get as far as matching.
-    let scanner = Scanner::new(meta.clone(), store.root.clone(), tmp.path().join("none.db"), None);
+    let scanner = Scanner::new(meta.clone(), store.storage(), tmp.path().join("none.db"), None).unwrap();
     let fake_diff = format!("sha256:{}", "ab".repeat(32));
 
     // A layer that is not gzip at all.
@@ -307,7 +410,7 @@ fn signatures_indexes_and_artifacts_are_skipped() {
     let tmp = tempfile::tempdir().unwrap();
     let meta = meta(tmp.path());
     // No database: these never get as far as matching.
-    let scanner = Scanner::new(meta.clone(), store.root.clone(), tmp.path().join("none.db"), None);
+    let scanner = Scanner::new(meta.clone(), store.storage(), tmp.path().join("none.db"), None).unwrap();
     let payload = store.put(br#"{"critical":{}}"#);
     // Cosign's `.sig`: an image config, but a JSON payload as its layer.
     let sig = store.manifest(&payload, "application/vnd.dev.cosign.simplesigning.v1+json", &payload);
