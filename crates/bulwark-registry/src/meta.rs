@@ -9,10 +9,15 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
 
+/// Errors of any [`MetaStore`] backend: nothing here names SQLite (or PostgreSQL).
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
+    /// The backend failed (I/O, a locked or corrupt database, a lost connection).
     #[error("metadata database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database was written by a newer bulwark: its schema is not one this build knows.
+    #[error("metadata database schema version {found} is newer than this bulwark's ({supported}); upgrade bulwark")]
+    SchemaTooNew { found: i64, supported: i64 },
     #[error("tag {tag} in {repo} is immutable and points to {existing}")]
     TagImmutable { repo: String, tag: String, existing: String },
     #[error("{0}")]
@@ -20,6 +25,14 @@ pub enum MetaError {
 }
 
 pub type Result<T> = std::result::Result<T, MetaError>;
+
+// The SQLite backend's errors become backend errors here, so `?` works inside it; the trait's
+// signatures never mention rusqlite.
+impl From<rusqlite::Error> for MetaError {
+    fn from(e: rusqlite::Error) -> Self {
+        MetaError::Backend(Box::new(e))
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS projects(
@@ -50,14 +63,62 @@ CREATE TABLE IF NOT EXISTS scans(digest TEXT PRIMARY KEY, repo TEXT NOT NULL, st
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
-/// Added after the first release: scans waiting to run (durable, so a restart resumes them),
-/// and the projects' policy for images without a scan. Applied to new and old databases alike.
+/// Added after the first release: scans waiting to run (durable, so a restart resumes them).
 const SCHEMA_SCAN_QUEUE: &str = "
 CREATE TABLE IF NOT EXISTS scan_queue(digest TEXT PRIMARY KEY, repo TEXT NOT NULL, queued INTEGER NOT NULL);
 ";
 
-/// Columns added after the first release, as (table, column, declaration).
-const ADDED_COLUMNS: [(&str, &str, &str); 1] = [("projects", "unscanned", "unscanned TEXT")];
+/// One numbered schema step. Steps run once each, in order, in one transaction with the new
+/// `schema_version`; each is also safe on a database made before versions were recorded
+/// (which has some of them already), so such a database simply starts at version 0.
+struct Migration {
+    version: i64,
+    what: &'static str,
+    apply: fn(&Connection) -> rusqlite::Result<()>,
+}
+
+const MIGRATIONS: [Migration; 3] = [
+    Migration { version: 1, what: "the first release's tables", apply: |c| c.execute_batch(SCHEMA) },
+    Migration { version: 2, what: "the durable scan queue", apply: |c| c.execute_batch(SCHEMA_SCAN_QUEUE) },
+    Migration {
+        version: 3,
+        what: "projects.unscanned (the pull policy for images without a report)",
+        apply: |c| add_column(c, "projects", "unscanned", "unscanned TEXT"),
+    },
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+fn add_column(c: &Connection, table: &str, column: &str, decl: &str) -> rusqlite::Result<()> {
+    let have: i64 =
+        c.query_row("SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name=?2", params![table, column], |r| r.get(0))?;
+    if have == 0 {
+        c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {decl}"))?;
+    }
+    Ok(())
+}
+
+/// Bring the database to [`SCHEMA_VERSION`]; returns the version it was at. An immediate
+/// transaction: a second process opening the same file waits rather than migrating twice.
+fn migrate(conn: &mut Connection) -> Result<i64> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)")?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(MetaError::SchemaTooNew { found, supported: SCHEMA_VERSION });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > found) {
+        tracing::debug!(version = m.version, what = m.what, "metadata schema step");
+        (m.apply)(&tx)?;
+    }
+    if found < SCHEMA_VERSION {
+        tx.execute("DELETE FROM schema_version", [])?;
+        tx.execute("INSERT INTO schema_version(version) VALUES(?1)", [SCHEMA_VERSION])?;
+    }
+    tx.commit()?;
+    Ok(found)
+}
 
 /// A role on a project; each includes the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -223,24 +284,16 @@ pub struct Meta {
 
 impl Meta {
     pub fn open(path: &Path) -> Result<Meta> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL: readers beside the writer, and several processes (the CLI beside the server).
         // synchronous=FULL: a committed push survives a power cut, not only a killed process.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // One transaction: each statement on its own would be a durable commit (an fsync) apiece.
-        conn.execute_batch(&format!("BEGIN;{SCHEMA}{SCHEMA_SCAN_QUEUE}COMMIT;"))?;
-        for (table, column, decl) in ADDED_COLUMNS {
-            let have: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name=?2",
-                params![table, column],
-                |r| r.get(0),
-            )?;
-            if have == 0 {
-                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {decl}"))?;
-            }
+        let from = migrate(&mut conn)?;
+        if from != SCHEMA_VERSION {
+            tracing::info!(from, to = SCHEMA_VERSION, "metadata schema migrated");
         }
         Ok(Meta { conn: Mutex::new(conn) })
     }
@@ -821,5 +874,102 @@ impl MetaStore for Meta {
         )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The schema exactly as the code before numbered migrations created it (tables of the
+    /// first release, the scan queue, `projects.unscanned` added by ALTER TABLE), frozen here so
+    /// that later changes to the steps cannot make this test vacuous.
+    const BEFORE_VERSIONS: &str = "
+CREATE TABLE projects(name TEXT PRIMARY KEY, public INTEGER NOT NULL DEFAULT 0, immutable_tags INTEGER NOT NULL DEFAULT 0,
+  retention TEXT, block_severity TEXT, created INTEGER NOT NULL);
+CREATE TABLE users(name TEXT PRIMARY KEY, hash TEXT NOT NULL, robot INTEGER NOT NULL DEFAULT 0, admin INTEGER NOT NULL DEFAULT 0,
+  expires INTEGER, created INTEGER NOT NULL);
+CREATE TABLE roles(user TEXT NOT NULL, project TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY(user, project));
+CREATE TABLE manifests(repo TEXT NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL,
+  artifact_type TEXT, subject TEXT, annotations TEXT, pushed INTEGER NOT NULL, PRIMARY KEY(repo, digest));
+CREATE INDEX manifests_subject ON manifests(repo, subject);
+CREATE TABLE manifest_refs(repo TEXT NOT NULL, digest TEXT NOT NULL, child TEXT NOT NULL, kind TEXT NOT NULL);
+CREATE INDEX manifest_refs_parent ON manifest_refs(repo, digest);
+CREATE INDEX manifest_refs_child ON manifest_refs(repo, child);
+CREATE TABLE tags(repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, pushed INTEGER NOT NULL, PRIMARY KEY(repo, tag));
+CREATE INDEX tags_digest ON tags(repo, digest);
+CREATE TABLE repo_blobs(repo TEXT NOT NULL, digest TEXT NOT NULL, linked INTEGER NOT NULL, PRIMARY KEY(repo, digest));
+CREATE INDEX repo_blobs_digest ON repo_blobs(digest);
+CREATE TABLE uploads(id TEXT PRIMARY KEY, repo TEXT NOT NULL, started INTEGER NOT NULL);
+CREATE TABLE scans(digest TEXT PRIMARY KEY, repo TEXT NOT NULL, status TEXT NOT NULL,
+  inventory TEXT, report TEXT, summary TEXT, scanned INTEGER NOT NULL, db_built TEXT, error TEXT);
+CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+    const SCAN_QUEUE_AND_UNSCANNED: &str = "
+CREATE TABLE scan_queue(digest TEXT PRIMARY KEY, repo TEXT NOT NULL, queued INTEGER NOT NULL);
+ALTER TABLE projects ADD COLUMN unscanned TEXT;
+";
+    const ROWS: &str = "
+INSERT INTO projects(name, public, immutable_tags, retention, block_severity, created) VALUES('team', 1, 1, NULL, 'HIGH', 1);
+INSERT INTO users(name, hash, robot, admin, expires, created) VALUES('alice', 'h', 0, 1, NULL, 1);
+INSERT INTO roles(user, project, role) VALUES('alice', 'team', 'push');
+INSERT INTO manifests VALUES('team/app', 'sha256:aa', 'application/vnd.oci.image.manifest.v1+json', 10, NULL, NULL, NULL, 5);
+INSERT INTO tags VALUES('team/app', 'v1', 'sha256:aa', 5);
+INSERT INTO settings VALUES('token_secret', 'kept');
+";
+
+    fn version(path: &Path) -> i64 {
+        let c = Connection::open(path).unwrap();
+        c.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).unwrap()
+    }
+
+    /// A database made by today's code (no schema_version) and one made by the first release
+    /// open, migrate to the current version and keep their data; opening again changes nothing.
+    #[test]
+    fn databases_from_before_versions_migrate() {
+        for (name, ddl) in [
+            ("current.db", format!("{BEFORE_VERSIONS}{SCAN_QUEUE_AND_UNSCANNED}")),
+            ("first-release.db", BEFORE_VERSIONS.to_string()),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(name);
+            Connection::open(&path).unwrap().execute_batch(&format!("{ddl}{ROWS}")).unwrap();
+            let meta = Meta::open(&path).unwrap();
+            assert_eq!(version(&path), SCHEMA_VERSION, "{name}");
+            let p = meta.project("team").unwrap().unwrap();
+            assert!(p.public && p.immutable_tags, "{name}");
+            assert_eq!(p.block_severity.as_deref(), Some("HIGH"));
+            assert_eq!(p.unscanned, None);
+            assert!(meta.user("alice").unwrap().unwrap().admin);
+            assert_eq!(meta.roles("alice").unwrap(), vec![("team".to_string(), Role::Push)]);
+            assert_eq!(meta.tag("team/app", "v1").unwrap().as_deref(), Some("sha256:aa"));
+            assert_eq!(meta.setting("token_secret").unwrap().as_deref(), Some("kept"));
+            // What the later steps added works.
+            meta.scan_enqueue("sha256:aa", "team/app").unwrap();
+            assert_eq!(meta.scan_queue().unwrap().len(), 1);
+            let mut p = p;
+            p.unscanned = Some(Unscanned::Deny);
+            meta.project_put(&p).unwrap();
+            drop(meta);
+            let meta = Meta::open(&path).unwrap();
+            assert_eq!(version(&path), SCHEMA_VERSION);
+            assert_eq!(meta.project("team").unwrap().unwrap().unscanned, Some(Unscanned::Deny));
+            let c = Connection::open(&path).unwrap();
+            assert_eq!(c.query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+        }
+    }
+
+    /// A database from a newer bulwark is refused, not half-understood.
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.db");
+        drop(Meta::open(&path).unwrap());
+        Connection::open(&path).unwrap().execute("UPDATE schema_version SET version = version + 1", []).unwrap();
+        match Meta::open(&path) {
+            Err(e @ MetaError::SchemaTooNew { .. }) => assert!(e.to_string().contains("newer"), "{e}"),
+            other => panic!("expected SchemaTooNew, got {:?}", other.err()),
+        }
     }
 }
