@@ -11,6 +11,12 @@ use std::sync::OnceLock;
 
 const SECRET: &[u8] = b"fuzzing-secret-of-at-least-32-bytes!";
 
+/// One runtime for the whole run: the metadata store and the password check are async.
+fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime"))
+}
+
 fn setup() -> &'static (Auth, Meta) {
     static S: OnceLock<(Auth, Meta)> = OnceLock::new();
     S.get_or_init(|| {
@@ -20,7 +26,7 @@ fn setup() -> &'static (Auth, Meta) {
         std::fs::write(&secret, SECRET).expect("secret");
         let meta = Meta::open(&dir.join("meta.db")).expect("metadata store");
         let cfg = AuthConfig { token_secret_file: Some(secret), ..AuthConfig::default() };
-        (Auth::new(cfg, &meta).expect("auth"), meta)
+        (rt().block_on(Auth::new(cfg, &meta)).expect("auth"), meta)
     })
 }
 
@@ -41,15 +47,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = auth.verify_token(&format!("{input}.{sig}"));
         }
         _ => {
-            // Basic credentials reach the (async, throttled) password check: one runtime for
-            // the whole run.
-            static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-            let rt = RT.get_or_init(|| {
-                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
-            });
+            // Basic credentials reach the (async, throttled) password check.
             let header = String::from_utf8_lossy(rest);
             let client = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-            let _ = rt.block_on(auth.authenticate(meta, client, Some(&header)));
+            let _ = rt().block_on(auth.authenticate(meta, client, Some(&header)));
         }
     }
 });

@@ -5,7 +5,7 @@
 use anyhow::{bail, Context, Result};
 use bulwark_registry::accounts::{self, ProjectBody, UserBody};
 use bulwark_registry::config::{Anonymous, Config, TlsConfig};
-use bulwark_registry::meta::{Meta, MetaStore, Retention};
+use bulwark_registry::meta::{Meta, Retention};
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -182,7 +182,7 @@ pub(crate) fn run(cmd: RegistryCommand) -> Result<i32> {
         RegistryCommand::Robot(RobotCommand::Add { name, roles, expires_days, data }) => {
             let meta = open_meta(&data.data)?;
             let body = UserBody { name, roles, expires_days, ..Default::default() };
-            let (user, secret) = accounts::create_account(&meta, &body, true)?;
+            let (user, secret) = block_on(accounts::create_account(&meta, &body, true))??;
             println!("{}", serde_json::json!({"name": user.name, "secret": secret, "expires": user.expires}));
             Ok(0)
         }
@@ -236,7 +236,7 @@ fn serve(a: ServeArgs) -> Result<i32> {
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let state = bulwark_registry::server::open(cfg)?;
+        let state = bulwark_registry::server::open(cfg).await?;
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
         tracing::info!(addr = %listener.local_addr()?, tls = state.tls, "bulwark registry listening");
         bulwark_registry::server::serve(state, listener).await?;
@@ -280,7 +280,7 @@ fn user(c: UserCommand) -> Result<i32> {
         UserCommand::Add { name, roles, admin, data } => {
             let meta = open_meta(&data.data)?;
             let body = UserBody { name, password: Some(new_password()?), admin, roles, expires_days: None };
-            let (user, _) = accounts::create_account(&meta, &body, false)?;
+            let (user, _) = block_on(accounts::create_account(&meta, &body, false))??;
             eprintln!("added user {}", user.name);
         }
         UserCommand::Role { name, roles, data } => {
@@ -318,6 +318,11 @@ fn user(c: UserCommand) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Run one call of the registry library (its metadata store is async) from a CLI command.
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f))
 }
 
 fn project_body(name: &str, o: &ProjectOpts) -> ProjectBody {
@@ -373,7 +378,7 @@ fn maintenance(a: MaintArgs, gc: bool) -> Result<i32> {
         .context("the registry server is running: use POST /api/v1/gc (or /api/v1/retention) on it, or stop it")?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let st = bulwark_registry::server::open(cfg)?;
+        let st = bulwark_registry::server::open(cfg).await?;
         if gc {
             let r = bulwark_registry::maintenance::run_gc(&st, a.dry_run).await?;
             println!("{}", serde_json::to_string(&r)?);

@@ -122,7 +122,7 @@ pub fn valid_account_name(n: &str) -> bool {
 
 /// Create a user or robot (named by [`robot_name`], with a generated secret, returned) and
 /// its roles.
-pub fn create_account(
+pub async fn create_account(
     meta: &dyn meta::MetaStore,
     b: &UserBody,
     robot: bool,
@@ -140,7 +140,7 @@ pub fn create_account(
     } else {
         return Err(bad(format!("invalid account name {:?}", b.name)));
     };
-    if meta.user(&name)?.is_some() {
+    if meta.user(&name).await?.is_some() {
         return Err(AccountError::Exists(name));
     }
     let (secret, shown) = match (&b.password, robot) {
@@ -160,9 +160,9 @@ pub fn create_account(
         expires: b.expires_days.map(|d| meta::now() + i64::from(d) * 86_400),
         created: meta::now(),
     };
-    meta.user_put(&user)?;
+    meta.user_put(&user).await?;
     for (p, r) in grants {
-        meta.role_set(&name, &p, Some(r))?;
+        meta.role_set(&name, &p, Some(r)).await?;
     }
     Ok((user, shown))
 }

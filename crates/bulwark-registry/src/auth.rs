@@ -123,12 +123,12 @@ impl Principal {
     /// A token as the account its subject names now, roles read afresh, for what a token's
     /// `access` claim cannot answer (the catalog, the management API); an anonymous token as
     /// anonymous. `None`: the account is gone or has expired since the token was issued.
-    pub fn into_account(self, meta: &dyn MetaStore) -> Result<Option<Principal>, meta::MetaError> {
+    pub async fn into_account(self, meta: &dyn MetaStore) -> Result<Option<Principal>, meta::MetaError> {
         match self {
-            Principal::Token(c) if !c.sub.is_empty() => match meta.user(&c.sub)? {
+            Principal::Token(c) if !c.sub.is_empty() => match meta.user(&c.sub).await? {
                 Some(user) if user.expires.is_some_and(|e| e <= meta::now()) => Ok(None),
                 Some(user) => {
-                    let roles = meta.roles(&user.name)?;
+                    let roles = meta.roles(&user.name).await?;
                     Ok(Some(Principal::Account { user, roles }))
                 }
                 None => Ok(None),
@@ -260,7 +260,7 @@ pub fn random_secret() -> String {
 impl Auth {
     /// The signing secret comes from `token_secret_file`, else from the metadata database
     /// (made at first start), so that restarts and replicas accept each other's tokens.
-    pub fn new(cfg: AuthConfig, meta: &dyn MetaStore) -> Result<Auth, AuthError> {
+    pub async fn new(cfg: AuthConfig, meta: &dyn MetaStore) -> Result<Auth, AuthError> {
         let secret: Vec<u8> = match &cfg.token_secret_file {
             Some(p) => {
                 let s = std::fs::read(p)
@@ -274,7 +274,7 @@ impl Auth {
                 s
             }
             None => {
-                let s = meta.setting_init("token_secret", &random_secret())?;
+                let s = meta.setting_init("token_secret", &random_secret()).await?;
                 s.into_bytes()
             }
         };
@@ -326,7 +326,7 @@ impl Auth {
                 return Err(AuthError::Throttled(w.as_secs().max(1)));
             }
         }
-        let user = meta.user(name)?;
+        let user = meta.user(name).await?;
         let live = user.as_ref().filter(|u| u.expires.is_none_or(|e| e > meta::now()));
         let hash = user.as_ref().map(|u| u.hash.clone()).unwrap_or_else(|| self.dummy_hash.clone());
         let key: [u8; 32] = Sha256::new()
@@ -389,7 +389,7 @@ impl Auth {
         if let Some(b) = strip_scheme(h, "Basic") {
             let (name, password) = decode_basic(b).ok_or(AuthError::BadCredentials)?;
             let user = self.login(meta, client, &name, &password).await?;
-            let roles = meta.roles(&user.name)?;
+            let roles = meta.roles(&user.name).await?;
             return Ok(Principal::Account { user, roles });
         }
         Err(AuthError::BadCredentials)
@@ -453,9 +453,14 @@ impl Auth {
 
     /// What a token request may get: for each requested scope, the actions the account may
     /// take (distribution grants the intersection and never errors on a denied scope).
-    pub fn grant(&self, meta: &dyn MetaStore, who: Option<&User>, scopes: &[Scope]) -> Result<Vec<Access>, AuthError> {
+    pub async fn grant(
+        &self,
+        meta: &dyn MetaStore,
+        who: Option<&User>,
+        scopes: &[Scope],
+    ) -> Result<Vec<Access>, AuthError> {
         let roles = match who {
-            Some(u) => meta.roles(&u.name)?,
+            Some(u) => meta.roles(&u.name).await?,
             None => Vec::new(),
         };
         let principal = match who {
@@ -471,7 +476,7 @@ impl Auth {
                     out.push(Access { kind: s.kind.clone(), name: s.name.clone(), actions: Vec::new() });
                 }
                 "repository" => {
-                    let project = meta.project(meta::project_of(&s.name))?;
+                    let project = meta.project(meta::project_of(&s.name)).await?;
                     let mut actions = Vec::new();
                     for a in &s.actions {
                         let expanded: Vec<Action> = if a == "*" {
@@ -588,7 +593,7 @@ mod tests {
             created: 0,
         };
         meta.user_put(&user).unwrap();
-        let auth = Auth::new(AuthConfig::default(), &meta).unwrap();
+        let auth = Auth::new(AuthConfig::default(), &meta).await.unwrap();
         let attacker: IpAddr = "192.0.2.7".parse().unwrap();
         let victim: IpAddr = "198.51.100.1".parse().unwrap();
         for _ in 0..FREE_PER_ADDR_ACCOUNT {

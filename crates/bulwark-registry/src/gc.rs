@@ -91,13 +91,13 @@ pub async fn collect(
     // Mark: what manifests reference, plus what repositories still link (recent uploads not
     // yet referenced by a manifest). Old links no manifest uses go first, so their blobs can.
     let link_cutoff = now.saturating_sub(secs(opts.grace));
-    let mut keep = meta.referenced_blobs()?;
+    let mut keep = meta.referenced_blobs().await?;
     if opts.dry_run {
-        report.links_pruned = meta.prunable_links(link_cutoff)?;
-        keep.extend(meta.linked_blobs_after_prune(link_cutoff)?);
+        report.links_pruned = meta.prunable_links(link_cutoff).await?;
+        keep.extend(meta.linked_blobs_after_prune(link_cutoff).await?);
     } else {
-        report.links_pruned = meta.prune_links(link_cutoff)?;
-        keep.extend(meta.linked_blobs()?);
+        report.links_pruned = meta.prune_links(link_cutoff).await?;
+        keep.extend(meta.linked_blobs().await?);
     }
 
     // Sweep: only blobs outside the mark set, each deleted on its own (see the module docs).
@@ -200,7 +200,7 @@ async fn sweep_uploads(
     started: SystemTime,
     now: i64,
 ) -> Result<usize, GcError> {
-    let known: HashMap<String, i64> = meta.uploads()?.into_iter().map(|(id, _, t)| (id, t)).collect();
+    let known: HashMap<String, i64> = meta.uploads().await?.into_iter().map(|(id, _, t)| (id, t)).collect();
     let mut stored = HashSet::new();
     let mut removed = 0;
     for (id, modified) in storage.list_uploads().await? {
@@ -224,7 +224,7 @@ async fn sweep_uploads(
         };
         let recorded = known.contains_key(&id);
         if recorded {
-            meta.upload_delete(&id)?;
+            meta.upload_delete(&id).await?;
         }
         if aborted || recorded {
             removed += 1;
@@ -238,7 +238,7 @@ async fn sweep_uploads(
         }
         removed += 1;
         if !opts.dry_run {
-            meta.upload_delete(&id)?;
+            meta.upload_delete(&id).await?;
             tracing::debug!(upload = id, "gc: upload record without data removed");
         }
     }

@@ -21,7 +21,7 @@ pub struct RetentionRun {
 pub async fn apply_retention(st: &AppState, dry_run: bool) -> Result<RetentionRun, MetaError> {
     let _guard = st.gc_lock.write().await;
     let mut run = RetentionRun::default();
-    for p in st.meta.projects()?.iter().filter(|p| p.retention.is_some()) {
+    for p in st.meta.projects().await?.iter().filter(|p| p.retention.is_some()) {
         match crate::retention::apply(st.meta.as_ref(), p, dry_run).await {
             Ok(r) => run.reports.push(r),
             Err(e) => run.failed.push((p.name.clone(), e)),

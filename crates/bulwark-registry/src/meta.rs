@@ -2,6 +2,10 @@
 //! they reference, tags, per-repository blob links, uploads and scan reports. Blobs themselves
 //! live in [`crate::storage`]. SQLite in WAL mode lets `bulwark registry user add` run beside a
 //! serving process, and its transactions make every manifest push all-or-nothing.
+//!
+//! [`Meta`] has the SQLite operations as plain (blocking) methods, for tools and tests that own
+//! it; through [`MetaStore`] each runs on tokio's blocking pool, so a slow disk or a locked
+//! database never stalls the async workers that serve requests.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -25,6 +29,9 @@ pub enum MetaError {
 }
 
 pub type Result<T> = std::result::Result<T, MetaError>;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 
 // The SQLite backend's errors become backend errors here, so `?` works inside it; the trait's
 // signatures never mention rusqlite.
@@ -278,8 +285,9 @@ pub fn project_of(repo: &str) -> &str {
 }
 
 /// The embedded metadata store: one SQLite file in WAL mode.
+#[derive(Clone)]
 pub struct Meta {
-    conn: Mutex<Connection>,
+    conn: std::sync::Arc<Mutex<Connection>>,
 }
 
 impl Meta {
@@ -295,7 +303,7 @@ impl Meta {
         if from != SCHEMA_VERSION {
             tracing::info!(from, to = SCHEMA_VERSION, "metadata schema migrated");
         }
-        Ok(Meta { conn: Mutex::new(conn) })
+        Ok(Meta { conn: std::sync::Arc::new(Mutex::new(conn)) })
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -365,87 +373,90 @@ impl Meta {
 }
 
 /// The metadata store: what a registry knows besides blob bytes. [`Meta`] (SQLite, embedded)
-/// is the default; the methods are small, synchronous and transactional where it matters
-/// (`manifest_put`), the shape a PostgreSQL implementation for several replicas takes.
+/// is the default; the methods are small, async, transactional where it matters
+/// (`manifest_put`) and speak [`MetaError`] only, the shape a PostgreSQL implementation for
+/// several replicas takes. `meta::conformance` (tests, or the `conformance` feature) checks an
+/// implementation against the contract.
+#[async_trait::async_trait]
 pub trait MetaStore: Send + Sync {
-    fn setting(&self, key: &str) -> Result<Option<String>>;
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Set `key` to `value` unless it is already set; returns the stored value.
-    fn setting_init(&self, key: &str, value: &str) -> Result<String>;
-    fn project(&self, name: &str) -> Result<Option<Project>>;
-    fn projects(&self) -> Result<Vec<Project>>;
-    fn project_put(&self, p: &Project) -> Result<()>;
-    fn project_delete(&self, name: &str) -> Result<bool>;
-    fn user(&self, name: &str) -> Result<Option<User>>;
-    fn users(&self) -> Result<Vec<User>>;
-    fn user_put(&self, u: &User) -> Result<()>;
-    fn user_delete(&self, name: &str) -> Result<bool>;
-    fn roles(&self, user: &str) -> Result<Vec<(String, Role)>>;
-    fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()>;
-    fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>>;
-    fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>>;
+    async fn setting_init(&self, key: &str, value: &str) -> Result<String>;
+    async fn project(&self, name: &str) -> Result<Option<Project>>;
+    async fn projects(&self) -> Result<Vec<Project>>;
+    async fn project_put(&self, p: &Project) -> Result<()>;
+    async fn project_delete(&self, name: &str) -> Result<bool>;
+    async fn user(&self, name: &str) -> Result<Option<User>>;
+    async fn users(&self) -> Result<Vec<User>>;
+    async fn user_put(&self, u: &User) -> Result<()>;
+    async fn user_delete(&self, name: &str) -> Result<bool>;
+    async fn roles(&self, user: &str) -> Result<Vec<(String, Role)>>;
+    async fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()>;
+    async fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>>;
+    async fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>>;
     /// Store a manifest, what it references and optionally a tag, in one transaction.
     /// With `immutable`, moving an existing tag to another digest is refused.
-    fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()>;
+    async fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()>;
     /// Store a manifest, what it references and every `(tag, immutable)` in one transaction:
     /// one refused tag refuses the whole push.
-    fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()>;
+    async fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()>;
     /// Delete a manifest, its tags and its references. Blobs stay until GC.
-    fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool>;
-    fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool>;
+    async fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool>;
+    async fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool>;
     /// Tags of a repository in lexical order, after `last`, at most `n`.
-    fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>>;
+    async fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>>;
     /// Tags with the digest and push time, newest first (retention).
-    fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>>;
-    fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>>;
+    async fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>>;
+    async fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>>;
     /// Every repository (one with a manifest or a blob), in lexical order.
-    fn repositories(&self) -> Result<Vec<String>>;
-    fn repo_exists(&self, repo: &str) -> Result<bool>;
-    fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>>;
+    async fn repositories(&self) -> Result<Vec<String>>;
+    async fn repo_exists(&self, repo: &str) -> Result<bool>;
+    async fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>>;
     /// Manifests in `repo` whose subject is `digest`, optionally of one artifact type.
-    fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>>;
+    async fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>>;
     /// The manifests in `repo` that list `digest` as a child (indexes holding it).
-    fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>>;
-    fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>>;
-    fn blob_link(&self, repo: &str, digest: &str) -> Result<()>;
-    fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool>;
-    fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool>;
-    fn upload_put(&self, id: &str, repo: &str) -> Result<()>;
-    fn upload_repo(&self, id: &str) -> Result<Option<String>>;
-    fn upload_delete(&self, id: &str) -> Result<()>;
-    fn uploads(&self) -> Result<Vec<(String, String, i64)>>;
+    async fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>>;
+    async fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>>;
+    async fn blob_link(&self, repo: &str, digest: &str) -> Result<()>;
+    async fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool>;
+    async fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool>;
+    async fn upload_put(&self, id: &str, repo: &str) -> Result<()>;
+    async fn upload_repo(&self, id: &str) -> Result<Option<String>>;
+    async fn upload_delete(&self, id: &str) -> Result<()>;
+    async fn uploads(&self) -> Result<Vec<(String, String, i64)>>;
     /// Every blob digest some manifest needs: the manifests' own blobs and what they list.
-    fn referenced_blobs(&self) -> Result<HashSet<String>>;
+    async fn referenced_blobs(&self) -> Result<HashSet<String>>;
     /// Drop blob links no manifest of the repository references, linked before `before`.
-    fn prune_links(&self, before: i64) -> Result<usize>;
+    async fn prune_links(&self, before: i64) -> Result<usize>;
     /// Blob digests still linked to some repository.
-    fn linked_blobs(&self) -> Result<HashSet<String>>;
-    fn scan_put(&self, s: &ScanRow) -> Result<()>;
-    fn scan(&self, digest: &str) -> Result<Option<ScanRow>>;
+    async fn linked_blobs(&self) -> Result<HashSet<String>>;
+    async fn scan_put(&self, s: &ScanRow) -> Result<()>;
+    async fn scan(&self, digest: &str) -> Result<Option<ScanRow>>;
     /// Digests of stored scans with an inventory (what a DB update re-matches).
-    fn scans_with_inventory(&self) -> Result<Vec<String>>;
+    async fn scans_with_inventory(&self) -> Result<Vec<String>>;
     /// How many links `prune_links(before)` would drop.
-    fn prunable_links(&self, before: i64) -> Result<usize>;
+    async fn prunable_links(&self, before: i64) -> Result<usize>;
     /// Blob digests still linked to some repository once `prune_links(before)` has run.
-    fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>>;
+    async fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>>;
     /// Every (index, child manifest) pair in `repo`, in one query rather than one per manifest.
-    fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>>;
+    async fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>>;
     /// Record a scan to run (once per digest); it stays until [`MetaStore::scan_dequeue`].
-    fn scan_enqueue(&self, digest: &str, repo: &str) -> Result<()>;
-    fn scan_dequeue(&self, digest: &str) -> Result<()>;
+    async fn scan_enqueue(&self, digest: &str, repo: &str) -> Result<()>;
+    async fn scan_dequeue(&self, digest: &str) -> Result<()>;
     /// Scans waiting, oldest first, as (digest, repo).
-    fn scan_queue(&self) -> Result<Vec<(String, String)>>;
+    async fn scan_queue(&self) -> Result<Vec<(String, String)>>;
     /// Image manifests (not indexes) with no scan row, as (digest, one repo holding it).
-    fn unscanned_manifests(&self) -> Result<Vec<(String, String)>>;
+    async fn unscanned_manifests(&self) -> Result<Vec<(String, String)>>;
 }
 
-impl MetaStore for Meta {
+impl Meta {
     // --- settings -------------------------------------------------------------------------
 
-    fn setting(&self, key: &str) -> Result<Option<String>> {
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self.db().query_row("SELECT value FROM settings WHERE key=?1", [key], |r| r.get(0)).optional()?)
     }
 
-    fn setting_init(&self, key: &str, value: &str) -> Result<String> {
+    pub fn setting_init(&self, key: &str, value: &str) -> Result<String> {
         let db = self.db();
         db.execute("INSERT OR IGNORE INTO settings(key, value) VALUES(?1, ?2)", params![key, value])?;
         Ok(db.query_row("SELECT value FROM settings WHERE key=?1", [key], |r| r.get(0))?)
@@ -453,7 +464,7 @@ impl MetaStore for Meta {
 
     // --- projects -------------------------------------------------------------------------
 
-    fn project(&self, name: &str) -> Result<Option<Project>> {
+    pub fn project(&self, name: &str) -> Result<Option<Project>> {
         Ok(self
             .db()
             .query_row(
@@ -464,7 +475,7 @@ impl MetaStore for Meta {
             .optional()?)
     }
 
-    fn projects(&self) -> Result<Vec<Project>> {
+    pub fn projects(&self) -> Result<Vec<Project>> {
         let db = self.db();
         let mut st = db.prepare(
             "SELECT name, public, immutable_tags, retention, block_severity, created, unscanned FROM projects ORDER BY name",
@@ -473,7 +484,7 @@ impl MetaStore for Meta {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn project_put(&self, p: &Project) -> Result<()> {
+    pub fn project_put(&self, p: &Project) -> Result<()> {
         let retention = p.retention.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
         self.db().execute(
             "INSERT INTO projects(name, public, immutable_tags, retention, block_severity, created, unscanned)
@@ -493,7 +504,7 @@ impl MetaStore for Meta {
         Ok(())
     }
 
-    fn project_delete(&self, name: &str) -> Result<bool> {
+    pub fn project_delete(&self, name: &str) -> Result<bool> {
         let db = self.db();
         db.execute("DELETE FROM roles WHERE project=?1", [name])?;
         Ok(db.execute("DELETE FROM projects WHERE name=?1", [name])? > 0)
@@ -501,7 +512,7 @@ impl MetaStore for Meta {
 
     // --- users and roles ------------------------------------------------------------------
 
-    fn user(&self, name: &str) -> Result<Option<User>> {
+    pub fn user(&self, name: &str) -> Result<Option<User>> {
         Ok(self
             .db()
             .query_row(
@@ -512,14 +523,14 @@ impl MetaStore for Meta {
             .optional()?)
     }
 
-    fn users(&self) -> Result<Vec<User>> {
+    pub fn users(&self) -> Result<Vec<User>> {
         let db = self.db();
         let mut st = db.prepare("SELECT name, hash, robot, admin, expires, created FROM users ORDER BY name")?;
         let rows = st.query_map([], Self::user_from)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn user_put(&self, u: &User) -> Result<()> {
+    pub fn user_put(&self, u: &User) -> Result<()> {
         self.db().execute(
             "INSERT INTO users(name, hash, robot, admin, expires, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(name) DO UPDATE SET hash=?2, robot=?3, admin=?4, expires=?5",
@@ -528,13 +539,13 @@ impl MetaStore for Meta {
         Ok(())
     }
 
-    fn user_delete(&self, name: &str) -> Result<bool> {
+    pub fn user_delete(&self, name: &str) -> Result<bool> {
         let db = self.db();
         db.execute("DELETE FROM roles WHERE user=?1", [name])?;
         Ok(db.execute("DELETE FROM users WHERE name=?1", [name])? > 0)
     }
 
-    fn roles(&self, user: &str) -> Result<Vec<(String, Role)>> {
+    pub fn roles(&self, user: &str) -> Result<Vec<(String, Role)>> {
         let db = self.db();
         let mut st = db.prepare("SELECT project, role FROM roles WHERE user=?1 ORDER BY project")?;
         let rows = st.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -548,7 +559,7 @@ impl MetaStore for Meta {
         Ok(out)
     }
 
-    fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()> {
+    pub fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()> {
         let db = self.db();
         match role {
             Some(r) => db.execute(
@@ -563,24 +574,24 @@ impl MetaStore for Meta {
 
     // --- manifests and tags ---------------------------------------------------------------
 
-    fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>> {
+    pub fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>> {
         let sql = format!("SELECT {} FROM manifests WHERE repo=?1 AND digest=?2", Self::MANIFEST_COLS);
         Ok(self.db().query_row(&sql, params![repo, digest], Self::manifest_from).optional()?)
     }
 
-    fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
+    pub fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
         Ok(self
             .db()
             .query_row("SELECT digest FROM tags WHERE repo=?1 AND tag=?2", params![repo, tag], |r| r.get(0))
             .optional()?)
     }
 
-    fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()> {
+    pub fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()> {
         let tags: Vec<(&str, bool)> = tag.map(|t| (t, immutable)).into_iter().collect();
         self.manifest_put_tags(m, refs, &tags)
     }
 
-    fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()> {
+    pub fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction()?;
         for &(t, immutable) in tags {
@@ -621,7 +632,7 @@ impl MetaStore for Meta {
         Ok(())
     }
 
-    fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool> {
+    pub fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool> {
         let mut db = self.db();
         let tx = db.transaction()?;
         tx.execute("DELETE FROM tags WHERE repo=?1 AND digest=?2", params![repo, digest])?;
@@ -631,11 +642,11 @@ impl MetaStore for Meta {
         Ok(n > 0)
     }
 
-    fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool> {
+    pub fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool> {
         Ok(self.db().execute("DELETE FROM tags WHERE repo=?1 AND tag=?2", params![repo, tag])? > 0)
     }
 
-    fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>> {
+    pub fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>> {
         let db = self.db();
         let mut st = db.prepare("SELECT tag FROM tags WHERE repo=?1 AND tag > ?2 ORDER BY tag LIMIT ?3")?;
         let limit = n.map(|n| n as i64).unwrap_or(-1);
@@ -643,28 +654,28 @@ impl MetaStore for Meta {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>> {
+    pub fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>> {
         let db = self.db();
         let mut st = db.prepare("SELECT tag, digest, pushed FROM tags WHERE repo=?1 ORDER BY pushed DESC, tag DESC")?;
         let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
+    pub fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
         let db = self.db();
         let mut st = db.prepare("SELECT tag FROM tags WHERE repo=?1 AND digest=?2 ORDER BY tag")?;
         let rows = st.query_map(params![repo, digest], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn repositories(&self) -> Result<Vec<String>> {
+    pub fn repositories(&self) -> Result<Vec<String>> {
         let db = self.db();
         let mut st = db.prepare("SELECT repo FROM manifests UNION SELECT repo FROM repo_blobs ORDER BY 1")?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn repo_exists(&self, repo: &str) -> Result<bool> {
+    pub fn repo_exists(&self, repo: &str) -> Result<bool> {
         let db = self.db();
         let n: i64 = db.query_row(
             "SELECT (SELECT COUNT(*) FROM manifests WHERE repo=?1) + (SELECT COUNT(*) FROM repo_blobs WHERE repo=?1)",
@@ -674,7 +685,7 @@ impl MetaStore for Meta {
         Ok(n > 0)
     }
 
-    fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>> {
+    pub fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>> {
         let sql = format!("SELECT {} FROM manifests WHERE repo=?1 ORDER BY pushed", Self::MANIFEST_COLS);
         let db = self.db();
         let mut st = db.prepare(&sql)?;
@@ -682,7 +693,7 @@ impl MetaStore for Meta {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>> {
+    pub fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>> {
         let sql = format!(
             "SELECT {} FROM manifests WHERE repo=?1 AND subject=?2 AND (?3 IS NULL OR artifact_type=?3) ORDER BY pushed, digest",
             Self::MANIFEST_COLS
@@ -693,14 +704,14 @@ impl MetaStore for Meta {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
+    pub fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
         let db = self.db();
         let mut st = db.prepare("SELECT DISTINCT digest FROM manifest_refs WHERE repo=?1 AND child=?2")?;
         let rows = st.query_map(params![repo, digest], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>> {
+    pub fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>> {
         let db = self.db();
         let mut st = db.prepare("SELECT child, kind FROM manifest_refs WHERE repo=?1 AND digest=?2")?;
         let rows = st.query_map(params![repo, digest], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -714,7 +725,7 @@ impl MetaStore for Meta {
 
     // --- blob links -----------------------------------------------------------------------
 
-    fn blob_link(&self, repo: &str, digest: &str) -> Result<()> {
+    pub fn blob_link(&self, repo: &str, digest: &str) -> Result<()> {
         self.db().execute(
             // A repeated upload or mount renews the link: GC's grace period counts from the
             // latest, or a re-pushed blob could lose its link before its manifest arrives.
@@ -725,7 +736,7 @@ impl MetaStore for Meta {
         Ok(())
     }
 
-    fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool> {
+    pub fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool> {
         Ok(self
             .db()
             .query_row("SELECT 1 FROM repo_blobs WHERE repo=?1 AND digest=?2", params![repo, digest], |_| Ok(()))
@@ -733,27 +744,27 @@ impl MetaStore for Meta {
             .is_some())
     }
 
-    fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool> {
+    pub fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool> {
         Ok(self.db().execute("DELETE FROM repo_blobs WHERE repo=?1 AND digest=?2", params![repo, digest])? > 0)
     }
 
     // --- uploads --------------------------------------------------------------------------
 
-    fn upload_put(&self, id: &str, repo: &str) -> Result<()> {
+    pub fn upload_put(&self, id: &str, repo: &str) -> Result<()> {
         self.db().execute("INSERT INTO uploads(id, repo, started) VALUES(?1, ?2, ?3)", params![id, repo, now()])?;
         Ok(())
     }
 
-    fn upload_repo(&self, id: &str) -> Result<Option<String>> {
+    pub fn upload_repo(&self, id: &str) -> Result<Option<String>> {
         Ok(self.db().query_row("SELECT repo FROM uploads WHERE id=?1", [id], |r| r.get(0)).optional()?)
     }
 
-    fn upload_delete(&self, id: &str) -> Result<()> {
+    pub fn upload_delete(&self, id: &str) -> Result<()> {
         self.db().execute("DELETE FROM uploads WHERE id=?1", [id])?;
         Ok(())
     }
 
-    fn uploads(&self) -> Result<Vec<(String, String, i64)>> {
+    pub fn uploads(&self) -> Result<Vec<(String, String, i64)>> {
         let db = self.db();
         let mut st = db.prepare("SELECT id, repo, started FROM uploads")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -762,7 +773,7 @@ impl MetaStore for Meta {
 
     // --- garbage collection ---------------------------------------------------------------
 
-    fn referenced_blobs(&self) -> Result<HashSet<String>> {
+    pub fn referenced_blobs(&self) -> Result<HashSet<String>> {
         let db = self.db();
         let mut out = HashSet::new();
         let mut st = db.prepare("SELECT digest FROM manifests")?;
@@ -776,12 +787,12 @@ impl MetaStore for Meta {
         Ok(out)
     }
 
-    fn prune_links(&self, before: i64) -> Result<usize> {
+    pub fn prune_links(&self, before: i64) -> Result<usize> {
         let sql = format!("DELETE FROM repo_blobs WHERE {}", Self::PRUNABLE_LINK);
         Ok(self.db().execute(&sql, [before])?)
     }
 
-    fn linked_blobs(&self) -> Result<HashSet<String>> {
+    pub fn linked_blobs(&self) -> Result<HashSet<String>> {
         let db = self.db();
         let mut st = db.prepare("SELECT DISTINCT digest FROM repo_blobs")?;
         let rows = st.query_map([], |r| r.get::<_, String>(0))?;
@@ -790,7 +801,7 @@ impl MetaStore for Meta {
 
     // --- scans ----------------------------------------------------------------------------
 
-    fn scan_put(&self, s: &ScanRow) -> Result<()> {
+    pub fn scan_put(&self, s: &ScanRow) -> Result<()> {
         self.db().execute(
             "INSERT INTO scans(digest, repo, status, inventory, report, summary, scanned, db_built, error)
              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -801,7 +812,7 @@ impl MetaStore for Meta {
         Ok(())
     }
 
-    fn scan(&self, digest: &str) -> Result<Option<ScanRow>> {
+    pub fn scan(&self, digest: &str) -> Result<Option<ScanRow>> {
         Ok(self
             .db()
             .query_row(
@@ -812,7 +823,7 @@ impl MetaStore for Meta {
             .optional()?)
     }
 
-    fn scans_with_inventory(&self) -> Result<Vec<String>> {
+    pub fn scans_with_inventory(&self) -> Result<Vec<String>> {
         let db = self.db();
         let mut st = db.prepare("SELECT digest FROM scans WHERE inventory IS NOT NULL ORDER BY digest")?;
         let rows = st.query_map([], |r| r.get(0))?;
@@ -821,13 +832,13 @@ impl MetaStore for Meta {
 
     // --- GC dry runs and retention ----------------------------------------------------------
 
-    fn prunable_links(&self, before: i64) -> Result<usize> {
+    pub fn prunable_links(&self, before: i64) -> Result<usize> {
         let sql = format!("SELECT COUNT(*) FROM repo_blobs WHERE {}", Self::PRUNABLE_LINK);
         let n: i64 = self.db().query_row(&sql, [before], |r| r.get(0))?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>> {
+    pub fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>> {
         let sql = format!("SELECT DISTINCT digest FROM repo_blobs WHERE NOT ({})", Self::PRUNABLE_LINK);
         let db = self.db();
         let mut st = db.prepare(&sql)?;
@@ -835,7 +846,7 @@ impl MetaStore for Meta {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>> {
+    pub fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>> {
         let db = self.db();
         let mut st = db.prepare("SELECT digest, child FROM manifest_refs WHERE repo=?1 AND kind='manifest'")?;
         let rows = st.query_map([repo], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -844,7 +855,7 @@ impl MetaStore for Meta {
 
     // --- the scan queue -------------------------------------------------------------------
 
-    fn scan_enqueue(&self, digest: &str, repo: &str) -> Result<()> {
+    pub fn scan_enqueue(&self, digest: &str, repo: &str) -> Result<()> {
         self.db().execute(
             "INSERT OR IGNORE INTO scan_queue(digest, repo, queued) VALUES(?1, ?2, ?3)",
             params![digest, repo, now()],
@@ -852,19 +863,19 @@ impl MetaStore for Meta {
         Ok(())
     }
 
-    fn scan_dequeue(&self, digest: &str) -> Result<()> {
+    pub fn scan_dequeue(&self, digest: &str) -> Result<()> {
         self.db().execute("DELETE FROM scan_queue WHERE digest=?1", [digest])?;
         Ok(())
     }
 
-    fn scan_queue(&self) -> Result<Vec<(String, String)>> {
+    pub fn scan_queue(&self) -> Result<Vec<(String, String)>> {
         let db = self.db();
         let mut st = db.prepare("SELECT digest, repo FROM scan_queue ORDER BY queued, digest")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn unscanned_manifests(&self) -> Result<Vec<(String, String)>> {
+    pub fn unscanned_manifests(&self) -> Result<Vec<(String, String)>> {
         let db = self.db();
         let mut st = db.prepare(
             "SELECT m.digest, MIN(m.repo) FROM manifests m
@@ -874,6 +885,309 @@ impl MetaStore for Meta {
         )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Every call runs on the blocking pool: SQLite blocks (disk, locks, fsync), and an async
+/// worker waiting on it would stall every request it serves.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| MetaError::Backend(Box::new(e)))?
+}
+
+#[async_trait::async_trait]
+impl MetaStore for Meta {
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let db = self.clone();
+        let key = key.to_owned();
+        blocking(move || db.setting(&key)).await
+    }
+
+    async fn setting_init(&self, key: &str, value: &str) -> Result<String> {
+        let db = self.clone();
+        let key = key.to_owned();
+        let value = value.to_owned();
+        blocking(move || db.setting_init(&key, &value)).await
+    }
+
+    async fn project(&self, name: &str) -> Result<Option<Project>> {
+        let db = self.clone();
+        let name = name.to_owned();
+        blocking(move || db.project(&name)).await
+    }
+
+    async fn projects(&self) -> Result<Vec<Project>> {
+        let db = self.clone();
+        blocking(move || db.projects()).await
+    }
+
+    async fn project_put(&self, p: &Project) -> Result<()> {
+        let db = self.clone();
+        let p = p.clone();
+        blocking(move || db.project_put(&p)).await
+    }
+
+    async fn project_delete(&self, name: &str) -> Result<bool> {
+        let db = self.clone();
+        let name = name.to_owned();
+        blocking(move || db.project_delete(&name)).await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<User>> {
+        let db = self.clone();
+        let name = name.to_owned();
+        blocking(move || db.user(&name)).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        let db = self.clone();
+        blocking(move || db.users()).await
+    }
+
+    async fn user_put(&self, u: &User) -> Result<()> {
+        let db = self.clone();
+        let u = u.clone();
+        blocking(move || db.user_put(&u)).await
+    }
+
+    async fn user_delete(&self, name: &str) -> Result<bool> {
+        let db = self.clone();
+        let name = name.to_owned();
+        blocking(move || db.user_delete(&name)).await
+    }
+
+    async fn roles(&self, user: &str) -> Result<Vec<(String, Role)>> {
+        let db = self.clone();
+        let user = user.to_owned();
+        blocking(move || db.roles(&user)).await
+    }
+
+    async fn role_set(&self, user: &str, project: &str, role: Option<Role>) -> Result<()> {
+        let db = self.clone();
+        let user = user.to_owned();
+        let project = project.to_owned();
+        blocking(move || db.role_set(&user, &project, role)).await
+    }
+
+    async fn manifest(&self, repo: &str, digest: &str) -> Result<Option<ManifestRow>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        blocking(move || db.manifest(&repo, &digest)).await
+    }
+
+    async fn tag(&self, repo: &str, tag: &str) -> Result<Option<String>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let tag = tag.to_owned();
+        blocking(move || db.tag(&repo, &tag)).await
+    }
+
+    async fn manifest_put(&self, m: &ManifestRow, refs: &[Ref], tag: Option<&str>, immutable: bool) -> Result<()> {
+        let db = self.clone();
+        let m = m.clone();
+        let refs = refs.to_vec();
+        let tag = tag.map(str::to_owned);
+        blocking(move || db.manifest_put(&m, &refs, tag.as_deref(), immutable)).await
+    }
+
+    async fn manifest_put_tags(&self, m: &ManifestRow, refs: &[Ref], tags: &[(&str, bool)]) -> Result<()> {
+        let db = self.clone();
+        let m = m.clone();
+        let refs = refs.to_vec();
+        let tags: Vec<(String, bool)> = tags.iter().map(|(t, b)| (t.to_string(), *b)).collect();
+        blocking(move || {
+            db.manifest_put_tags(&m, &refs, &tags.iter().map(|(t, b)| (t.as_str(), *b)).collect::<Vec<_>>())
+        })
+        .await
+    }
+
+    async fn manifest_delete(&self, repo: &str, digest: &str) -> Result<bool> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        blocking(move || db.manifest_delete(&repo, &digest)).await
+    }
+
+    async fn tag_delete(&self, repo: &str, tag: &str) -> Result<bool> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let tag = tag.to_owned();
+        blocking(move || db.tag_delete(&repo, &tag)).await
+    }
+
+    async fn tags(&self, repo: &str, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let last = last.map(str::to_owned);
+        blocking(move || db.tags(&repo, last.as_deref(), n)).await
+    }
+
+    async fn tags_detailed(&self, repo: &str) -> Result<Vec<(String, String, i64)>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        blocking(move || db.tags_detailed(&repo)).await
+    }
+
+    async fn tags_of(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        blocking(move || db.tags_of(&repo, &digest)).await
+    }
+
+    async fn repositories(&self) -> Result<Vec<String>> {
+        let db = self.clone();
+        blocking(move || db.repositories()).await
+    }
+
+    async fn repo_exists(&self, repo: &str) -> Result<bool> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        blocking(move || db.repo_exists(&repo)).await
+    }
+
+    async fn manifests_in(&self, repo: &str) -> Result<Vec<ManifestRow>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        blocking(move || db.manifests_in(&repo)).await
+    }
+
+    async fn referrers(&self, repo: &str, digest: &str, artifact_type: Option<&str>) -> Result<Vec<ManifestRow>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        let artifact_type = artifact_type.map(str::to_owned);
+        blocking(move || db.referrers(&repo, &digest, artifact_type.as_deref())).await
+    }
+
+    async fn parents(&self, repo: &str, digest: &str) -> Result<Vec<String>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        blocking(move || db.parents(&repo, &digest)).await
+    }
+
+    async fn children(&self, repo: &str, digest: &str) -> Result<Vec<Ref>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        blocking(move || db.children(&repo, &digest)).await
+    }
+
+    async fn blob_link(&self, repo: &str, digest: &str) -> Result<()> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        blocking(move || db.blob_link(&repo, &digest)).await
+    }
+
+    async fn blob_linked(&self, repo: &str, digest: &str) -> Result<bool> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        blocking(move || db.blob_linked(&repo, &digest)).await
+    }
+
+    async fn blob_unlink(&self, repo: &str, digest: &str) -> Result<bool> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        let digest = digest.to_owned();
+        blocking(move || db.blob_unlink(&repo, &digest)).await
+    }
+
+    async fn upload_put(&self, id: &str, repo: &str) -> Result<()> {
+        let db = self.clone();
+        let id = id.to_owned();
+        let repo = repo.to_owned();
+        blocking(move || db.upload_put(&id, &repo)).await
+    }
+
+    async fn upload_repo(&self, id: &str) -> Result<Option<String>> {
+        let db = self.clone();
+        let id = id.to_owned();
+        blocking(move || db.upload_repo(&id)).await
+    }
+
+    async fn upload_delete(&self, id: &str) -> Result<()> {
+        let db = self.clone();
+        let id = id.to_owned();
+        blocking(move || db.upload_delete(&id)).await
+    }
+
+    async fn uploads(&self) -> Result<Vec<(String, String, i64)>> {
+        let db = self.clone();
+        blocking(move || db.uploads()).await
+    }
+
+    async fn referenced_blobs(&self) -> Result<HashSet<String>> {
+        let db = self.clone();
+        blocking(move || db.referenced_blobs()).await
+    }
+
+    async fn prune_links(&self, before: i64) -> Result<usize> {
+        let db = self.clone();
+        blocking(move || db.prune_links(before)).await
+    }
+
+    async fn linked_blobs(&self) -> Result<HashSet<String>> {
+        let db = self.clone();
+        blocking(move || db.linked_blobs()).await
+    }
+
+    async fn scan_put(&self, s: &ScanRow) -> Result<()> {
+        let db = self.clone();
+        let s = s.clone();
+        blocking(move || db.scan_put(&s)).await
+    }
+
+    async fn scan(&self, digest: &str) -> Result<Option<ScanRow>> {
+        let db = self.clone();
+        let digest = digest.to_owned();
+        blocking(move || db.scan(&digest)).await
+    }
+
+    async fn scans_with_inventory(&self) -> Result<Vec<String>> {
+        let db = self.clone();
+        blocking(move || db.scans_with_inventory()).await
+    }
+
+    async fn prunable_links(&self, before: i64) -> Result<usize> {
+        let db = self.clone();
+        blocking(move || db.prunable_links(before)).await
+    }
+
+    async fn linked_blobs_after_prune(&self, before: i64) -> Result<HashSet<String>> {
+        let db = self.clone();
+        blocking(move || db.linked_blobs_after_prune(before)).await
+    }
+
+    async fn manifest_edges(&self, repo: &str) -> Result<Vec<(String, String)>> {
+        let db = self.clone();
+        let repo = repo.to_owned();
+        blocking(move || db.manifest_edges(&repo)).await
+    }
+
+    async fn scan_enqueue(&self, digest: &str, repo: &str) -> Result<()> {
+        let db = self.clone();
+        let digest = digest.to_owned();
+        let repo = repo.to_owned();
+        blocking(move || db.scan_enqueue(&digest, &repo)).await
+    }
+
+    async fn scan_dequeue(&self, digest: &str) -> Result<()> {
+        let db = self.clone();
+        let digest = digest.to_owned();
+        blocking(move || db.scan_dequeue(&digest)).await
+    }
+
+    async fn scan_queue(&self) -> Result<Vec<(String, String)>> {
+        let db = self.clone();
+        blocking(move || db.scan_queue()).await
+    }
+
+    async fn unscanned_manifests(&self) -> Result<Vec<(String, String)>> {
+        let db = self.clone();
+        blocking(move || db.unscanned_manifests()).await
     }
 }
 
@@ -958,6 +1272,14 @@ INSERT INTO settings VALUES('token_secret', 'kept');
             let c = Connection::open(&path).unwrap();
             assert_eq!(c.query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
         }
+    }
+
+    /// SQLite keeps the contract every metadata backend must (see [`conformance`]).
+    #[tokio::test]
+    async fn sqlite_passes_the_metadata_conformance_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Meta::open(&dir.path().join("meta.db")).unwrap();
+        conformance::run_all(&meta).await;
     }
 
     /// A database from a newer bulwark is refused, not half-understood.

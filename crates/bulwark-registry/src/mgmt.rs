@@ -48,7 +48,7 @@ pub fn routes() -> axum::Router<Shared> {
 }
 
 async fn ready(State(st): State<Shared>) -> Response {
-    match st.meta.setting("token_secret") {
+    match st.meta.setting("token_secret").await {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("metadata database: {e}")).into_response(),
     }
@@ -80,7 +80,7 @@ async fn caller(st: &Shared, headers: &HeaderMap, ca: ClientAddr) -> Result<Prin
         crate::auth::AuthError::Throttled(secs) => crate::error::too_many(secs),
         _ => unauthorized(),
     })?;
-    let p = p.into_account(st.meta.as_ref())?.ok_or_else(unauthorized)?;
+    let p = p.into_account(st.meta.as_ref()).await?.ok_or_else(unauthorized)?;
     // `none` means nothing at all, as on /v2, public projects included.
     if p.is_anonymous() && st.auth.anonymous() == Anonymous::None {
         return Err(unauthorized());
@@ -122,7 +122,8 @@ async fn projects_list(State(st): State<Shared>, ca: ClientAddr, headers: Header
     let p = caller(&st, &headers, ca).await?;
     let visible: Vec<Project> = st
         .meta
-        .projects()?
+        .projects()
+        .await?
         .into_iter()
         .filter(|pr| pr.public || sees_all(&st, &p) || project_role(&p, &pr.name).is_some())
         .collect();
@@ -140,18 +141,18 @@ async fn project_create(
     if !valid_project(&name) {
         return Err(bad(format!("invalid project name {name:?}")));
     }
-    if st.meta.project(&name)?.is_some() {
+    if st.meta.project(&name).await?.is_some() {
         return Err(ApiError::new(StatusCode::CONFLICT, "EXISTS", format!("project {name} exists")));
     }
     let mut p = Project::new(&name);
     apply_project(&mut p, &b)?;
-    st.meta.project_put(&p)?;
+    st.meta.project_put(&p).await?;
     json(StatusCode::CREATED, &p)
 }
 
 async fn project_get(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Path(name): Path<String>) -> Res {
     let p = caller(&st, &headers, ca).await?;
-    match st.meta.project(&name)? {
+    match st.meta.project(&name).await? {
         Some(pr) if pr.public || sees_all(&st, &p) || project_role(&p, &name).is_some() => json(StatusCode::OK, &pr),
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("project {name} not found"))),
     }
@@ -171,18 +172,18 @@ async fn project_update(
     if project_role(&p, &name) != Some(Role::Admin) {
         return Err(if p.is_anonymous() { unauthorized() } else { forbidden("project administrators only") });
     }
-    let mut pr = st.meta.project(&name)?.unwrap_or_else(|| Project::new(&name));
+    let mut pr = st.meta.project(&name).await?.unwrap_or_else(|| Project::new(&name));
     apply_project(&mut pr, &b)?;
-    st.meta.project_put(&pr)?;
+    st.meta.project_put(&pr).await?;
     json(StatusCode::OK, &pr)
 }
 
 async fn project_delete(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Path(name): Path<String>) -> Res {
     require_sysadmin(&st, &headers, ca).await?;
-    if st.meta.repositories()?.iter().any(|r| meta::project_of(r) == name) {
+    if st.meta.repositories().await?.iter().any(|r| meta::project_of(r) == name) {
         return Err(ApiError::new(StatusCode::CONFLICT, "NOT_EMPTY", format!("project {name} still has repositories")));
     }
-    st.meta.project_delete(&name)?;
+    st.meta.project_delete(&name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -190,12 +191,12 @@ async fn project_delete(State(st): State<Shared>, ca: ClientAddr, headers: Heade
 
 async fn users_list(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap) -> Res {
     require_sysadmin(&st, &headers, ca).await?;
-    json(StatusCode::OK, &st.meta.users()?)
+    json(StatusCode::OK, &st.meta.users().await?)
 }
 
 async fn user_create(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Json(b): Json<UserBody>) -> Res {
     require_sysadmin(&st, &headers, ca).await?;
-    let (user, _) = create_account(st.meta.as_ref(), &b, false)?;
+    let (user, _) = create_account(st.meta.as_ref(), &b, false).await?;
     json(StatusCode::CREATED, &user)
 }
 
@@ -219,13 +220,13 @@ async fn robot_create(State(st): State<Shared>, ca: ClientAddr, headers: HeaderM
             return Err(forbidden(&format!("robots for project {proj}")));
         }
     }
-    let (user, secret) = create_account(st.meta.as_ref(), &b, true)?;
+    let (user, secret) = create_account(st.meta.as_ref(), &b, true).await?;
     json(StatusCode::CREATED, &serde_json::json!({"name": user.name, "secret": secret, "expires": user.expires}))
 }
 
 async fn user_delete(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Path(name): Path<String>) -> Res {
     require_sysadmin(&st, &headers, ca).await?;
-    if !st.meta.user_delete(&name)? {
+    if !st.meta.user_delete(&name).await? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("account {name} not found")));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -257,7 +258,7 @@ async fn resolve_for(
     if !crate::names::valid_name(&q.repository) {
         return Err(not_found());
     }
-    let project = st.meta.project(meta::project_of(&q.repository))?;
+    let project = st.meta.project(meta::project_of(&q.repository)).await?;
     if !st.auth.allowed(&p, &q.repository, action, project.as_ref()) {
         if p.is_anonymous() {
             return Err(unauthorized());
@@ -271,15 +272,15 @@ async fn resolve_for(
     let digest = if q.reference.contains(':') {
         q.reference.clone()
     } else {
-        st.meta.tag(&q.repository, &q.reference)?.ok_or_else(not_found)?
+        st.meta.tag(&q.repository, &q.reference).await?.ok_or_else(not_found)?
     };
-    st.meta.manifest(&q.repository, &digest)?.ok_or_else(not_found)?;
+    st.meta.manifest(&q.repository, &digest).await?.ok_or_else(not_found)?;
     Ok(digest)
 }
 
 async fn scan_get(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
     let digest = resolve_for(&st, &headers, ca, &q, Action::Pull).await?;
-    let Some(row) = st.meta.scan(&digest)? else {
+    let Some(row) = st.meta.scan(&digest).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "NOT_SCANNED",
@@ -302,7 +303,7 @@ async fn scan_get(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, 
 async fn sbom_get(State(st): State<Shared>, ca: ClientAddr, headers: HeaderMap, Query(q): Query<ImageQuery>) -> Res {
     let digest = resolve_for(&st, &headers, ca, &q, Action::Pull).await?;
     let inv =
-        st.meta.scan(&digest)?.and_then(|r| r.inventory).ok_or_else(|| {
+        st.meta.scan(&digest).await?.and_then(|r| r.inventory).ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_SCANNED", format!("{digest} has no SBOM (yet)"))
         })?;
     let format = q.format.as_deref().unwrap_or("json");

@@ -108,8 +108,8 @@ pub async fn apply(meta: &dyn MetaStore, project: &Project, dry_run: bool) -> Re
         return Ok(report);
     }
     let now = meta::now();
-    for repo in meta.repositories()?.into_iter().filter(|r| meta::project_of(r) == project.name) {
-        let r = apply_repo(meta, &repo, policy, project.immutable_tags, now, dry_run)?;
+    for repo in meta.repositories().await?.into_iter().filter(|r| meta::project_of(r) == project.name) {
+        let r = apply_repo(meta, &repo, policy, project.immutable_tags, now, dry_run).await?;
         if !r.deleted_tags.is_empty() || !r.deleted_manifests.is_empty() {
             tracing::info!(
                 repo,
@@ -126,7 +126,7 @@ pub async fn apply(meta: &dyn MetaStore, project: &Project, dry_run: bool) -> Re
     Ok(report)
 }
 
-fn apply_repo(
+async fn apply_repo(
     meta: &dyn MetaStore,
     repo: &str,
     policy: &Retention,
@@ -134,9 +134,9 @@ fn apply_repo(
     now: i64,
     dry_run: bool,
 ) -> Result<RepoRetention, MetaError> {
-    let tags = meta.tags_detailed(repo)?;
-    let manifests = meta.manifests_in(repo)?;
-    let edges = meta.manifest_edges(repo)?;
+    let tags = meta.tags_detailed(repo).await?;
+    let manifests = meta.manifests_in(repo).await?;
+    let edges = meta.manifest_edges(repo).await?;
     // Immutable tags outrank retention (as in Harbor): deleting one would let it be pushed
     // again elsewhere. Only what no tag keeps (digest-only pushes past keep_days) can go.
     let doomed_tags: HashSet<String> =
@@ -154,11 +154,11 @@ fn apply_repo(
         if !dry_run {
             // Re-check against the database: a push since we read it (a new index listing
             // this manifest, a new tag on it) wins over the plan.
-            if !meta.parents(repo, d)?.is_empty() || !meta.tags_of(repo, d)?.iter().all(|t| removable(t)) {
+            if !meta.parents(repo, d).await?.is_empty() || !meta.tags_of(repo, d).await?.iter().all(|t| removable(t)) {
                 tracing::info!(repo, digest = d, "retention: manifest gained a reference, kept");
                 continue;
             }
-            meta.manifest_delete(repo, d)?;
+            meta.manifest_delete(repo, d).await?;
             tracing::debug!(repo, digest = d, "retention: manifest deleted");
         }
         deleted.insert(d);
@@ -177,7 +177,7 @@ fn apply_repo(
             continue;
         }
         // Only if it still points where the plan saw it: a re-pushed tag is new.
-        if meta.tag(repo, t)?.as_deref() == Some(digest.as_str()) && meta.tag_delete(repo, t)? {
+        if meta.tag(repo, t).await?.as_deref() == Some(digest.as_str()) && meta.tag_delete(repo, t).await? {
             tracing::debug!(repo, tag = t, "retention: tag deleted");
             out.deleted_tags.push(t.clone());
         }

@@ -219,8 +219,8 @@ impl Scanner {
     /// Queue a scan of `digest` (pushed to `repo`); returns at once. The job is recorded in
     /// the metadata store first and removed once its result is stored, so a restart (SIGTERM
     /// or SIGKILL) resumes it: see [`Scanner::resume`].
-    pub fn enqueue(&self, repo: &str, digest: &str) {
-        if let Err(e) = self.ctx.meta.scan_enqueue(digest, repo) {
+    pub async fn enqueue(&self, repo: &str, digest: &str) {
+        if let Err(e) = self.ctx.meta.scan_enqueue(digest, repo).await {
             tracing::error!(repo, digest, error = %e, "recording the queued scan failed; it runs but a restart loses it");
         }
         self.enqueue_memory(repo, digest);
@@ -229,12 +229,12 @@ impl Scanner {
     /// Queue again what a stopped server left queued, and image manifests with no scan at all
     /// (pushed while scanning was off, or killed between the push and its queue record).
     /// Returns how many were queued.
-    pub fn resume(&self) -> Result<usize, ScanError> {
-        let mut jobs = self.ctx.meta.scan_queue()?;
+    pub async fn resume(&self) -> Result<usize, ScanError> {
+        let mut jobs = self.ctx.meta.scan_queue().await?;
         let queued: HashSet<String> = jobs.iter().map(|(d, _)| d.clone()).collect();
-        jobs.extend(self.ctx.meta.unscanned_manifests()?.into_iter().filter(|(d, _)| !queued.contains(d)));
+        jobs.extend(self.ctx.meta.unscanned_manifests().await?.into_iter().filter(|(d, _)| !queued.contains(d)));
         for (digest, repo) in &jobs {
-            self.enqueue(repo, digest);
+            self.enqueue(repo, digest).await;
         }
         Ok(jobs.len())
     }
@@ -259,7 +259,7 @@ impl Scanner {
         let digest = Digest::parse(digest)?;
         let _work = lock(&self.ctx.work);
         let row = self.ctx.scan(repo, &digest);
-        self.ctx.meta.scan_put(&row)?;
+        self.ctx.rt.block_on(self.ctx.meta.scan_put(&row))?;
         Ok(row)
     }
 
@@ -380,7 +380,7 @@ impl Ctx {
     fn run_one(&self, job: &Job) {
         self.run_job(job);
         // Only once the result is stored: a kill before this line scans again after restart.
-        if let Err(e) = self.meta.scan_dequeue(&job.digest) {
+        if let Err(e) = self.rt.block_on(self.meta.scan_dequeue(&job.digest)) {
             tracing::warn!(digest = %job.digest, error = %e, "removing the finished scan from the queue failed");
         }
     }
@@ -396,13 +396,13 @@ impl Ctx {
         let _work = lock(&self.work);
         // `docker push` sends the manifest again on every push: an image already read is not
         // read again (a new database is handled by the watch; a forced scan by scan_now).
-        match self.meta.scan(digest.as_str()) {
+        match self.rt.block_on(self.meta.scan(digest.as_str())) {
             Ok(Some(r)) if r.status == "done" || r.status == "skipped" => return,
             _ => {}
         }
         let row = self.scan(&job.repo, &digest);
         tracing::info!(repo = %job.repo, digest = %digest, status = %row.status, error = ?row.error, "scanned");
-        if let Err(e) = self.meta.scan_put(&row) {
+        if let Err(e) = self.rt.block_on(self.meta.scan_put(&row)) {
             tracing::error!(digest = %digest, error = %e, "storing the scan failed");
         }
     }
@@ -595,9 +595,9 @@ impl Ctx {
         let db = Db::open(&self.db_path)?;
         let built = db.metadata().built_at.clone();
         let mut n = 0;
-        for digest in self.meta.scans_with_inventory()? {
+        for digest in self.rt.block_on(self.meta.scans_with_inventory())? {
             // Gone since the listing (garbage collected): nothing to do.
-            let Some(mut row) = self.meta.scan(&digest)? else { continue };
+            let Some(mut row) = self.rt.block_on(self.meta.scan(&digest))? else { continue };
             if only_stale && row.status == "done" && row.db_built.as_deref() == Some(built.as_str()) {
                 continue;
             }
@@ -613,7 +613,7 @@ impl Ctx {
                     row.error = Some(format!("stored inventory unreadable, rescan the image: {e}"));
                 }
             }
-            self.meta.scan_put(&row)?;
+            self.rt.block_on(self.meta.scan_put(&row))?;
         }
         Ok(n)
     }

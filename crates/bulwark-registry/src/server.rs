@@ -66,17 +66,17 @@ pub fn lock_data(data: &Path) -> Result<DataLock, ServerError> {
 }
 
 /// Build the shared state for `config` (the data directory must be locked by the caller).
-pub fn open(config: Config) -> Result<Shared, ServerError> {
+pub async fn open(config: Config) -> Result<Shared, ServerError> {
     let data = config.data.clone();
     let storage: Arc<dyn Storage> = Arc::new(FsStorage::open(&data)?);
     // The embedded default; a PostgreSQL store for several replicas implements the same trait.
     let meta: Arc<dyn MetaStore> = Arc::new(Meta::open(&meta_path(&data))?);
-    let auth = Auth::new(config.auth.clone(), meta.as_ref())?;
+    let auth = Auth::new(config.auth.clone(), meta.as_ref()).await?;
     let scanner = if config.scan.on_push {
         let db = config.scan.db.clone().unwrap_or_else(|| bulwark_vulndb::default_path(None));
         let s = Scanner::new(meta.clone(), storage.clone(), db, Some(data.join("cache")))?;
         // What a stopped server left queued runs now (issue 10, D3).
-        match s.resume() {
+        match s.resume().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(images = n, "scans queued again after a restart"),
             Err(e) => tracing::error!(error = %e, "re-queueing unfinished scans failed"),

@@ -26,7 +26,7 @@ pub struct AppState {
 pub type Shared = Arc<AppState>;
 
 /// The peer address of the connection a request came on (unspecified when the router runs
-/// without [`serve`], as in unit tests). Login throttling is keyed by it.
+/// without [`crate::server::serve`], as in unit tests). Login throttling is keyed by it.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 

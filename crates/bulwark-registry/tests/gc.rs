@@ -4,7 +4,7 @@
 
 use bulwark_registry::digest::{Algorithm, Digest};
 use bulwark_registry::gc::{self, GcOptions, GcReport};
-use bulwark_registry::meta::{self, ManifestRow, Meta, MetaStore, Project, Ref, Retention};
+use bulwark_registry::meta::{self, ManifestRow, Meta, Project, Ref, Retention};
 use bulwark_registry::retention::{self, fallback_subject, glob_match, plan};
 use bulwark_registry::storage::{ByteStream, FsStorage, Storage};
 use bytes::Bytes;

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use bulwark_registry::digest::{Algorithm, Digest};
-use bulwark_registry::meta::{Meta, MetaStore, ScanRow};
+use bulwark_registry::meta::{Meta, ScanRow};
 use bulwark_registry::scan::{blocked, Scanner, Summary};
 use bulwark_registry::storage::{BlobInfo, BlobRead, ByteStream, FsStorage, Storage, StorageError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,15 +135,20 @@ fn a_push_is_scanned_in_the_background() {
     let store = store_of(&layout, &tmp.path().join("store"));
     let scanner = Scanner::new(meta.clone(), store, db().to_path_buf(), Some(tmp.path().join("cache"))).unwrap();
     // Pushed twice (two tags) before the worker gets to it: scanned once.
-    scanner.enqueue("library/python-app", &digest);
-    scanner.enqueue("library/python-app", &digest);
+    block_on(scanner.enqueue("library/python-app", &digest));
+    block_on(scanner.enqueue("library/python-app", &digest));
     assert!(scanner.wait_idle(Duration::from_secs(600)), "scan did not finish");
     let row = meta.scan(&digest).unwrap().expect("a stored scan");
     assert_python_app_done(&row);
     // A repeated push of a scanned image does not read it again.
-    scanner.enqueue("library/python-app", &digest);
+    block_on(scanner.enqueue("library/python-app", &digest));
     assert!(scanner.wait_idle(Duration::from_secs(60)));
     assert_eq!(meta.scan(&digest).unwrap().as_ref(), Some(&row));
+}
+
+/// Run one async call (the scanner's enqueue records the job in the metadata store).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 
 /// Copy a layout's blobs into a fresh store (the shared images are read-only; a hard link
@@ -396,7 +401,7 @@ fn hostile_manifests_give_failed_scans_not_panics() {
 
     // The background worker survives them all and goes on to the next push.
     for d in [&bad_layer, &missing_layer, &not_json] {
-        scanner.enqueue("evil/app", d);
+        block_on(scanner.enqueue("evil/app", d));
     }
     assert!(scanner.wait_idle(Duration::from_secs(60)));
     for d in [&bad_layer, &missing_layer, &not_json, &not_stored] {

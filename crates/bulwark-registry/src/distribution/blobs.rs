@@ -36,9 +36,9 @@ pub(crate) async fn blob_get(
     digest: &str,
     head: bool,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Pull)?;
+    authorize(st, headers, who, name, Action::Pull).await?;
     let d = parse_digest(digest)?;
-    if !st.meta.blob_linked(name, d.as_str())? && st.meta.manifest(name, d.as_str())?.is_none() {
+    if !st.meta.blob_linked(name, d.as_str()).await? && st.meta.manifest(name, d.as_str()).await?.is_none() {
         return Err(ApiError::blob_unknown(digest));
     }
     if head {
@@ -89,9 +89,9 @@ pub(crate) async fn blob_delete(
     name: &str,
     digest: &str,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Delete)?;
+    authorize(st, headers, who, name, Action::Delete).await?;
     let d = parse_digest(digest)?;
-    if !st.meta.blob_unlink(name, d.as_str())? {
+    if !st.meta.blob_unlink(name, d.as_str()).await? {
         return Err(ApiError::blob_unknown(digest));
     }
     finish(builder(StatusCode::ACCEPTED), Body::empty())

@@ -32,14 +32,14 @@ pub(crate) async fn tags_list(
     name: &str,
     q: &[(String, String)],
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Pull)?;
-    if !st.meta.repo_exists(name)? {
+    authorize(st, headers, who, name, Action::Pull).await?;
+    if !st.meta.repo_exists(name).await? {
         return Err(ApiError::name_unknown(name));
     }
     let n = page_size(q)?;
     let tags = match n {
         Some(0) => Vec::new(),
-        _ => st.meta.tags(name, param(q, "last"), n)?,
+        _ => st.meta.tags(name, param(q, "last"), n).await?,
     };
     let mut b = builder(StatusCode::OK).header(header::CONTENT_TYPE, "application/json");
     if let (Some(n), Some(last)) = (n, tags.last()) {
@@ -54,15 +54,15 @@ pub(crate) async fn tags_list(
 /// The catalog lists only what the caller may pull.
 pub(crate) async fn catalog(st: &Shared, who: &Principal, q: &[(String, String)]) -> ApiResult {
     // A token names its subject; the catalog is filtered by that account's roles.
-    let who = who.clone().into_account(st.meta.as_ref())?.unwrap_or(Principal::Anonymous);
+    let who = who.clone().into_account(st.meta.as_ref()).await?.unwrap_or(Principal::Anonymous);
     let n = page_size(q)?;
     let last = param(q, "last").unwrap_or("");
     let mut repos = Vec::new();
-    for r in st.meta.repositories()? {
+    for r in st.meta.repositories().await? {
         if r.as_str() <= last {
             continue;
         }
-        let project = st.meta.project(meta::project_of(&r))?;
+        let project = st.meta.project(meta::project_of(&r)).await?;
         if !st.auth.allowed(&who, &r, Action::Pull, project.as_ref()) {
             continue;
         }
@@ -88,10 +88,10 @@ pub(crate) async fn referrers(
     digest: &str,
     q: &[(String, String)],
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Pull)?;
+    authorize(st, headers, who, name, Action::Pull).await?;
     let d = parse_digest(digest)?;
     let filter = param(q, "artifactType");
-    let rows = st.meta.referrers(name, d.as_str(), filter)?;
+    let rows = st.meta.referrers(name, d.as_str(), filter).await?;
     let manifests: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {

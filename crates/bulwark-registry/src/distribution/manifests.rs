@@ -20,16 +20,16 @@ pub(crate) async fn resolve(st: &AppState, name: &str, reference: &str) -> Resul
     let digest = if reference.contains(':') {
         parse_digest(reference)?.to_string()
     } else {
-        let found = if valid_tag(reference) { st.meta.tag(name, reference)? } else { None };
+        let found = if valid_tag(reference) { st.meta.tag(name, reference).await? } else { None };
         match found {
             Some(d) => d,
-            None if !st.meta.repo_exists(name)? => return Err(ApiError::name_unknown(name)),
+            None if !st.meta.repo_exists(name).await? => return Err(ApiError::name_unknown(name)),
             None => return Err(ApiError::manifest_unknown(reference)),
         }
     };
-    match st.meta.manifest(name, &digest)? {
+    match st.meta.manifest(name, &digest).await? {
         Some(m) => Ok(m),
-        None if !st.meta.repo_exists(name)? => Err(ApiError::name_unknown(name)),
+        None if !st.meta.repo_exists(name).await? => Err(ApiError::name_unknown(name)),
         None => Err(ApiError::manifest_unknown(reference)),
     }
 }
@@ -42,10 +42,10 @@ pub(crate) async fn manifest_get(
     reference: &str,
     head: bool,
 ) -> ApiResult {
-    let project = authorize(st, headers, who, name, Action::Pull)?;
+    let project = authorize(st, headers, who, name, Action::Pull).await?;
     let row = resolve(st, name, reference).await?;
     if !head {
-        check_vulnerability_policy(st, name, project.as_ref(), &row)?;
+        check_vulnerability_policy(st, name, project.as_ref(), &row).await?;
     }
     let digest = parse_digest(&row.digest)?;
     let b = builder(StatusCode::OK)
@@ -67,7 +67,7 @@ pub(crate) async fn manifest_get(
 /// Harbor's "prevent vulnerable images from running": refuse the pull when the project sets
 /// a severity and the image's stored report has findings at or above it, or when there is no
 /// report (scan queued, failed, or no advisory database) unless the project allows unscanned.
-pub(crate) fn check_vulnerability_policy(
+pub(crate) async fn check_vulnerability_policy(
     st: &AppState,
     name: &str,
     project: Option<&meta::Project>,
@@ -81,7 +81,7 @@ pub(crate) fn check_vulnerability_policy(
     if spec::is_index(&row.media_type) || artifact {
         return Ok(());
     }
-    let scan = st.meta.scan(&row.digest)?;
+    let scan = st.meta.scan(&row.digest).await?;
     let missing = match &scan {
         Some(s) if s.status == "skipped" => return Ok(()),
         None => "has not been scanned yet".to_string(),
@@ -262,7 +262,7 @@ pub(crate) async fn manifest_put(
     q: &[(String, String)],
     body: Body,
 ) -> ApiResult {
-    let project = authorize(st, headers, who, name, Action::Push)?;
+    let project = authorize(st, headers, who, name, Action::Push).await?;
     let limit = st.config.limits.max_manifest_bytes;
     let bytes = axum::body::to_bytes(body, limit as usize).await.map_err(|_| {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", format!("manifest larger than {limit} bytes"))
@@ -293,7 +293,7 @@ pub(crate) async fn manifest_put(
 
     let _guard = st.gc_lock.read().await;
     for (dg, declared) in &blobs {
-        let size = if st.meta.blob_linked(name, dg.as_str())? { st.storage.stat(dg).await? } else { None };
+        let size = if st.meta.blob_linked(name, dg.as_str()).await? { st.storage.stat(dg).await? } else { None };
         match size {
             None => {
                 return Err(ApiError::new(
@@ -310,7 +310,7 @@ pub(crate) async fn manifest_put(
     }
     for r in &refs {
         if let Ref::Manifest(child) = r {
-            if st.meta.manifest(name, child)?.is_none() {
+            if st.meta.manifest(name, child).await?.is_none() {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "MANIFEST_BLOB_UNKNOWN",
@@ -323,7 +323,7 @@ pub(crate) async fn manifest_put(
     // blob for GC, never a record without content.
     st.storage.put_small(&digest, &bytes).await?;
     if project.is_none() {
-        st.meta.project_put(&meta::Project::new(&project_name))?;
+        st.meta.project_put(&meta::Project::new(&project_name)).await?;
     }
     let row = ManifestRow {
         repo: name.to_string(),
@@ -336,11 +336,11 @@ pub(crate) async fn manifest_put(
         pushed: meta::now(),
     };
     let tag_rules: Vec<(&str, bool)> = tags.iter().map(|t| (t.as_str(), immutable && !is_fallback_tag(t))).collect();
-    st.meta.manifest_put_tags(&row, &refs, &tag_rules)?;
+    st.meta.manifest_put_tags(&row, &refs, &tag_rules).await?;
     drop(_guard);
     if !is_index {
         if let Some(s) = &st.scanner {
-            s.enqueue(name, digest.as_str());
+            s.enqueue(name, digest.as_str()).await;
         }
     }
     let mut b = builder(StatusCode::CREATED)
@@ -359,25 +359,25 @@ pub(crate) async fn manifest_delete(
     name: &str,
     reference: &str,
 ) -> ApiResult {
-    let project = authorize(st, headers, who, name, Action::Delete)?;
+    let project = authorize(st, headers, who, name, Action::Delete).await?;
     let immutable = project.as_ref().is_some_and(|p| p.immutable_tags);
     let gone = if reference.contains(':') {
         let d = parse_digest(reference)?;
         if immutable {
-            refuse_immutable_delete(name, &st.meta.tags_of(name, d.as_str())?)?;
+            refuse_immutable_delete(name, &st.meta.tags_of(name, d.as_str()).await?)?;
         }
-        st.meta.manifest_delete(name, d.as_str())?
+        st.meta.manifest_delete(name, d.as_str()).await?
     } else {
         if !valid_tag(reference) {
             return Err(ApiError::new(StatusCode::BAD_REQUEST, "TAG_INVALID", format!("invalid tag {reference:?}")));
         }
-        if immutable && st.meta.tag(name, reference)?.is_some() {
+        if immutable && st.meta.tag(name, reference).await?.is_some() {
             refuse_immutable_delete(name, &[reference.to_string()])?;
         }
-        st.meta.tag_delete(name, reference)?
+        st.meta.tag_delete(name, reference).await?
     };
     if !gone {
-        return Err(if st.meta.repo_exists(name)? {
+        return Err(if st.meta.repo_exists(name).await? {
             ApiError::manifest_unknown(reference)
         } else {
             ApiError::name_unknown(name)

@@ -130,14 +130,14 @@ pub(crate) async fn principal(
 
 /// Allow `action` on `name` or answer as the module header says. Returns the repository's
 /// project row (when it exists), which the handlers' policies need too.
-pub(crate) fn authorize(
+pub(crate) async fn authorize(
     st: &AppState,
     headers: &HeaderMap,
     who: &Principal,
     name: &str,
     action: Action,
 ) -> Result<Option<meta::Project>, ApiError> {
-    let project = st.meta.project(meta::project_of(name))?;
+    let project = st.meta.project(meta::project_of(name)).await?;
     if st.auth.allowed(who, name, action, project.as_ref()) {
         return Ok(project);
     }

@@ -59,7 +59,7 @@ pub(crate) async fn issue_token(
         },
         None => None,
     };
-    let access = match st.auth.grant(st.meta.as_ref(), user.as_ref(), scopes) {
+    let access = match st.auth.grant(st.meta.as_ref(), user.as_ref(), scopes).await {
         Ok(a) => a,
         Err(e) => return ApiError::internal(e).into_response(),
     };

@@ -39,13 +39,14 @@ pub(crate) fn upload_location(
 pub(crate) async fn commit_upload(st: &Shared, name: &str, id: &str, digest: &Digest) -> ApiResult {
     {
         let _guard = st.gc_lock.read().await;
-        st.storage.upload_commit(id, digest).await.inspect_err(|e| {
+        if let Err(e) = st.storage.upload_commit(id, digest).await {
             if matches!(e, StorageError::DigestMismatch { .. }) {
-                let _ = st.meta.upload_delete(id);
+                let _ = st.meta.upload_delete(id).await;
             }
-        })?;
-        st.meta.blob_link(name, digest.as_str())?;
-        st.meta.upload_delete(id)?;
+            return Err(e.into());
+        }
+        st.meta.blob_link(name, digest.as_str()).await?;
+        st.meta.upload_delete(id).await?;
     }
     let b = builder(StatusCode::CREATED)
         .header(header::LOCATION, format!("/v2/{name}/blobs/{digest}"))
@@ -62,19 +63,19 @@ pub(crate) async fn upload_start(
     q: &[(String, String)],
     body: Body,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Push)?;
+    authorize(st, headers, who, name, Action::Push).await?;
     // Cross-repository mount: only from a repository the caller may pull, else a plain upload.
     if let (Some(mount), Some(from)) = (param(q, "mount"), param(q, "from")) {
         let d = parse_digest(mount)?;
         // Shared with GC's exclusive hold: a blob cannot be swept between the check and the link.
         let _guard = st.gc_lock.read().await;
-        let from_project = st.meta.project(meta::project_of(from))?;
+        let from_project = st.meta.project(meta::project_of(from)).await?;
         if valid_name(from)
             && st.auth.allowed(who, from, Action::Pull, from_project.as_ref())
-            && st.meta.blob_linked(from, d.as_str())?
+            && st.meta.blob_linked(from, d.as_str()).await?
             && st.storage.stat(&d).await?.is_some()
         {
-            st.meta.blob_link(name, d.as_str())?;
+            st.meta.blob_link(name, d.as_str()).await?;
             let b = builder(StatusCode::CREATED)
                 .header(header::LOCATION, format!("/v2/{name}/blobs/{d}"))
                 .header("Docker-Content-Digest", d.as_str())
@@ -83,7 +84,7 @@ pub(crate) async fn upload_start(
         }
     }
     let id = st.storage.upload_create().await?;
-    st.meta.upload_put(&id, name)?;
+    st.meta.upload_put(&id, name).await?;
     if let Some(digest) = param(q, "digest") {
         // Monolithic upload: the whole blob in the POST.
         let d = parse_digest(digest)?;
@@ -95,8 +96,8 @@ pub(crate) async fn upload_start(
 
 /// The upload must exist and belong to this repository: ids are not capabilities across
 /// repositories.
-pub(crate) fn own_upload(st: &AppState, name: &str, id: &str) -> Result<(), ApiError> {
-    match st.meta.upload_repo(id)? {
+pub(crate) async fn own_upload(st: &AppState, name: &str, id: &str) -> Result<(), ApiError> {
+    match st.meta.upload_repo(id).await? {
         Some(r) if r == name => Ok(()),
         _ => Err(ApiError::upload_unknown(id)),
     }
@@ -109,8 +110,8 @@ pub(crate) async fn upload_status(
     name: &str,
     id: &str,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Push)?;
-    own_upload(st, name, id)?;
+    authorize(st, headers, who, name, Action::Push).await?;
+    own_upload(st, name, id).await?;
     let size = st.storage.upload_size(id).await?.ok_or_else(|| ApiError::upload_unknown(id))?;
     finish(upload_location(builder(StatusCode::NO_CONTENT), name, id, size), Body::empty())
 }
@@ -144,8 +145,8 @@ pub(crate) async fn upload_patch(
     id: &str,
     body: Body,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Push)?;
-    own_upload(st, name, id)?;
+    authorize(st, headers, who, name, Action::Push).await?;
+    own_upload(st, name, id).await?;
     let offset = content_range_offset(headers)?;
     let size = st.storage.upload_append(id, offset, body_stream(st, body), st.config.limits.max_blob_bytes).await?;
     finish(upload_location(builder(StatusCode::ACCEPTED), name, id, size), Body::empty())
@@ -160,8 +161,8 @@ pub(crate) async fn upload_put(
     q: &[(String, String)],
     body: Body,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Push)?;
-    own_upload(st, name, id)?;
+    authorize(st, headers, who, name, Action::Push).await?;
+    own_upload(st, name, id).await?;
     let d =
         parse_digest(param(q, "digest").ok_or_else(|| ApiError::digest_invalid("the digest parameter is missing"))?)?;
     // The closing PUT may carry the last chunk; with a `Content-Range` it must continue where
@@ -178,10 +179,10 @@ pub(crate) async fn upload_delete(
     name: &str,
     id: &str,
 ) -> ApiResult {
-    authorize(st, headers, who, name, Action::Push)?;
-    own_upload(st, name, id)?;
+    authorize(st, headers, who, name, Action::Push).await?;
+    own_upload(st, name, id).await?;
     st.storage.upload_abort(id).await?;
-    st.meta.upload_delete(id)?;
+    st.meta.upload_delete(id).await?;
     finish(builder(StatusCode::NO_CONTENT), Body::empty())
 }
 
