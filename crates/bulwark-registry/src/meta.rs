@@ -1282,6 +1282,33 @@ INSERT INTO settings VALUES('token_secret', 'kept');
         conformance::run_all(&meta).await;
     }
 
+    /// A metadata call waiting on SQLite (another process holds the write lock) does not hold
+    /// up the async worker: on a single-threaded runtime a timer still fires meanwhile. Called
+    /// on the worker itself, as before, the timer waited for the lock.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiting_sqlite_call_does_not_stall_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.db");
+        let meta = Meta::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let store: &dyn MetaStore = &meta;
+        let started = std::time::Instant::now();
+        let tick = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            started.elapsed()
+        };
+        let (written, ticked) = tokio::join!(store.setting_init("k", "v"), tick);
+        assert_eq!(written.unwrap(), "v");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900), "the lock was not held");
+        assert!(ticked < std::time::Duration::from_millis(800), "the timer waited for SQLite: {ticked:?}");
+        release.join().unwrap();
+    }
+
     /// A database from a newer bulwark is refused, not half-understood.
     #[test]
     fn a_newer_schema_is_refused() {
