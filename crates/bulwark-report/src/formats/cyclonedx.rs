@@ -10,8 +10,10 @@ use super::{is_web_url, package_name, source_name, valid_score};
 use crate::{ReportError, ReportFormat, WriteOptions};
 use bulwark_catalog::{Location, PackageType, SourcePackage};
 use bulwark_match::{Finding, PackageRef, ScanReport};
+use bulwark_sbom::formats::cyclonedx::model::{
+    package_ref, AffectedVersion, Affects, Analysis, Bom, Component, Rating, Reference, Source, Vulnerability,
+};
 use bulwark_vulndb::severity::Level;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -34,124 +36,6 @@ impl ReportFormat for CycloneDx {
         writeln!(out)?;
         Ok(())
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Bom {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    bom_format: &'static str,
-    spec_version: &'static str,
-    version: u32,
-    metadata: Metadata,
-    components: Vec<Component>,
-    vulnerabilities: Vec<Vulnerability>,
-}
-
-#[derive(Serialize)]
-struct Metadata {
-    tools: Tools,
-    component: Component,
-}
-
-#[derive(Serialize)]
-struct Tools {
-    components: Vec<Component>,
-}
-
-#[derive(Serialize)]
-struct Component {
-    #[serde(rename = "bom-ref", skip_serializing_if = "Option::is_none")]
-    bom_ref: Option<String>,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group: Option<String>,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purl: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    properties: Vec<Property>,
-}
-
-impl Component {
-    fn new(kind: &'static str, name: impl Into<String>) -> Self {
-        Component { bom_ref: None, kind, group: None, name: name.into(), version: None, purl: None, properties: vec![] }
-    }
-}
-
-#[derive(Serialize)]
-struct Property {
-    name: &'static str,
-    value: String,
-}
-
-#[derive(Serialize)]
-struct Vulnerability {
-    id: String,
-    source: Source,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    references: Vec<Reference>,
-    ratings: Vec<Rating>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    recommendation: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    published: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    analysis: Option<Analysis>,
-    affects: Vec<Affects>,
-}
-
-#[derive(Serialize)]
-struct Source {
-    name: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Reference {
-    id: String,
-    source: Source,
-}
-
-#[derive(Serialize)]
-struct Rating {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    score: Option<f64>,
-    severity: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vector: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Analysis {
-    state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    justification: Option<&'static str>,
-    detail: String,
-}
-
-#[derive(Serialize)]
-struct Affects {
-    #[serde(rename = "ref")]
-    bom_ref: String,
-    versions: Vec<AffectedVersion>,
-}
-
-#[derive(Serialize)]
-struct AffectedVersion {
-    version: String,
-    status: &'static str,
 }
 
 fn build(report: &ScanReport) -> Bom {
@@ -188,17 +72,9 @@ fn build(report: &ScanReport) -> Bom {
         vulnerabilities.push(vulnerability(f, bom_ref, vex_reason));
     }
 
-    let mut tool = Component::new("application", "bulwark");
-    tool.version = Some(env!("CARGO_PKG_VERSION").to_string());
-    Bom {
-        schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
-        bom_format: "CycloneDX",
-        spec_version: "1.6",
-        version: 1,
-        metadata: Metadata { tools: Tools { components: vec![tool] }, component: root },
-        components,
-        vulnerabilities,
-    }
+    let mut bom = Bom::new(root, components);
+    bom.vulnerabilities = Some(vulnerabilities);
+    bom
 }
 
 /// What tells packages apart: everything in [`PackageRef`] (which is not `Hash`).
@@ -218,20 +94,14 @@ fn version(v: &str) -> Option<String> {
 
 fn package_component(p: &PackageRef, refs: &mut Refs) -> Component {
     let mut c = Component::new("library", p.name.clone());
-    let base = if p.purl.is_empty() {
-        let group = p.namespace.as_deref().map(|g| format!("{g}/")).unwrap_or_default();
-        format!("{}:{group}{}@{}", p.kind, p.name, p.version)
-    } else {
-        p.purl.clone()
-    };
-    c.bom_ref = Some(refs.claim(base));
+    c.bom_ref = Some(refs.claim(package_ref(&p.purl, p.kind, p.namespace.as_deref(), &p.name, &p.version)));
     c.group = p.namespace.clone().filter(|g| !g.is_empty());
     c.version = version(&p.version);
     c.purl = Some(p.purl.clone()).filter(|u| !u.is_empty());
-    c.properties.push(Property { name: "bulwark:package:type", value: p.kind.as_str().into() });
-    c.properties.push(Property { name: "bulwark:location:path", value: p.location.path.clone() });
+    c.property("bulwark:package:type", p.kind.as_str());
+    c.property("bulwark:location:path", &p.location.path);
     if let Some(layer) = &p.location.layer {
-        c.properties.push(Property { name: "bulwark:location:layer", value: layer.clone() });
+        c.property("bulwark:location:layer", layer);
     }
     c
 }
