@@ -10,6 +10,7 @@
 
 pub mod detectors;
 mod model;
+mod package_type;
 mod purl;
 
 pub use detectors::{all_detectors, Detector, MAX_FILE_PACKAGES};

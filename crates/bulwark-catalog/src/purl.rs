@@ -10,42 +10,30 @@ pub fn purl_for(pkg: &Package, os: Option<&OsInfo>) -> String {
 }
 
 fn build(pkg: &Package, os: Option<&OsInfo>) -> Option<String> {
-    let (ty, namespace, name): (&str, Option<String>, String) = match pkg.kind {
-        PackageType::Deb | PackageType::Apk | PackageType::Rpm => {
-            let ty = match pkg.kind {
-                PackageType::Deb => "deb",
-                PackageType::Apk => "apk",
-                _ => "rpm",
-            };
-            let ns = os.map(|o| o.id.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| {
-                match pkg.kind {
-                    PackageType::Deb => "debian",
-                    PackageType::Apk => "alpine",
-                    _ => "redhat",
-                }
-                .to_string()
-            });
-            (ty, Some(ns), pkg.name.clone())
-        }
-        PackageType::Python => ("pypi", None, pkg.name.to_ascii_lowercase().replace('_', "-")),
+    // OS packages are namespaced by the distribution, `os-release`'s id when known.
+    let distro =
+        |default: &str| Some(os.map(|o| o.id.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| default.to_string()));
+    let (namespace, name): (Option<String>, String) = match pkg.kind {
+        PackageType::Deb => (distro("debian"), pkg.name.clone()),
+        PackageType::Apk => (distro("alpine"), pkg.name.clone()),
+        PackageType::Rpm => (distro("redhat"), pkg.name.clone()),
+        PackageType::Python => (None, pkg.name.to_ascii_lowercase().replace('_', "-")),
         PackageType::Npm => match pkg.name.strip_prefix('@').and_then(|s| s.split_once('/')) {
-            Some((scope, n)) => ("npm", Some(format!("@{scope}")), n.to_string()),
-            None => ("npm", None, pkg.name.clone()),
+            Some((scope, n)) => (Some(format!("@{scope}")), n.to_string()),
+            None => (None, pkg.name.clone()),
         },
-        PackageType::RustCrate => ("cargo", None, pkg.name.clone()),
         PackageType::GoModule => match pkg.name.rsplit_once('/') {
-            Some((ns, n)) => ("golang", Some(ns.to_string()), n.to_string()),
-            None => ("golang", None, pkg.name.clone()),
+            Some((ns, n)) => (Some(ns.to_string()), n.to_string()),
+            None => (None, pkg.name.clone()),
         },
-        PackageType::JavaArchive => ("maven", pkg.namespace.clone(), pkg.name.clone()),
-        PackageType::Gem => ("gem", None, pkg.name.clone()),
+        PackageType::JavaArchive => (pkg.namespace.clone(), pkg.name.clone()),
         PackageType::PhpComposer => match pkg.name.split_once('/') {
-            Some((ns, n)) => ("composer", Some(ns.to_string()), n.to_string()),
-            None => ("composer", None, pkg.name.clone()),
+            Some((ns, n)) => (Some(ns.to_string()), n.to_string()),
+            None => (None, pkg.name.clone()),
         },
-        PackageType::Dotnet => ("nuget", None, pkg.name.clone()),
+        PackageType::RustCrate | PackageType::Gem | PackageType::Dotnet => (None, pkg.name.clone()),
     };
-    let mut purl = PackageUrl::new(ty, name).ok()?;
+    let mut purl = PackageUrl::new(pkg.kind.purl_type(), name).ok()?;
     if let Some(ns) = namespace.as_deref().filter(|s| !s.is_empty()) {
         purl.with_namespace(ns);
     }

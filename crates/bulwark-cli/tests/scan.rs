@@ -163,6 +163,42 @@ fn vex_not_affected_suppresses_with_its_reason() {
     assert!(!shown.contains("GHSA-35jh-r3h4-6jhm"));
 }
 
+/// The CycloneDX analysis follows the VEX statement, whatever its free text says: it was read
+/// back from the reason string by substring, so an impact statement naming another
+/// justification picked that one, and a VEX file under a path holding ": fixed" turned every
+/// not_affected into "resolved".
+#[test]
+fn vex_analysis_in_cyclonedx_ignores_free_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("x: fixed");
+    std::fs::create_dir(&sub).unwrap();
+    let vex = sub.join("vex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/2","author":"t","timestamp":"2026-01-01T00:00:00Z","version":1,
+            "statements":[{"vulnerability":{"name":"CVE-2020-28168"},"products":[{"@id":"pkg:npm/axios"}],
+                           "status":"not_affected","justification":"vulnerable_code_not_in_execute_path",
+                           "impact_statement":"never: fixed (component_not_present)"}]}"#,
+    )
+    .unwrap();
+    let out = scan(&image_source("node-app"), &["-f", "cyclonedx", "--vex", vex.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let analysed: Vec<&serde_json::Value> =
+        doc["vulnerabilities"].as_array().unwrap().iter().filter(|v| v.get("analysis").is_some()).collect();
+    assert_eq!(analysed.len(), 1, "{analysed:?}");
+    assert_eq!(analysed[0]["id"], "CVE-2020-28168");
+    let a = &analysed[0]["analysis"];
+    assert_eq!((a["state"].as_str(), a["justification"].as_str()), (Some("not_affected"), Some("code_not_reachable")));
+    assert_eq!(
+        a["detail"].as_str().unwrap(),
+        format!(
+            "{}: not_affected (vulnerable_code_not_in_execute_path): never: fixed (component_not_present)",
+            vex.display()
+        )
+    );
+}
+
 #[test]
 fn an_sbom_scans_like_its_image() {
     let dir = tempfile::tempdir().unwrap();

@@ -26,18 +26,16 @@ pub enum Skip {
     UnsupportedOs(String),
 }
 
-/// One row per package type: how it becomes a query. Add new ecosystems here.
+/// How a package becomes a query: OS packages by the distribution release, the others in
+/// their type's OSV ecosystem ([`PackageType::osv_ecosystem`]), Go and Maven names adjusted.
 pub fn query(pkg: &Package, os: Option<&OsInfo>) -> Result<Query, Skip> {
     if pkg.version.is_empty() || pkg.version == "(devel)" || pkg.version == "UNKNOWN" {
         return Err(Skip::NoVersion);
     }
-    let lang =
-        |eco: &str, name: String, version: &str| Ok(Query { ecosystem: eco.into(), name, version: version.into() });
-    match pkg.kind {
-        PackageType::Deb | PackageType::Apk | PackageType::Rpm => os_query(pkg, os),
-        PackageType::Python => lang("PyPI", pkg.name.clone(), &pkg.version),
-        PackageType::Npm => lang("npm", pkg.name.clone(), &pkg.version),
-        PackageType::RustCrate => lang("crates.io", pkg.name.clone(), &pkg.version),
+    let Some(ecosystem) = pkg.kind.osv_ecosystem() else {
+        return os_query(pkg, os);
+    };
+    let (name, version) = match pkg.kind {
         PackageType::GoModule => {
             // Go records write versions without the `v`; the toolchain is `stdlib` at `go1.x`.
             let version = if pkg.name == "stdlib" {
@@ -45,16 +43,23 @@ pub fn query(pkg: &Package, os: Option<&OsInfo>) -> Result<Query, Skip> {
             } else {
                 pkg.version.strip_prefix('v').unwrap_or(&pkg.version)
             };
-            lang("Go", pkg.name.clone(), version)
+            (pkg.name.clone(), version)
         }
         PackageType::JavaArchive => match &pkg.namespace {
-            Some(group) if !group.is_empty() => lang("Maven", format!("{group}:{}", pkg.name), &pkg.version),
-            _ => Err(Skip::NoCoordinate),
+            Some(group) if !group.is_empty() => (format!("{group}:{}", pkg.name), pkg.version.as_str()),
+            _ => return Err(Skip::NoCoordinate),
         },
-        PackageType::Gem => lang("RubyGems", pkg.name.clone(), &pkg.version),
-        PackageType::PhpComposer => lang("Packagist", pkg.name.clone(), &pkg.version),
-        PackageType::Dotnet => lang("NuGet", pkg.name.clone(), &pkg.version),
-    }
+        PackageType::Deb
+        | PackageType::Apk
+        | PackageType::Rpm
+        | PackageType::Python
+        | PackageType::Npm
+        | PackageType::RustCrate
+        | PackageType::Gem
+        | PackageType::PhpComposer
+        | PackageType::Dotnet => (pkg.name.clone(), pkg.version.as_str()),
+    };
+    Ok(Query { ecosystem: ecosystem.into(), name, version: version.into() })
 }
 
 fn os_query(pkg: &Package, os: Option<&OsInfo>) -> Result<Query, Skip> {
@@ -95,6 +100,16 @@ mod tests {
 
     fn os(id: &str, v: &str) -> OsInfo {
         OsInfo { id: id.into(), version_id: v.into(), ..Default::default() }
+    }
+
+    /// A language ecosystem we look packages up in must have a version order to compare in.
+    #[test]
+    fn every_language_ecosystem_has_a_version_scheme() {
+        for t in PackageType::ALL {
+            if let Some(eco) = t.osv_ecosystem() {
+                assert!(bulwark_version::scheme_for(eco).is_some(), "{t}: no version scheme for {eco}");
+            }
+        }
     }
 
     #[test]

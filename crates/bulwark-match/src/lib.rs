@@ -9,5 +9,5 @@ pub mod ranges;
 pub mod suppress;
 
 pub use matcher::{scan, sort_findings, MatchError};
-pub use model::{DbSummary, Finding, PackageRef, ScanReport, Suppressed};
+pub use model::{DbSummary, Finding, PackageRef, ScanReport, Suppressed, Suppression, VexJustification, VexStatus};
 pub use suppress::{apply, IgnoreFile, Policy, Vex};

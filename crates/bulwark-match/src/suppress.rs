@@ -3,7 +3,7 @@
 //! Suppressed findings keep their reason (shown in JSON output); severity-filtered ones
 //! are simply not shown, as in Trivy.
 
-use crate::model::{Finding, ScanReport, Suppressed};
+use crate::model::{Finding, ScanReport, Suppressed, Suppression, VexJustification, VexStatus};
 use bulwark_vulndb::severity::Level;
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -200,7 +200,7 @@ pub struct Policy {
 }
 
 /// Applies `policy` to `report`: suppressed findings move to `report.suppressed` with
-/// their reason; findings below the severity filter are dropped.
+/// what suppressed them; findings below the severity filter are dropped.
 pub fn apply(report: &mut ScanReport, policy: &Policy) {
     let today = policy.today.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
     // An image is named in VEX by its reference or digest.
@@ -216,29 +216,31 @@ pub fn apply(report: &mut ScanReport, policy: &Policy) {
                 continue;
             }
         }
-        if let Some(e) = policy.ignore.as_ref().and_then(|i| i.matching(&f, today).map(|e| (i, e))) {
-            let (file, entry) = e;
-            let until = entry.expires.map(|d| format!(" until {d}")).unwrap_or_default();
-            let reason = format!("{}:{}: {}{until}", file.name, entry.line, entry.id);
-            report.suppressed.push(Suppressed { finding: f, by: "ignorefile".into(), reason });
+        if let Some((file, entry)) = policy.ignore.as_ref().and_then(|i| i.matching(&f, today).map(|e| (i, e))) {
+            let by = Suppression::IgnoreFile {
+                file: file.name.clone(),
+                line: entry.line,
+                id: entry.id.clone(),
+                expires: entry.expires,
+            };
+            report.suppressed.push(Suppressed { finding: f, by });
             continue;
         }
         let vex = policy.vex.iter().find_map(|v| v.statement_for(&f, &image).map(|s| (v, s)));
         if let Some((doc, s)) = vex {
-            if matches!(s.status.as_str(), "not_affected" | "fixed") {
-                let mut reason = format!("{}: {}", doc.name, s.status);
-                if let Some(j) = &s.justification {
-                    reason.push_str(&format!(" ({j})"));
-                }
-                if let Some(i) = &s.impact {
-                    reason.push_str(&format!(": {i}"));
-                }
-                report.suppressed.push(Suppressed { finding: f, by: "vex".into(), reason });
+            if let Some(status) = VexStatus::suppressing(&s.status) {
+                let by = Suppression::Vex {
+                    file: doc.name.clone(),
+                    status,
+                    justification: s.justification.clone().map(VexJustification::from),
+                    impact: s.impact.clone(),
+                };
+                report.suppressed.push(Suppressed { finding: f, by });
                 continue;
             }
         }
         if policy.ignore_unfixed && f.fixed_version.is_none() {
-            report.suppressed.push(Suppressed { finding: f, by: "unfixed".into(), reason: "no fixed version".into() });
+            report.suppressed.push(Suppressed { finding: f, by: Suppression::Unfixed });
             continue;
         }
         report.findings.push(f);
@@ -305,5 +307,151 @@ mod tests {
         assert!(e.contains("x:1") && e.contains("not a date"), "{e}");
         let e = IgnoreFile::parse("CVE-1 because\n", "x").unwrap_err().to_string();
         assert!(e.contains("exp:"), "{e}");
+    }
+
+    fn finding(id: &str, fixed: Option<&str>) -> Finding {
+        Finding {
+            id: id.into(),
+            aliases: vec![],
+            records: vec![id.into()],
+            ecosystem: "npm".into(),
+            package: crate::PackageRef {
+                kind: bulwark_catalog::PackageType::Npm,
+                name: "lodash".into(),
+                namespace: None,
+                version: "4.17.15".into(),
+                purl: "pkg:npm/lodash@4.17.15".into(),
+                source: None,
+                location: bulwark_catalog::Location { path: "/app/package-lock.json".into(), layer: None },
+            },
+            installed_version: "4.17.15".into(),
+            fixed_version: fixed.map(str::to_string),
+            severity: Level::High,
+            score: None,
+            cvss_vector: None,
+            title: None,
+            description: None,
+            url: String::new(),
+            published: None,
+        }
+    }
+
+    /// Each way of suppressing becomes its variant, with the JSON `by` and `reason` written as
+    /// before the enum, and read back to the same value.
+    #[test]
+    fn suppressions_are_typed_and_keep_their_json() {
+        let vex = br#"{"statements":[
+            {"vulnerability":{"name":"CVE-2"},"status":"not_affected","justification":"vulnerable_code_not_in_execute_path","impact_statement":"never: fixed (component_not_present)"},
+            {"vulnerability":"CVE-3","status":"fixed"},
+            {"vulnerability":"CVE-4","status":"not_affected","justification":"made_up"},
+            {"vulnerability":"CVE-5","status":"affected"}]}"#;
+        let policy = Policy {
+            ignore_unfixed: true,
+            ignore: Some(IgnoreFile::parse("CVE-1 exp:2030-01-01\n", ".bulwarkignore").unwrap()),
+            vex: vec![Vex::parse(vex, "x: fixed/vex.json").unwrap()],
+            today: Some(time::macros::date!(2026 - 01 - 01)),
+            ..Default::default()
+        };
+        let mut report = ScanReport {
+            findings: ["CVE-1", "CVE-2", "CVE-3", "CVE-4", "CVE-5", "CVE-6"]
+                .iter()
+                .map(|id| finding(id, (*id == "CVE-6").then_some("4.17.21")))
+                .collect(),
+            ..Default::default()
+        };
+        apply(&mut report, &policy);
+        let shown: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(shown, ["CVE-6"]);
+        let by: Vec<&Suppression> = report.suppressed.iter().map(|s| &s.by).collect();
+        let vex = |status, justification, impact: Option<&str>| Suppression::Vex {
+            file: "x: fixed/vex.json".into(),
+            status,
+            justification,
+            impact: impact.map(str::to_string),
+        };
+        assert_eq!(
+            by,
+            [
+                &Suppression::IgnoreFile {
+                    file: ".bulwarkignore".into(),
+                    line: 1,
+                    id: "CVE-1".into(),
+                    expires: Some(time::macros::date!(2030 - 01 - 01))
+                },
+                &vex(
+                    VexStatus::NotAffected,
+                    Some(VexJustification::VulnerableCodeNotInExecutePath),
+                    Some("never: fixed (component_not_present)")
+                ),
+                &vex(VexStatus::Fixed, None, None),
+                &vex(VexStatus::NotAffected, Some(VexJustification::Other("made_up".into())), None),
+                // CVE-5 is `affected`: not suppressed by VEX, and has no fix.
+                &Suppression::Unfixed,
+            ]
+        );
+
+        let json = serde_json::to_value(&report.suppressed).unwrap();
+        let pairs: Vec<(&str, &str)> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["by"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("ignorefile", ".bulwarkignore:1: CVE-1 until 2030-01-01"),
+                (
+                    "vex",
+                    "x: fixed/vex.json: not_affected (vulnerable_code_not_in_execute_path): never: fixed (component_not_present)"
+                ),
+                ("vex", "x: fixed/vex.json: fixed"),
+                ("vex", "x: fixed/vex.json: not_affected (made_up)"),
+                ("unfixed", "no fixed version"),
+            ]
+        );
+        assert_eq!(json[0].as_object().unwrap().keys().collect::<Vec<_>>(), ["by", "finding", "reason"]);
+        let back: Vec<Suppressed> = serde_json::from_value(json).unwrap();
+        assert_eq!(back, report.suppressed);
+    }
+
+    #[test]
+    fn reasons_read_back() {
+        let read = |by, reason| Suppression::from_json(by, reason);
+        assert_eq!(
+            read("ignorefile", "my ignore: list:12: GHSA-1:x"),
+            Some(Suppression::IgnoreFile {
+                file: "my ignore: list".into(),
+                line: 12,
+                id: "GHSA-1:x".into(),
+                expires: None
+            })
+        );
+        assert_eq!(
+            read("ignorefile", "a until b:3: CVE-1"),
+            Some(Suppression::IgnoreFile { file: "a until b".into(), line: 3, id: "CVE-1".into(), expires: None })
+        );
+        assert_eq!(
+            read("vex", "v.json: not_affected (odd (text)): why: because"),
+            Some(Suppression::Vex {
+                file: "v.json".into(),
+                status: VexStatus::NotAffected,
+                justification: Some(VexJustification::Other("odd (text)".into())),
+                impact: Some("why: because".into()),
+            })
+        );
+        assert_eq!(
+            read("vex", "fixed.json: fixed: upstream"),
+            Some(Suppression::Vex {
+                file: "fixed.json".into(),
+                status: VexStatus::Fixed,
+                justification: None,
+                impact: Some("upstream".into()),
+            })
+        );
+        assert_eq!(read("unfixed", "no fixed version"), Some(Suppression::Unfixed));
+        for (by, reason) in [("vex", "v.json: affected"), ("ignorefile", "no line"), ("other", "x"), ("vex", "")] {
+            assert_eq!(read(by, reason), None, "{by} {reason}");
+        }
     }
 }

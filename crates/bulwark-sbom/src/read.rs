@@ -426,7 +426,7 @@ impl<'n> Reader<'n> {
                 return;
             }
         };
-        let Some(kind) = package_type(purl.ty()) else {
+        let Some(kind) = PackageType::from_purl_type(purl.ty()) else {
             *self.unsupported.entry(clip(purl.ty())).or_default() += 1;
             return;
         };
@@ -504,26 +504,8 @@ impl<'n> Reader<'n> {
     }
 }
 
-/// The package type for a purl type; `None` for types bulwark does not catalogue.
-fn package_type(ty: &str) -> Option<PackageType> {
-    Some(match ty {
-        "deb" => PackageType::Deb,
-        "apk" => PackageType::Apk,
-        "rpm" => PackageType::Rpm,
-        "pypi" => PackageType::Python,
-        "npm" => PackageType::Npm,
-        "cargo" => PackageType::RustCrate,
-        "golang" => PackageType::GoModule,
-        "maven" => PackageType::JavaArchive,
-        "gem" => PackageType::Gem,
-        "composer" => PackageType::PhpComposer,
-        "nuget" => PackageType::Dotnet,
-        _ => return None,
-    })
-}
-
 fn kind_of(purl: &str) -> Option<PackageType> {
-    PackageUrl::from_str(purl).ok().and_then(|p| package_type(p.ty()))
+    PackageUrl::from_str(purl).ok().and_then(|p| PackageType::from_purl_type(p.ty()))
 }
 
 /// The purl's name, or the document's where it is the same package name in another case:

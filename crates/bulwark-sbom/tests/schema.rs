@@ -134,20 +134,6 @@ fn samples(kind: PackageType) -> Vec<Package> {
     }
 }
 
-const ALL: [PackageType; 11] = [
-    PackageType::Deb,
-    PackageType::Apk,
-    PackageType::Rpm,
-    PackageType::Python,
-    PackageType::Npm,
-    PackageType::RustCrate,
-    PackageType::GoModule,
-    PackageType::JavaArchive,
-    PackageType::Gem,
-    PackageType::PhpComposer,
-    PackageType::Dotnet,
-];
-
 fn inventory() -> Inventory {
     let os = OsInfo {
         id: "debian".into(),
@@ -156,7 +142,7 @@ fn inventory() -> Inventory {
         version_codename: "bookworm".into(),
         id_like: Vec::new(),
     };
-    let mut packages: Vec<Package> = ALL.into_iter().flat_map(samples).collect();
+    let mut packages: Vec<Package> = PackageType::ALL.into_iter().flat_map(samples).collect();
     for p in &mut packages {
         p.purl = purl_for(p, Some(&os));
     }

@@ -14,6 +14,7 @@
 
 use crate::import::{update, UpdateReport};
 use crate::{DbError, Result};
+use bulwark_catalog::PackageType;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use reqwest::{StatusCode, Url};
@@ -27,25 +28,16 @@ use std::time::Duration;
 /// The public OSV bucket.
 pub const DEFAULT_BUCKET: &str = "https://osv-vulnerabilities.storage.googleapis.com";
 
-/// The OSV ecosystems Bulwark matches, spelled as the bucket names its folders.
-pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
-    "Debian",
-    "Ubuntu",
-    "Alpine",
-    "Wolfi",
-    "Chainguard",
-    "Red Hat",
-    "Rocky Linux",
-    "AlmaLinux",
-    "PyPI",
-    "npm",
-    "crates.io",
-    "Go",
-    "Maven",
-    "RubyGems",
-    "NuGet",
-    "Packagist",
-];
+/// The OSV ecosystems of the distributions Bulwark matches, spelled as the bucket names its
+/// folders.
+const DISTRO_ECOSYSTEMS: &[&str] =
+    &["Debian", "Ubuntu", "Alpine", "Wolfi", "Chainguard", "Red Hat", "Rocky Linux", "AlmaLinux"];
+
+/// Every OSV ecosystem Bulwark matches: the distributions' and each language package type's.
+pub fn default_ecosystems() -> Vec<String> {
+    let languages = PackageType::ALL.into_iter().filter_map(PackageType::osv_ecosystem);
+    DISTRO_ECOSYSTEMS.iter().copied().chain(languages).map(str::to_string).collect()
+}
 
 /// Default cap on one downloaded file (the largest real all.zip is a few hundred MiB).
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
@@ -79,7 +71,7 @@ pub struct DownloadOptions {
 impl Default for DownloadOptions {
     fn default() -> Self {
         DownloadOptions {
-            ecosystems: DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect(),
+            ecosystems: default_ecosystems(),
             progress: false,
             retries: 4,
             max_bytes: DEFAULT_MAX_BYTES,
@@ -682,6 +674,15 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_ecosystems_are_the_distros_and_every_language_type() {
+        let all = default_ecosystems();
+        for eco in ["Debian", "Red Hat", "PyPI", "npm", "crates.io", "Go", "Maven", "RubyGems", "NuGet", "Packagist"] {
+            assert!(all.iter().any(|e| e == eco), "{eco} in {all:?}");
+        }
+        assert_eq!(all.len(), DISTRO_ECOSYSTEMS.len() + PackageType::ALL.iter().filter(|t| !t.is_os()).count());
+    }
 
     #[test]
     fn urls_encode_ecosystems_as_one_segment() {

@@ -13,6 +13,7 @@ pub use import::{importers, update, Importer, UpdateReport};
 pub use osv::Record;
 pub use store::{Builder, Db, Metadata, SourceStats, SCHEMA_VERSION};
 
+use bulwark_catalog::PackageType;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,25 +64,23 @@ pub fn default_path(cache_dir: Option<&Path>) -> PathBuf {
 /// names are exact.
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
     let base = ecosystem.split(':').next().unwrap_or(ecosystem);
-    match base {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut sep = false;
-            for c in name.chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    sep = true;
-                } else {
-                    if sep && !out.is_empty() {
-                        out.push('-');
-                    }
-                    sep = false;
-                    out.extend(c.to_lowercase());
-                }
-            }
-            out
-        }
-        _ => name.to_string(),
+    if Some(base) != PackageType::Python.osv_ecosystem() {
+        return name.to_string();
     }
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 pub(crate) fn now_rfc3339() -> String {

@@ -9,9 +9,11 @@
 use super::{is_web_url, package_name, source_name, valid_score};
 use crate::{ReportError, ReportFormat, WriteOptions};
 use bulwark_catalog::{Location, PackageType, SourcePackage};
-use bulwark_match::{Finding, PackageRef, ScanReport};
+use bulwark_match::{Finding, PackageRef, ScanReport, Suppression, VexJustification, VexStatus};
+use bulwark_sbom::formats::cyclonedx::model::{
+    package_ref, AffectedVersion, Affects, Analysis, Bom, Component, Rating, Reference, Source, Vulnerability,
+};
 use bulwark_vulndb::severity::Level;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -36,124 +38,6 @@ impl ReportFormat for CycloneDx {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Bom {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    bom_format: &'static str,
-    spec_version: &'static str,
-    version: u32,
-    metadata: Metadata,
-    components: Vec<Component>,
-    vulnerabilities: Vec<Vulnerability>,
-}
-
-#[derive(Serialize)]
-struct Metadata {
-    tools: Tools,
-    component: Component,
-}
-
-#[derive(Serialize)]
-struct Tools {
-    components: Vec<Component>,
-}
-
-#[derive(Serialize)]
-struct Component {
-    #[serde(rename = "bom-ref", skip_serializing_if = "Option::is_none")]
-    bom_ref: Option<String>,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group: Option<String>,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purl: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    properties: Vec<Property>,
-}
-
-impl Component {
-    fn new(kind: &'static str, name: impl Into<String>) -> Self {
-        Component { bom_ref: None, kind, group: None, name: name.into(), version: None, purl: None, properties: vec![] }
-    }
-}
-
-#[derive(Serialize)]
-struct Property {
-    name: &'static str,
-    value: String,
-}
-
-#[derive(Serialize)]
-struct Vulnerability {
-    id: String,
-    source: Source,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    references: Vec<Reference>,
-    ratings: Vec<Rating>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    recommendation: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    published: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    analysis: Option<Analysis>,
-    affects: Vec<Affects>,
-}
-
-#[derive(Serialize)]
-struct Source {
-    name: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Reference {
-    id: String,
-    source: Source,
-}
-
-#[derive(Serialize)]
-struct Rating {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    score: Option<f64>,
-    severity: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vector: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Analysis {
-    state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    justification: Option<&'static str>,
-    detail: String,
-}
-
-#[derive(Serialize)]
-struct Affects {
-    #[serde(rename = "ref")]
-    bom_ref: String,
-    versions: Vec<AffectedVersion>,
-}
-
-#[derive(Serialize)]
-struct AffectedVersion {
-    version: String,
-    status: &'static str,
-}
-
 fn build(report: &ScanReport) -> Bom {
     let mut refs = Refs::default();
 
@@ -166,14 +50,14 @@ fn build(report: &ScanReport) -> Bom {
         None => name.to_string(),
     }));
 
-    let vex = report.suppressed.iter().filter(|s| s.by == "vex").map(|s| (&s.finding, Some(s.reason.as_str())));
-    let entries: Vec<(&Finding, Option<&str>)> = report.findings.iter().map(|f| (f, None)).chain(vex).collect();
+    let vex = report.suppressed.iter().filter_map(|s| analysis(&s.by).map(|a| (&s.finding, Some(a))));
+    let entries: Vec<(&Finding, Option<Analysis>)> = report.findings.iter().map(|f| (f, None)).chain(vex).collect();
 
     // One component per distinct package, in order of first appearance.
     let mut components = Vec::new();
     let mut by_package: HashMap<PackageKey, String> = HashMap::new();
     let mut vulnerabilities = Vec::with_capacity(entries.len());
-    for (f, vex_reason) in entries {
+    for (f, analysis) in entries {
         let key = package_key(&f.package);
         let bom_ref = match by_package.get(&key) {
             Some(r) => r.clone(),
@@ -185,20 +69,12 @@ fn build(report: &ScanReport) -> Bom {
                 r
             }
         };
-        vulnerabilities.push(vulnerability(f, bom_ref, vex_reason));
+        vulnerabilities.push(vulnerability(f, bom_ref, analysis));
     }
 
-    let mut tool = Component::new("application", "bulwark");
-    tool.version = Some(env!("CARGO_PKG_VERSION").to_string());
-    Bom {
-        schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
-        bom_format: "CycloneDX",
-        spec_version: "1.6",
-        version: 1,
-        metadata: Metadata { tools: Tools { components: vec![tool] }, component: root },
-        components,
-        vulnerabilities,
-    }
+    let mut bom = Bom::new(root, components);
+    bom.vulnerabilities = Some(vulnerabilities);
+    bom
 }
 
 /// What tells packages apart: everything in [`PackageRef`] (which is not `Hash`).
@@ -218,25 +94,19 @@ fn version(v: &str) -> Option<String> {
 
 fn package_component(p: &PackageRef, refs: &mut Refs) -> Component {
     let mut c = Component::new("library", p.name.clone());
-    let base = if p.purl.is_empty() {
-        let group = p.namespace.as_deref().map(|g| format!("{g}/")).unwrap_or_default();
-        format!("{}:{group}{}@{}", p.kind, p.name, p.version)
-    } else {
-        p.purl.clone()
-    };
-    c.bom_ref = Some(refs.claim(base));
+    c.bom_ref = Some(refs.claim(package_ref(&p.purl, p.kind, p.namespace.as_deref(), &p.name, &p.version)));
     c.group = p.namespace.clone().filter(|g| !g.is_empty());
     c.version = version(&p.version);
     c.purl = Some(p.purl.clone()).filter(|u| !u.is_empty());
-    c.properties.push(Property { name: "bulwark:package:type", value: p.kind.as_str().into() });
-    c.properties.push(Property { name: "bulwark:location:path", value: p.location.path.clone() });
+    c.property("bulwark:package:type", p.kind.as_str());
+    c.property("bulwark:location:path", &p.location.path);
     if let Some(layer) = &p.location.layer {
-        c.properties.push(Property { name: "bulwark:location:layer", value: layer.clone() });
+        c.property("bulwark:location:layer", layer);
     }
     c
 }
 
-fn vulnerability(f: &Finding, bom_ref: String, vex_reason: Option<&str>) -> Vulnerability {
+fn vulnerability(f: &Finding, bom_ref: String, analysis: Option<Analysis>) -> Vulnerability {
     let references = f
         .aliases
         .iter()
@@ -253,7 +123,6 @@ fn vulnerability(f: &Finding, bom_ref: String, vex_reason: Option<&str>) -> Vuln
         vector: f.cvss_vector.clone().filter(|v| !v.is_empty()),
     };
     let recommendation = f.fixed_version.as_ref().map(|v| format!("Upgrade {} to {v}", package_name(&f.package)));
-    let analysis = vex_reason.map(analysis);
     // A VEX-suppressed finding is about a version its owner says is not affected.
     let status = if analysis.is_some() { "unaffected" } else { "affected" };
     Vulnerability {
@@ -320,33 +189,29 @@ fn method(vector: &str) -> &'static str {
     }
 }
 
-/// OpenVEX justifications and the nearest CycloneDX ones (the CycloneDX 1.6 set is finer).
-const JUSTIFICATIONS: [(&str, &str); 5] = [
-    ("component_not_present", "code_not_present"),
-    ("vulnerable_code_not_present", "code_not_present"),
-    ("vulnerable_code_not_in_execute_path", "code_not_reachable"),
-    ("vulnerable_code_cannot_be_controlled_by_adversary", "requires_environment"),
-    ("inline_mitigations_already_exist", "protected_by_mitigating_control"),
-];
+/// The CycloneDX analysis of a suppressed finding: a VEX statement's state, justification
+/// and the reason as detail. Findings an ignore file or `--ignore-unfixed` removed have none
+/// (they are left out of the document, as in the table).
+fn analysis(s: &Suppression) -> Option<Analysis> {
+    let (state, justification) = match s {
+        Suppression::Vex { status: VexStatus::Fixed, .. } => ("resolved", None),
+        Suppression::Vex { status: VexStatus::NotAffected, justification, .. } => {
+            ("not_affected", justification.as_ref().and_then(justification_of))
+        }
+        Suppression::IgnoreFile { .. } | Suppression::Unfixed => return None,
+    };
+    Some(Analysis { state, justification, detail: s.to_string() })
+}
 
-/// The analysis of a VEX-suppressed finding, read from its reason, which bulwark-match
-/// writes as `FILE: STATUS (JUSTIFICATION): IMPACT`. Only `not_affected` and `fixed`
-/// statements suppress.
-fn analysis(reason: &str) -> Analysis {
-    // The first status word after the file name; the impact statement after it is free text.
-    let fixed = reason.find(": fixed");
-    let not_affected = reason.find(": not_affected");
-    let state = match (fixed, not_affected) {
-        (Some(f), Some(n)) if f < n => "resolved",
-        (Some(_), None) => "resolved",
-        _ => "not_affected",
-    };
-    let justification = if state == "not_affected" {
-        JUSTIFICATIONS.iter().find(|(openvex, _)| reason.contains(&format!("({openvex})"))).map(|(_, cdx)| *cdx)
-    } else {
-        None
-    };
-    Analysis { state, justification, detail: reason.to_string() }
+/// The nearest CycloneDX justification to an OpenVEX one (the CycloneDX 1.6 set is finer).
+fn justification_of(j: &VexJustification) -> Option<&'static str> {
+    match j {
+        VexJustification::ComponentNotPresent | VexJustification::VulnerableCodeNotPresent => Some("code_not_present"),
+        VexJustification::VulnerableCodeNotInExecutePath => Some("code_not_reachable"),
+        VexJustification::VulnerableCodeCannotBeControlledByAdversary => Some("requires_environment"),
+        VexJustification::InlineMitigationsAlreadyExist => Some("protected_by_mitigating_control"),
+        VexJustification::Other(_) => None,
+    }
 }
 
 /// RFC 3339 date-time (`2024-01-31T12:00:00Z`, optional fraction, `Z` or offset), the
@@ -432,18 +297,61 @@ mod tests {
         assert_eq!(source_of("weird"), "OSV");
     }
 
+    fn vex(status: VexStatus, justification: Option<&str>, impact: Option<&str>) -> Suppression {
+        Suppression::Vex {
+            file: "vex.json".into(),
+            status,
+            justification: justification.map(|j| VexJustification::from(j.to_string())),
+            impact: impact.map(str::to_string),
+        }
+    }
+
     #[test]
-    fn vex_reasons_map_to_analysis() {
-        let a = analysis("vex.json: not_affected (vulnerable_code_not_in_execute_path): never called");
+    fn vex_statements_map_to_analysis() {
+        let state = |s: &Suppression| analysis(s).map(|a| (a.state, a.justification));
+        let na = VexStatus::NotAffected;
+        for (openvex, cdx) in [
+            ("component_not_present", "code_not_present"),
+            ("vulnerable_code_not_present", "code_not_present"),
+            ("vulnerable_code_not_in_execute_path", "code_not_reachable"),
+            ("vulnerable_code_cannot_be_controlled_by_adversary", "requires_environment"),
+            ("inline_mitigations_already_exist", "protected_by_mitigating_control"),
+        ] {
+            assert_eq!(state(&vex(na, Some(openvex), None)), Some(("not_affected", Some(cdx))), "{openvex}");
+        }
+        assert_eq!(state(&vex(na, Some("made_up"), None)), Some(("not_affected", None)));
+        assert_eq!(state(&vex(na, None, None)), Some(("not_affected", None)));
+        // A fixed statement is resolved; a justification is only for not_affected.
+        assert_eq!(state(&vex(VexStatus::Fixed, Some("component_not_present"), None)), Some(("resolved", None)));
+        assert_eq!(state(&Suppression::Unfixed), None);
+        let ignored =
+            Suppression::IgnoreFile { file: ".bulwarkignore".into(), line: 1, id: "CVE-1".into(), expires: None };
+        assert_eq!(state(&ignored), None);
+
+        let a = analysis(&vex(na, Some("vulnerable_code_not_in_execute_path"), Some("never called"))).unwrap();
+        assert_eq!(a.detail, "vex.json: not_affected (vulnerable_code_not_in_execute_path): never called");
+    }
+
+    /// The analysis came from re-reading the reason string by substring: an impact statement
+    /// naming another justification, or a file name holding `: fixed`, gave the wrong one.
+    #[test]
+    fn free_text_does_not_change_the_analysis() {
+        let s = vex(
+            VexStatus::NotAffected,
+            Some("vulnerable_code_not_in_execute_path"),
+            Some("never: fixed (component_not_present)"),
+        );
+        let a = analysis(&s).unwrap();
         assert_eq!((a.state, a.justification), ("not_affected", Some("code_not_reachable")));
-        let a = analysis("vex.json: not_affected (component_not_present)");
-        assert_eq!(a.justification, Some("code_not_present"));
-        let a = analysis("vex.json: fixed");
-        assert_eq!((a.state, a.justification), ("resolved", None));
-        let a = analysis("vex.json: not_affected: upstream says: fixed in 2.0");
-        assert_eq!(a.state, "not_affected");
-        let a = analysis("vex.json: not_affected");
-        assert_eq!((a.state, a.justification), ("not_affected", None));
+        let s = Suppression::Vex {
+            file: "x: fixed/vex.json".into(),
+            status: VexStatus::NotAffected,
+            justification: Some(VexJustification::ComponentNotPresent),
+            impact: None,
+        };
+        let a = analysis(&s).unwrap();
+        assert_eq!((a.state, a.justification), ("not_affected", Some("code_not_present")));
+        assert_eq!(a.detail, "x: fixed/vex.json: not_affected (component_not_present)");
     }
 
     #[test]

@@ -53,9 +53,9 @@ impl ReportFormat for Table {
             writeln!(out)?;
         }
         if !report.suppressed.is_empty() {
-            let mut by: BTreeMap<String, usize> = BTreeMap::new();
+            let mut by: BTreeMap<&str, usize> = BTreeMap::new();
             for s in &report.suppressed {
-                *by.entry(clean(&s.by)).or_default() += 1;
+                *by.entry(s.by.kind()).or_default() += 1;
             }
             let counts: Vec<String> = by.iter().map(|(k, n)| format!("{k}: {n}")).collect();
             writeln!(

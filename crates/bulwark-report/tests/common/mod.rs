@@ -5,7 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // shared by several test binaries
 
 use bulwark_catalog::{Location, OsInfo, PackageType, SourceInfo, SourcePackage};
-use bulwark_match::{DbSummary, Finding, PackageRef, ScanReport, Suppressed};
+use bulwark_match::{DbSummary, Finding, PackageRef, ScanReport, Suppressed, Suppression, VexJustification, VexStatus};
 use bulwark_report::{format_by_name, WriteOptions};
 use bulwark_vulndb::severity::Level;
 use std::path::{Path, PathBuf};
@@ -125,15 +125,23 @@ pub fn report() -> ScanReport {
         suppressed: vec![
             Suppressed {
                 finding: glibc,
-                by: "vex".into(),
-                reason: "vex.json: not_affected (vulnerable_code_not_in_execute_path): no setuid binaries".into(),
+                by: Suppression::Vex {
+                    file: "vex.json".into(),
+                    status: VexStatus::NotAffected,
+                    justification: Some(VexJustification::VulnerableCodeNotInExecutePath),
+                    impact: Some("no setuid binaries".into()),
+                },
             },
             Suppressed {
                 finding: express,
-                by: "ignorefile".into(),
-                reason: ".bulwarkignore:3: CVE-2024-29041 until 2030-01-01".into(),
+                by: Suppression::IgnoreFile {
+                    file: ".bulwarkignore".into(),
+                    line: 3,
+                    id: "CVE-2024-29041".into(),
+                    expires: Some(time::macros::date!(2030 - 01 - 01)),
+                },
             },
-            Suppressed { finding: zlib, by: "unfixed".into(), reason: "no fixed version".into() },
+            Suppressed { finding: zlib, by: Suppression::Unfixed },
         ],
         warnings: vec!["/usr/lib/python3/dist-packages/x/METADATA: not UTF-8".into()],
     }

@@ -1,14 +1,16 @@
-//! CycloneDX 1.6 JSON. Hand-written serde structs: no CycloneDX crate speaks 1.6.
+//! CycloneDX 1.6 JSON, in the model of [`model`] (shared with the scan report's writer).
 //!
 //! Layout follows Syft's so the two compare directly: the image is `metadata.component`, the
 //! OS is a component of type `operating-system`, every package is a `library` component
 //! with the package type and location as `bulwark:` properties.
 
+pub mod model;
+
 use super::{is_dir, package_hash, source_name, source_version, Ids};
 use crate::license::{self, Kind};
 use crate::{Format, SbomError, Stamp};
 use bulwark_catalog::{Inventory, OsInfo, Package};
-use serde::Serialize;
+use model::{package_ref, Bom, Component, License, LicenseChoice};
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -35,93 +37,6 @@ pub fn write_stamped(inv: &Inventory, stamp: &Stamp, out: &mut dyn Write) -> Res
     Ok(())
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Bom {
-    #[serde(rename = "$schema")]
-    schema: &'static str,
-    bom_format: &'static str,
-    spec_version: &'static str,
-    serial_number: String,
-    version: u32,
-    metadata: Metadata,
-    components: Vec<Component>,
-}
-
-#[derive(Serialize)]
-struct Metadata {
-    timestamp: String,
-    tools: Tools,
-    component: Component,
-}
-
-#[derive(Serialize)]
-struct Tools {
-    components: Vec<Component>,
-}
-
-#[derive(Serialize)]
-struct Component {
-    #[serde(rename = "bom-ref", skip_serializing_if = "Option::is_none")]
-    bom_ref: Option<String>,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group: Option<String>,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    licenses: Vec<LicenseChoice>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purl: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    properties: Vec<Property>,
-}
-
-impl Component {
-    fn new(kind: &'static str, name: impl Into<String>) -> Self {
-        Component {
-            bom_ref: None,
-            kind,
-            group: None,
-            name: name.into(),
-            version: None,
-            description: None,
-            licenses: Vec::new(),
-            purl: None,
-            properties: Vec::new(),
-        }
-    }
-}
-
-/// `{"license": {...}}` or `{"expression": "..."}`; the schema forbids mixing the two.
-#[derive(Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum LicenseChoice {
-    License(License),
-    Expression(String),
-}
-
-#[derive(Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum License {
-    Id(String),
-    Name(String),
-}
-
-#[derive(Serialize)]
-struct Property {
-    name: &'static str,
-    value: String,
-}
-
-fn prop(name: &'static str, value: impl Into<String>) -> Property {
-    Property { name, value: value.into() }
-}
-
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
@@ -137,18 +52,10 @@ fn build(inv: &Inventory, stamp: &Stamp) -> Result<Bom, SbomError> {
     let refs = bom_refs(&inv.packages, &mut taken);
     components.extend(inv.packages.iter().zip(refs).map(|(p, r)| package_component(p, r)));
 
-    let mut tool = Component::new("application", "bulwark");
-    tool.version = Some(env!("CARGO_PKG_VERSION").to_string());
-
-    Ok(Bom {
-        schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
-        bom_format: "CycloneDX",
-        spec_version: "1.6",
-        serial_number: format!("urn:uuid:{}", stamp.uuid(NAME, inv)?),
-        version: 1,
-        metadata: Metadata { timestamp: stamp.timestamp(), tools: Tools { components: vec![tool] }, component: root },
-        components,
-    })
+    let mut bom = Bom::new(root, components);
+    bom.serial_number = Some(format!("urn:uuid:{}", stamp.uuid(NAME, inv)?));
+    bom.metadata.timestamp = Some(stamp.timestamp());
+    Ok(bom)
 }
 
 /// Claims `want`, or `want-2`, `want-3`… if an earlier component holds it.
@@ -169,10 +76,10 @@ fn root_component(inv: &Inventory, taken: &mut Ids) -> Component {
         },
     ));
     if let Some(id) = &src.image_id {
-        c.properties.push(prop("bulwark:image:id", id));
+        c.property("bulwark:image:id", id);
     }
     if let Some(p) = &src.platform {
-        c.properties.push(prop("bulwark:image:platform", p));
+        c.property("bulwark:image:platform", p);
     }
     c
 }
@@ -183,10 +90,10 @@ fn os_component(os: &OsInfo, taken: &mut Ids) -> Component {
     c.description = non_empty(&os.pretty_name);
     c.bom_ref = Some(claim(taken, format!("os:{}@{}", os.id, os.version_id)));
     for like in &os.id_like {
-        c.properties.push(prop("bulwark:distro:id-like", like));
+        c.property("bulwark:distro:id-like", like);
     }
     if !os.version_codename.is_empty() {
-        c.properties.push(prop("bulwark:distro:version-codename", &os.version_codename));
+        c.property("bulwark:distro:version-codename", &os.version_codename);
     }
     c
 }
@@ -195,16 +102,8 @@ fn os_component(os: &OsInfo, taken: &mut Ids) -> Component {
 /// package has it, else that plus a `package-id` qualifier hashed from the package, which
 /// differs between locations.
 fn bom_refs(pkgs: &[Package], taken: &mut Ids) -> Vec<String> {
-    let bases: Vec<String> = pkgs
-        .iter()
-        .map(|p| {
-            if !p.purl.is_empty() {
-                return p.purl.clone();
-            }
-            let group = p.namespace.as_deref().map(|g| format!("{g}/")).unwrap_or_default();
-            format!("{}:{group}{}@{}", p.kind, p.name, p.version)
-        })
-        .collect();
+    let bases: Vec<String> =
+        pkgs.iter().map(|p| package_ref(&p.purl, p.kind, p.namespace.as_deref(), &p.name, &p.version)).collect();
     let mut count: HashMap<&str, usize> = HashMap::new();
     for b in &bases {
         *count.entry(b).or_default() += 1;
@@ -230,17 +129,17 @@ fn package_component(p: &Package, bom_ref: String) -> Component {
     c.version = non_empty(&p.version);
     c.licenses = licenses(&p.licenses);
     c.purl = non_empty(&p.purl);
-    c.properties.push(prop("bulwark:package:type", p.kind.as_str()));
+    c.property("bulwark:package:type", p.kind.as_str());
     if let Some(arch) = &p.arch {
-        c.properties.push(prop("bulwark:package:arch", arch));
+        c.property("bulwark:package:arch", arch);
     }
     if let Some(s) = &p.source {
-        c.properties.push(prop("bulwark:package:source-name", &s.name));
-        c.properties.push(prop("bulwark:package:source-version", &s.version));
+        c.property("bulwark:package:source-name", &s.name);
+        c.property("bulwark:package:source-version", &s.version);
     }
-    c.properties.push(prop("bulwark:location:path", &p.location.path));
+    c.property("bulwark:location:path", &p.location.path);
     if let Some(layer) = &p.location.layer {
-        c.properties.push(prop("bulwark:location:layer", layer));
+        c.property("bulwark:location:layer", layer);
     }
     c
 }
