@@ -4,10 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-use crate::common;
 
 use bulwark_catalog::PackageType;
-use std::path::Path;
 use std::process::Command;
 
 fn run(cmd: &mut Command) {
@@ -17,10 +15,8 @@ fn run(cmd: &mut Command) {
 
 #[test]
 fn go_binaries_in_an_umoci_image() {
-    let syft = common::repo().join("target/peers/bin/syft");
-    let umoci = Path::new("/usr/bin/umoci");
-    assert!(syft.is_file(), "{} missing: run .ci/peers.sh", syft.display());
-    assert!(umoci.is_file(), "umoci missing: apt-get install umoci");
+    let syft = bulwark_testkit::require_peer!("syft");
+    let umoci = bulwark_testkit::require_tool!("umoci");
     let t = tempfile::tempdir().unwrap();
     let layout = t.path().join("layout");
     let bundle = t.path().join("bundle");
@@ -33,7 +29,7 @@ fn go_binaries_in_an_umoci_image() {
     let bin = bundle.join("rootfs/usr/local/bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy(&syft, bin.join("syft")).unwrap();
-    std::fs::copy(umoci, bin.join("umoci")).unwrap();
+    std::fs::copy(&umoci, bin.join("umoci")).unwrap();
     run(Command::new("umoci").args(["repack", "--image"]).arg(format!("{}:go", layout.display())).arg(&bundle));
 
     let opts = bulwark_image::Options { no_cache: true, ..Default::default() };

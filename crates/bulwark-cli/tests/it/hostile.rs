@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use crate::common;
-#[path = "common/oci.rs"]
-mod oci;
+use crate::common::oci;
 
 use bulwark_image::{catalog, ImageError, Limits, Options};
 use oci::{dpkg_status, tar, Entry, Layer};
@@ -578,12 +577,11 @@ fn a_file_skipped_for_size_is_never_silent() {
 
 /// A real Go executable (Syft) made 600 MiB by a sparse tail, its sections intact, at
 /// `dir/usr/local/bin/big`.
-fn big_go_binary(dir: &std::path::Path) -> std::path::PathBuf {
+fn big_go_binary(syft: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let syft = common::repo().join("target/peers/bin/syft");
     let bin = dir.join("usr/local/bin/big");
     std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    std::fs::copy(&syft, &bin).unwrap_or_else(|e| panic!("{}: {e} (run bash .ci/peers.sh)", syft.display()));
+    std::fs::copy(syft, &bin).unwrap_or_else(|e| panic!("{}: {e}", syft.display()));
     std::fs::OpenOptions::new().write(true).open(&bin).unwrap().set_len(600 << 20).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     bin
@@ -620,8 +618,11 @@ fn assert_syft_modules(v: &serde_json::Value, path: &str) {
 /// the 512 MiB limit of the go-binary detector, 0 modules.
 #[test]
 fn a_big_go_binary_in_a_dir_is_read_by_seeking() {
+    let syft = bulwark_testkit::require_peer!("syft");
+    // Peak memory is measured by GNU time.
+    bulwark_testkit::require_file!("/usr/bin/time", "apt-get install time");
     let t = tempfile::tempdir().unwrap();
-    big_go_binary(t.path());
+    big_go_binary(&syft, t.path());
     let (v, rss) = sbom_with_peak_rss(&["sbom", &format!("dir:{}", t.path().display()), "-f", "json"]);
     assert_syft_modules(&v, "/usr/local/bin/big");
     eprintln!("dir: peak RSS {rss} KiB");
@@ -634,8 +635,11 @@ fn a_big_go_binary_in_a_dir_is_read_by_seeking() {
 /// listed under `skipped`.
 #[test]
 fn an_executable_over_the_seek_budget_is_never_silent() {
+    let syft = bulwark_testkit::require_peer!("syft");
+    // Peak memory is measured by GNU time.
+    bulwark_testkit::require_file!("/usr/bin/time", "apt-get install time");
     let t = tempfile::tempdir().unwrap();
-    let bin = big_go_binary(t.path());
+    let bin = big_go_binary(&syft, t.path());
     let mut elf = std::fs::OpenOptions::new().read(true).write(true).open(&bin).unwrap();
     let mut h = [0u8; 64];
     std::io::Read::read_exact(&mut elf, &mut h).unwrap();
@@ -676,8 +680,11 @@ fn an_executable_over_the_seek_budget_is_never_silent() {
 fn a_big_go_binary_in_a_layer_is_read_by_seeking() {
     use sha2::Digest;
     use std::io::{Read, Write};
+    let syft = bulwark_testkit::require_peer!("syft");
+    // Peak memory is measured by GNU time.
+    bulwark_testkit::require_file!("/usr/bin/time", "apt-get install time");
     let t = tempfile::tempdir().unwrap();
-    let bin = big_go_binary(&t.path().join("root"));
+    let bin = big_go_binary(&syft, &t.path().join("root"));
     // The layer tar, written and hashed as a stream: 600 MiB never in this process's memory.
     let tar_path = t.path().join("layer.tar");
     {

@@ -38,6 +38,7 @@ const SAMPLE: [&str; 6] = ["python-app", "node-app", "rust-app", "java-app", "mu
 
 #[test]
 fn cyclonedx_validates_against_the_official_schema() {
+    bulwark_testkit::require_tool!("check-jsonschema");
     let t = tempfile::tempdir().unwrap();
     let schema = common::repo().join("schemas/cyclonedx/bom-1.6.schema.json").canonicalize().unwrap();
     for image in SAMPLE {
@@ -65,6 +66,8 @@ fn cyclonedx_validates_against_the_official_schema() {
 
 #[test]
 fn spdx_validates_against_the_official_schema_and_spdx_tools() {
+    bulwark_testkit::require_tool!("check-jsonschema");
+    bulwark_testkit::require_tool!("pyspdxtools");
     let t = tempfile::tempdir().unwrap();
     let schema = common::repo().join("schemas/spdx/spdx-schema-2.3.json");
     for image in SAMPLE {

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use crate::common::own_registry::{have_skopeo, layout_digest, layout_tag, OwnRegistry};
+use crate::common::own_registry::{layout_digest, layout_tag, OwnRegistry};
 use sha2::{Digest as _, Sha256};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -49,9 +49,7 @@ fn raw_manifest_digest(reg: &OwnRegistry, reference: &str, creds: Option<&str>) 
 
 #[test]
 fn skopeo_copies_both_ways_with_and_without_auth() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let reg = OwnRegistry::start("", "[scan]\non_push = false");
     reg.add_user("alice", "alice-password", &["team-a:push"], false);
     reg.add_user("bob", "bob-password", &["team-b:pull"], false);
@@ -121,10 +119,8 @@ fn skopeo_copies_both_ways_with_and_without_auth() {
 
 #[test]
 fn a_layout_built_by_umoci_round_trips() {
-    if !have_skopeo() || Command::new("umoci").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "CI is set but umoci is missing");
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
+    bulwark_testkit::require_tool!("umoci");
     let reg = OwnRegistry::start("anonymous = \"full\"", "[scan]\non_push = false");
     let work = tempfile::tempdir().unwrap();
     let layout = work.path().join("layout");
@@ -172,9 +168,7 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn bulwark_sign_and_verify_store_signatures_in_it() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let reg = OwnRegistry::start("", "[scan]\non_push = false");
     reg.add_user("ci", "ci-password-1", &["team:push"], false);
     let node = common::image("node-app");

@@ -13,7 +13,7 @@
 
 use crate::common;
 
-use crate::common::own_registry::{have_skopeo, layout_digest, layout_tag, OwnRegistry};
+use crate::common::own_registry::{layout_digest, layout_tag, OwnRegistry};
 use reqwest::blocking::{Body, Client, RequestBuilder};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeSet;
@@ -394,9 +394,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, budget: u64, forwarded: &AtomicU
 
 #[test]
 fn sigkill_during_uploads_loses_nothing_committed_and_shows_no_partial_blob() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     // Blobs are never collected here (the default hour of grace); abandoned uploads are, after
     // a second.
     let mut reg = OwnRegistry::start("anonymous = \"full\"", "[scan]\non_push = false\n[gc]\nupload_max_age_secs = 1");
@@ -648,9 +646,7 @@ fn gc_request(c: &Client, url: &str) -> Result<(u16, String), String> {
 
 #[test]
 fn sigkill_during_gc_keeps_every_referenced_blob() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let mut reg = OwnRegistry::start("", "[scan]\non_push = false\n[gc]\ngrace_secs = 0");
     reg.add_user("root", "root-password", &[], true);
     let skopeo_creds = Some("root:root-password");
@@ -946,9 +942,7 @@ fn blob_inode(reg: &OwnRegistry, digest: &str) -> u64 {
 /// to 1,350,671 and every image using D failed to pull).
 #[test]
 fn a_patch_streaming_into_a_committed_upload_cannot_grow_the_shared_blob() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let (reg, secret, d, layer) = shared_layer_setup();
     let c = client();
     let work = tempfile::tempdir().unwrap();
@@ -994,9 +988,7 @@ fn a_patch_streaming_into_a_committed_upload_cannot_grow_the_shared_blob() {
 /// bytes, which before the fix was the shared blob D.
 #[test]
 fn a_dropped_patch_cannot_truncate_a_committed_blob() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let (reg, secret, d, layer) = shared_layer_setup();
     let c = client();
     let work = tempfile::tempdir().unwrap();
@@ -1031,9 +1023,7 @@ fn a_dropped_patch_cannot_truncate_a_committed_blob() {
 /// moved out of the blob store (no longer served), and a push of the image heals it.
 #[test]
 fn gc_finds_quarantines_and_reports_damaged_blobs() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let reg = OwnRegistry::start("", "[scan]\non_push = false\n[gc]\ngrace_secs = 0");
     reg.add_user("root", "root-password", &[], true);
     let c = client();

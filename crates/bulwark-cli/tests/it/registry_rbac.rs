@@ -135,10 +135,8 @@ fn now() -> i64 {
 
 /// A registry with projects `team-a` (private), `team-b` (private) and `pub` (public), an image
 /// in each, and one account per principal.
-fn setup() -> Option<Setup> {
-    if !own_registry::have_skopeo() {
-        return None;
-    }
+/// Needs skopeo: call `require_tool!("skopeo")` first.
+fn setup() -> Setup {
     let reg = OwnRegistry::start("", "[scan]\non_push = false");
     reg.project("team-a", &[]);
     reg.project("team-b", &[]);
@@ -190,7 +188,7 @@ fn setup() -> Option<Setup> {
     assert_eq!(sha256(&r.body), s.digest);
     s.config = r.json()["config"]["digest"].as_str().unwrap().to_string();
     s.manifest = r.body;
-    Some(s)
+    s
 }
 
 // --- the matrix ------------------------------------------------------------------------------------
@@ -488,7 +486,8 @@ fn run_cell(s: &Setup, ep: Ep, proj: Proj, who: usize, mode: Mode, auth: &Auth) 
 
 #[test]
 fn every_role_on_every_endpoint() {
-    let Some(s) = setup() else { return };
+    bulwark_testkit::require_tool!("skopeo");
+    let s = setup();
     let realm = format!("Bearer realm=\"{}\",service=\"{SERVICE}\"", s.url("/token"));
     let mut failures = Vec::new();
     let mut cells = 0;
@@ -535,7 +534,8 @@ fn every_role_on_every_endpoint() {
 /// asked and what the account may do (an empty list where it may do nothing).
 #[test]
 fn token_grants_follow_roles() {
-    let Some(s) = setup() else { return };
+    bulwark_testkit::require_tool!("skopeo");
+    let s = setup();
     #[rustfmt::skip]
     let table: [(Proj, [&[&str]; 8]); 2] = [
         //       admin                         padmin                        pusher            puller     teamb      robot      expired anon
@@ -573,7 +573,8 @@ fn token_grants_follow_roles() {
 
 #[test]
 fn denied_pulls_answer_like_missing_repositories() {
-    let Some(s) = setup() else { return };
+    bulwark_testkit::require_tool!("skopeo");
+    let s = setup();
     let (tag, digest, config) = (s.tag.clone(), s.digest.clone(), s.config.clone());
     // The same requests on an existing private repository and on missing ones.
     let paths = |repo: &str| {
@@ -741,7 +742,8 @@ fn all_access(repo: &str) -> Value {
 
 #[test]
 fn tokens_cannot_be_forged_reused_or_stretched() {
-    let Some(s) = setup() else { return };
+    bulwark_testkit::require_tool!("skopeo");
+    let s = setup();
     let manifest_path = format!("/v2/team-a/app/manifests/{}", s.tag);
     let put = |auth: &Auth, tag: &str| {
         s.send(

@@ -6,10 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use crate::common;
-#[path = "common/oci.rs"]
-mod oci;
+use crate::common::oci;
 
-use crate::common::own_registry::{have_skopeo, layout_tag, OwnRegistry};
+use crate::common::own_registry::{layout_tag, OwnRegistry};
 use crate::common::scan_facts::{build_db, expected, records};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -50,9 +49,7 @@ fn wait_scan(
 
 #[test]
 fn pushed_images_are_scanned_and_the_reports_served() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("vuln.db");
     build_db(&db);
@@ -151,9 +148,7 @@ fn pushed_images_are_scanned_and_the_reports_served() {
 
 #[test]
 fn a_new_database_rematches_stored_sboms_without_reading_layers() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let db: PathBuf = tmp.path().join("db/vuln.db");
     let reg = OwnRegistry::start("", &format!("[scan]\ndb = \"{}\"\ndb_poll_secs = 1", db.display()));
@@ -304,6 +299,8 @@ fn queued_scans_survive_sigkill() {
 /// the project says `unscanned = allow`; other projects are unaffected.
 #[test]
 fn unscanned_images_follow_the_pull_policy() {
+    // skopeo's refused pull is part of what this checks.
+    bulwark_testkit::require_tool!("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     // No scan on push: every image stays unscanned.
     let reg = OwnRegistry::start("", "[scan]\non_push = false");
@@ -332,9 +329,7 @@ fn unscanned_images_follow_the_pull_policy() {
     let r = c.head(reg.url("/v2/strict/node/manifests/v1")).basic_auth(ROOT.0, Some(ROOT.1)).send().unwrap();
     assert_eq!(r.status(), 200);
     let dest = format!("oci:{}:x", tmp.path().join("pulled").display());
-    if have_skopeo() {
-        assert!(!reg.skopeo_pull("strict/node:v1", &dest, Some("root:root-password")).status.success());
-    }
+    assert!(!reg.skopeo_pull("strict/node:v1", &dest, Some("root:root-password")).status.success());
 
     // The project admin allows unscanned images through the API; the CLI sets it back.
     let r = c
@@ -427,7 +422,7 @@ fn a_failed_scan_follows_the_unscanned_policy() {
 /// at real scale).
 #[test]
 fn a_hostile_image_fails_its_own_scan_within_the_budget() {
-    assert!(have_skopeo(), "skopeo is needed for this test");
+    bulwark_testkit::require_tool!("skopeo");
     let tmp = tempfile::tempdir().unwrap();
     let reg = OwnRegistry::start_with_env(
         "",

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use crate::common::own_registry::{have_skopeo, layout_digest, layout_tag};
+use crate::common::own_registry::{layout_digest, layout_tag};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,9 +20,7 @@ impl Drop for Server {
 
 #[test]
 fn tls_serves_https_with_token_auth() {
-    if !have_skopeo() {
-        return;
-    }
+    bulwark_testkit::require_tool!("skopeo");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();

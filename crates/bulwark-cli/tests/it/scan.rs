@@ -12,19 +12,13 @@ use crate::common;
 use crate::common::scan_facts::{expected, records, Key};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
-use std::sync::OnceLock;
 
-/// One database for the whole test binary: built once from every real source.
+/// One database for the whole test run, from every real source (bulwark-testkit builds it
+/// once and caches it by the data's digest).
 fn db() -> &'static Path {
-    static DB: OnceLock<PathBuf> = OnceLock::new();
-    DB.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let path = dir.join("vuln.db");
-        common::scan_facts::build_db(&path);
-        path
-    })
+    bulwark_testkit::advisory_db()
 }
 
 fn scan(source: &str, extra: &[&str]) -> Output {
@@ -216,8 +210,7 @@ fn db_info_reports_sources_and_counts() {
 fn go_binary_modules_and_stdlib_match_the_oracle() {
     // Syft 1.18.1's own executable (a real Go binary, built with go1.23.4) in a directory:
     // its modules match Go records by module path, and its toolchain matches `stdlib`.
-    let syft = common::repo().join("target/peers/bin/syft");
-    assert!(syft.is_file(), "{} missing: run .ci/peers.sh", syft.display());
+    let syft = bulwark_testkit::require_peer!("syft");
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(&syft, dir.path().join("syft")).unwrap();
     let report = scan_json(&format!("dir:{}", dir.path().display()), &[]);
@@ -325,9 +318,8 @@ fn sarif_and_cyclonedx_of_a_real_scan_validate() {
 fn syft_and_trivy_sboms_scan_like_the_image() {
     // SBOMs written by the peers themselves (Syft 1.18.1, Trivy 0.59.1, installed by
     // .ci/peers.sh), scanned: the same (package, version, records) as scanning the image.
-    let bin = common::repo().join("target/peers/bin");
-    let (syft, trivy) = (bin.join("syft"), bin.join("trivy"));
-    assert!(syft.is_file() && trivy.is_file(), "peers missing under {}: run .ci/peers.sh", bin.display());
+    let syft = bulwark_testkit::require_peer!("syft");
+    let trivy = bulwark_testkit::require_peer!("trivy");
     let dir = tempfile::tempdir().unwrap();
     for image in ["node-app", "python-app"] {
         let layout = common::image(image);

@@ -8,7 +8,6 @@
 
 use crate::common;
 
-use crate::common::registry::Registry;
 use std::path::Path;
 use std::process::Output;
 
@@ -23,7 +22,7 @@ fn ok(out: &Output) -> String {
 
 #[test]
 fn sign_verify_attest_and_provenance_through_the_cli() {
-    let Some(reg) = Registry::start() else { return };
+    let reg = bulwark_testkit::docker_registry!();
     let image = reg.push("node-app", "team/app:1.0");
     let other = reg.push("rust-app", "team/other:1.0");
     let dir = tempfile::tempdir().unwrap();
@@ -168,43 +167,19 @@ fn keyless_verify_with_a_private_sigstore_as_files() {
     use base64::Engine as _;
     use bulwark_sign::cosign::{BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, SIGNATURE_ANNOTATION};
     use bulwark_sign::oci::{Attachment, NewLayer, RegistryOptions, Remote};
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
-        KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
-    };
-    use sigstore_verify::crypto::{sha256, KeyPair as SigningKey};
-    use time::{Duration, OffsetDateTime};
+    use bulwark_testkit::sigstore::{email, short_lived, Ca, IssuerExt, Rekor, EMAIL, ISSUER};
     const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
     const NODE: &str = "sha256:afe831cd21e07c7e05df6f359834d604c6af74d69569103a00a97fdbe18b27a7";
-    const EMAIL: &str = "signer@example.com";
-    const ISSUER: &str = "https://accounts.example.com";
 
-    let Some(reg) = Registry::start() else { return };
+    let reg = bulwark_testkit::docker_registry!();
     let image = reg.push("node-app", "team/app:1.0");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
 
-    // Fulcio: a CA, and a ten-minute leaf for EMAIL with the OIDC issuer extension.
-    let now = OffsetDateTime::now_utc();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, "test fulcio");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.not_before = now - Duration::days(1);
-    params.not_after = now + Duration::days(365);
-    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap()).unwrap();
-    let mut params = CertificateParams::default();
-    params.subject_alt_names = vec![SanType::Rfc822Name(EMAIL.try_into().unwrap())];
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
-    params.not_before = now - Duration::minutes(5);
-    params.not_after = now + Duration::minutes(5);
-    params.custom_extensions =
-        vec![CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 1], ISSUER.as_bytes().to_vec())];
-    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let leaf_pem = params.signed_by(&leaf_key, &ca).unwrap().pem();
-    let leaf_key = SigningKey::from_pkcs8_der(&leaf_key.serialize_der()).unwrap();
-    let rekor = SigningKey::generate_ecdsa_p256().unwrap();
+    // Fulcio: a CA, and a ten-minute leaf for EMAIL with the (v1) OIDC issuer extension.
+    let ca = Ca::new("test fulcio");
+    let leaf = ca.leaf(email(EMAIL), ISSUER, IssuerExt::V1, short_lived());
+    let rekor = Rekor::new();
 
     // The payload cosign signs, the leaf's signature, and the Rekor bundle whose SET the
     // Rekor key signs over the payload's fields in canonical (sorted) order.
@@ -213,27 +188,14 @@ fn keyless_verify_with_a_private_sigstore_as_files() {
     let remote =
         Remote::connect(&image, &RegistryOptions { allow_insecure: true, docker_config: Some(d.into()) }).unwrap();
     let data = bulwark_sign::payload::SimpleSigning::new(&remote.repository(), NODE).unwrap().to_json();
-    let signature = B64.encode(leaf_key.sign(&data).unwrap().as_bytes());
-    let body = B64.encode(format!(
-        r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{}"}}}},"signature":{{"content":"{signature}","publicKey":{{"content":"{}"}}}}}}}}"#,
-        sha256(&data).to_hex(),
-        B64.encode(leaf_pem.as_bytes())
-    ));
-    let time = now.unix_timestamp() - 60;
-    let log_id = sha256(rekor.public_key_der().unwrap().as_bytes()).to_hex();
-    let set = rekor
-        .sign(format!(r#"{{"body":"{body}","integratedTime":{time},"logID":"{log_id}","logIndex":7}}"#).as_bytes())
-        .unwrap();
-    let bundle = serde_json::json!({
-        "SignedEntryTimestamp": B64.encode(set.as_bytes()),
-        "Payload": {"body": body, "integratedTime": time, "logIndex": 7, "logID": log_id},
-    });
+    let signature = B64.encode(leaf.key.sign(&data).unwrap().as_bytes());
+    let bundle = rekor.bundle(&data, &signature, &leaf.pem, 7, &rekor.key);
     let layer = NewLayer {
         media_type: bulwark_sign::payload::MEDIA_TYPE.into(),
         data,
         annotations: [
             (SIGNATURE_ANNOTATION, signature),
-            (CERTIFICATE_ANNOTATION, leaf_pem),
+            (CERTIFICATE_ANNOTATION, leaf.pem),
             (CHAIN_ANNOTATION, ca.pem()),
             (BUNDLE_ANNOTATION, bundle.to_string()),
         ]
@@ -243,7 +205,7 @@ fn keyless_verify_with_a_private_sigstore_as_files() {
     };
     remote.append(NODE, Attachment::Signature, layer).unwrap();
     std::fs::write(d.join("fulcio.pem"), ca.pem()).unwrap();
-    std::fs::write(d.join("rekor.pub"), rekor.public_key_der().unwrap().to_pem()).unwrap();
+    std::fs::write(d.join("rekor.pub"), rekor.pem()).unwrap();
 
     let verify = |identity: &str| {
         let files = ["--certificate-chain", "fulcio.pem", "--rekor-key", "rekor.pub"];
@@ -316,7 +278,7 @@ fn key_paths_that_are_not_regular_files_fail_fast() {
 /// verify, the limit is the error.
 #[test]
 fn a_hostile_sig_tag_does_not_hide_a_valid_bundle_signature() {
-    let Some(reg) = Registry::start() else { return };
+    let reg = bulwark_testkit::docker_registry!();
     let image = reg.push("node-app", "team/app:1.0");
     let other = reg.push("rust-app", "team/other:1.0");
     let dir = tempfile::tempdir().unwrap();

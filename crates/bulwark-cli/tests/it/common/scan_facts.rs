@@ -1,63 +1,10 @@
 //! The independent oracle's findings (tests/facts/scan/expected.json) and a scan report's
-//! findings in the same shape, to compare.
+//! findings in the same shape, to compare (bulwark-testkit's), and the advisory database.
 
-#![allow(dead_code)]
+pub use bulwark_testkit::facts::{expected, records, Key};
 
-use std::collections::{BTreeMap, BTreeSet};
-
-/// (package name, version, path).
-pub type Key = (String, String, String);
-
-/// A `bulwark-scan/1` report's findings: (name, version, path) → the records that matched.
-pub fn records(report: &serde_json::Value) -> BTreeMap<Key, BTreeSet<String>> {
-    let mut out: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
-    for f in report["findings"].as_array().unwrap() {
-        let p = &f["package"];
-        let key = (
-            p["name"].as_str().unwrap().to_string(),
-            p["version"].as_str().unwrap().to_string(),
-            p["location"]["path"].as_str().unwrap().to_string(),
-        );
-        let set = out.entry(key).or_default();
-        for r in f["records"].as_array().unwrap() {
-            set.insert(r.as_str().unwrap().to_string());
-        }
-    }
-    out
-}
-
-/// The oracle's findings for a shared image.
-pub fn expected(image: &str) -> BTreeMap<Key, BTreeSet<String>> {
-    let path = super::repo().join("tests/facts/scan/expected.json");
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    doc[image]
-        .as_array()
-        .unwrap_or_else(|| panic!("no facts for {image}"))
-        .iter()
-        .map(|r| {
-            let key = (
-                r["name"].as_str().unwrap().to_string(),
-                r["version"].as_str().unwrap().to_string(),
-                r["path"].as_str().unwrap().to_string(),
-            );
-            (key, r["records"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect())
-        })
-        .collect()
-}
-
-/// `bulwark db update` from every real source in ../shared/data into `path`.
+/// A private copy of the database built (once per run, see bulwark-testkit's
+/// `advisory_db`) from every real source in ../shared/data, at `path`.
 pub fn build_db(path: &std::path::Path) {
-    let data = super::shared().join("data");
-    let out = super::bulwark()
-        .args(["db", "update", "-q", "--db"])
-        .arg(path)
-        .arg("--source")
-        .arg(data.join("osv"))
-        .arg("--source")
-        .arg(data.join("debian-security-tracker"))
-        .arg("--source")
-        .arg(data.join("alpine-secdb"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "db update: {}", String::from_utf8_lossy(&out.stderr));
+    bulwark_testkit::copy_advisory_db(path);
 }
