@@ -68,6 +68,7 @@ impl DockerRegistry {
     /// `None` when docker-registry, skopeo (or htpasswd for `auth`, openssl for `tls`) is
     /// missing: SKIPPED locally, a panic under CI (see [`crate::skip`]). Use
     /// [`crate::docker_registry!`], which returns from the test.
+    #[track_caller]
     pub fn start(opts: DockerOptions) -> Option<DockerRegistry> {
         crate::file(REGISTRY_BIN, crate::install_hint("docker-registry"))?;
         crate::tool("skopeo")?;

@@ -39,6 +39,17 @@ pub fn shared() -> PathBuf {
     std::env::var_os("BULWARK_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"))
 }
 
+/// `shared()/SUB`, displayed: for format strings (`const DATA: SharedDir = SharedDir("data");`
+/// then `format!("{DATA}/osv")`), where a `&str` constant used to name `../shared`.
+#[derive(Clone, Copy, Debug)]
+pub struct SharedDir(pub &'static str);
+
+impl std::fmt::Display for SharedDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", shared().join(self.0).display())
+    }
+}
+
 /// A shared image's OCI layout: `shared()/images/NAME/oci`.
 pub fn image(name: &str) -> PathBuf {
     shared().join("images").join(name).join("oci")
@@ -62,6 +73,7 @@ pub fn test_name() -> String {
 /// A test cannot run because `what` is missing. Under CI that is a failure (panics);
 /// otherwise it prints `SKIPPED <test>: needs <what> (<hint>)` on the process's real stderr,
 /// past the harness's capture, so that the line shows and `.ci/run` can count it.
+#[track_caller]
 pub fn skip(what: &str, hint: &str) {
     let test = test_name();
     if ci() {
@@ -102,6 +114,7 @@ fn is_executable(p: &Path) -> bool {
 
 /// The tool `name` on `PATH`; when missing, [`skip`] (a panic under CI) and `None`.
 /// Prefer [`require_tool!`], which returns from the test.
+#[track_caller]
 pub fn tool(name: &str) -> Option<PathBuf> {
     let found = find_on_path(name);
     if found.is_none() {
@@ -112,6 +125,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 
 /// An executable at a fixed path (`/usr/bin/docker-registry`); when missing, [`skip`] with
 /// `hint` (a panic under CI) and `None`. Prefer [`require_file!`].
+#[track_caller]
 pub fn file(path: impl AsRef<Path>, hint: &str) -> Option<PathBuf> {
     let path = path.as_ref();
     if is_executable(path) {
@@ -123,6 +137,7 @@ pub fn file(path: impl AsRef<Path>, hint: &str) -> Option<PathBuf> {
 
 /// A peer binary of `.ci/peers.sh` (`syft`, `trivy`) under `target/peers/bin`. Prefer
 /// [`require_peer!`].
+#[track_caller]
 pub fn peer(name: &str) -> Option<PathBuf> {
     file(peers_bin().join(name), install_hint(name))
 }

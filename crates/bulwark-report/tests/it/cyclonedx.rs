@@ -20,6 +20,7 @@ fn vuln<'a>(doc: &'a Value, id: &str) -> Vec<&'a Value> {
 
 #[test]
 fn validates_against_the_official_schema() {
+    bulwark_testkit::require_tool!("check-jsonschema");
     check_schema(SCHEMA, &render(&report(), "cyclonedx", false), "CycloneDX");
     check_schema(SCHEMA, &render(&ScanReport::default(), "cyclonedx-json", false), "empty CycloneDX");
 }
@@ -106,6 +107,7 @@ fn components_and_vulnerabilities() {
 /// the schema allows are cut; a NaN score is no score; still valid.
 #[test]
 fn duplicates_and_hostile_values_still_validate() {
+    bulwark_testkit::require_tool!("check-jsonschema");
     let long = "9".repeat(5000);
     let mut a =
         finding("CVE-2024-1", package(PackageType::Npm, "a", &long, "pkg:npm/a@1", LOCK), Level::High, Some("2"));

@@ -18,6 +18,7 @@ fn rule<'a>(run: &'a Value, id: &str) -> &'a Value {
 
 #[test]
 fn validates_against_the_official_schema() {
+    bulwark_testkit::require_tool!("check-jsonschema");
     check_schema("sarif-2.1.0.json", &render(&report(), "sarif", false), "SARIF");
     check_schema("sarif-2.1.0.json", &render(&ScanReport::default(), "sarif", false), "empty SARIF");
 }
@@ -123,6 +124,7 @@ fn locations_are_relative_and_fingerprints_unique() {
 /// characters: still a document the schema accepts.
 #[test]
 fn hostile_values_still_validate() {
+    bulwark_testkit::require_tool!("check-jsonschema");
     let mut a = finding(
         "CVE-2024-1",
         package(PackageType::Npm, "a\nb", "1.0\u{1b}[0m", "", "/weird path/ü:x/package-lock.json"),

@@ -9,17 +9,12 @@ use bulwark_sbom::formats::{cyclonedx, spdx};
 use bulwark_sbom::read::{read_sbom, read_sbom_file, ReadError, MAX_SBOM_BYTES};
 use bulwark_sbom::Stamp;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared() -> PathBuf {
-    std::env::var_os("BULWARK_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
-}
+use bulwark_testkit::shared;
 
 fn image(name: &str) -> String {
-    format!("oci-dir:{}:1.0", shared().join("images").join(name).join("oci").display())
+    format!("oci-dir:{}:1.0", bulwark_testkit::image(name).display())
 }
 
 fn catalog(name: &str) -> Inventory {
@@ -115,16 +110,6 @@ fn round_trip_rust_app() {
 
 // ---- Syft and Trivy ----
 
-fn peer(bin: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/peers/bin").join(bin);
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(std::env::var_os("CI").is_none(), "{} missing under CI: .ci/peers.sh installs it", path.display());
-    eprintln!("skipping: {} not present (run bash .ci/peers.sh)", path.display());
-    None
-}
-
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -189,7 +174,8 @@ fn check_peer(what: &str, theirs: &Inventory, ours: &BTreeMap<Key, Option<(Strin
 
 #[test]
 fn syft_and_trivy_sboms_of_python_app() {
-    let (Some(syft), Some(trivy)) = (peer("syft"), peer("trivy")) else { return };
+    let syft = bulwark_testkit::require_peer!("syft");
+    let trivy = bulwark_testkit::require_peer!("trivy");
     let dir = tempfile::tempdir().unwrap();
     let oci = shared().join("images/python-app/oci");
     let layout = format!("oci-dir:{}", oci.display());

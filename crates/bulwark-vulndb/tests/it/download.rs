@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const OSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/osv");
 
 /// What the server does wrong, consumed as requests arrive.
 #[derive(Default, Clone)]
@@ -233,7 +232,7 @@ fn sha256(p: &Path) -> String {
 }
 
 fn real(eco: &str) -> PathBuf {
-    Path::new(OSV).join(eco).join("all.zip")
+    bulwark_testkit::shared().join("data/osv").join(eco).join("all.zip")
 }
 
 fn crates_and_go() -> Vec<(&'static str, PathBuf)> {

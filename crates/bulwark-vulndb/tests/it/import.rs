@@ -4,7 +4,7 @@
 use bulwark_vulndb::{importers, update, Db};
 use std::path::Path;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+const SHARED: bulwark_testkit::SharedDir = bulwark_testkit::SharedDir("data");
 const TRACKER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/debian-tracker.json");
 const ALPINE_JSON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/alpine-secdb-v3.20-main.json");
 

@@ -388,7 +388,7 @@ fn rate_uses_cvss_v2_last() {
 
 // ---- rate() on the real records in ../shared/data/osv ----
 
-const OSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/osv");
+const OSV: bulwark_testkit::SharedDir = bulwark_testkit::SharedDir("data/osv");
 const ECOSYSTEMS: [&str; 7] = ["Alpine", "Debian", "Go", "Maven", "PyPI", "crates.io", "npm"];
 
 /// Every record of `<ecosystem>/all.zip`.

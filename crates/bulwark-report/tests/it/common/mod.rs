@@ -8,7 +8,7 @@ use bulwark_catalog::{Location, OsInfo, PackageType, SourceInfo, SourcePackage};
 use bulwark_match::{DbSummary, Finding, PackageRef, ScanReport, Suppressed};
 use bulwark_report::{format_by_name, WriteOptions};
 use bulwark_vulndb::severity::Level;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 pub const STATUS: &str = "/var/lib/dpkg/status";
@@ -152,11 +152,11 @@ pub fn json(report: &ScanReport, format: &str) -> serde_json::Value {
 }
 
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    bulwark_testkit::repo().canonicalize().unwrap()
 }
 
-/// `check-jsonschema` against a schema in schemas/. CI installs it (.ci/run); without it the
-/// test fails rather than skips. The base URI points at the local file so that relative
+/// `check-jsonschema` against a schema in schemas/ (tests first `require_tool!` it: CI
+/// installs it, elsewhere the test says SKIPPED). The base URI points at the local file so that relative
 /// `$ref`s (CycloneDX's to the SPDX and JSF schemas) resolve offline.
 pub fn check_schema(schema: &str, text: &str, what: &str) {
     let schema = repo().join("schemas").join(schema);
