@@ -1,6 +1,8 @@
 //! bulwark-cli's integration tests, one binary (one link step instead of one per file): each
 //! former `tests/X.rs` is module `X`, sharing `common`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 mod common;
 
 mod accuracy;
