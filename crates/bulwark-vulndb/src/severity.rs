@@ -3,7 +3,7 @@
 //!
 //! Scores come from the RustSec `cvss` crate. Its base scores were checked against Red Hat's
 //! reference implementation for every v2, v3.0, v3.1 and v4.0 base vector, and
-//! tests/severity.rs pins FIRST's published examples. What it lacks is done here: refusing v3
+//! tests/it/severity.rs pins FIRST's published examples. What it lacks is done here: refusing v3
 //! vectors with a missing base metric (it scores them as if the metric were zero), scoring a
 //! v4.0 vector by its base metrics alone (it folds threat and environmental metrics in), and
 //! errors that name the vector.

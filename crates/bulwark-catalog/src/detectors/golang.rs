@@ -1322,11 +1322,12 @@ mod tests {
         assert!(GoBinary.seekable());
     }
 
+    /// The Go binary at `path`; `None` when it is not installed (SKIPPED locally, a failure
+    /// under CI: .ci/run installs it).
     fn real(path: &str) -> Option<Detection> {
-        let Ok(data) = std::fs::read(path) else {
-            eprintln!("skipping: {path} not present (CI installs it: .ci/peers.sh, apt)");
-            return None;
-        };
+        let name = path.rsplit('/').next().unwrap_or(path);
+        bulwark_testkit::file(path, bulwark_testkit::install_hint(name))?;
+        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         Some(GoBinary.detect(&FileInput { path, mode: 0o755, data: &data }).unwrap_or_else(|e| panic!("{path}: {e}")))
     }
 
@@ -1336,12 +1337,12 @@ mod tests {
 
     #[test]
     fn real_syft_and_trivy_binaries() {
-        let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let peers = bulwark_testkit::peers_bin();
         for (bin, main, main_version, go, dep) in [
             ("syft", "github.com/anchore/syft", "v1.18.1", "go1.23.4", "github.com/anchore/stereoscope"),
             ("trivy", "github.com/aquasecurity/trivy", "v0.59.1", "go1.23.5", "github.com/aquasecurity/trivy-db"),
         ] {
-            let Some(d) = real(&format!("{repo}/target/peers/bin/{bin}")) else {
+            let Some(d) = real(peers.join(bin).to_str().unwrap()) else {
                 continue;
             };
             assert!(d.warnings.is_empty(), "{bin}: {:?}", d.warnings);
@@ -1407,9 +1408,8 @@ mod tests {
     /// binary itself, reading a few MiB.
     #[test]
     fn big_go_binary_is_read_by_seeking() {
-        let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-        let syft = format!("{repo}/target/peers/bin/syft");
-        let data = std::fs::read(&syft).unwrap_or_else(|e| panic!("{syft}: {e} (run bash .ci/peers.sh)"));
+        let syft = bulwark_testkit::require_peer!("syft");
+        let data = std::fs::read(&syft).unwrap_or_else(|e| panic!("{}: {e}", syft.display()));
         let small = GoBinary.detect(&FileInput { path: "/syft", mode: 0o755, data: &data }).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("syft");

@@ -343,11 +343,9 @@ mod tests {
 
     #[test]
     fn real_rocky_fixture_matches_syft() {
-        let layer = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/images/rpm-synthetic/oci/blobs/sha256/",
-            "ad8abeecee7cb43a458d570975267a511d90a80dc3e5a850f6a275b895a5a999"
-        );
+        let layer = bulwark_testkit::image("rpm-synthetic")
+            .join("blobs/sha256/ad8abeecee7cb43a458d570975267a511d90a80dc3e5a850f6a275b895a5a999");
+        let layer = layer.to_str().unwrap();
         let gz = std::fs::File::open(layer).unwrap_or_else(|e| panic!("{layer}: {e}"));
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
         let mut db = None;

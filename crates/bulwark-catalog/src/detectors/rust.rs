@@ -266,16 +266,12 @@ mod tests {
     }
 
     /// The real rust-app image layer: `/app/rust-app` (cargo-auditable) and `/app/Cargo.lock`.
-    fn rust_app_layer() -> Option<Vec<(String, Vec<u8>)>> {
-        let layer = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/images/rust-app/oci/blobs/sha256/",
-            "28ab8f74cbc93c4c26c233fe40203f9c287a9a12bf6d2d77fdbf763e66c86b2f"
-        );
-        let Ok(gz) = std::fs::File::open(layer) else {
-            eprintln!("skipping: {layer} not present");
-            return None;
-        };
+    fn rust_app_layer() -> Vec<(String, Vec<u8>)> {
+        let layer = bulwark_testkit::image("rust-app")
+            .join("blobs/sha256/28ab8f74cbc93c4c26c233fe40203f9c287a9a12bf6d2d77fdbf763e66c86b2f");
+        let layer = layer.to_str().unwrap();
+        // Shared test data, like the other detectors' real layers: missing is a failure.
+        let gz = std::fs::File::open(layer).unwrap_or_else(|e| panic!("{layer}: {e}"));
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
         let mut files = Vec::new();
         for entry in archive.entries().unwrap_or_else(|e| panic!("{e}")) {
@@ -286,14 +282,12 @@ mod tests {
             entry.read_to_end(&mut data).unwrap_or_else(|e| panic!("{e}"));
             files.push((path, data));
         }
-        Some(files)
+        files
     }
 
     #[test]
     fn real_rust_app_matches_syft() {
-        let Some(files) = rust_app_layer() else {
-            return;
-        };
+        let files = rust_app_layer();
         let get = |p: &str| {
             files
                 .iter()

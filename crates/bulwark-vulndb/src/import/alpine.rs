@@ -303,7 +303,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+    const SHARED: bulwark_testkit::SharedDir = bulwark_testkit::SharedDir("data");
     const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/alpine-secdb-v3.20-main.json");
 
     fn import(path: &Path) -> (Vec<Record>, SourceStats) {

@@ -291,7 +291,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+    const SHARED: bulwark_testkit::SharedDir = bulwark_testkit::SharedDir("data");
 
     fn parse_str(text: &str) -> (Vec<Record>, Vec<String>) {
         let mut w = Warnings::default();

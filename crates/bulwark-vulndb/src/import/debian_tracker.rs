@@ -533,7 +533,7 @@ mod tests {
     #[test]
     fn recognizes_the_export_only() {
         assert!(DebianTracker.recognizes(Path::new(FIXTURE)));
-        let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+        let shared = bulwark_testkit::SharedDir("data");
         let alpine = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/alpine-secdb-v3.20-main.json");
         assert!(!DebianTracker.recognizes(Path::new(alpine)));
         assert!(!DebianTracker.recognizes(Path::new(&format!("{shared}/debian-security-tracker"))));
