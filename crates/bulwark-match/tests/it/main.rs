@@ -1,0 +1,3 @@
+//! bulwark-match's integration tests, one binary: each former `tests/X.rs` is module `X`.
+
+mod rustsec_crosscheck;
