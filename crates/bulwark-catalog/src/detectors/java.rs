@@ -495,7 +495,8 @@ mod tests {
 
     #[test]
     fn real_java_app_matches_syft() {
-        let layer = bulwark_testkit::image("java-app").join("blobs/sha256/5d5a342deefe65f82071b2b0199a257ab93ad6a0e83026760800ad23a44fe173");
+        let layer = bulwark_testkit::image("java-app")
+            .join("blobs/sha256/5d5a342deefe65f82071b2b0199a257ab93ad6a0e83026760800ad23a44fe173");
         let layer = layer.to_str().unwrap();
         let gz = std::fs::File::open(layer).unwrap_or_else(|e| panic!("{layer}: {e}"));
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));

@@ -343,7 +343,8 @@ mod tests {
 
     #[test]
     fn real_rocky_fixture_matches_syft() {
-        let layer = bulwark_testkit::image("rpm-synthetic").join("blobs/sha256/ad8abeecee7cb43a458d570975267a511d90a80dc3e5a850f6a275b895a5a999");
+        let layer = bulwark_testkit::image("rpm-synthetic")
+            .join("blobs/sha256/ad8abeecee7cb43a458d570975267a511d90a80dc3e5a850f6a275b895a5a999");
         let layer = layer.to_str().unwrap();
         let gz = std::fs::File::open(layer).unwrap_or_else(|e| panic!("{layer}: {e}"));
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));

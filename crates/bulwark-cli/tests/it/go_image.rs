@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-
 use bulwark_catalog::PackageType;
 use std::process::Command;
 

@@ -4,7 +4,6 @@
 //! digest, errors, indexes, deletes, referrers, ranges, chunked uploads, mounts, immutable tags,
 //! size limits and the operational endpoints.
 
-
 use crate::common::http::{strings, Resp};
 
 use crate::common::own_registry::OwnRegistry;

@@ -8,8 +8,8 @@ use crate::common;
 
 use crate::common::http::Resp;
 
-use base64::Engine;
 use crate::common::own_registry::{self, OwnRegistry, TOKEN_SECRET};
+use base64::Engine;
 use reqwest::blocking::Client;
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -3,9 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-
-use bulwark_match::ScanReport;
 use crate::common::{render, report};
+use bulwark_match::ScanReport;
 
 #[test]
 fn schema_first_and_round_trips() {

@@ -4,11 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-
+use crate::common::{check_schema, finding, json, package, render, report, LOCK};
 use bulwark_catalog::PackageType;
 use bulwark_match::ScanReport;
 use bulwark_vulndb::severity::Level;
-use crate::common::{check_schema, finding, json, package, render, report, LOCK};
 use serde_json::Value;
 use std::collections::HashSet;
 

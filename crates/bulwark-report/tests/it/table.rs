@@ -3,11 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-
+use crate::common::{finding, package, render, report, LOCK, STATUS};
 use bulwark_catalog::PackageType;
 use bulwark_match::ScanReport;
 use bulwark_vulndb::severity::Level;
-use crate::common::{finding, package, render, report, LOCK, STATUS};
 
 fn width(s: &str) -> usize {
     s.chars().count()

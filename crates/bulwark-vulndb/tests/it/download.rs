@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-
 /// What the server does wrong, consumed as requests arrive.
 #[derive(Default, Clone)]
 struct Script {
