@@ -1,9 +1,7 @@
 //! bulwark-cli's integration tests, one binary (one link step instead of one per file): each
 //! former `tests/X.rs` is module `X`, sharing `common`.
 
-// Test code: a failed unwrap is a failed test (each former file allowed it at its crate root,
-// which covered `common` too; now the binary's root is this file).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 

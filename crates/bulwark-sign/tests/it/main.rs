@@ -1,9 +1,8 @@
 //! bulwark-sign's integration tests, one binary (one link step instead of one per file): each
 //! former `tests/X.rs` is module `X`. `interop` needs the `oracles` feature (sigstore-rs, heavy
-//! to build): `cargo test -p bulwark-sign --features oracles`, or `--all-features` as `.ci/run`.
+//! to build): `cargo test -p bulwark-sign --features oracles` (.ci/run turns it on).
 
 mod conformance;
-#[cfg(feature = "oracles")]
 mod interop;
 mod keyless;
 mod keys;
