@@ -258,6 +258,63 @@ impl DockerRegistry {
         dir.join("config.json")
     }
 
+    /// A Docker `config.json` holding this registry's credentials (`{}` without auth), so that
+    /// the tester's `~/.docker` plays no part.
+    pub fn auth_config(&self) -> PathBuf {
+        let json = match &self.creds {
+            Some(c) => serde_json::json!({"auths": {self.host(): {"auth": STANDARD.encode(c)}}}),
+            None => serde_json::json!({}),
+        };
+        self.docker_config("docker", &json.to_string())
+    }
+
+    /// `GET /v2/REPO/manifests/REFERENCE` with `accept`: the exact bytes, or `None` for 404.
+    pub fn get_manifest(&self, repo: &str, reference: &str, accept: &str) -> Option<Vec<u8>> {
+        let r = self.request("GET", &format!("/v2/{repo}/manifests/{reference}"), &[("Accept", accept)], b"");
+        match r.status {
+            200 => Some(r.body),
+            404 => None,
+            s => panic!("GET manifest {repo}:{reference}: HTTP {s}: {}", String::from_utf8_lossy(&r.body)),
+        }
+    }
+
+    /// `PUT /v2/REPO/manifests/REFERENCE`, which must answer 201.
+    pub fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, body: &[u8]) {
+        let r =
+            self.request("PUT", &format!("/v2/{repo}/manifests/{reference}"), &[("Content-Type", media_type)], body);
+        assert_eq!(r.status, 201, "PUT manifest {repo}:{reference}: {}", String::from_utf8_lossy(&r.body));
+    }
+
+    /// `GET /v2/REPO/blobs/DIGEST`, which must answer 200 with bytes of that (sha256) digest.
+    pub fn get_blob(&self, repo: &str, digest: &str) -> Vec<u8> {
+        let r = self.request("GET", &format!("/v2/{repo}/blobs/{digest}"), &[], b"");
+        assert_eq!(r.status, 200, "GET blob {digest}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(sha256(&r.body), digest, "GET blob {digest}: other bytes");
+        r.body
+    }
+
+    /// A monolithic upload (POST, then PUT with the digest); returns the blob's digest.
+    pub fn put_blob(&self, repo: &str, data: &[u8]) -> String {
+        let digest = sha256(data);
+        let r = self.request("POST", &format!("/v2/{repo}/blobs/uploads/"), &[], b"");
+        assert_eq!(r.status, 202, "start upload: {}", String::from_utf8_lossy(&r.body));
+        let location = r.header("location").expect("upload Location").to_string();
+        // Distribution answers with an absolute URL; request() wants the path.
+        let path = match location.find("/v2/") {
+            Some(i) => location[i..].to_string(),
+            None => location,
+        };
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let r = self.request(
+            "PUT",
+            &format!("{path}{sep}digest={digest}"),
+            &[("Content-Type", "application/octet-stream")],
+            data,
+        );
+        assert_eq!(r.status, 201, "finish upload: {}", String::from_utf8_lossy(&r.body));
+        digest
+    }
+
     /// The registry API by hand (plain HTTP only), with the registry's credentials if any:
     /// independent of the code under test, for reading and tampering.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
@@ -301,6 +358,12 @@ impl Drop for DockerRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `sha256:<hex>` of `data`.
+pub fn sha256(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
 }
 
 /// A chunked HTTP/1.1 body, joined.

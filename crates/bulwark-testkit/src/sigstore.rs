@@ -14,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 pub use rcgen;
 pub use sigstore_verify;
 pub use sigstore_verify::crypto::{sha256, KeyPair as SigningKey};
+pub use time;
 
 /// The identity and issuer the tests sign as.
 pub const EMAIL: &str = "signer@example.com";

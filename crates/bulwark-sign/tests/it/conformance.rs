@@ -11,10 +11,14 @@ use std::path::{Path, PathBuf};
 
 use bulwark_sign::bundle::{inspect_bundle, verify_bundle, Artifact, Match, Policy, SignedContent, TrustRoot};
 
-const SUITE: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/cosign/sigstore-conformance/bundle-verify");
-const OCI_ATTESTATION: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/cosign/bundles/oci-attestation.sigstore.json");
+/// The suite's cases, in ../shared (or `$BULWARK_SHARED`).
+fn suite() -> PathBuf {
+    bulwark_testkit::shared().join("data/cosign/sigstore-conformance/bundle-verify")
+}
+
+fn oci_attestation() -> PathBuf {
+    bulwark_testkit::shared().join("data/cosign/bundles/oci-attestation.sigstore.json")
+}
 
 const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -28,8 +32,7 @@ fn read_trimmed(path: &Path) -> Option<String> {
 
 fn run_case(dir: &Path) -> Result<(), String> {
     let bundle = fs::read(dir.join("bundle.sigstore.json")).map_err(|e| format!("read bundle: {e}"))?;
-    let artifact_path =
-        if dir.join("artifact").exists() { dir.join("artifact") } else { Path::new(SUITE).join("a.txt") };
+    let artifact_path = if dir.join("artifact").exists() { dir.join("artifact") } else { suite().join("a.txt") };
     let artifact = fs::read(&artifact_path).map_err(|e| format!("read artifact: {e}"))?;
     let trust_root = match fs::read(dir.join("trusted_root.json")) {
         Ok(json) => TrustRoot::from_trusted_root_json(&json),
@@ -49,7 +52,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
 
 #[test]
 fn sigstore_conformance_bundle_verify() {
-    let mut cases: Vec<PathBuf> = fs::read_dir(SUITE)
+    let mut cases: Vec<PathBuf> = fs::read_dir(suite())
         .expect("conformance suite present under ../shared")
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
@@ -117,16 +120,16 @@ fn failures_name_the_failed_check() {
         ("managed-key-no-key_fail", "no signing certificate"),
     ];
     for (case, needle) in expect {
-        let err = run_case(&Path::new(SUITE).join(case)).expect_err(case);
+        let err = run_case(&suite().join(case)).expect_err(case);
         assert!(err.contains(needle), "{case}: error {err:?} does not mention {needle:?}");
     }
 }
 
 #[test]
 fn wrong_identity_or_issuer_is_named() {
-    let dir = Path::new(SUITE).join("happy-path-v0.3");
+    let dir = suite().join("happy-path-v0.3");
     let bundle = fs::read(dir.join("bundle.sigstore.json")).unwrap();
-    let artifact = fs::read(Path::new(SUITE).join("a.txt")).unwrap();
+    let artifact = fs::read(suite().join("a.txt")).unwrap();
     let root = TrustRoot::public_good().unwrap();
 
     let ok = Policy::keyless(root.clone(), Match::exact(DEFAULT_IDENTITY), Match::exact(DEFAULT_ISSUER));
@@ -165,9 +168,9 @@ fn wrong_identity_or_issuer_is_named() {
 
 #[test]
 fn artifact_by_digest() {
-    let dir = Path::new(SUITE).join("happy-path-intoto-in-dsse-v3");
+    let dir = suite().join("happy-path-intoto-in-dsse-v3");
     let bundle = fs::read(dir.join("bundle.sigstore.json")).unwrap();
-    let artifact = fs::read(Path::new(SUITE).join("a.txt")).unwrap();
+    let artifact = fs::read(suite().join("a.txt")).unwrap();
     let root = TrustRoot::public_good().unwrap();
     let policy = Policy::keyless(root, Match::exact(DEFAULT_IDENTITY), Match::exact(DEFAULT_ISSUER));
     let by_bytes = verify_bundle(&bundle, Artifact::Bytes(&artifact), &policy).unwrap();
@@ -223,11 +226,11 @@ fn mutated_bundles_never_panic() {
         "rekor2-happy-path",
         "managed-key-happy-path",
     ];
-    let artifact = fs::read(Path::new(SUITE).join("a.txt")).unwrap();
+    let artifact = fs::read(suite().join("a.txt")).unwrap();
     let mut runs = 0;
     let mut rejected = 0;
     for case in cases {
-        let dir = Path::new(SUITE).join(case);
+        let dir = suite().join(case);
         let original: serde_json::Value =
             serde_json::from_slice(&fs::read(dir.join("bundle.sigstore.json")).unwrap()).unwrap();
         let root = match fs::read(dir.join("trusted_root.json")) {
@@ -292,7 +295,7 @@ fn mutated_bundles_never_panic() {
 /// offline with the public-good trust root.
 #[test]
 fn oci_attestation_bundle() {
-    let json = fs::read(OCI_ATTESTATION).unwrap();
+    let json = fs::read(oci_attestation()).unwrap();
     let summary = inspect_bundle(&json).unwrap();
     assert_eq!(summary.media_type, "application/vnd.dev.sigstore.bundle.v0.3+json");
     assert_eq!(summary.unverified_identity.as_deref(), Some("cody@soyland.com"));

@@ -7,105 +7,21 @@
 use base64::Engine as _;
 use bulwark_sign::bundle::{verify_bundle, Artifact, Match, Policy, TrustRoot};
 use bulwark_sign::keyless::{legacy_to_bundle, verify_legacy, LegacySignature};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
-};
-use sigstore_verify::crypto::{sha256, KeyPair as SigningKey};
-use time::{Duration, OffsetDateTime};
+use bulwark_testkit::sigstore::rcgen::SanType;
+use bulwark_testkit::sigstore::time::{Duration, OffsetDateTime};
+use bulwark_testkit::sigstore::{sha256, short_lived, Ca, IssuerExt, Leaf, Rekor as Log, SigningKey, EMAIL, ISSUER};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-const EMAIL: &str = "signer@example.com";
-const ISSUER: &str = "https://accounts.example.com";
 const ARTIFACT: &[u8] = b"the artifact\n";
 
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Ca {
-    fn new(name: &str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = OffsetDateTime::now_utc() - Duration::days(1);
-        params.not_after = OffsetDateTime::now_utc() + Duration::days(365);
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-        Ca { issuer: CertifiedIssuer::self_signed(params, key).unwrap() }
-    }
-
-    fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-}
-
-/// How the leaf certificate states the OIDC issuer.
-#[derive(Clone, Copy)]
-enum IssuerExt {
-    V1,
-    V2,
-    Both,
-}
-
-struct Leaf {
-    pem: String,
-    key: SigningKey,
-}
-
-/// A DER UTF8String (what Fulcio writes in the v2 issuer extension).
-fn der_utf8(s: &str) -> Vec<u8> {
-    assert!(s.len() < 128);
-    let mut out = vec![0x0c, s.len() as u8];
-    out.extend_from_slice(s.as_bytes());
-    out
-}
+// The test Sigstore is bulwark-testkit's: `Ca` stands for Fulcio, `Log` for Rekor.
 
 fn leaf(ca: &Ca, san: SanType, issuer: &str, ext: IssuerExt, valid: (OffsetDateTime, OffsetDateTime)) -> Leaf {
-    let mut params = CertificateParams::default();
-    params.subject_alt_names = vec![san];
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
-    params.not_before = valid.0;
-    params.not_after = valid.1;
-    let v1 = CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 1], issuer.as_bytes().to_vec());
-    let v2 = CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 57264, 1, 8], der_utf8(issuer));
-    params.custom_extensions = match ext {
-        IssuerExt::V1 => vec![v1],
-        IssuerExt::V2 => vec![v2],
-        IssuerExt::Both => vec![v1, v2],
-    };
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = params.signed_by(&key, &ca.issuer).unwrap();
-    Leaf { pem: cert.pem(), key: SigningKey::from_pkcs8_der(&key.serialize_der()).unwrap() }
+    ca.leaf(san, issuer, ext, valid)
 }
 
 fn email() -> SanType {
-    SanType::Rfc822Name(EMAIL.try_into().unwrap())
-}
-
-/// Fulcio's ten-minute certificate around now.
-fn short_lived() -> (OffsetDateTime, OffsetDateTime) {
-    let now = OffsetDateTime::now_utc();
-    (now - Duration::minutes(5), now + Duration::minutes(5))
-}
-
-struct Log {
-    key: SigningKey,
-}
-
-impl Log {
-    fn new() -> Self {
-        Log { key: SigningKey::generate_ecdsa_p256().unwrap() }
-    }
-
-    fn pem(&self) -> String {
-        self.key.public_key_der().unwrap().to_pem()
-    }
-
-    fn log_id_hex(&self) -> String {
-        sha256(self.key.public_key_der().unwrap().as_bytes()).to_hex()
-    }
+    bulwark_testkit::sigstore::email(EMAIL)
 }
 
 /// What cosign's older layout keeps in annotations: signature, certificate, Rekor bundle.
@@ -143,32 +59,8 @@ impl Signed {
 /// `verifier_pem` (a certificate or a public key), and have `log` sign the SET.
 fn sign_and_log(artifact: &[u8], signer: &SigningKey, verifier_pem: &str, log: &Log, set_key: &SigningKey) -> Signed {
     let signature_b64 = B64.encode(signer.sign(artifact).unwrap().as_bytes());
-    // Canonical JSON (keys sorted, no spaces), as Rekor stores the entry.
-    let body = format!(
-        r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{}"}}}},"signature":{{"content":"{}","publicKey":{{"content":"{}"}}}}}}}}"#,
-        sha256(artifact).to_hex(),
-        signature_b64,
-        B64.encode(verifier_pem.as_bytes())
-    );
-    let integrated_time = OffsetDateTime::now_utc().unix_timestamp() - 60;
-    let payload = serde_json::json!({
-        "body": B64.encode(body.as_bytes()),
-        "integratedTime": integrated_time,
-        "logID": log.log_id_hex(),
-        "logIndex": 4242,
-    });
-    let set = set_key.sign(&canonical(&payload)).unwrap();
-    let rekor_bundle = serde_json::json!({"SignedEntryTimestamp": B64.encode(set.as_bytes()), "Payload": payload});
+    let rekor_bundle = log.bundle(artifact, &signature_b64, verifier_pem, 4242, set_key);
     Signed { signature_b64, verifier_pem: verifier_pem.to_string(), rekor_json: rekor_bundle.to_string(), rekor_bundle }
-}
-
-/// The four payload fields sorted by name, as RFC 8785 canonicalization writes them.
-fn canonical(payload: &serde_json::Value) -> Vec<u8> {
-    format!(
-        r#"{{"body":{},"integratedTime":{},"logID":{},"logIndex":{}}}"#,
-        payload["body"], payload["integratedTime"], payload["logID"], payload["logIndex"]
-    )
-    .into_bytes()
 }
 
 struct World {

@@ -24,17 +24,23 @@ use bulwark_catalog::PackageType;
 use rustsec::advisory::Informational;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-const OSV_ZIP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/osv/crates.io/all.zip");
-const IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/images/rust-app/oci");
+/// RustSec's OSV export in ../shared (or `$BULWARK_SHARED`).
+fn osv_zip() -> PathBuf {
+    bulwark_testkit::shared().join("data/osv/crates.io/all.zip")
+}
+
+fn image() -> PathBuf {
+    bulwark_testkit::image("rust-app")
+}
 const LOCK_PATH: &str = "app/Cargo.lock";
 
 /// (crate, version, advisory id).
 type Triple = (String, String, String);
 
 fn osv_records() -> Vec<serde_json::Value> {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(OSV_ZIP).unwrap()).unwrap();
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(osv_zip()).unwrap()).unwrap();
     let mut out = Vec::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).unwrap();
@@ -250,9 +256,9 @@ fn every_osv_record_round_trips_through_rustsec() {
 /// `/app/Cargo.lock` read straight from the image's layer tars (OCI layout: index →
 /// manifest → layers), the last layer that has it winning.
 fn image_cargo_lock() -> String {
-    let blob = |digest: &str| Path::new(IMAGE).join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+    let blob = |digest: &str| image().join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
     let json = |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
-    let index = json(&Path::new(IMAGE).join("index.json"));
+    let index = json(&image().join("index.json"));
     let manifest = json(&blob(index["manifests"][0]["digest"].as_str().unwrap()));
     let mut lock = None;
     for layer in manifest["layers"].as_array().unwrap() {
@@ -311,13 +317,13 @@ fn rust_app_findings_match_rustsec() {
     // --- Bulwark: a database from the same zip only, the image catalogued, then matched.
     let tmp = tempfile::tempdir().unwrap();
     let db_path = tmp.path().join("vuln.db");
-    let update = bulwark_vulndb::update(&[Path::new(OSV_ZIP)], &db_path).unwrap();
+    let update = bulwark_vulndb::update(&[osv_zip().as_path()], &db_path).unwrap();
     assert!(update.warnings.is_empty(), "import warnings: {:?}", update.warnings);
     let live = records.iter().filter(|r| !r["withdrawn"].is_string()).count() as u64;
     assert_eq!(update.metadata.advisories, live, "advisories imported (withdrawn ones are skipped)");
     let db = bulwark_vulndb::Db::open(&db_path).unwrap();
     let opts = bulwark_image::Options { no_cache: true, ..Default::default() };
-    let inv = bulwark_image::catalog(&format!("oci-dir:{IMAGE}:1.0"), &opts).unwrap();
+    let inv = bulwark_image::catalog(&format!("oci-dir:{}:1.0", image().display()), &opts).unwrap();
     let scan = bulwark_match::scan(&inv, &db).unwrap();
     assert!(scan.warnings.is_empty(), "scan warnings: {:?}", scan.warnings);
     let mut ours: BTreeSet<Triple> = BTreeSet::new();
@@ -434,7 +440,7 @@ fn every_advisory_bound_matches_rustsec() {
 
     let tmp = tempfile::tempdir().unwrap();
     let db_path = tmp.path().join("vuln.db");
-    bulwark_vulndb::update(&[Path::new(OSV_ZIP)], &db_path).unwrap();
+    bulwark_vulndb::update(&[osv_zip().as_path()], &db_path).unwrap();
     let db = bulwark_vulndb::Db::open(&db_path).unwrap();
     let inv = bulwark_catalog::Inventory {
         packages: probes

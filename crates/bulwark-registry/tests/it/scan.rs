@@ -1,7 +1,7 @@
 //! Scan-on-push on real data: the shared python-app image read from a blob store in place,
-//! matched against a database built from the real advisory sources in ../shared/data, and
-//! compared with the oracle's facts (tests/facts/scan/expected.json, see bulwark-cli's
-//! tests/scan.rs for how they were made).
+//! matched against a database built from the real advisory sources in ../shared/data (by
+//! bulwark-testkit, once per run), and compared with the oracle's facts
+//! (tests/facts/scan/expected.json, see bulwark-cli's tests/it/scan.rs for how they were made).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
@@ -9,24 +9,12 @@ use bulwark_registry::digest::{Algorithm, Digest};
 use bulwark_registry::meta::{Meta, ScanRow};
 use bulwark_registry::scan::{blocked, Scanner, Summary};
 use bulwark_registry::storage::{BlobInfo, BlobRead, ByteStream, FsStorage, Storage, StorageError};
-use std::collections::{BTreeMap, BTreeSet};
+use bulwark_testkit::advisory_db as db;
+use bulwark_testkit::facts::{expected, records_json as records};
+use bulwark_testkit::image;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The repository root.
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `../shared` beside the repository (or `$BULWARK_SHARED`).
-fn shared() -> PathBuf {
-    std::env::var_os("BULWARK_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"))
-}
-
-fn image(name: &str) -> PathBuf {
-    shared().join("images").join(name).join("oci")
-}
 
 /// The manifest digest of a single-image layout.
 fn manifest_digest(layout: &Path) -> String {
@@ -34,60 +22,8 @@ fn manifest_digest(layout: &Path) -> String {
     index["manifests"][0]["digest"].as_str().unwrap().to_string()
 }
 
-/// One database for the whole test binary, from every real source (as `bulwark scan`'s tests).
-fn db() -> &'static Path {
-    static DB: OnceLock<PathBuf> = OnceLock::new();
-    DB.get_or_init(|| {
-        let path = tempfile::tempdir().unwrap().keep().join("vuln.db");
-        let data = shared().join("data");
-        let sources = [data.join("osv"), data.join("debian-security-tracker"), data.join("alpine-secdb")];
-        let sources: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
-        bulwark_vulndb::update(&sources, &path).unwrap();
-        path
-    })
-}
-
 fn meta(dir: &Path) -> Arc<Meta> {
     Arc::new(Meta::open(&dir.join("meta.db")).unwrap())
-}
-
-type Key = (String, String, String);
-
-/// (package name, version, path) → the database records that matched it.
-fn records(report_json: &str) -> BTreeMap<Key, BTreeSet<String>> {
-    let report: serde_json::Value = serde_json::from_str(report_json).unwrap();
-    let mut out: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
-    for f in report["findings"].as_array().unwrap() {
-        let p = &f["package"];
-        let key = (
-            p["name"].as_str().unwrap().to_string(),
-            p["version"].as_str().unwrap().to_string(),
-            p["location"]["path"].as_str().unwrap().to_string(),
-        );
-        let set = out.entry(key).or_default();
-        for r in f["records"].as_array().unwrap() {
-            set.insert(r.as_str().unwrap().to_string());
-        }
-    }
-    out
-}
-
-fn expected(image: &str) -> BTreeMap<Key, BTreeSet<String>> {
-    let path = repo().join("tests/facts/scan/expected.json");
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    doc[image]
-        .as_array()
-        .unwrap_or_else(|| panic!("no facts for {image}"))
-        .iter()
-        .map(|r| {
-            let key = (
-                r["name"].as_str().unwrap().to_string(),
-                r["version"].as_str().unwrap().to_string(),
-                r["path"].as_str().unwrap().to_string(),
-            );
-            (key, r["records"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect())
-        })
-        .collect()
 }
 
 /// The row is a finished scan of python-app whose findings are exactly the oracle's.

@@ -1,194 +1,39 @@
 //! Pulling from a real registry on loopback: Debian's `docker-registry` (distribution 2.8),
-//! started per test with its own storage and port, and fed with `skopeo copy` from the shared
-//! OCI layouts. Each test skips (with a message) only when the registry or skopeo is missing;
-//! CI installs them (`.ci/run`).
+//! started per test by bulwark-testkit with its own storage and port, and fed with `skopeo copy`
+//! from the shared OCI layouts. Without the registry or skopeo (htpasswd, openssl for the tests
+//! that need them) a test says SKIPPED, unless `CI` is set: then it fails (`.ci/run` installs
+//! them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine as _;
 use bulwark_catalog::{Inventory, PackageType};
 use bulwark_image::{catalog, ImageError, Options};
-use sha2::{Digest as _, Sha256};
+use bulwark_testkit::docker::sha256 as sha;
+use bulwark_testkit::{docker_registry, DockerOptions, DockerRegistry};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 const NODE_MANIFEST: &str = "sha256:afe831cd21e07c7e05df6f359834d604c6af74d69569103a00a97fdbe18b27a7";
 const NODE_LAYER: &str = "sha256:1cbaad6ad13ba5fec26388b372ad0c44cb7f7f0fc67c317ab7a03128f9611be0";
 const PYTHON_MANIFEST: &str = "sha256:f69f26e204d465a56955043d68260bde8d93a2c0f02f13b30ad6763a940dcb4c";
 
-fn shared() -> PathBuf {
-    std::env::var_os("BULWARK_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
 fn layout(name: &str) -> PathBuf {
-    shared().join("images").join(name).join("oci")
+    bulwark_testkit::image(name)
 }
 
-fn sha(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+/// A Docker config.json in the registry's temp dir (one directory per content).
+fn docker_config(reg: &DockerRegistry, json: &str) -> PathBuf {
+    reg.docker_config(&format!("docker-{}", sha(json.as_bytes()).split_at(15).0.replace(':', "")), json)
 }
 
-/// A registry process with its storage, config and logs in a temp dir; killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-    /// `user:pass` the registry's htpasswd accepts, for pushing.
-    creds: Option<String>,
-}
-
-impl Registry {
-    fn start(auth: Option<(&str, &str)>) -> Option<Registry> {
-        Registry::start_with(auth, false)
-    }
-
-    /// `None` (after saying why) when the tools are not installed. `tls`: HTTPS only, with a
-    /// self-signed certificate for 127.0.0.1.
-    fn start_with(auth: Option<(&str, &str)>, tls: bool) -> Option<Registry> {
-        if !Path::new(REGISTRY_BIN).exists() || Command::new("skopeo").arg("--version").output().is_err() {
-            eprintln!("SKIPPED: needs {REGISTRY_BIN} and skopeo (apt-get install docker-registry skopeo)");
-            return None;
-        }
-        let mut dir = tempfile::tempdir().unwrap();
-        let mut auth_yaml = String::new();
-        if let Some((user, pass)) = auth {
-            let out = Command::new("htpasswd").args(["-Bbn", user, pass]).output().ok();
-            let Some(out) = out.filter(|o| o.status.success()) else {
-                eprintln!("SKIPPED: needs htpasswd (apt-get install apache2-utils)");
-                return None;
-            };
-            let path = dir.path().join("htpasswd");
-            std::fs::write(&path, &out.stdout).unwrap();
-            auth_yaml = format!("auth:\n  htpasswd:\n    realm: bulwark-test\n    path: {}\n", path.display());
-        }
-        let mut tls_yaml = String::new();
-        if tls {
-            let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-            let ok = Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
-                .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
-                .arg(&key)
-                .arg("-out")
-                .arg(&cert)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                eprintln!("SKIPPED: needs openssl to make a self-signed certificate");
-                return None;
-            }
-            tls_yaml = format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display());
-        }
-        // The port is chosen free, then bound by the registry: retry if someone took it since.
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let config = dir.path().join("config.yml");
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    \
-                     rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: bulwark-test-secret\n{tls_yaml}{auth_yaml}",
-                    dir.path().join("storage").display()
-                ),
-            )
-            .unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let child = Command::new(REGISTRY_BIN)
-                .arg("serve")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            let mut reg = Registry { child, port, dir, creds: auth.map(|(u, p)| format!("{u}:{p}")) };
-            if reg.wait_ready() {
-                return Some(reg);
-            }
-            let _ = reg.child.kill();
-            let _ = reg.child.wait();
-            dir = std::mem::replace(&mut reg.dir, tempfile::tempdir().unwrap());
-        }
-        panic!(
-            "docker-registry did not start; log: {}",
-            std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
-        );
-    }
-
-    /// Wait until the port answers HTTP (a TLS port answers a plain request with 400); false
-    /// if the process died.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if self.child.try_wait().unwrap().is_some() {
-                return false;
-            }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-                let mut head = [0u8; 12];
-                if s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/") {
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// `skopeo copy oci:LAYOUT:TAG docker://HOST/DEST`, with extra skopeo flags.
-    fn push(&self, layout: &Path, tag: &str, dest: &str, extra: &[&str]) {
-        // A policy of our own: the host may have no /etc/containers/policy.json.
-        let policy = self.dir.path().join("policy.json");
-        std::fs::write(&policy, r#"{"default":[{"type":"insecureAcceptAnything"}]}"#).unwrap();
-        let mut cmd = Command::new("skopeo");
-        cmd.arg("--policy").arg(&policy).args(["copy", "--quiet", "--dest-tls-verify=false"]);
-        if let Some(c) = &self.creds {
-            cmd.args(["--dest-creds", c]);
-        }
-        cmd.args(extra).arg(format!("oci:{}:{tag}", layout.display())).arg(format!("docker://{}/{dest}", self.host()));
-        let out = cmd.output().unwrap();
-        assert!(out.status.success(), "skopeo copy failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    /// Where the registry keeps a blob's bytes.
-    fn blob_data(&self, digest: &str) -> PathBuf {
-        let hex = digest.strip_prefix("sha256:").unwrap();
-        self.dir.path().join("storage/docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
-    }
-
-    /// A Docker config.json in the registry's temp dir.
-    fn docker_config(&self, json: &str) -> PathBuf {
-        let dir = self.dir.path().join(format!("docker-{}", sha(json.as_bytes()).split_at(15).0.replace(':', "")));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.json"), json).unwrap();
-        dir.join("config.json")
-    }
-
-    /// Options for a pull: insecure (plain HTTP), no cache, and an empty config.json so that
-    /// the tester's own `~/.docker` plays no part.
-    fn opts(&self) -> Options {
-        Options { insecure: true, no_cache: true, docker_config: Some(self.docker_config("{}")), ..Default::default() }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Options for a pull: insecure (plain HTTP), no cache, and an empty config.json so that
+/// the tester's own `~/.docker` plays no part.
+fn pull_opts(reg: &DockerRegistry) -> Options {
+    Options { insecure: true, no_cache: true, docker_config: Some(docker_config(reg, "{}")), ..Default::default() }
 }
 
 fn pull(reference: &str, opts: &Options) -> Inventory {
@@ -212,14 +57,12 @@ fn layout_scan(name: &str) -> Inventory {
 
 #[test]
 fn anonymous_pull_equals_the_oci_layout() {
-    let Some(reg) = Registry::start(None) else {
-        return;
-    };
-    reg.push(&layout("python-app"), "1.0", "team/python:v1", &[]);
-    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let reg = docker_registry!();
+    reg.push_layout(&layout("python-app"), "1.0", "team/python:v1", &[]);
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v1", &[]);
 
     let reference = format!("{}/team/python:v1", reg.host());
-    let inv = pull(&reference, &Options { progress: true, ..reg.opts() });
+    let inv = pull(&reference, &Options { progress: true, ..pull_opts(&reg) });
     let want = layout_scan("python-app");
     assert_eq!(inv.source.kind, "registry");
     assert_eq!(inv.source.input, reference);
@@ -236,7 +79,7 @@ fn anonymous_pull_equals_the_oci_layout() {
     assert_eq!(packages(&inv), packages(&want));
 
     // The `registry:` prefix, and a one-layer image with no OS.
-    let inv = pull(&format!("registry:{}/team/app:v1", reg.host()), &reg.opts());
+    let inv = pull(&format!("registry:{}/team/app:v1", reg.host()), &pull_opts(&reg));
     let want = layout_scan("node-app");
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
     assert_eq!(inv.source.layers.len(), 1);
@@ -252,11 +95,9 @@ fn anonymous_pull_equals_the_oci_layout() {
 
 #[test]
 fn docker_schema2_manifest() {
-    let Some(reg) = Registry::start(None) else {
-        return;
-    };
-    reg.push(&layout("node-app"), "1.0", "team/app:v2s2", &["--format", "v2s2"]);
-    let inv = pull(&format!("{}/team/app:v2s2", reg.host()), &reg.opts());
+    let reg = docker_registry!();
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v2s2", &["--format", "v2s2"]);
+    let inv = pull(&format!("{}/team/app:v2s2", reg.host()), &pull_opts(&reg));
     let want = layout_scan("node-app");
     let digest = inv.source.manifest_digest.clone().unwrap();
     assert_ne!(digest, NODE_MANIFEST, "converted, so a manifest of its own");
@@ -267,39 +108,38 @@ fn docker_schema2_manifest() {
 
 #[test]
 fn basic_auth_with_credentials_from_a_docker_config() {
-    let Some(reg) = Registry::start(Some(("bulwark", "s3cret-pass"))) else {
-        return;
-    };
-    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let reg = docker_registry!(DockerOptions::default().auth("bulwark", "s3cret-pass"));
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v1", &[]);
     let reference = format!("{}/team/app:v1", reg.host());
 
     // `auth` (base64 of user:pass) under the bare host, as `docker login` writes it.
     let auth = base64::engine::general_purpose::STANDARD.encode("bulwark:s3cret-pass");
-    let config = reg.docker_config(&format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host()));
-    let inv = pull(&reference, &Options { docker_config: Some(config), ..reg.opts() });
+    let config = docker_config(&reg, &format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host()));
+    let inv = pull(&reference, &Options { docker_config: Some(config), ..pull_opts(&reg) });
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
 
     // username/password under a key with scheme and path, given as the directory holding
     // config.json (as DOCKER_CONFIG names it).
-    let config = reg.docker_config(&format!(
-        r#"{{"auths": {{"http://{}/v2/": {{"username": "bulwark", "password": "s3cret-pass"}}}}, "credsStore": "nope"}}"#,
-        reg.host()
-    ));
-    let inv = pull(&reference, &Options { docker_config: Some(config.parent().unwrap().into()), ..reg.opts() });
+    let config = docker_config(
+        &reg,
+        &format!(
+            r#"{{"auths": {{"http://{}/v2/": {{"username": "bulwark", "password": "s3cret-pass"}}}}, "credsStore": "nope"}}"#,
+            reg.host()
+        ),
+    );
+    let inv = pull(&reference, &Options { docker_config: Some(config.parent().unwrap().into()), ..pull_opts(&reg) });
     assert_eq!(inv.source.layers[0].digest.as_deref(), Some(NODE_LAYER));
 }
 
 #[test]
 fn wrong_or_missing_credentials_are_clear_errors() {
-    let Some(reg) = Registry::start(Some(("bulwark", "s3cret-pass"))) else {
-        return;
-    };
-    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let reg = docker_registry!(DockerOptions::default().auth("bulwark", "s3cret-pass"));
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v1", &[]);
     let reference = format!("{}/team/app:v1", reg.host());
 
     let auth = base64::engine::general_purpose::STANDARD.encode("bulwark:Wr0ng-guess");
-    let config = reg.docker_config(&format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host()));
-    let err = catalog(&reference, &Options { docker_config: Some(config.clone()), ..reg.opts() }).unwrap_err();
+    let config = docker_config(&reg, &format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.host()));
+    let err = catalog(&reference, &Options { docker_config: Some(config.clone()), ..pull_opts(&reg) }).unwrap_err();
     let msg = err.to_string();
     eprintln!("wrong password: {msg}");
     assert!(matches!(err, ImageError::Registry(_)), "{err:?}");
@@ -307,18 +147,16 @@ fn wrong_or_missing_credentials_are_clear_errors() {
     assert!(msg.contains(&config.display().to_string()), "names where the credentials came from: {msg}");
     assert!(!msg.contains("Wr0ng-guess") && !msg.contains(&auth), "no secret in the message: {msg}");
 
-    let err = catalog(&reference, &reg.opts()).unwrap_err().to_string();
+    let err = catalog(&reference, &pull_opts(&reg)).unwrap_err().to_string();
     eprintln!("no credentials: {err}");
     assert!(err.contains("authentication required (HTTP 401)") && err.contains("docker login"), "{err}");
 }
 
 #[test]
 fn plain_http_needs_insecure() {
-    let Some(reg) = Registry::start(None) else {
-        return;
-    };
-    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
-    let err = catalog(&format!("{}/team/app:v1", reg.host()), &Options { insecure: false, ..reg.opts() })
+    let reg = docker_registry!();
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let err = catalog(&format!("{}/team/app:v1", reg.host()), &Options { insecure: false, ..pull_opts(&reg) })
         .unwrap_err()
         .to_string();
     eprintln!("no --insecure: {err}");
@@ -328,18 +166,16 @@ fn plain_http_needs_insecure() {
 
 #[test]
 fn pull_by_digest() {
-    let Some(reg) = Registry::start(None) else {
-        return;
-    };
-    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let reg = docker_registry!();
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v1", &[]);
     let reference = format!("{}/team/app@{NODE_MANIFEST}", reg.host());
-    let inv = pull(&reference, &reg.opts());
+    let inv = pull(&reference, &pull_opts(&reg));
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
     assert_eq!(inv.source.name.as_deref(), Some(reference.as_str()));
     assert_eq!(inv.source.layers[0].digest.as_deref(), Some(NODE_LAYER));
 
     let absent = format!("{}/team/app@{}", reg.host(), sha(b"no such manifest"));
-    let err = catalog(&absent, &reg.opts()).unwrap_err().to_string();
+    let err = catalog(&absent, &pull_opts(&reg)).unwrap_err().to_string();
     eprintln!("absent digest: {err}");
     assert!(err.contains("HTTP 404") && err.contains("MANIFEST_UNKNOWN"), "{err}");
 }
@@ -407,20 +243,18 @@ fn multi_arch_layout(dir: &Path) -> (PathBuf, String) {
 
 #[test]
 fn multi_arch_index_picks_the_platform() {
-    let Some(reg) = Registry::start(None) else {
-        return;
-    };
+    let reg = docker_registry!();
     let work = tempfile::tempdir().unwrap();
     let (oci, arm_digest) = multi_arch_layout(work.path());
-    reg.push(&oci, "multi", "team/multi:v1", &["--all"]);
+    reg.push_layout(&oci, "multi", "team/multi:v1", &["--all"]);
     let reference = format!("{}/team/multi:v1", reg.host());
 
-    let inv = pull(&reference, &Options { platform: Some("linux/arm64".into()), ..reg.opts() });
+    let inv = pull(&reference, &Options { platform: Some("linux/arm64".into()), ..pull_opts(&reg) });
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(arm_digest.as_str()));
     assert_eq!(inv.source.platform.as_deref(), Some("linux/arm64/v8"));
     assert_eq!(inv.source.layers[0].digest.as_deref(), Some(NODE_LAYER));
 
-    let inv = pull(&reference, &Options { platform: Some("linux/amd64".into()), ..reg.opts() });
+    let inv = pull(&reference, &Options { platform: Some("linux/amd64".into()), ..pull_opts(&reg) });
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
     assert_eq!(inv.source.platform.as_deref(), Some("linux/amd64"));
 
@@ -431,11 +265,12 @@ fn multi_arch_index_picks_the_platform() {
         _ => None,
     };
     if let Some(want) = host_arch {
-        assert_eq!(pull(&reference, &reg.opts()).source.manifest_digest.as_deref(), Some(want));
+        assert_eq!(pull(&reference, &pull_opts(&reg)).source.manifest_digest.as_deref(), Some(want));
     }
 
-    let err =
-        catalog(&reference, &Options { platform: Some("linux/s390x".into()), ..reg.opts() }).unwrap_err().to_string();
+    let err = catalog(&reference, &Options { platform: Some("linux/s390x".into()), ..pull_opts(&reg) })
+        .unwrap_err()
+        .to_string();
     eprintln!("unknown platform: {err}");
     assert!(err.contains("no image for platform linux/s390x"), "{err}");
     assert!(err.contains("linux/amd64, linux/arm64/v8") && err.contains("--platform"), "{err}");
@@ -443,10 +278,8 @@ fn multi_arch_index_picks_the_platform() {
 
 #[test]
 fn corrupted_blob_in_the_registry_is_named() {
-    let Some(reg) = Registry::start(None) else {
-        return;
-    };
-    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let reg = docker_registry!();
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v1", &[]);
     // Same length, different bytes: only the digest can tell.
     let data = reg.blob_data(NODE_LAYER);
     let mut bytes = std::fs::read(&data).unwrap();
@@ -455,7 +288,7 @@ fn corrupted_blob_in_the_registry_is_named() {
     }
     std::fs::write(&data, &bytes).unwrap();
 
-    let err = catalog(&format!("{}/team/app:v1", reg.host()), &reg.opts()).unwrap_err();
+    let err = catalog(&format!("{}/team/app:v1", reg.host()), &pull_opts(&reg)).unwrap_err();
     match &err {
         ImageError::DigestMismatch { digest, actual } => {
             assert_eq!(digest, NODE_LAYER);
@@ -469,12 +302,10 @@ fn corrupted_blob_in_the_registry_is_named() {
 
 #[test]
 fn cached_layers_are_not_downloaded_again() {
-    let Some(reg) = Registry::start(None) else {
-        return;
-    };
-    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let reg = docker_registry!();
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v1", &[]);
     let cache = tempfile::tempdir().unwrap();
-    let opts = Options { no_cache: false, cache_dir: Some(cache.path().to_path_buf()), ..reg.opts() };
+    let opts = Options { no_cache: false, cache_dir: Some(cache.path().to_path_buf()), ..pull_opts(&reg) };
     let reference = format!("{}/team/app:v1", reg.host());
     let first = pull(&reference, &opts);
     // Destroy the layer in the registry: a re-scan with the cache must not need it...
@@ -487,22 +318,20 @@ fn cached_layers_are_not_downloaded_again() {
     let again = pull(&reference, &opts);
     assert_eq!(first.packages, again.packages);
     // ...while a scan without it downloads the layer and notices.
-    let err = catalog(&reference, &reg.opts()).unwrap_err();
+    let err = catalog(&reference, &pull_opts(&reg)).unwrap_err();
     assert!(matches!(err, ImageError::DigestMismatch { .. }), "{err}");
 }
 
 #[test]
 fn self_signed_https_needs_insecure() {
-    let Some(reg) = Registry::start_with(None, true) else {
-        return;
-    };
-    reg.push(&layout("node-app"), "1.0", "team/app:v1", &[]);
+    let reg = docker_registry!(DockerOptions::default().tls());
+    reg.push_layout(&layout("node-app"), "1.0", "team/app:v1", &[]);
     let reference = format!("{}/team/app:v1", reg.host());
-    let err = catalog(&reference, &Options { insecure: false, ..reg.opts() }).unwrap_err().to_string();
+    let err = catalog(&reference, &Options { insecure: false, ..pull_opts(&reg) }).unwrap_err().to_string();
     eprintln!("self-signed without --insecure: {err}");
     assert!(err.contains("--insecure") && err.to_lowercase().contains("certificate"), "{err}");
     // The port speaks only TLS: this pull went over HTTPS, unverified.
-    let inv = pull(&reference, &reg.opts());
+    let inv = pull(&reference, &pull_opts(&reg));
     assert_eq!(inv.source.manifest_digest.as_deref(), Some(NODE_MANIFEST));
 }
 

@@ -1,7 +1,8 @@
 //! Signatures, attestations and SBOMs in a real registry on loopback: Debian's
-//! `docker-registry` (distribution 2.8), started per test with its own storage and port, fed
-//! with `skopeo copy` from the shared OCI layouts. Tampering is done by hand over the
-//! registry's HTTP API (`Raw`), independent of the code under test.
+//! `docker-registry` (distribution 2.8, started per test by bulwark-testkit with its own
+//! storage and port), fed with `skopeo copy` from the shared OCI layouts. Tampering is done by
+//! hand over the registry's HTTP API (the testkit's raw client), independent of the code under
+//! test.
 //!
 //! Without `docker-registry` or `skopeo` a test prints SKIPPED and passes, except under CI
 //! (`CI` set), where it fails: `.ci/run` installs them, so a skip there would hide a gap.
@@ -14,328 +15,51 @@ use bulwark_sign::cosign::{self, SIGNATURE_ANNOTATION};
 use bulwark_sign::keys::{generate, load_private_key, load_public_key};
 use bulwark_sign::oci::{Attachment, RegistryOptions, Remote};
 use bulwark_sign::{PrivateKey, SignError};
+use bulwark_testkit::docker::sha256 as sha;
+use bulwark_testkit::{docker_registry, DockerOptions, DockerRegistry, SharedDir};
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 /// Manifest digests of the shared images (../shared/images/README.md).
 const NODE: &str = "sha256:afe831cd21e07c7e05df6f359834d604c6af74d69569103a00a97fdbe18b27a7";
 const RUST: &str = "sha256:69f0f4bb8a1b7711ea3bbeb19b57580a5cfacf3cc2284a0872d6a5473e8435f2";
 const JAVA: &str = "sha256:efb227a4a1599a812f596071a2a92f56692096a197a3a3ea7e79e69e5f426f2b";
-const COSIGN_KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/cosign/policy-controller-keys");
+const COSIGN_KEYS: SharedDir = SharedDir("data/cosign/policy-controller-keys");
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-fn shared() -> PathBuf {
-    std::env::var_os("BULWARK_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+/// docker-registry with manifest and blob DELETE enabled, and `auth` as its one account.
+macro_rules! registry {
+    () => {
+        docker_registry!(DockerOptions::default().delete())
+    };
+    ($user:expr, $password:expr) => {
+        docker_registry!(DockerOptions::default().delete().auth($user, $password))
+    };
 }
 
-fn layout(name: &str) -> PathBuf {
-    shared().join("images").join(name).join("oci")
+/// Plain HTTP allowed, with the registry's credentials (if any) in a config.json.
+fn opts(reg: &DockerRegistry) -> RegistryOptions {
+    RegistryOptions { allow_insecure: true, docker_config: Some(reg.auth_config()) }
 }
 
-fn sha(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+/// A manifest's exact bytes, or `None` for 404.
+fn raw_manifest(reg: &DockerRegistry, repo: &str, reference: &str) -> Option<Vec<u8>> {
+    reg.get_manifest(repo, reference, &format!("{OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json"))
 }
 
-/// Missing tools: SKIPPED locally, a failure under CI.
-fn missing(what: &str) -> Option<Registry> {
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but {what} is missing: .ci/run must install it");
-    }
-    eprintln!("SKIPPED: needs {what}");
-    None
+fn manifest(reg: &DockerRegistry, repo: &str, reference: &str) -> Value {
+    let body = raw_manifest(reg, repo, reference).unwrap_or_else(|| panic!("no manifest {repo}:{reference}"));
+    serde_json::from_slice(&body).unwrap()
 }
 
-/// An HTTP response from the raw client.
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// A registry process with its storage, config and logs in a temp dir; killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-    /// `user:pass` the registry's htpasswd accepts.
-    creds: Option<String>,
-}
-
-impl Registry {
-    /// `None` (after saying why) when the tools are not installed and CI is not set.
-    fn start(auth: Option<(&str, &str)>) -> Option<Registry> {
-        if !Path::new(REGISTRY_BIN).exists() {
-            return missing(&format!("{REGISTRY_BIN} (apt-get install docker-registry)"));
-        }
-        if Command::new("skopeo").arg("--version").output().is_err() {
-            return missing("skopeo (apt-get install skopeo)");
-        }
-        let mut dir = tempfile::tempdir().unwrap();
-        let mut auth_yaml = String::new();
-        if let Some((user, pass)) = auth {
-            let out = Command::new("htpasswd").args(["-Bbn", user, pass]).output().ok();
-            let Some(out) = out.filter(|o| o.status.success()) else {
-                return missing("htpasswd (apt-get install apache2-utils)");
-            };
-            let path = dir.path().join("htpasswd");
-            std::fs::write(&path, &out.stdout).unwrap();
-            auth_yaml = format!("auth:\n  htpasswd:\n    realm: bulwark-test\n    path: {}\n", path.display());
-        }
-        // The port is chosen free, then bound by the registry: retry if someone took it since.
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let config = dir.path().join("config.yml");
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    \
-                     rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: \
-                     bulwark-test-secret\n{auth_yaml}",
-                    dir.path().join("storage").display()
-                ),
-            )
-            .unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let child = Command::new(REGISTRY_BIN)
-                .arg("serve")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            let mut reg = Registry { child, port, dir, creds: auth.map(|(u, p)| format!("{u}:{p}")) };
-            if reg.wait_ready() {
-                return Some(reg);
-            }
-            let _ = reg.child.kill();
-            let _ = reg.child.wait();
-            dir = std::mem::replace(&mut reg.dir, tempfile::tempdir().unwrap());
-        }
-        panic!(
-            "docker-registry did not start; log: {}",
-            std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
-        );
-    }
-
-    /// Wait until the port answers HTTP; false if the process died.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if self.child.try_wait().unwrap().is_some() {
-                return false;
-            }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-                let mut head = [0u8; 12];
-                if s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/") {
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn image(&self, repo_and_tag: &str) -> String {
-        format!("{}/{repo_and_tag}", self.host())
-    }
-
-    fn policy(&self) -> PathBuf {
-        // A policy of our own: the host may have no /etc/containers/policy.json.
-        let policy = self.dir.path().join("policy.json");
-        std::fs::write(&policy, r#"{"default":[{"type":"insecureAcceptAnything"}]}"#).unwrap();
-        policy
-    }
-
-    /// `skopeo copy oci:<shared image>:1.0 docker://HOST/DEST`.
-    fn push(&self, image: &str, dest: &str) {
-        let src = format!("oci:{}:1.0", layout(image).display());
-        self.skopeo_copy(&src, &format!("docker://{}/{dest}", self.host()));
-    }
-
-    fn skopeo_copy(&self, src: &str, dest: &str) {
-        let mut cmd = Command::new("skopeo");
-        cmd.arg("--policy").arg(self.policy()).args(["copy", "--quiet", "--dest-tls-verify=false"]);
-        if src.starts_with("docker://") {
-            cmd.arg("--src-tls-verify=false");
-        }
-        if let Some(c) = &self.creds {
-            cmd.args(["--dest-creds", c]);
-            if src.starts_with("docker://") {
-                cmd.args(["--src-creds", c]);
-            }
-        }
-        let out = cmd.arg(src).arg(dest).output().unwrap();
-        assert!(out.status.success(), "skopeo copy {src} {dest} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    /// `skopeo inspect --raw`: the manifest as skopeo reads it, an independent reader.
-    fn skopeo_manifest(&self, reference: &str) -> Value {
-        let mut cmd = Command::new("skopeo");
-        cmd.arg("--policy").arg(self.policy()).args(["inspect", "--raw", "--tls-verify=false"]);
-        if let Some(c) = &self.creds {
-            cmd.args(["--creds", c]);
-        }
-        let out = cmd.arg(format!("docker://{}/{reference}", self.host())).output().unwrap();
-        assert!(out.status.success(), "skopeo inspect {reference}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    /// A Docker config.json of its own, so that the tester's `~/.docker` plays no part.
-    fn docker_config(&self, name: &str, json: &Value) -> PathBuf {
-        let dir = self.dir.path().join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.json"), serde_json::to_vec(json).unwrap()).unwrap();
-        dir.join("config.json")
-    }
-
-    /// Plain HTTP allowed, with the registry's credentials (if any) in a config.json.
-    fn opts(&self) -> RegistryOptions {
-        let config = match &self.creds {
-            Some(c) => json!({"auths": {self.host(): {"auth": STANDARD.encode(c)}}}),
-            None => json!({}),
-        };
-        RegistryOptions { allow_insecure: true, docker_config: Some(self.docker_config("docker", &config)) }
-    }
-
-    // --- The registry API by hand, for reading and tampering. ---
-
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.host(),
-            body.len()
-        );
-        if let Some(c) = &self.creds {
-            head.push_str(&format!("Authorization: Basic {}\r\n", STANDARD.encode(c)));
-        }
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).unwrap();
-        let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("no end of HTTP headers");
-        let text = String::from_utf8(raw[..end].to_vec()).unwrap();
-        let mut lines = text.split("\r\n");
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        let mut resp = Response { status, headers, body: raw[end + 4..].to_vec() };
-        if resp.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-            resp.body = dechunk(&resp.body);
-        }
-        resp
-    }
-
-    /// A manifest's exact bytes, or `None` for 404.
-    fn raw_manifest(&self, repo: &str, reference: &str) -> Option<Vec<u8>> {
-        let accept = format!("{OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json");
-        let r = self.request("GET", &format!("/v2/{repo}/manifests/{reference}"), &[("Accept", &accept)], b"");
-        match r.status {
-            200 => Some(r.body),
-            404 => None,
-            s => panic!("GET manifest {repo}:{reference}: HTTP {s}: {}", String::from_utf8_lossy(&r.body)),
-        }
-    }
-
-    fn manifest(&self, repo: &str, reference: &str) -> Value {
-        let body = self.raw_manifest(repo, reference).unwrap_or_else(|| panic!("no manifest {repo}:{reference}"));
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    fn blob(&self, repo: &str, digest: &str) -> Vec<u8> {
-        let r = self.request("GET", &format!("/v2/{repo}/blobs/{digest}"), &[], b"");
-        assert_eq!(r.status, 200, "GET blob {digest}: {}", String::from_utf8_lossy(&r.body));
-        assert_eq!(sha(&r.body), digest);
-        r.body
-    }
-
-    /// Uploads a blob (POST, then PUT with the digest); returns its digest.
-    fn put_blob(&self, repo: &str, data: &[u8]) -> String {
-        let digest = sha(data);
-        let r = self.request("POST", &format!("/v2/{repo}/blobs/uploads/"), &[], b"");
-        assert_eq!(r.status, 202, "start upload: {}", String::from_utf8_lossy(&r.body));
-        let location = r.header("location").unwrap().to_string();
-        // Distribution answers with an absolute URL; the raw client wants the path.
-        let path = match location.find("/v2/") {
-            Some(i) => location[i..].to_string(),
-            None => location,
-        };
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let r = self.request(
-            "PUT",
-            &format!("{path}{sep}digest={digest}"),
-            &[("Content-Type", "application/octet-stream")],
-            data,
-        );
-        assert_eq!(r.status, 201, "finish upload: {}", String::from_utf8_lossy(&r.body));
-        digest
-    }
-
-    fn put_manifest(&self, repo: &str, reference: &str, body: &[u8]) {
-        let r =
-            self.request("PUT", &format!("/v2/{repo}/manifests/{reference}"), &[("Content-Type", OCI_MANIFEST)], body);
-        assert_eq!(r.status, 201, "PUT manifest {repo}:{reference}: {}", String::from_utf8_lossy(&r.body));
-    }
-
-    /// Replaces layer `index` of the manifest under `tag` with `data`, keeping the layer's
-    /// media type and annotations (so the old signature stays beside new content).
-    fn replace_layer(&self, repo: &str, tag: &str, index: usize, data: &[u8]) -> String {
-        let mut m = self.manifest(repo, tag);
-        let digest = self.put_blob(repo, data);
-        m["layers"][index]["digest"] = json!(digest);
-        m["layers"][index]["size"] = json!(data.len());
-        self.put_manifest(repo, tag, &serde_json::to_vec(&m).unwrap());
-        digest
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn dechunk(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = body.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size_text = std::str::from_utf8(&body[..eol]).unwrap();
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&body[eol + 2..eol + 2 + size]);
-        body = &body[eol + 2 + size + 2..];
-    }
+/// Replaces layer `index` of the manifest under `tag` with `data`, keeping the layer's
+/// media type and annotations (so the old signature stays beside new content).
+fn replace_layer(reg: &DockerRegistry, repo: &str, tag: &str, index: usize, data: &[u8]) -> String {
+    let mut m = manifest(reg, repo, tag);
+    let digest = reg.put_blob(repo, data);
+    m["layers"][index]["digest"] = json!(digest);
+    m["layers"][index]["size"] = json!(data.len());
+    reg.put_manifest(repo, tag, OCI_MANIFEST, &serde_json::to_vec(&m).unwrap());
+    digest
 }
 
 /// `sha256-<hex>.<suffix>`.
@@ -369,10 +93,10 @@ const CYCLONEDX: &str = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version
 
 #[test]
 fn sign_then_verify_and_signatures_accumulate() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
     let image = reg.image("team/app:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let (a, b) = (key(), key());
 
     let signed = cosign::sign(&image, &a, Default::default(), &opts).unwrap();
@@ -385,12 +109,12 @@ fn sign_then_verify_and_signatures_accumulate() {
     assert_eq!(ok[0].payload["optional"], Value::Null);
 
     // The layer as the registry holds it: cosign's media type, payload bytes, signature annotation.
-    let m = reg.manifest("team/app", &tag(NODE, "sig"));
+    let m = manifest(&reg, "team/app", &tag(NODE, "sig"));
     assert_eq!(m["mediaType"], OCI_MANIFEST);
     let layer = &m["layers"][0];
     assert_eq!(layer["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
     assert_eq!(layer["digest"], ok[0].layer_digest.as_str());
-    let payload = reg.blob("team/app", layer["digest"].as_str().unwrap());
+    let payload = reg.get_blob("team/app", layer["digest"].as_str().unwrap());
     let want = format!(
         r#"{{"critical":{{"identity":{{"docker-reference":"{}/team/app"}},"image":{{"docker-manifest-digest":"{NODE}"}},"type":"cosign container image signature"}},"optional":null}}"#,
         reg.host()
@@ -413,9 +137,9 @@ fn sign_then_verify_and_signatures_accumulate() {
 
     // The same key again over the same payload: P-256 signing is deterministic (RFC 6979), so
     // the layer is identical and not added twice (cosign's DupeDetector gives the same result).
-    let before = reg.raw_manifest("team/app", &tag(NODE, "sig")).unwrap();
+    let before = raw_manifest(&reg, "team/app", &tag(NODE, "sig")).unwrap();
     cosign::sign(&image, &a, Default::default(), &opts).unwrap();
-    let after = reg.raw_manifest("team/app", &tag(NODE, "sig")).unwrap();
+    let after = raw_manifest(&reg, "team/app", &tag(NODE, "sig")).unwrap();
     let m: Value = serde_json::from_slice(&after).unwrap();
     assert_eq!(m["layers"].as_array().unwrap().len(), 2, "{m}");
     assert_eq!(serde_json::from_slice::<Value>(&before).unwrap()["layers"], m["layers"]);
@@ -427,7 +151,7 @@ fn sign_then_verify_and_signatures_accumulate() {
     ann.insert("team".into(), json!("payments"));
     ann.insert("approved".into(), json!("yes"));
     cosign::sign(&image, &b, ann, &opts).unwrap();
-    assert_eq!(reg.manifest("team/app", &tag(NODE, "sig"))["layers"].as_array().unwrap().len(), 3);
+    assert_eq!(manifest(&reg, "team/app", &tag(NODE, "sig"))["layers"].as_array().unwrap().len(), 3);
     let ok_b = cosign::verify(&image, b.public_key(), &opts).unwrap();
     assert_eq!(ok_b.len(), 2);
     assert!(ok_b.iter().any(|v| v.payload["optional"] == json!({"approved": "yes", "team": "payments"})));
@@ -443,9 +167,9 @@ fn sign_then_verify_and_signatures_accumulate() {
 
 #[test]
 fn sign_by_digest_reference() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("rust-app", "team/rust:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let a = key();
     let signed = cosign::sign(&reg.image(&format!("team/rust@{RUST}")), &a, Default::default(), &opts).unwrap();
     assert_eq!(signed.digest, RUST);
@@ -460,16 +184,16 @@ fn sign_by_digest_reference() {
 
 #[test]
 fn wrong_key_and_missing_signature_tag() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
     reg.push("java-app", "team/java:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let (a, other) = (key(), key());
     let image = reg.image("team/app:1.0");
     cosign::sign(&image, &a, Default::default(), &opts).unwrap();
 
     let e = err_text(cosign::verify(&image, other.public_key(), &opts).unwrap_err());
-    let layer = reg.manifest("team/app", &tag(NODE, "sig"))["layers"][0]["digest"].as_str().unwrap().to_string();
+    let layer = manifest(&reg, "team/app", &tag(NODE, "sig"))["layers"][0]["digest"].as_str().unwrap().to_string();
     assert!(e.contains("no valid signature for") && e.contains(NODE), "{e}");
     assert!(e.contains(&format!("signature 1 ({layer})")) && e.contains("wrong key"), "{e}");
 
@@ -487,22 +211,22 @@ fn wrong_key_and_missing_signature_tag() {
 
 #[test]
 fn edited_payload_fails() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let a = key();
     let image = reg.image("team/app:1.0");
     cosign::sign(&image, &a, Default::default(), &opts).unwrap();
 
     let sig_tag = tag(NODE, "sig");
-    let m = reg.manifest("team/app", &sig_tag);
-    let payload = reg.blob("team/app", m["layers"][0]["digest"].as_str().unwrap());
+    let m = manifest(&reg, "team/app", &sig_tag);
+    let payload = reg.get_blob("team/app", m["layers"][0]["digest"].as_str().unwrap());
     let text = String::from_utf8(payload).unwrap();
     let edited = text.replace(r#""optional":null"#, r#""optional":{"approved":"yes"}"#);
     assert_ne!(edited, text);
-    let new_layer = reg.replace_layer("team/app", &sig_tag, 0, edited.as_bytes());
+    let new_layer = replace_layer(&reg, "team/app", &sig_tag, 0, edited.as_bytes());
     // The signature annotation was kept: only the payload changed.
-    assert_eq!(reg.manifest("team/app", &sig_tag)["layers"][0]["annotations"], m["layers"][0]["annotations"]);
+    assert_eq!(manifest(&reg, "team/app", &sig_tag)["layers"][0]["annotations"], m["layers"][0]["annotations"]);
 
     let e = err_text(cosign::verify(&image, a.public_key(), &opts).unwrap_err());
     assert!(e.contains(&format!("signature 1 ({new_layer})")), "{e}");
@@ -510,14 +234,14 @@ fn edited_payload_fails() {
     assert!(e.contains("the payload was edited"), "{e}");
 
     // A signature annotation that is not base64 is named as such.
-    let mut m = reg.manifest("team/app", &sig_tag);
+    let mut m = manifest(&reg, "team/app", &sig_tag);
     m["layers"][0]["annotations"][SIGNATURE_ANNOTATION] = json!("not base64!");
-    reg.put_manifest("team/app", &sig_tag, &serde_json::to_vec(&m).unwrap());
+    reg.put_manifest("team/app", &sig_tag, OCI_MANIFEST, &serde_json::to_vec(&m).unwrap());
     let e = err_text(cosign::verify(&image, a.public_key(), &opts).unwrap_err());
     assert!(e.contains("signature is not base64"), "{e}");
     // And one without the annotation.
     m["layers"][0]["annotations"] = json!({});
-    reg.put_manifest("team/app", &sig_tag, &serde_json::to_vec(&m).unwrap());
+    reg.put_manifest("team/app", &sig_tag, OCI_MANIFEST, &serde_json::to_vec(&m).unwrap());
     let e = err_text(cosign::verify(&image, a.public_key(), &opts).unwrap_err());
     assert!(e.contains(&format!("no {SIGNATURE_ANNOTATION} annotation")), "{e}");
 }
@@ -526,44 +250,44 @@ fn edited_payload_fails() {
 /// hide a valid signature after it: it is one failed entry, named in the reasons.
 #[test]
 fn an_unreadable_sig_layer_does_not_hide_a_valid_one() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let a = key();
     let image = reg.image("team/app:1.0");
     cosign::sign(&image, &a, Default::default(), &opts).unwrap();
 
     let sig_tag = tag(NODE, "sig");
-    let mut m = reg.manifest("team/app", &sig_tag);
+    let mut m = manifest(&reg, "team/app", &sig_tag);
     let mut hostile = m["layers"][0].clone();
     hostile["size"] = json!(bulwark_sign::oci::MAX_LAYER + 1);
     let hostile_digest = hostile["digest"].as_str().unwrap().to_string();
     m["layers"].as_array_mut().unwrap().insert(0, hostile);
-    reg.put_manifest("team/app", &sig_tag, &serde_json::to_vec(&m).unwrap());
+    reg.put_manifest("team/app", &sig_tag, OCI_MANIFEST, &serde_json::to_vec(&m).unwrap());
 
     let sigs = cosign::verify(&image, a.public_key(), &opts).unwrap();
     assert_eq!(sigs.len(), 1);
     assert_eq!(critical(&sigs[0]).1, NODE);
     // Alone, the hostile layer is the reason given.
     m["layers"].as_array_mut().unwrap().truncate(1);
-    reg.put_manifest("team/app", &sig_tag, &serde_json::to_vec(&m).unwrap());
+    reg.put_manifest("team/app", &sig_tag, OCI_MANIFEST, &serde_json::to_vec(&m).unwrap());
     let e = err_text(cosign::verify(&image, a.public_key(), &opts).unwrap_err());
     assert!(e.contains(&format!("signature 1 ({hostile_digest})")) && e.contains("more than"), "{e}");
 }
 
 #[test]
 fn signature_copied_to_another_image_fails() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
     reg.push("rust-app", "team/app:2.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let a = key();
     cosign::sign(&reg.image("team/app:1.0"), &a, Default::default(), &opts).unwrap();
 
     // The .sig manifest of image A, byte for byte, under the .sig tag of image B.
-    let raw = reg.raw_manifest("team/app", &tag(NODE, "sig")).unwrap();
-    assert!(reg.raw_manifest("team/app", &tag(RUST, "sig")).is_none());
-    reg.put_manifest("team/app", &tag(RUST, "sig"), &raw);
+    let raw = raw_manifest(&reg, "team/app", &tag(NODE, "sig")).unwrap();
+    assert!(raw_manifest(&reg, "team/app", &tag(RUST, "sig")).is_none());
+    reg.put_manifest("team/app", &tag(RUST, "sig"), OCI_MANIFEST, &raw);
 
     let image_b = reg.image("team/app:2.0");
     let e = err_text(cosign::verify(&image_b, a.public_key(), &opts).unwrap_err());
@@ -584,9 +308,9 @@ fn signature_copied_to_another_image_fails() {
 
 #[test]
 fn retagged_image_fails() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let a = key();
     let image = reg.image("team/app:1.0");
     assert_eq!(cosign::sign(&image, &a, Default::default(), &opts).unwrap().digest, NODE);
@@ -608,9 +332,9 @@ fn retagged_image_fails() {
 
 #[test]
 fn attestations() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let (a, other) = (key(), key());
     let image = reg.image("team/app:1.0");
 
@@ -632,7 +356,7 @@ fn attestations() {
 
     // The layer: a DSSE envelope with cosign's annotations.
     let att_tag = tag(NODE, "att");
-    let m = reg.manifest("team/app", &att_tag);
+    let m = manifest(&reg, "team/app", &att_tag);
     let layer = &m["layers"][0];
     assert_eq!(layer["mediaType"], "application/vnd.dsse.envelope.v1+json");
     assert_eq!(layer["annotations"]["predicateType"], "https://cyclonedx.org/bom");
@@ -652,19 +376,19 @@ fn attestations() {
     // A second attestation of another type accumulates; --type picks it.
     let slsa = br#"{"builder":{"id":"https://example.com/builder"},"buildType":"https://example.com/type"}"#;
     cosign::attest(&image, &a, "slsaprovenance", slsa, &opts).unwrap();
-    assert_eq!(reg.manifest("team/app", &att_tag)["layers"].as_array().unwrap().len(), 2);
+    assert_eq!(manifest(&reg, "team/app", &att_tag)["layers"].as_array().unwrap().len(), 2);
     let ok = cosign::verify_attestation(&image, a.public_key(), Some("slsaprovenance"), &opts).unwrap();
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0].predicate_type, "https://slsa.dev/provenance/v0.2");
     assert_eq!(cosign::verify_attestation(&image, a.public_key(), None, &opts).unwrap().len(), 2);
 
     // DSSE payloadType changed in the stored envelope (signature kept): refused, naming it.
-    let m = reg.manifest("team/app", &att_tag);
-    let envelope = reg.blob("team/app", m["layers"][0]["digest"].as_str().unwrap());
+    let m = manifest(&reg, "team/app", &att_tag);
+    let envelope = reg.get_blob("team/app", m["layers"][0]["digest"].as_str().unwrap());
     let mut env: Value = serde_json::from_slice(&envelope).unwrap();
     assert_eq!(env["payloadType"], "application/vnd.in-toto+json");
     env["payloadType"] = json!("application/json");
-    let new_layer = reg.replace_layer("team/app", &att_tag, 0, &serde_json::to_vec(&env).unwrap());
+    let new_layer = replace_layer(&reg, "team/app", &att_tag, 0, &serde_json::to_vec(&env).unwrap());
     let e = err_text(cosign::verify_attestation(&image, a.public_key(), Some("cyclonedx"), &opts).unwrap_err());
     assert!(e.contains(&format!("attestation 1 ({new_layer})")), "{e}");
     assert!(e.contains("payloadType \"application/json\" is not \"application/vnd.in-toto+json\""), "{e}");
@@ -676,16 +400,16 @@ fn attestations() {
     let statement = STANDARD.decode(env["payload"].as_str().unwrap()).unwrap();
     let edited = String::from_utf8(statement).unwrap().replace(&NODE[7..], &JAVA[7..]);
     env["payload"] = json!(STANDARD.encode(edited));
-    reg.replace_layer("team/app", &att_tag, 0, &serde_json::to_vec(&env).unwrap());
+    replace_layer(&reg, "team/app", &att_tag, 0, &serde_json::to_vec(&env).unwrap());
     let e = err_text(cosign::verify_attestation(&image, a.public_key(), Some("cyclonedx"), &opts).unwrap_err());
     assert!(e.contains("no valid attestation") && e.contains("does not match the key and message"), "{e}");
 }
 
 #[test]
 fn triangulate_and_sbom_attachment() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let image = reg.image("team/app:1.0");
     let hex = NODE.strip_prefix("sha256:").unwrap();
     for (kind, suffix) in [(Attachment::Signature, "sig"), (Attachment::Attestation, "att"), (Attachment::Sbom, "sbom")]
@@ -732,9 +456,9 @@ fn triangulate_and_sbom_attachment() {
 
 #[test]
 fn cosign_written_key_files() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("java-app", "team/java:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let key_pem = std::fs::read(format!("{COSIGN_KEYS}/cosign.key")).unwrap();
     let pub_pem = std::fs::read(format!("{COSIGN_KEYS}/cosign.pub")).unwrap();
     let private = load_private_key(&key_pem, b"", "cosign.key").unwrap();
@@ -753,9 +477,9 @@ fn cosign_written_key_files() {
 
 #[test]
 fn basic_auth_from_a_docker_config() {
-    let Some(reg) = Registry::start(Some(("bulwark", "s3cret-pass"))) else { return };
+    let reg = registry!("bulwark", "s3cret-pass");
     reg.push("node-app", "team/app:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let a = key();
     let image = reg.image("team/app:1.0");
 
@@ -764,11 +488,10 @@ fn basic_auth_from_a_docker_config() {
     assert_eq!(cosign::verify(&image, a.public_key(), &opts).unwrap().len(), 1);
     cosign::attest(&image, &a, "cyclonedx", CYCLONEDX.as_bytes(), &opts).unwrap();
     assert_eq!(cosign::verify_attestation(&image, a.public_key(), None, &opts).unwrap().len(), 1);
-    assert_eq!(reg.manifest("team/app", &tag(NODE, "sig"))["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(manifest(&reg, "team/app", &tag(NODE, "sig"))["layers"].as_array().unwrap().len(), 1);
 
     // No credentials: refused, saying it is about authentication.
-    let anonymous =
-        RegistryOptions { allow_insecure: true, docker_config: Some(reg.docker_config("anon", &json!({}))) };
+    let anonymous = RegistryOptions { allow_insecure: true, docker_config: Some(reg.docker_config("anon", "{}")) };
     let e = err_text(cosign::sign(&image, &a, Default::default(), &anonymous).unwrap_err());
     assert!(e.contains(&reg.host()), "names the registry: {e}");
     assert!(is_auth_error(&e), "{e}");
@@ -777,51 +500,52 @@ fn basic_auth_from_a_docker_config() {
 
     // A wrong password: refused the same way, and nothing was added.
     let wrong = json!({"auths": {reg.host(): {"auth": STANDARD.encode("bulwark:wrong")}}});
-    let wrong = RegistryOptions { allow_insecure: true, docker_config: Some(reg.docker_config("wrong", &wrong)) };
+    let wrong =
+        RegistryOptions { allow_insecure: true, docker_config: Some(reg.docker_config("wrong", &wrong.to_string())) };
     let e = err_text(cosign::sign(&image, &a, Default::default(), &wrong).unwrap_err());
     assert!(is_auth_error(&e), "{e}");
     assert!(!e.contains("s3cret-pass") && !e.contains(&STANDARD.encode("bulwark:wrong")), "no secrets: {e}");
-    assert_eq!(reg.manifest("team/app", &tag(NODE, "sig"))["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(manifest(&reg, "team/app", &tag(NODE, "sig"))["layers"].as_array().unwrap().len(), 1);
 }
 
 #[test]
 fn plain_http_needs_allow_insecure() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
     let a = key();
     let image = reg.image("team/app:1.0");
-    let secure = RegistryOptions { allow_insecure: false, ..reg.opts() };
+    let secure = RegistryOptions { allow_insecure: false, ..opts(&reg) };
     let e = err_text(cosign::sign(&image, &a, Default::default(), &secure).unwrap_err());
     assert!(e.contains(&reg.host()) && e.contains("https://"), "names the registry and says it tried HTTPS: {e}");
     // Nothing was written.
-    assert!(reg.raw_manifest("team/app", &tag(NODE, "sig")).is_none());
+    assert!(raw_manifest(&reg, "team/app", &tag(NODE, "sig")).is_none());
     let e2 = err_text(cosign::verify(&image, a.public_key(), &secure).unwrap_err());
     assert!(e2.contains(&reg.host()), "{e2}");
     assert!(!e2.contains("no signatures found"), "a refused connection is not a missing signature: {e2}");
     // The same calls work once allowed.
-    cosign::sign(&image, &a, Default::default(), &reg.opts()).unwrap();
-    assert_eq!(cosign::verify(&image, a.public_key(), &reg.opts()).unwrap().len(), 1);
+    cosign::sign(&image, &a, Default::default(), &opts(&reg)).unwrap();
+    assert_eq!(cosign::verify(&image, a.public_key(), &opts(&reg)).unwrap().len(), 1);
 }
 
 // Gaps found in src/ and reported, not fixed here: un-ignore each once fixed.
 
 #[test]
 fn plain_http_error_says_how_to_allow_it() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
-    let secure = RegistryOptions { allow_insecure: false, ..reg.opts() };
+    let secure = RegistryOptions { allow_insecure: false, ..opts(&reg) };
     let e = err_text(cosign::sign(&reg.image("team/app:1.0"), &key(), Default::default(), &secure).unwrap_err());
     assert!(e.contains("insecure"), "{e}");
 }
 
 #[test]
 fn attestation_signature_failure_names_the_layer() {
-    let Some(reg) = Registry::start(None) else { return };
+    let reg = registry!();
     reg.push("node-app", "team/app:1.0");
-    let opts = reg.opts();
+    let opts = opts(&reg);
     let image = reg.image("team/app:1.0");
     cosign::attest(&image, &key(), "cyclonedx", CYCLONEDX.as_bytes(), &opts).unwrap();
     let e = err_text(cosign::verify_attestation(&image, key().public_key(), None, &opts).unwrap_err());
-    let layer = reg.manifest("team/app", &tag(NODE, "att"))["layers"][0]["digest"].as_str().unwrap().to_string();
+    let layer = manifest(&reg, "team/app", &tag(NODE, "att"))["layers"][0]["digest"].as_str().unwrap().to_string();
     assert!(e.contains(&format!("attestation 1 ({layer})")), "{e}");
 }

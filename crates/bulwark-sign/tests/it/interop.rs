@@ -10,10 +10,11 @@ use bulwark_sign::dsse::{self, Envelope, Statement};
 use bulwark_sign::keys::{encrypt_private_key, generate, load_private_key, load_public_key, PublicKey};
 use bulwark_sign::payload::SimpleSigning;
 use bulwark_sign::{KeyAlgorithm, SignError, Signer, Verifier};
+use bulwark_testkit::SharedDir;
 use sigstore::crypto::signing_key::SigStoreKeyPair;
 use sigstore::crypto::{CosignVerificationKey, Signature, SigningScheme};
 
-const COSIGN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/cosign");
+const COSIGN: SharedDir = SharedDir("data/cosign");
 const DIGEST: &str = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4";
 
 fn read(rel: &str) -> Vec<u8> {

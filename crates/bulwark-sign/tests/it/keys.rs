@@ -9,9 +9,10 @@ use bulwark_sign::keys::{
 };
 use bulwark_sign::payload::SimpleSigning;
 use bulwark_sign::{KeyAlgorithm, PrivateKey, SignError, Signer, Verifier};
+use bulwark_testkit::SharedDir;
 use p256::pkcs8::DecodePrivateKey as _;
 
-const COSIGN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/cosign");
+const COSIGN: SharedDir = SharedDir("data/cosign");
 const DIGEST: &str = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4";
 
 fn read(rel: &str) -> Vec<u8> {

@@ -1,0 +1,3 @@
+//! bulwark-image's integration tests, one binary: each former `tests/X.rs` is module `X`.
+
+mod registry;
