@@ -196,7 +196,8 @@ fn verify_bundle_exit_codes_follow_the_table() {
     assert!(err.contains("missing.json"), "{err}");
     std::fs::write(d.join("bad.pub"), "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").unwrap();
     let keyed = bundle("managed-key-happy-path");
-    let out = run(d, &["verify-bundle", "--bundle", keyed.to_str().unwrap(), "--key", "bad.pub", artifact.to_str().unwrap()]);
+    let out =
+        run(d, &["verify-bundle", "--bundle", keyed.to_str().unwrap(), "--key", "bad.pub", artifact.to_str().unwrap()]);
     let (c, err) = code(&out);
     assert!(c == Some(2) && err.contains("public key"), "{c:?} {err}");
     assert_eq!(run(d, &["verify-bundle", "--no-such-flag"]).status.code(), Some(2));

@@ -307,7 +307,8 @@ fn walk(
     let raw = layer.location.open()?;
     let compressed_count = AtomicU64::new(0);
     std::thread::scope(|s| {
-        let (mut head, reader) = crate::prefetch::spawn(s, raw, layer.digest.as_ref().map(|d| d.algorithm()), &compressed_count, progress);
+        let (mut head, reader) =
+            crate::prefetch::spawn(s, raw, layer.digest.as_ref().map(|d| d.algorithm()), &compressed_count, progress);
         let mut magic = [0u8; 4];
         {
             let m = head.fill_buf().map_err(|e| fail(format!("reading blob: {e}")))?;
@@ -611,7 +612,10 @@ fn walk(
         }
         if let Some(actual) = uncompressed_digest {
             if actual != layer.diff_id {
-                return Err(ImageError::DiffIdMismatch { diff_id: layer.diff_id.to_string(), actual: actual.to_string() });
+                return Err(ImageError::DiffIdMismatch {
+                    diff_id: layer.diff_id.to_string(),
+                    actual: actual.to_string(),
+                });
             }
         }
         let mut results = results.into_inner().unwrap_or_default();
@@ -744,8 +748,8 @@ pub(crate) fn run_detectors(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bulwark_oci::Digest;
     use crate::source::BlobLocation;
+    use bulwark_oci::Digest;
 
     /// Read `tar` (plain or gzip) as a layer checked by its diff id.
     fn read(blob: &[u8], tar: &[u8]) -> Result<LayerInventory> {

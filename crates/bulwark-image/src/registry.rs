@@ -19,17 +19,17 @@
 use crate::error::{ImageError, Result};
 use crate::source::{self, BlobLocation, DirBlobs, ResolvedImage};
 use crate::spec::{self, Index, Manifest, Platform};
-use bulwark_catalog::SourceInfo;
 use base64::Engine as _;
+use bulwark_catalog::SourceInfo;
 use bulwark_oci::credentials::{self, Auth};
 use bulwark_oci::{Descriptor, Digest};
-use serde::Deserialize;
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
+use serde::Deserialize;
 use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -1075,7 +1075,9 @@ mod tests {
     fn platform_error_on_a_huge_index_is_fast_and_short() {
         let d = Digest::of_bytes(b"a");
         let manifests: Vec<String> = (0..200_000)
-            .map(|i| format!(r#"{{"digest": "{d}", "size": 1, "platform": {{"os": "linux", "architecture": "a{i}"}}}}"#))
+            .map(|i| {
+                format!(r#"{{"digest": "{d}", "size": 1, "platform": {{"os": "linux", "architecture": "a{i}"}}}}"#)
+            })
             .collect();
         let index: Index = serde_json::from_str(&format!(r#"{{"manifests": [{}]}}"#, manifests.join(","))).unwrap();
         let start = std::time::Instant::now();

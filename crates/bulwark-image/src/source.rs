@@ -2,10 +2,10 @@
 //! [`ResolvedImage`] — a list of layers with the place their bytes are and the digests to check —
 //! so that layer reading, caching and squashing are the same for every source.
 
-use bulwark_oci::{Descriptor, Digest};
 use crate::error::{ImageError, Result};
 use crate::spec::{self, ImageConfig, Index, Manifest, Platform};
 use bulwark_catalog::{LayerInfo, SourceInfo};
+use bulwark_oci::{Descriptor, Digest};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -154,7 +154,8 @@ impl TarIndex {
 
 impl BlobSource for TarIndex {
     fn locate(&self, digest: &Digest) -> Result<BlobLocation> {
-        self.get(&format!("blobs/{}/{}", digest.algorithm(), digest.hex())).ok_or_else(|| ImageError::MissingBlob(digest.to_string()))
+        self.get(&format!("blobs/{}/{}", digest.algorithm(), digest.hex()))
+            .ok_or_else(|| ImageError::MissingBlob(digest.to_string()))
     }
 }
 
@@ -178,17 +179,12 @@ pub(crate) fn resolve_oci_layout(
     mut info: SourceInfo,
 ) -> Result<(Manifest, Digest, Option<String>, SourceInfo)> {
     let candidates: Vec<&Descriptor> = match tag {
-        Some(t) => index
-            .manifests
-            .iter()
-            .filter(|d| d.ref_name() == Some(t))
-            .collect(),
+        Some(t) => index.manifests.iter().filter(|d| d.ref_name() == Some(t)).collect(),
         None => index.manifests.iter().collect(),
     };
     let desc = match candidates.as_slice() {
         [] if tag.is_some() => {
-            let tags: Vec<_> =
-                index.manifests.iter().filter_map(Descriptor::ref_name).collect();
+            let tags: Vec<_> = index.manifests.iter().filter_map(Descriptor::ref_name).collect();
             return Err(ImageError::invalid(format!(
                 "no image tagged {:?} in the layout (tags: {tags:?})",
                 tag.unwrap_or_default()
@@ -203,8 +199,7 @@ pub(crate) fn resolve_oci_layout(
             match hit {
                 Some(d) => (*d).clone(),
                 None => {
-                    let tags: Vec<_> =
-                        many.iter().filter_map(|d| d.ref_name()).collect();
+                    let tags: Vec<_> = many.iter().filter_map(|d| d.ref_name()).collect();
                     return Err(ImageError::invalid(format!(
                         "the layout holds {} images; name one with :TAG (tags: {tags:?})",
                         many.len()
@@ -287,11 +282,7 @@ pub(crate) fn read_verified(loc: &BlobLocation, digest: &Digest, size: u64) -> R
         return Err(ImageError::DigestMismatch { digest: digest.to_string(), actual: actual.to_string() });
     }
     if size > 0 && buf.len() as u64 != size {
-        return Err(ImageError::SizeMismatch {
-            digest: digest.to_string(),
-            expected: size,
-            actual: buf.len() as u64,
-        });
+        return Err(ImageError::SizeMismatch { digest: digest.to_string(), expected: size, actual: buf.len() as u64 });
     }
     Ok(buf)
 }
@@ -331,9 +322,8 @@ pub(crate) fn layers_from_manifest(
     info.manifest_digest = Some(manifest_digest.to_string());
     info.image_id = Some(config_digest.to_string());
     if !config.os.is_empty() {
-        info.platform = Some(
-            Platform::new(config.os.clone(), config.architecture.clone(), config.variant.clone()).to_string(),
-        );
+        info.platform =
+            Some(Platform::new(config.os.clone(), config.architecture.clone(), config.variant.clone()).to_string());
     }
     info.layers = layers
         .iter()

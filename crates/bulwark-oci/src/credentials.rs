@@ -17,7 +17,10 @@ const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 #[derive(Clone, PartialEq, Eq)]
 pub enum Auth {
     Anonymous,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// A registry token used as is (`registrytoken`).
     Bearer(String),
 }

@@ -106,10 +106,12 @@ impl Digest {
         let (alg, encoded) = s.split_once(':').ok_or_else(|| DigestError::Malformed(shown(s)))?;
         // algorithm ::= component (separator component)*; component ::= [a-z0-9]+; separator ::= [+._-]
         let alg_ok = !alg.is_empty()
-            && alg.split(['+', '.', '_', '-']).all(|c| !c.is_empty() && c.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9')));
+            && alg
+                .split(['+', '.', '_', '-'])
+                .all(|c| !c.is_empty() && c.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9')));
         // encoded ::= [a-zA-Z0-9=_-]+
-        let enc_ok =
-            !encoded.is_empty() && encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
+        let enc_ok = !encoded.is_empty()
+            && encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
         if !alg_ok || !enc_ok {
             return Err(DigestError::Malformed(shown(s)));
         }
@@ -262,7 +264,9 @@ mod tests {
 
     #[test]
     fn refuses_traversal_other_forms_and_wrong_lengths() {
-        for bad in ["sha256:../../../../etc/passwd", "sha256", ":abc", "sha256:", "SHA256:ab", "sha256+:ab", "sha256:a/b"] {
+        for bad in
+            ["sha256:../../../../etc/passwd", "sha256", ":abc", "sha256:", "SHA256:ab", "sha256+:ab", "sha256:a/b"]
+        {
             assert!(matches!(Digest::parse(bad), Err(DigestError::Malformed(_))), "{bad}");
         }
         // Grammatical, registered in the spec or not, but not verifiable here.

@@ -4,8 +4,8 @@
 //! there, so several signers accumulate on one tag, as with cosign.
 
 use crate::SignError;
-pub use bulwark_oci::media_type::{OCI_CONFIG, OCI_MANIFEST};
 use bulwark_oci::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX};
+pub use bulwark_oci::media_type::{OCI_CONFIG, OCI_MANIFEST};
 pub use bulwark_oci::Descriptor;
 use bulwark_oci::{credentials, Auth, Digest};
 use oci_client::client::{ClientConfig, ClientProtocol};

@@ -31,8 +31,8 @@ use crate::bundle::{self, Artifact, Policy, TrustRoot, BUNDLE_V03_MEDIA_TYPE, MA
 use crate::cosign::Signed;
 use crate::dsse::{self, Envelope, Statement, INTOTO_PAYLOAD_TYPE, STATEMENT_V1};
 use crate::oci::{Descriptor, RegistryOptions, Remote};
-use bulwark_oci::Digest;
 use crate::{gojson, keys, pem, SignError, Signer};
+use bulwark_oci::Digest;
 
 /// The predicate type of cosign v3's image signature statement.
 pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
