@@ -514,11 +514,19 @@ mod tests {
     /// blobs are found by digest alone.
     #[test]
     fn blob_root_follows_an_index_to_the_platforms_image() {
+        // sha512 (the image spec's other registered algorithm) end to end: blobs/sha512/<hex>,
+        // each blob and layer checked with the algorithm of its digest.
+        for alg in bulwark_oci::Algorithm::ALL {
+            blob_root_with(alg);
+        }
+    }
+
+    fn blob_root_with(alg: bulwark_oci::Algorithm) {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = dir.path().join("blobs/sha256");
+        let blobs = dir.path().join("blobs").join(alg.name());
         std::fs::create_dir_all(&blobs).unwrap();
         let put = |bytes: &[u8]| -> Digest {
-            let d = Digest::of_bytes(bytes);
+            let d = alg.digest(bytes);
             std::fs::write(blobs.join(d.hex()), bytes).unwrap();
             d
         };
