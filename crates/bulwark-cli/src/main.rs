@@ -5,7 +5,10 @@ use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+use exit::Exit;
+
 mod db;
+mod exit;
 mod registry;
 mod scan;
 mod sign;
@@ -118,23 +121,27 @@ impl ImageArgs {
     }
 }
 
+/// Exit codes: see [`exit`] (0 ok, 1 verification or policy failure, 2 usage or input error,
+/// N for `scan --exit-code N`).
 fn main() {
+    // Clap exits 2 on a usage error itself, as the table says.
     let cli = Cli::parse();
-    let code = match run(cli) {
-        Ok(code) => code,
+    let exit = match run(cli) {
+        Ok(exit) => exit,
         Err(e) => {
             eprintln!("bulwark: error: {e:#}");
-            2
+            Exit::Error
         }
     };
-    std::process::exit(code);
+    std::process::exit(exit.code());
 }
 
-fn run(cli: Cli) -> Result<i32> {
+fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Sbom(a) => sbom(a),
         Command::Scan(a) => scan::run(a),
-        Command::Db(c) => db::run(c),
+        // These end in success or an error.
+        Command::Db(c) => db::run(c).map(|_| Exit::Success),
         Command::GenerateKeyPair(a) => sign::generate_key_pair(a),
         Command::Sign(a) => sign::sign(a),
         Command::Verify(a) => sign::verify(a),
@@ -144,11 +151,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::VerifyProvenance(a) => sign::verify_provenance(a),
         Command::Triangulate(a) => sign::triangulate(a),
         Command::VerifyBundle(a) => sign::verify_bundle(a),
-        Command::Registry(c) => registry::run(c),
+        Command::Registry(c) => registry::run(c).map(|_| Exit::Success),
     }
 }
 
-fn sbom(a: SbomArgs) -> Result<i32> {
+fn sbom(a: SbomArgs) -> Result<Exit> {
     let Some(format) = bulwark_sbom::format_by_name(&a.format) else {
         let names: Vec<_> = bulwark_sbom::formats().iter().map(|f| f.name()).collect();
         bail!("unknown --format {:?}; one of: {}", a.format, names.join(", "));
@@ -160,7 +167,7 @@ fn sbom(a: SbomArgs) -> Result<i32> {
         }
     }
     write_output(a.output.as_deref(), |out| Ok(format.write(&inv, out)?))?;
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// Writes to FILE (created, or replaced) or to standard output, buffered.

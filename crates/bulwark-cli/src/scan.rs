@@ -1,6 +1,7 @@
 //! `bulwark scan`: inventory (an image, a directory or an SBOM) → match → suppress → report.
 
 use crate::db::DbLocation;
+use crate::exit::Exit;
 use crate::ImageArgs;
 use anyhow::{bail, Context, Result};
 use bulwark_vulndb::severity::Level;
@@ -26,9 +27,11 @@ pub(crate) struct ScanArgs {
     /// Severities to report, comma-separated (UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL).
     #[arg(short, long, value_delimiter = ',')]
     severity: Vec<String>,
-    /// Exit with this code when any finding is reported (after filters and suppressions).
-    #[arg(long, default_value_t = 0)]
-    exit_code: i32,
+    /// Exit with this code (0-255) when any finding is reported (after filters and
+    /// suppressions), as Trivy's --exit-code; 0, the default, never fails on findings.
+    // u8: a wider code would be cut to its low byte by the OS, and 256 would exit 0.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8))]
+    exit_code: u8,
     /// Leave out vulnerabilities that have no fix yet.
     #[arg(long)]
     ignore_unfixed: bool,
@@ -46,7 +49,7 @@ pub(crate) struct ScanArgs {
     image: ImageArgs,
 }
 
-pub(crate) fn run(a: ScanArgs) -> Result<i32> {
+pub(crate) fn run(a: ScanArgs) -> Result<Exit> {
     let Some(format) = bulwark_report::format_by_name(&a.format) else {
         let names: Vec<_> = bulwark_report::formats().iter().map(|f| f.name()).collect();
         bail!("unknown --format {:?}; one of: {}", a.format, names.join(", "));
@@ -73,7 +76,7 @@ pub(crate) fn run(a: ScanArgs) -> Result<i32> {
     let color = a.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let opts = bulwark_report::WriteOptions { color };
     crate::write_output(a.output.as_deref(), |out| Ok(format.write(&report, out, &opts)?))?;
-    Ok(if report.findings.is_empty() { 0 } else { a.exit_code })
+    Ok(if report.findings.is_empty() || a.exit_code == 0 { Exit::Success } else { Exit::Findings(a.exit_code) })
 }
 
 fn policy(a: &ScanArgs) -> Result<bulwark_match::Policy> {

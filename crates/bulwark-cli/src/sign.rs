@@ -1,6 +1,7 @@
 //! Cosign-compatible commands: generate-key-pair, sign, verify, attach sbom, attest,
 //! verify-attestation, verify-provenance, triangulate, verify-bundle.
 
+use crate::exit::Exit;
 use anyhow::{bail, Context, Result};
 use bulwark_sign::bundle::{Match, Policy, TrustRoot};
 use bulwark_sign::oci::{Attachment, RegistryOptions};
@@ -299,15 +300,15 @@ fn print_json(v: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn generate_key_pair(a: GenerateKeyPairArgs) -> Result<i32> {
+pub(crate) fn generate_key_pair(a: GenerateKeyPairArgs) -> Result<Exit> {
     let password = bulwark_sign::keys::password_from_env_or_prompt(true)?;
     let pair = bulwark_sign::keys::generate()?;
     let (k, p) = bulwark_sign::keys::write_key_pair(&a.output_dir, &pair, &password)?;
     eprintln!("Private key written to {}\nPublic key written to {}", k.display(), p.display());
-    Ok(0)
+    Ok(Exit::Success)
 }
 
-pub(crate) fn sign(a: SignArgs) -> Result<i32> {
+pub(crate) fn sign(a: SignArgs) -> Result<Exit> {
     let key = private_key(&a.key)?;
     let mut ann = serde_json::Map::new();
     for kv in &a.annotations {
@@ -320,10 +321,10 @@ pub(crate) fn sign(a: SignArgs) -> Result<i32> {
         bulwark_sign::cosign::sign(&a.image, &key, ann, &a.registry.options())?
     };
     eprintln!("Signed {} ({}); signature pushed to {}", a.image, signed.digest, signed.location);
-    Ok(0)
+    Ok(Exit::Success)
 }
 
-pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
+pub(crate) fn verify(a: VerifyArgs) -> Result<Exit> {
     let Some(key_path) = &a.key else { return verify_keyless(&a) };
     let pem = read(key_path)?;
     // The key is checked here first, so that a bad key file is named by its path.
@@ -335,7 +336,7 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
         Ok(found) => found,
         Err(bulwark_sign::SignError::BadSignature(why)) => {
             eprintln!("bulwark: error: {why}");
-            return Ok(1);
+            return Ok(Exit::Failure);
         }
         Err(e) => return Err(e.into()),
     };
@@ -345,12 +346,12 @@ pub(crate) fn verify(a: VerifyArgs) -> Result<i32> {
     let payloads = found.payloads;
     eprintln!("Verification for {} --\nThe signatures were verified against the specified public key", a.image);
     print_json(&serde_json::Value::Array(payloads))?;
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 /// `verify` without `--key`: keyless signatures under the `.sig` tag, checked offline
 /// against the trust root (certificate chain, SET) and the identity and issuer asked for.
-fn verify_keyless(a: &VerifyArgs) -> Result<i32> {
+fn verify_keyless(a: &VerifyArgs) -> Result<Exit> {
     let policy = a.identity.policy(a.trust.root()?, "keyless verification (no --key)")?;
     match bulwark_sign::cosign::verify_keyless(&a.image, &policy, &a.registry.options()) {
         Ok(sigs) => {
@@ -361,17 +362,17 @@ fn verify_keyless(a: &VerifyArgs) -> Result<i32> {
                 policy.trust_root().name()
             );
             print_json(&serde_json::Value::Array(sigs.into_iter().map(|s| s.payload).collect()))?;
-            Ok(0)
+            Ok(Exit::Success)
         }
         Err(bulwark_sign::SignError::BadSignature(why)) => {
             eprintln!("bulwark: error: {why}");
-            Ok(1)
+            Ok(Exit::Failure)
         }
         Err(e) => Err(e.into()),
     }
 }
 
-pub(crate) fn attach(c: AttachCommand) -> Result<i32> {
+pub(crate) fn attach(c: AttachCommand) -> Result<Exit> {
     let AttachCommand::Sbom(a) = c;
     let sbom = read_file(&a.sbom, MAX_INPUT)?;
     let kind = match a.kind.as_deref() {
@@ -396,15 +397,15 @@ pub(crate) fn attach(c: AttachCommand) -> Result<i32> {
     };
     let at = bulwark_sign::cosign::attach_sbom(&a.image, sbom, media, &a.registry.options())?;
     eprintln!("SBOM attached at {at}");
-    Ok(0)
+    Ok(Exit::Success)
 }
 
-pub(crate) fn attest(a: AttestArgs) -> Result<i32> {
+pub(crate) fn attest(a: AttestArgs) -> Result<Exit> {
     let key = private_key(&a.key)?;
     let predicate = read_file(&a.predicate, MAX_INPUT)?;
     let signed = bulwark_sign::cosign::attest(&a.image, &key, &a.kind, &predicate, &a.registry.options())?;
     eprintln!("Attestation of {} ({}) pushed to {}", a.image, signed.digest, signed.location);
-    Ok(0)
+    Ok(Exit::Success)
 }
 
 fn verified_attestations(
@@ -421,7 +422,7 @@ fn verified_attestations(
     }
 }
 
-pub(crate) fn verify_attestation(a: VerifyAttestationArgs) -> Result<i32> {
+pub(crate) fn verify_attestation(a: VerifyAttestationArgs) -> Result<Exit> {
     match verified_attestations(&a.image, &a.key, a.kind.as_deref(), &a.registry)? {
         Ok(statements) => {
             eprintln!(
@@ -431,23 +432,23 @@ pub(crate) fn verify_attestation(a: VerifyAttestationArgs) -> Result<i32> {
             for st in statements {
                 println!("{}", String::from_utf8_lossy(&st.to_json()));
             }
-            Ok(0)
+            Ok(Exit::Success)
         }
         Err(why) => {
             eprintln!("bulwark: error: {why}");
-            Ok(1)
+            Ok(Exit::Failure)
         }
     }
 }
 
-pub(crate) fn verify_provenance(a: VerifyProvenanceArgs) -> Result<i32> {
+pub(crate) fn verify_provenance(a: VerifyProvenanceArgs) -> Result<Exit> {
     let req =
         bulwark_sign::provenance::Requirements { source_uri: a.source_uri.clone(), builder_id: a.builder_id.clone() };
     let statements = match verified_attestations(&a.image, &a.key, None, &a.registry)? {
         Ok(s) => s,
         Err(why) => {
             eprintln!("bulwark: error: {why}");
-            return Ok(1);
+            return Ok(Exit::Failure);
         }
     };
     let mut why = Vec::new();
@@ -456,16 +457,16 @@ pub(crate) fn verify_provenance(a: VerifyProvenanceArgs) -> Result<i32> {
             Ok(summary) => {
                 eprintln!("PASSED: SLSA provenance of {} verified", a.image);
                 print_json(&serde_json::to_value(summary)?)?;
-                return Ok(0);
+                return Ok(Exit::Success);
             }
             Err(e) => why.push(e.to_string()),
         }
     }
     eprintln!("bulwark: error: no attestation of {} passes: {}", a.image, why.join("; "));
-    Ok(1)
+    Ok(Exit::Failure)
 }
 
-pub(crate) fn triangulate(a: TriangulateArgs) -> Result<i32> {
+pub(crate) fn triangulate(a: TriangulateArgs) -> Result<Exit> {
     let kind = match a.kind.as_str() {
         "signature" | "sig" => Attachment::Signature,
         "attestation" | "att" => Attachment::Attestation,
@@ -473,10 +474,10 @@ pub(crate) fn triangulate(a: TriangulateArgs) -> Result<i32> {
         other => bail!("--type {other:?}: one of signature, attestation, sbom"),
     };
     println!("{}", bulwark_sign::cosign::triangulate(&a.image, kind, &a.registry.options())?);
-    Ok(0)
+    Ok(Exit::Success)
 }
 
-pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<i32> {
+pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<Exit> {
     use bulwark_sign::bundle::{verify_bundle, Artifact};
     let bundle = read(&a.bundle)?;
     let root = a.trust.root()?;
@@ -496,6 +497,7 @@ pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<i32> {
             Artifact::Bytes(&artifact_bytes)
         }
     };
+    // As `verify`: a bundle that does not verify is 1; one that cannot be read is 2.
     match verify_bundle(&bundle, artifact, &policy) {
         Ok(v) => {
             eprintln!("Verified OK");
@@ -503,12 +505,13 @@ pub(crate) fn verify_bundle(a: VerifyBundleArgs) -> Result<i32> {
                 "mediaType": v.media_type, "identity": v.identity, "issuer": v.issuer,
                 "integratedTime": v.integrated_time, "logIndexes": v.log_indexes,
             }))?;
-            Ok(0)
+            Ok(Exit::Success)
         }
-        Err(e) => {
-            eprintln!("bulwark: error: {}: {e}", a.bundle.display());
-            Ok(1)
+        Err(bulwark_sign::SignError::BadSignature(why)) => {
+            eprintln!("bulwark: error: {}: {why}", a.bundle.display());
+            Ok(Exit::Failure)
         }
+        Err(e) => Err(anyhow::Error::new(e).context(a.bundle.display().to_string())),
     }
 }
 

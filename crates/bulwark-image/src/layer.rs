@@ -307,7 +307,8 @@ fn walk(
     let raw = layer.location.open()?;
     let compressed_count = AtomicU64::new(0);
     std::thread::scope(|s| {
-        let (mut head, reader) = crate::prefetch::spawn(s, raw, layer.digest.is_some(), &compressed_count, progress);
+        let (mut head, reader) =
+            crate::prefetch::spawn(s, raw, layer.digest.as_ref().map(|d| d.algorithm()), &compressed_count, progress);
         let mut magic = [0u8; 4];
         {
             let m = head.fill_buf().map_err(|e| fail(format!("reading blob: {e}")))?;
@@ -324,7 +325,7 @@ fn walk(
         let compressed_fn = || compressed_count.load(Ordering::Relaxed);
         let guarded = Guard { inner: decompressed, out: 0, compressed: &compressed_fn, limits };
         // The diff id is checked when no blob digest vouches for the bytes (docker-archive).
-        let mut tar_stream = HashingReader::new(guarded, layer.digest.is_none());
+        let mut tar_stream = HashingReader::new(guarded, layer.digest.is_none().then(|| layer.diff_id.algorithm()));
 
         let mut inv = LayerInventory { diff_id: layer.diff_id.to_string(), ..Default::default() };
         let mut warnings = Warnings::default();
@@ -600,8 +601,8 @@ fn walk(
         drop(head);
         let (blob_digest, blob_len) = reader.join().map_err(|_| fail("the blob reader thread failed".into()))?;
         if let (Some(expected), Some(actual)) = (&layer.digest, blob_digest) {
-            if expected.as_str() != actual {
-                return Err(ImageError::DigestMismatch { digest: expected.to_string(), actual });
+            if *expected != actual {
+                return Err(ImageError::DigestMismatch { digest: expected.to_string(), actual: actual.to_string() });
             }
         }
         if let Some(size) = layer.size {
@@ -610,8 +611,11 @@ fn walk(
             }
         }
         if let Some(actual) = uncompressed_digest {
-            if actual != layer.diff_id.as_str() {
-                return Err(ImageError::DiffIdMismatch { diff_id: layer.diff_id.to_string(), actual });
+            if actual != layer.diff_id {
+                return Err(ImageError::DiffIdMismatch {
+                    diff_id: layer.diff_id.to_string(),
+                    actual: actual.to_string(),
+                });
             }
         }
         let mut results = results.into_inner().unwrap_or_default();
@@ -744,8 +748,8 @@ pub(crate) fn run_detectors(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::Digest;
     use crate::source::BlobLocation;
+    use bulwark_oci::Digest;
 
     /// Read `tar` (plain or gzip) as a layer checked by its diff id.
     fn read(blob: &[u8], tar: &[u8]) -> Result<LayerInventory> {

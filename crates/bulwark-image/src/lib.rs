@@ -168,7 +168,7 @@ pub fn catalog(input: &str, opts: &Options) -> Result<Inventory> {
             let have_layer: Option<registry::HaveLayer> = open_cache(opts, &detectors).map(|c| {
                 let c = std::sync::Arc::new(c);
                 let f: registry::HaveLayer =
-                    std::sync::Arc::new(move |blob: &digest::Digest, diff_id: &digest::Digest| {
+                    std::sync::Arc::new(move |blob: &bulwark_oci::Digest, diff_id: &bulwark_oci::Digest| {
                         c.get(&key_for(Some(blob), diff_id)).is_some()
                     });
                 f
@@ -348,7 +348,7 @@ fn cache_key(l: &source::LayerRef) -> String {
     key_for(l.digest.as_ref(), &l.diff_id)
 }
 
-fn key_for(blob: Option<&digest::Digest>, diff_id: &digest::Digest) -> String {
+fn key_for(blob: Option<&bulwark_oci::Digest>, diff_id: &bulwark_oci::Digest) -> String {
     match blob {
         Some(d) => format!("{d}|{diff_id}"),
         None => diff_id.to_string(),

@@ -2,7 +2,7 @@
 //! chunks: the inflater's thread does nothing but inflate and walk the tar, while the
 //! SHA-256 of the compressed bytes runs on another core.
 
-use sha2::{Digest as _, Sha256};
+use bulwark_oci::{Algorithm, Digest, Hasher};
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -22,19 +22,19 @@ pub(crate) struct Prefetched {
     done: bool,
 }
 
-/// Start reading `raw` on a thread of `scope`. The handle yields the digest (when `hash`)
+/// Start reading `raw` on a thread of `scope`. The handle yields the digest (with the algorithm in `hash`)
 /// and the byte count once the reader reaches the end or the consumer goes away.
 pub(crate) fn spawn<'scope, 'env>(
     scope: &'scope Scope<'scope, 'env>,
     mut raw: Box<dyn Read + Send>,
-    hash: bool,
+    hash: Option<Algorithm>,
     count: &'env AtomicU64,
     progress: &'env (dyn Fn(u64) + Sync),
-) -> (Prefetched, ScopedJoinHandle<'scope, (Option<String>, u64)>) {
+) -> (Prefetched, ScopedJoinHandle<'scope, (Option<Digest>, u64)>) {
     let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(DEPTH);
     let (spent, recycled) = sync_channel::<Vec<u8>>(DEPTH + 2);
     let handle = scope.spawn(move || {
-        let mut hasher = hash.then(Sha256::new);
+        let mut hasher = hash.map(Hasher::new);
         let mut total = 0u64;
         loop {
             let mut buf = recycled.try_recv().unwrap_or_default();
@@ -72,7 +72,7 @@ pub(crate) fn spawn<'scope, 'env>(
                 break; // the consumer stopped (an error upstream): no need to read on
             }
         }
-        (hasher.map(|h| format!("sha256:{}", hex::encode(h.finalize()))), total)
+        (hasher.map(Hasher::finish), total)
     });
     (Prefetched { rx, spent, cur: Vec::new(), pos: 0, done: false }, handle)
 }
@@ -121,14 +121,14 @@ mod tests {
         let count = AtomicU64::new(0);
         let noop = |_: u64| {};
         let (got, (digest, n)) = std::thread::scope(|s| {
-            let (mut r, h) = spawn(s, Box::new(io::Cursor::new(data.clone())), true, &count, &noop);
+            let (mut r, h) = spawn(s, Box::new(io::Cursor::new(data.clone())), Some(Algorithm::Sha256), &count, &noop);
             let mut got = Vec::new();
             r.read_to_end(&mut got).unwrap();
             (got, h.join().unwrap())
         });
         assert_eq!(got, data);
         assert_eq!(n, data.len() as u64);
-        assert_eq!(digest.unwrap(), crate::digest::Digest::of_bytes(&data).to_string());
+        assert_eq!(digest.unwrap(), bulwark_oci::Digest::of_bytes(&data));
     }
 
     #[test]
@@ -136,7 +136,7 @@ mod tests {
         let count = AtomicU64::new(0);
         let noop = |_: u64| {};
         std::thread::scope(|s| {
-            let (r, h) = spawn(s, Box::new(io::repeat(0).take(1 << 30)), false, &count, &noop);
+            let (r, h) = spawn(s, Box::new(io::repeat(0).take(1 << 30)), None, &count, &noop);
             drop(r);
             let (_, n) = h.join().unwrap();
             assert!(n < 1 << 30);

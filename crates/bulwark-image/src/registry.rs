@@ -4,7 +4,7 @@
 //! or a bearer token from the registry's token service) and the blob downloads. Manifests are
 //! fetched with a plain GET carrying the credential oci-client negotiated, because oci-client
 //! 0.15 reads a manifest body whole with no size cap and a hostile registry could send
-//! gigabytes. Blobs are streamed to a temporary directory laid out as `blobs/sha256/<hex>`,
+//! gigabytes. Blobs are streamed to a temporary directory laid out as `blobs/<algorithm>/<hex>`,
 //! hashed and counted as they arrive, and the image is then resolved exactly as an OCI layout
 //! directory is (so layers are checked a second time while they are read).
 //!
@@ -13,14 +13,16 @@
 //! Docker there is no silent exception for `localhost`: a local plain-HTTP registry needs
 //! `insecure` too.
 //!
-//! Credentials come from a Docker `config.json` (`auths`), never from credential helpers.
+//! Credentials come from a Docker `config.json` (`auths`), never from credential helpers
+//! (see [`bulwark_oci::credentials`]).
 
-use crate::digest::Digest;
 use crate::error::{ImageError, Result};
 use crate::source::{self, BlobLocation, DirBlobs, ResolvedImage};
-use crate::spec::{self, Descriptor, Index, Manifest, Platform};
+use crate::spec::{self, Index, Manifest, Platform};
 use base64::Engine as _;
 use bulwark_catalog::SourceInfo;
+use bulwark_oci::credentials::{self, Auth};
+use bulwark_oci::{Descriptor, Digest};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
@@ -28,8 +30,6 @@ use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -38,8 +38,6 @@ use tokio::io::AsyncWriteExt;
 
 /// Manifests and indexes are small; anything bigger is hostile.
 const MAX_MANIFEST: u64 = 8 << 20;
-/// A `config.json` (or a Kubernetes secret, itself capped at 1 MiB) is small.
-const MAX_DOCKER_CONFIG: u64 = 1 << 20;
 /// Error bodies are only read for their message.
 const MAX_ERROR_BODY: usize = 64 << 10;
 /// A token service's answer: a JWT of a few KiB in a small JSON object.
@@ -52,8 +50,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest silence in the middle of a response.
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
 const USER_AGENT: &str = concat!("bulwark/", env!("CARGO_PKG_VERSION"));
-/// The key Docker files Docker Hub credentials under.
-const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
 const ACCEPT: [&str; 4] = [spec::OCI_INDEX, spec::OCI_MANIFEST, spec::DOCKER_LIST, spec::DOCKER_MANIFEST];
 
@@ -123,7 +119,7 @@ pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
         .prefix("bulwark-pull-")
         .tempdir()
         .map_err(|e| ImageError::io(std::env::temp_dir(), e))?;
-    let blob_dir = dir.path().join("blobs").join("sha256");
+    let blob_dir = dir.path().join("blobs");
     std::fs::create_dir_all(&blob_dir).map_err(|e| ImageError::io(&blob_dir, e))?;
 
     let job = Job {
@@ -285,11 +281,14 @@ async fn fetch(job: Job) -> Result<Fetched> {
     let mut got = reg.manifest(&top, MAX_MANIFEST).await?;
     let mut digest = Digest::of_bytes(&got.body);
     if let Some(pinned) = &job.pinned {
+        digest = pinned.algorithm().digest(&got.body);
         if &digest != pinned {
             return Err(ImageError::DigestMismatch { digest: pinned.to_string(), actual: digest.to_string() });
         }
-    } else if let Some(named) = got.digest_header.as_deref().filter(|h| h.starts_with("sha256:")) {
-        if named != digest.as_str() {
+    } else if let Some(named) = got.digest_header.as_deref().and_then(|h| Digest::parse(h).ok()) {
+        // Checked with the algorithm the registry named; the image is still known by its sha256.
+        if !named.matches(&got.body) {
+            let named = named.as_str();
             return Err(ImageError::Registry(format!(
                 "{}: the registry named manifest {} but sent content hashing to {digest}",
                 reg.host,
@@ -309,15 +308,15 @@ async fn fetch(job: Job) -> Result<Fetched> {
         let index: Index =
             serde_json::from_slice(&got.body).map_err(|e| ImageError::json(format!("index {digest}"), e))?;
         let desc = choose_platform(&index, &job.want, &format!("{} (index {digest})", job.reference))?;
-        let child = Digest::parse(&desc.digest)?;
-        let size = u64::try_from(desc.size).unwrap_or(0);
+        let child = desc.digest.clone();
+        let size = desc.size;
         if size > MAX_MANIFEST {
             return Err(ImageError::invalid(format!(
                 "index {digest} declares manifest {child} of {size} bytes, more than {MAX_MANIFEST}"
             )));
         }
         got = reg.manifest(child.as_str(), MAX_MANIFEST).await?;
-        let actual = Digest::of_bytes(&got.body);
+        let actual = child.algorithm().digest(&got.body);
         if actual != child {
             return Err(ImageError::DigestMismatch { digest: child.to_string(), actual: actual.to_string() });
         }
@@ -359,11 +358,11 @@ async fn fetch(job: Job) -> Result<Fetched> {
     reg.download_all(std::slice::from_ref(&config), &job.blob_dir, false).await?;
     let diff_ids: Vec<Digest> = match &job.have_layer {
         Some(_) => {
-            let path = job.blob_dir.join(config_digest.hex());
+            let path = blob_path(&job.blob_dir, &config_digest);
             let bytes = read_bounded(&path, MAX_MANIFEST).map_err(|e| ImageError::io(&path, e))?;
             let config: spec::ImageConfig =
                 serde_json::from_slice(&bytes).map_err(|e| ImageError::json(format!("config {config_digest}"), e))?;
-            config.rootfs.diff_ids.iter().map(|d| Digest::parse(d)).collect::<Result<_>>()?
+            config.rootfs.diff_ids.iter().map(|d| Digest::parse(d)).collect::<std::result::Result<_, _>>()?
         }
         None => Vec::new(),
     };
@@ -396,12 +395,8 @@ struct Blob {
 
 impl Blob {
     fn from_descriptor(d: &Descriptor) -> Result<Blob> {
-        let digest = Digest::parse(&d.digest)?;
-        // Sizes are required by the spec and are what bounds a download: a missing size
-        // reads as 0, which only the empty blob can meet.
-        let size = u64::try_from(d.size)
-            .map_err(|_| ImageError::invalid(format!("blob {digest}: negative size {}", d.size)))?;
-        Ok(Blob { digest, size, media_type: d.media_type.clone() })
+        // Sizes are required (the descriptor does not parse without one) and bound the download.
+        Ok(Blob { digest: d.digest.clone(), size: d.size, media_type: d.media_type.clone() })
     }
 }
 
@@ -587,7 +582,7 @@ impl<'a> Remote<'a> {
         Ok(Fetch { body, content_type, digest_header })
     }
 
-    /// Download `blobs`, a few at a time, into `dir/<hex>`.
+    /// Download `blobs`, a few at a time, into `dir/<algorithm>/<hex>`.
     async fn download_all(&self, blobs: &[Blob], dir: &Path, progress: bool) -> Result<()> {
         let bar = progress.then(|| progress_bar(blobs.iter().map(|b| b.size).sum()));
         // Collected first: a lazy `map` closure in the stream trips the compiler's Send check.
@@ -605,8 +600,11 @@ impl<'a> Remote<'a> {
     /// Stream one blob to disk, hashing and counting it on the way; it gets its final name
     /// only once both check out.
     async fn download(&self, blob: &Blob, dir: &Path, bar: Option<&indicatif::ProgressBar>) -> Result<()> {
-        let path = dir.join(blob.digest.hex());
-        let part = dir.join(format!("{}.part", blob.digest.hex()));
+        let path = blob_path(dir, &blob.digest);
+        let part = path.with_extension("part");
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| ImageError::io(parent, e))?;
+        }
         let desc = OciDescriptor {
             media_type: blob.media_type.clone(),
             digest: blob.digest.to_string(),
@@ -625,7 +623,7 @@ impl<'a> Remote<'a> {
         }
         let file = tokio::fs::File::create(&part).await.map_err(|e| ImageError::io(&part, e))?;
         let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
-        let mut hasher = Sha256::new();
+        let mut hasher = blob.digest.hasher();
         let mut got = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = match chunk {
@@ -634,8 +632,9 @@ impl<'a> Remote<'a> {
                     // oci-client checks the digest too and reports a mismatch as an error after
                     // the last byte: say it as everywhere else, naming the blob.
                     if got == blob.size {
-                        let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
-                        if actual != blob.digest.as_str() {
+                        let actual = hasher.finish();
+                        if actual != blob.digest {
+                            let actual = actual.to_string();
                             return Err(ImageError::DigestMismatch { digest: blob.digest.to_string(), actual });
                         }
                     }
@@ -668,9 +667,9 @@ impl<'a> Remote<'a> {
         if got != blob.size {
             return Err(ImageError::SizeMismatch { digest: blob.digest.to_string(), expected: blob.size, actual: got });
         }
-        let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
-        if actual != blob.digest.as_str() {
-            return Err(ImageError::DigestMismatch { digest: blob.digest.to_string(), actual });
+        let actual = hasher.finish();
+        if actual != blob.digest {
+            return Err(ImageError::DigestMismatch { digest: blob.digest.to_string(), actual: actual.to_string() });
         }
         tokio::fs::rename(&part, &path).await.map_err(|e| ImageError::io(&path, e))
     }
@@ -892,7 +891,8 @@ fn clean(s: &str, max: usize) -> String {
 // ---------------------------------------------------------------------------------------------
 // Credentials from Docker's config.json.
 
-/// What to authenticate with. The secret never reaches a log line or an error message.
+/// What to authenticate with, in oci-client's terms. The secret never reaches a log line or an
+/// error message.
 struct Credentials {
     auth: RegistryAuth,
     /// Where they came from, e.g. `/root/.docker/config.json (auths "ghcr.io")`; `None` when
@@ -913,111 +913,19 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct DockerConfig {
-    #[serde(default)]
-    auths: BTreeMap<String, AuthEntry>,
-    #[serde(rename = "credHelpers", default)]
-    cred_helpers: BTreeMap<String, String>,
-    #[serde(rename = "credsStore", default)]
-    creds_store: Option<String>,
-    /// Everything else: in the legacy `.dockercfg` format (Kubernetes `dockercfg` secrets),
-    /// the registry entries themselves, with no `auths` around them.
-    #[serde(flatten)]
-    other: BTreeMap<String, serde_json::Value>,
-}
-
-impl DockerConfig {
-    /// Take the registry entries of a legacy `.dockercfg` into `auths`.
-    fn adopt_legacy(&mut self) {
-        if !self.auths.is_empty() {
-            return;
-        }
-        for (key, value) in std::mem::take(&mut self.other) {
-            if value.get("auth").is_some() {
-                // An entry that does not parse is skipped: its error could quote a secret.
-                if let Ok(entry) = serde_json::from_value::<AuthEntry>(value) {
-                    self.auths.insert(key, entry);
-                }
-            }
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-struct AuthEntry {
-    #[serde(default)]
-    auth: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    password: Option<String>,
-    #[serde(rename = "identitytoken", default)]
-    identity_token: Option<String>,
-    #[serde(rename = "registrytoken", default)]
-    registry_token: Option<String>,
-}
-
-/// The config file Docker would read: the explicit one, else `$DOCKER_CONFIG/config.json`,
-/// else `~/.docker/config.json`.
-fn docker_config_path(
-    explicit: Option<&Path>,
-    docker_config_env: Option<PathBuf>,
-    home: Option<PathBuf>,
-) -> Option<PathBuf> {
-    if let Some(p) = explicit {
-        return Some(if p.is_dir() { p.join("config.json") } else { p.to_path_buf() });
-    }
-    if let Some(d) = docker_config_env.filter(|d| !d.as_os_str().is_empty()) {
-        return Some(d.join("config.json"));
-    }
-    home.map(|h| h.join(".docker").join("config.json"))
-}
-
-/// Credentials for `registry` (a host, `host:port`, or `docker.io`) from Docker's config.json,
-/// as [`pull`] uses them: the explicit file (or directory, or Kubernetes
-/// `.dockerconfigjson`), else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`;
-/// anonymous when none applies. Shared with the signing commands, which push.
-pub fn registry_auth(registry: &str, explicit: Option<&Path>) -> Result<RegistryAuth> {
-    credentials(registry, explicit).map(|c| c.auth)
-}
-
+/// Credentials for `registry` from Docker's config.json, found as
+/// [`bulwark_oci::credentials::load`] finds them, in oci-client's terms.
 fn credentials(registry: &str, explicit: Option<&Path>) -> Result<Credentials> {
-    let path = docker_config_path(explicit, std::env::var_os("DOCKER_CONFIG").map(PathBuf::from), dirs::home_dir());
-    let anonymous = |searched: String| Credentials { auth: RegistryAuth::Anonymous, source: None, searched };
-    let Some(path) = path else {
-        return Ok(anonymous("no Docker config.json (no home directory)".into()));
-    };
-    let searched = path.display().to_string();
-    let bytes = match read_bounded(&path, MAX_DOCKER_CONFIG) {
-        Ok(b) => b,
-        // Only a file the user named must exist; the default one often does not.
-        Err(e) if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound => return Ok(anonymous(searched)),
-        Err(e) if explicit.is_some() => return Err(ImageError::io(&path, e)),
-        Err(e) => {
-            tracing::warn!("{searched}: {e}; pulling without credentials");
-            return Ok(anonymous(searched));
-        }
-    };
-    // serde_json's messages can quote the offending value, which may be a password: only the
-    // position is reported.
-    let mut config: DockerConfig = serde_json::from_slice(&bytes).map_err(|e| {
-        ImageError::invalid(format!(
-            "{searched}: not a Docker config.json ({:?} error at line {}, column {})",
-            e.classify(),
-            e.line(),
-            e.column()
-        ))
+    let found = credentials::load(registry, explicit).map_err(|e| match e {
+        credentials::CredentialsError::Io { path, source } => ImageError::io(path, source),
+        credentials::CredentialsError::Invalid(msg) => ImageError::invalid(msg),
     })?;
-    config.adopt_legacy();
-    let found = lookup(&config, registry, &searched)?;
-    for w in &found.warnings {
-        tracing::warn!("{w}");
-    }
-    Ok(match found.auth {
-        Some((auth, key)) => Credentials { auth, source: Some(format!("{searched} (auths {key:?})")), searched },
-        None => anonymous(searched),
-    })
+    let auth = match found.auth {
+        Auth::Anonymous => RegistryAuth::Anonymous,
+        Auth::Basic { username, password } => RegistryAuth::Basic(username, password),
+        Auth::Bearer(token) => RegistryAuth::Bearer(token),
+    };
+    Ok(Credentials { auth, source: found.source, searched: found.searched })
 }
 
 fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
@@ -1029,234 +937,15 @@ fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-struct Lookup {
-    /// The credentials and the `auths` key they were under.
-    auth: Option<(RegistryAuth, String)>,
-    warnings: Vec<String>,
-}
-
-/// Find `registry`'s credentials as Docker does: the exact key first (Docker Hub's is
-/// `https://index.docker.io/v1/`), then any key with the same host, with or without a scheme
-/// or path.
-fn lookup(config: &DockerConfig, registry: &str, file: &str) -> Result<Lookup> {
-    let mut warnings = Vec::new();
-    if let Some((key, helper)) = matching(&config.cred_helpers, registry).next() {
-        warnings.push(format!(
-            "{file}: credHelpers names docker-credential-{} for {key:?}; Bulwark does not run credential helpers, \
-             so it uses an auths entry if there is one, else pulls anonymously",
-            clean(helper, 60)
-        ));
-    }
-    for (key, entry) in matching(&config.auths, registry) {
-        if let Some(auth) = entry_auth(entry, key, file)? {
-            return Ok(Lookup { auth: Some((auth, key.clone())), warnings });
-        }
-        if entry.identity_token.as_deref().is_some_and(|t| !t.is_empty()) {
-            warnings.push(format!(
-                "{file}: auths {key:?} holds an identity token (an OAuth refresh token), which Bulwark does not \
-                 support; pulling anonymously"
-            ));
-        }
-    }
-    if let Some(store) = &config.creds_store {
-        if warnings.is_empty() {
-            warnings.push(format!(
-                "{file}: credsStore keeps credentials in docker-credential-{}, which Bulwark does not run; no \
-                 auths entry for {registry}, so pulling anonymously (give a config.json with an auths entry to \
-                 authenticate)",
-                clean(store, 60)
-            ));
-        }
-    }
-    Ok(Lookup { auth: None, warnings })
-}
-
-/// Entries of an `auths` or `credHelpers` map that apply to `registry`, the exact key first.
-fn matching<'a, T>(map: &'a BTreeMap<String, T>, registry: &str) -> impl Iterator<Item = (&'a String, &'a T)> {
-    let registry = registry.to_ascii_lowercase();
-    let hub = is_docker_hub(&registry);
-    let exact = if hub { DOCKER_HUB_KEY.to_string() } else { registry.clone() };
-    let first = map.get_key_value(&exact);
-    let rest = map.iter().filter(move |(k, _)| {
-        **k != exact && {
-            let h = key_host(k);
-            if hub {
-                is_docker_hub(&h)
-            } else {
-                h == registry
-            }
-        }
-    });
-    first.into_iter().chain(rest)
-}
-
-fn is_docker_hub(host: &str) -> bool {
-    matches!(host, "docker.io" | "index.docker.io" | "registry-1.docker.io")
-}
-
-/// `https://host:port/v1/` → `host:port`, as Docker's `ConvertToHostname`.
-fn key_host(key: &str) -> String {
-    let k = key.trim();
-    let k = k.strip_prefix("https://").or_else(|| k.strip_prefix("http://")).unwrap_or(k);
-    k.split('/').next().unwrap_or(k).to_ascii_lowercase()
-}
-
-fn entry_auth(e: &AuthEntry, key: &str, file: &str) -> Result<Option<RegistryAuth>> {
-    if let Some(encoded) = e.auth.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-        // Docker writes padded standard base64; some tools drop the padding.
-        let engine = base64::engine::GeneralPurpose::new(
-            &base64::alphabet::STANDARD,
-            base64::engine::GeneralPurposeConfig::new()
-                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-        );
-        let bad = |why: &str| ImageError::invalid(format!("{file}: auths {key:?}: \"auth\" {why}"));
-        let raw = engine.decode(encoded).map_err(|_| bad("is not base64"))?;
-        let text = String::from_utf8(raw).map_err(|_| bad("does not decode to UTF-8"))?;
-        let (user, pass) = text.split_once(':').ok_or_else(|| bad("does not decode to user:password"))?;
-        if !user.is_empty() {
-            return Ok(Some(RegistryAuth::Basic(user.to_string(), pass.to_string())));
-        }
-    }
-    if let (Some(user), Some(pass)) = (e.username.as_deref(), e.password.as_deref()) {
-        if !user.is_empty() {
-            return Ok(Some(RegistryAuth::Basic(user.to_string(), pass.to_string())));
-        }
-    }
-    if let Some(token) = e.registry_token.as_deref().filter(|t| !t.is_empty()) {
-        return Ok(Some(RegistryAuth::Bearer(token.to_string())));
-    }
-    Ok(None)
+/// Where `digest`'s blob goes under a download's `blobs` directory.
+fn blob_path(blobs: &Path, digest: &Digest) -> PathBuf {
+    blobs.join(digest.algorithm().name()).join(digest.hex())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    fn config(json: &str) -> DockerConfig {
-        serde_json::from_str(json).unwrap()
-    }
-
-    fn basic(l: &Lookup) -> (String, String) {
-        match &l.auth {
-            Some((RegistryAuth::Basic(u, p), _)) => (u.clone(), p.clone()),
-            _ => panic!("no basic credentials"),
-        }
-    }
-
-    #[test]
-    fn matches_keys_like_docker() {
-        let c = config(
-            r#"{"auths": {
-                "https://index.docker.io/v1/": {"auth": "aHViOmh1YnBhc3M="},
-                "https://ghcr.io": {"username": "gh", "password": "ghpass"},
-                "registry.example.com:5000/v2/": {"auth": "ZXg6ZXhwYXNz"},
-                "127.0.0.1:5000": {"auth": "bG9jYWw6cHc"}
-            }}"#,
-        );
-        assert_eq!(basic(&lookup(&c, "docker.io", "f").unwrap()), ("hub".into(), "hubpass".into()));
-        assert_eq!(basic(&lookup(&c, "index.docker.io", "f").unwrap()), ("hub".into(), "hubpass".into()));
-        assert_eq!(basic(&lookup(&c, "ghcr.io", "f").unwrap()), ("gh".into(), "ghpass".into()));
-        assert_eq!(basic(&lookup(&c, "Registry.Example.com:5000", "f").unwrap()), ("ex".into(), "expass".into()));
-        // Unpadded base64, as some tools write it.
-        assert_eq!(basic(&lookup(&c, "127.0.0.1:5000", "f").unwrap()), ("local".into(), "pw".into()));
-        assert!(lookup(&c, "127.0.0.1:5001", "f").unwrap().auth.is_none());
-        assert!(lookup(&c, "quay.io", "f").unwrap().auth.is_none());
-        // Hub credentials filed under a bare host work too.
-        let c = config(r#"{"auths": {"docker.io": {"auth": "aHViOmh1YnBhc3M="}}}"#);
-        assert_eq!(basic(&lookup(&c, "docker.io", "f").unwrap()), ("hub".into(), "hubpass".into()));
-    }
-
-    #[test]
-    fn empty_entries_are_skipped() {
-        let c = config(
-            r#"{"auths": {
-                "reg.example": {},
-                "https://reg.example/v2/": {"auth": "bmV3Om5ldw=="},
-                "https://other.example/": {"auth": "b2xkOm9sZA=="}
-            }}"#,
-        );
-        assert_eq!(basic(&lookup(&c, "reg.example", "f").unwrap()), ("new".into(), "new".into()));
-    }
-
-    #[test]
-    fn registry_token_is_bearer_and_identity_token_warns() {
-        let c = config(r#"{"auths": {"a.example": {"registrytoken": "tok"}, "b.example": {"identitytoken": "x"}}}"#);
-        assert!(matches!(lookup(&c, "a.example", "f").unwrap().auth, Some((RegistryAuth::Bearer(t), _)) if t == "tok"));
-        let l = lookup(&c, "b.example", "f").unwrap();
-        assert!(l.auth.is_none());
-        assert!(l.warnings[0].contains("identity token"), "{:?}", l.warnings);
-    }
-
-    #[test]
-    fn helpers_and_stores_warn_without_running() {
-        let c = config(r#"{"auths": {"https://index.docker.io/v1/": {}}, "credsStore": "desktop"}"#);
-        let l = lookup(&c, "docker.io", "cfg.json").unwrap();
-        assert!(l.auth.is_none());
-        assert!(l.warnings.len() == 1 && l.warnings[0].contains("docker-credential-desktop"), "{:?}", l.warnings);
-        let c = config(r#"{"credHelpers": {"gcr.io": "gcloud"}, "auths": {"gcr.io": {"auth": "dTpw"}}}"#);
-        let l = lookup(&c, "gcr.io", "cfg.json").unwrap();
-        assert_eq!(basic(&l), ("u".into(), "p".into()));
-        assert!(l.warnings[0].contains("docker-credential-gcloud"), "{:?}", l.warnings);
-        assert!(lookup(&c, "quay.io", "cfg.json").unwrap().warnings.is_empty());
-    }
-
-    #[test]
-    fn bad_auth_fields_are_errors_that_keep_the_secret() {
-        let secret = "s3cr3t-no-colon";
-        let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
-        let c = config(&format!(r#"{{"auths": {{"r.example": {{"auth": "{encoded}"}}}}}}"#));
-        let e = lookup(&c, "r.example", "f").err().unwrap().to_string();
-        assert!(e.contains("user:password") && !e.contains(secret) && !e.contains(&encoded), "{e}");
-        let c = config(r#"{"auths": {"r.example": {"auth": "!!!"}}}"#);
-        assert!(lookup(&c, "r.example", "f").is_err());
-    }
-
-    #[test]
-    fn malformed_config_error_does_not_quote_values() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.json");
-        std::fs::write(&path, r#"{"auths": {"r.example": {"password": ["hunter2-secret"]}}}"#).unwrap();
-        let e = credentials("r.example", Some(&path)).unwrap_err().to_string();
-        assert!(e.contains("not a Docker config.json") && !e.contains("hunter2"), "{e}");
-        // A directory given explicitly means the config.json inside it.
-        std::fs::write(&path, r#"{"auths": {"r.example": {"auth": "dTpodW50ZXIy"}}}"#).unwrap();
-        let c = credentials("r.example", Some(dir.path())).unwrap();
-        assert!(matches!(&c.auth, RegistryAuth::Basic(u, _) if u == "u"));
-        let shown = format!("{c:?}");
-        assert!(shown.contains("basic") && !shown.contains("hunter2"), "{shown}");
-        // An explicit file that does not exist is an error, not anonymous access.
-        assert!(credentials("r.example", Some(&dir.path().join("nope.json"))).is_err());
-    }
-
-    #[test]
-    fn legacy_dockercfg_entries_are_read() {
-        let mut c = config(r#"{"https://r.example/v1/": {"auth": "dTpw", "email": "x@example"}}"#);
-        c.adopt_legacy();
-        assert_eq!(basic(&lookup(&c, "r.example", "f").unwrap()), ("u".into(), "p".into()));
-        // Beside `auths`, other top-level keys are settings, not registries.
-        let mut c = config(r#"{"auths": {"y.example": {}}, "psFormat": "table", "x.example": {"auth": "dTpw"}}"#);
-        c.adopt_legacy();
-        assert!(lookup(&c, "x.example", "f").unwrap().auth.is_none());
-    }
-
-    #[test]
-    fn config_path_precedence() {
-        let explicit = Path::new("/nonexistent/k8s/.dockerconfigjson");
-        assert_eq!(
-            docker_config_path(Some(explicit), Some("/d".into()), Some("/home/u".into())),
-            Some(explicit.to_path_buf())
-        );
-        assert_eq!(
-            docker_config_path(None, Some("/d".into()), Some("/home/u".into())),
-            Some(PathBuf::from("/d/config.json"))
-        );
-        assert_eq!(
-            docker_config_path(None, Some("".into()), Some("/home/u".into())),
-            Some(PathBuf::from("/home/u/.docker/config.json"))
-        );
-        assert_eq!(docker_config_path(None, None, None), None);
-    }
 
     #[test]
     fn schema1_and_artifacts_are_refused_by_name() {
@@ -1280,16 +969,17 @@ mod tests {
 
     #[test]
     fn platform_choice_lists_what_there_is() {
-        let index: Index = serde_json::from_str(
-            r#"{"manifests": [
-                {"digest": "sha256:a", "platform": {"os": "linux", "architecture": "amd64"}},
-                {"digest": "sha256:b", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
-                {"digest": "sha256:c", "platform": {"os": "unknown", "architecture": "unknown"}}
-            ]}"#,
-        )
+        let [a, b, c] = [b"a", b"b", b"c"].map(|x| Digest::of_bytes(x));
+        let index: Index = serde_json::from_str(&format!(
+            r#"{{"manifests": [
+                {{"digest": "{a}", "size": 1, "platform": {{"os": "linux", "architecture": "amd64"}}}},
+                {{"digest": "{b}", "size": 1, "platform": {{"os": "linux", "architecture": "arm64", "variant": "v8"}}}},
+                {{"digest": "{c}", "size": 1, "platform": {{"os": "unknown", "architecture": "unknown"}}}}
+            ]}}"#,
+        ))
         .unwrap();
         let arm = Platform::parse("linux/arm64").unwrap();
-        assert_eq!(choose_platform(&index, &arm, "i").unwrap().digest, "sha256:b");
+        assert_eq!(choose_platform(&index, &arm, "i").unwrap().digest, b);
         let e = choose_platform(&index, &Platform::parse("linux/s390x").unwrap(), "i").unwrap_err().to_string();
         assert!(e.contains("linux/amd64, linux/arm64/v8") && !e.contains("unknown"), "{e}");
     }
@@ -1383,8 +1073,11 @@ mod tests {
     /// per entry, and listed every one.
     #[test]
     fn platform_error_on_a_huge_index_is_fast_and_short() {
+        let d = Digest::of_bytes(b"a");
         let manifests: Vec<String> = (0..200_000)
-            .map(|i| format!(r#"{{"digest": "sha256:a", "platform": {{"os": "linux", "architecture": "a{i}"}}}}"#))
+            .map(|i| {
+                format!(r#"{{"digest": "{d}", "size": 1, "platform": {{"os": "linux", "architecture": "a{i}"}}}}"#)
+            })
             .collect();
         let index: Index = serde_json::from_str(&format!(r#"{{"manifests": [{}]}}"#, manifests.join(","))).unwrap();
         let start = std::time::Instant::now();

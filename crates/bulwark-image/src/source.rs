@@ -2,10 +2,10 @@
 //! [`ResolvedImage`] — a list of layers with the place their bytes are and the digests to check —
 //! so that layer reading, caching and squashing are the same for every source.
 
-use crate::digest::Digest;
 use crate::error::{ImageError, Result};
-use crate::spec::{self, Descriptor, ImageConfig, Index, Manifest, Platform};
+use crate::spec::{self, ImageConfig, Index, Manifest, Platform};
 use bulwark_catalog::{LayerInfo, SourceInfo};
+use bulwark_oci::{Descriptor, Digest};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -85,7 +85,7 @@ pub struct ResolvedImage {
     pub _keep: Option<tempfile::TempDir>,
 }
 
-/// A lookup of blobs by digest: a directory (`blobs/sha256/…`) or the members of a tar.
+/// A lookup of blobs by digest: a directory (`blobs/<algorithm>/<hex>`) or the members of a tar.
 pub(crate) trait BlobSource {
     fn locate(&self, digest: &Digest) -> Result<BlobLocation>;
 }
@@ -94,7 +94,7 @@ pub(crate) struct DirBlobs(pub PathBuf);
 
 impl BlobSource for DirBlobs {
     fn locate(&self, digest: &Digest) -> Result<BlobLocation> {
-        let p = self.0.join("blobs").join("sha256").join(digest.hex());
+        let p = self.0.join("blobs").join(digest.algorithm().name()).join(digest.hex());
         // symlink_metadata: a blob that is a symlink could point anywhere on the host.
         match std::fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_file() => Ok(BlobLocation::File(p)),
@@ -154,7 +154,8 @@ impl TarIndex {
 
 impl BlobSource for TarIndex {
     fn locate(&self, digest: &Digest) -> Result<BlobLocation> {
-        self.get(&format!("blobs/sha256/{}", digest.hex())).ok_or_else(|| ImageError::MissingBlob(digest.to_string()))
+        self.get(&format!("blobs/{}/{}", digest.algorithm(), digest.hex()))
+            .ok_or_else(|| ImageError::MissingBlob(digest.to_string()))
     }
 }
 
@@ -166,7 +167,7 @@ pub fn default_platform() -> Platform {
         "x86" => "386",
         other => other,
     };
-    Platform { os: "linux".into(), architecture: arch.into(), variant: None }
+    Platform::new("linux", arch, None)
 }
 
 /// Resolve an OCI image layout (a directory or the members of an archive).
@@ -178,17 +179,12 @@ pub(crate) fn resolve_oci_layout(
     mut info: SourceInfo,
 ) -> Result<(Manifest, Digest, Option<String>, SourceInfo)> {
     let candidates: Vec<&Descriptor> = match tag {
-        Some(t) => index
-            .manifests
-            .iter()
-            .filter(|d| d.annotations.get("org.opencontainers.image.ref.name").map(String::as_str) == Some(t))
-            .collect(),
+        Some(t) => index.manifests.iter().filter(|d| d.ref_name() == Some(t)).collect(),
         None => index.manifests.iter().collect(),
     };
     let desc = match candidates.as_slice() {
         [] if tag.is_some() => {
-            let tags: Vec<_> =
-                index.manifests.iter().filter_map(|d| d.annotations.get("org.opencontainers.image.ref.name")).collect();
+            let tags: Vec<_> = index.manifests.iter().filter_map(Descriptor::ref_name).collect();
             return Err(ImageError::invalid(format!(
                 "no image tagged {:?} in the layout (tags: {tags:?})",
                 tag.unwrap_or_default()
@@ -203,8 +199,7 @@ pub(crate) fn resolve_oci_layout(
             match hit {
                 Some(d) => (*d).clone(),
                 None => {
-                    let tags: Vec<_> =
-                        many.iter().filter_map(|d| d.annotations.get("org.opencontainers.image.ref.name")).collect();
+                    let tags: Vec<_> = many.iter().filter_map(|d| d.ref_name()).collect();
                     return Err(ImageError::invalid(format!(
                         "the layout holds {} images; name one with :TAG (tags: {tags:?})",
                         many.len()
@@ -213,8 +208,8 @@ pub(crate) fn resolve_oci_layout(
             }
         }
     };
-    if let Some(name) = desc.annotations.get("org.opencontainers.image.ref.name") {
-        info.name.get_or_insert_with(|| name.clone());
+    if let Some(name) = desc.ref_name() {
+        info.name.get_or_insert_with(|| name.to_string());
     }
     let (manifest, digest) = follow_to_manifest(blobs, desc, platform, 0)?;
     Ok((manifest, digest, info.name.clone(), info))
@@ -230,7 +225,7 @@ pub(crate) fn follow_to_manifest(
     if depth > 4 {
         return Err(ImageError::invalid("indexes nested more than 4 deep"));
     }
-    let digest = Digest::parse(&desc.digest)?;
+    let digest = desc.digest.clone();
     let loc = blobs.locate(&digest)?;
     let bytes = read_verified(&loc, &digest, desc.size)?;
     let media_type = if desc.media_type.is_empty() { sniff_media_type(&bytes) } else { desc.media_type.clone() };
@@ -271,7 +266,7 @@ fn sniff_media_type(bytes: &[u8]) -> String {
 }
 
 /// Read a small blob whole and check its digest and size.
-pub(crate) fn read_verified(loc: &BlobLocation, digest: &Digest, size: i64) -> Result<Vec<u8>> {
+pub(crate) fn read_verified(loc: &BlobLocation, digest: &Digest, size: u64) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     loc.open()?
         .take(MAX_JSON + 1)
@@ -282,16 +277,12 @@ pub(crate) fn read_verified(loc: &BlobLocation, digest: &Digest, size: i64) -> R
             "blob {digest}: larger than {MAX_JSON} bytes for a manifest or config"
         )));
     }
-    let actual = Digest::of_bytes(&buf);
+    let actual = digest.algorithm().digest(&buf);
     if &actual != digest {
         return Err(ImageError::DigestMismatch { digest: digest.to_string(), actual: actual.to_string() });
     }
-    if size > 0 && buf.len() as u64 != size as u64 {
-        return Err(ImageError::SizeMismatch {
-            digest: digest.to_string(),
-            expected: size as u64,
-            actual: buf.len() as u64,
-        });
+    if size > 0 && buf.len() as u64 != size {
+        return Err(ImageError::SizeMismatch { digest: digest.to_string(), expected: size, actual: buf.len() as u64 });
     }
     Ok(buf)
 }
@@ -303,7 +294,7 @@ pub(crate) fn layers_from_manifest(
     manifest_digest: &Digest,
     mut info: SourceInfo,
 ) -> Result<(SourceInfo, Vec<LayerRef>)> {
-    let config_digest = Digest::parse(&manifest.config.digest)?;
+    let config_digest = manifest.config.digest.clone();
     let config_bytes = read_verified(&blobs.locate(&config_digest)?, &config_digest, manifest.config.size)?;
     let config: ImageConfig =
         serde_json::from_slice(&config_bytes).map_err(|e| ImageError::json(format!("config {config_digest}"), e))?;
@@ -317,9 +308,9 @@ pub(crate) fn layers_from_manifest(
     }
     let mut layers = Vec::with_capacity(layer_descs.len());
     for (d, diff_id) in layer_descs.iter().zip(&config.rootfs.diff_ids) {
-        let digest = Digest::parse(&d.digest)?;
+        let digest = d.digest.clone();
         let diff_id = Digest::parse(diff_id)?;
-        let size = u64::try_from(d.size).ok().filter(|&s| s > 0);
+        let size = Some(d.size).filter(|&s| s > 0);
         layers.push(LayerRef {
             location: blobs.locate(&digest)?,
             digest: Some(digest),
@@ -331,14 +322,8 @@ pub(crate) fn layers_from_manifest(
     info.manifest_digest = Some(manifest_digest.to_string());
     info.image_id = Some(config_digest.to_string());
     if !config.os.is_empty() {
-        info.platform = Some(
-            Platform {
-                os: config.os.clone(),
-                architecture: config.architecture.clone(),
-                variant: config.variant.clone(),
-            }
-            .to_string(),
-        );
+        info.platform =
+            Some(Platform::new(config.os.clone(), config.architecture.clone(), config.variant.clone()).to_string());
     }
     info.layers = layers
         .iter()
@@ -378,7 +363,7 @@ pub fn oci_dir(path: &Path, tag: Option<&str>, platform: Option<&Platform>, inpu
     Ok(ResolvedImage { info, layers, _keep: None })
 }
 
-/// An image in a directory of blobs laid out as `ROOT/blobs/sha256/<hex>` (a registry's
+/// An image in a directory of blobs laid out as `ROOT/blobs/<algorithm>/<hex>` (a registry's
 /// storage), from its manifest digest; an index is followed to the platform's manifest.
 pub fn blob_root(
     root: &Path,
@@ -388,13 +373,7 @@ pub fn blob_root(
 ) -> Result<ResolvedImage> {
     let blobs = DirBlobs(root.to_path_buf());
     // Size 0 is "unknown" to read_verified (the digest is still checked); the type is sniffed.
-    let desc = Descriptor {
-        media_type: String::new(),
-        digest: manifest_digest.to_string(),
-        size: 0,
-        platform: None,
-        annotations: Default::default(),
-    };
+    let desc = Descriptor::new(String::new(), manifest_digest.clone(), 0);
     let (manifest, digest) = follow_to_manifest(&blobs, desc, platform, 0)?;
     let info =
         SourceInfo { kind: "registry".into(), input: name.into(), name: Some(name.into()), ..Default::default() };
@@ -466,8 +445,11 @@ pub fn docker_archive(path: &Path, input: &str) -> Result<ResolvedImage> {
     let mut layers = Vec::new();
     for (name, diff_id) in entry.layers.iter().zip(&config.rootfs.diff_ids) {
         let location = tar.get(name).ok_or_else(|| ImageError::MissingBlob(what(name)))?;
-        // `blobs/sha256/<hex>` names are content digests: check them too.
-        let digest = name.strip_prefix("blobs/sha256/").and_then(|h| Digest::parse(&format!("sha256:{h}")).ok());
+        // `blobs/<algorithm>/<hex>` names are content digests: check them too.
+        let digest = name
+            .strip_prefix("blobs/")
+            .and_then(|rest| rest.split_once('/'))
+            .and_then(|(alg, hex)| Digest::parse(&format!("{alg}:{hex}")).ok());
         layers.push(LayerRef {
             digest,
             size: None,
@@ -532,11 +514,19 @@ mod tests {
     /// blobs are found by digest alone.
     #[test]
     fn blob_root_follows_an_index_to_the_platforms_image() {
+        // sha512 (the image spec's other registered algorithm) end to end: blobs/sha512/<hex>,
+        // each blob and layer checked with the algorithm of its digest.
+        for alg in bulwark_oci::Algorithm::ALL {
+            blob_root_with(alg);
+        }
+    }
+
+    fn blob_root_with(alg: bulwark_oci::Algorithm) {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = dir.path().join("blobs/sha256");
+        let blobs = dir.path().join("blobs").join(alg.name());
         std::fs::create_dir_all(&blobs).unwrap();
         let put = |bytes: &[u8]| -> Digest {
-            let d = Digest::of_bytes(bytes);
+            let d = alg.digest(bytes);
             std::fs::write(blobs.join(d.hex()), bytes).unwrap();
             d
         };

@@ -6,9 +6,10 @@
 
 use crate::layer::{path_key, LayerInventory};
 use bulwark_catalog::{purl_for, Detection, Inventory, OsInfo, Package, PackageType, SourceInfo};
-use std::borrow::Borrow;
-use std::collections::BTreeMap;
-use std::collections::HashSet;
+use bulwark_version::VersionScheme;
+use std::borrow::{Borrow, Cow};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// [`path_key`]s of `path` and of each of its ancestors, the root last.
 fn ancestry(path: &str) -> Vec<u64> {
@@ -95,10 +96,19 @@ pub fn squash<L: Borrow<LayerInventory>>(source: SourceInfo, layers: &[L]) -> In
             }
         }
     }
-    let installed: HashSet<(PackageType, &str, &str)> =
-        packages.iter().map(|p| (p.kind, p.name.as_str(), p.version.as_str())).collect();
-    let declared: Vec<Package> =
-        declared.into_iter().filter(|p| !installed.contains(&(p.kind, p.name.as_str(), p.version.as_str()))).collect();
+    // One package when name and version are equal as the ecosystem defines equality: pip
+    // installs `Django==3.2.0` as `Django-3.2.dist-info`, and PEP 440 says 3.2 == 3.2.0.
+    let mut installed: HashMap<(PackageType, Cow<'_, str>), Vec<&str>> = HashMap::new();
+    for p in &packages {
+        installed.entry((p.kind, same_name_key(p.kind, &p.name))).or_default().push(p.version.as_str());
+    }
+    let declared: Vec<Package> = declared
+        .into_iter()
+        .filter(|d| {
+            let shown = installed.get(&(d.kind, same_name_key(d.kind, &d.name)));
+            !shown.is_some_and(|versions| versions.iter().any(|v| same_version(d.kind, v, &d.version)))
+        })
+        .collect();
     packages.extend(declared);
     for p in &mut packages {
         p.purl = purl_for(p, os.as_ref());
@@ -107,6 +117,47 @@ pub fn squash<L: Borrow<LayerInventory>>(source: SourceInfo, layers: &[L]) -> In
         (a.kind, &a.name, &a.version, &a.location.path).cmp(&(b.kind, &b.name, &b.version, &b.location.path))
     });
     Inventory { source, os, packages, warnings, skipped }
+}
+
+/// The name as the ecosystem compares names: Python's are equal after PEP 503 normalisation
+/// (`Django`, `django`; `zope.interface`, `zope-interface`); others as written.
+fn same_name_key(kind: PackageType, name: &str) -> Cow<'_, str> {
+    if kind != PackageType::Python {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// True when `a` and `b` are one version under `kind`'s own order (PEP 440, SemVer, RubyGems,
+/// …); versions the scheme cannot read are equal only when identical.
+fn same_version(kind: PackageType, a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    // Declared packages come from language lockfiles; the OS schemes are listed for completeness.
+    let scheme: &dyn VersionScheme = match kind {
+        PackageType::Python => &bulwark_version::Pep440,
+        PackageType::Npm | PackageType::RustCrate => &bulwark_version::SemVer,
+        PackageType::GoModule => &bulwark_version::Go,
+        PackageType::JavaArchive => &bulwark_version::Maven,
+        PackageType::Gem => &bulwark_version::RubyGems,
+        PackageType::PhpComposer => &bulwark_version::Composer,
+        PackageType::Dotnet => &bulwark_version::NuGet,
+        PackageType::Deb => &bulwark_version::Dpkg,
+        PackageType::Apk => &bulwark_version::Apk,
+        PackageType::Rpm => &bulwark_version::Rpm,
+    };
+    scheme.compare(a, b) == Ok(Ordering::Equal)
 }
 
 fn short(diff_id: &str) -> &str {
@@ -224,5 +275,44 @@ mod tests {
         let inv = squash(SourceInfo::default(), &[l]);
         let got: Vec<_> = inv.packages.iter().map(|p| (p.name.as_str(), p.location.path.as_str())).collect();
         assert_eq!(got, vec![("only-in-lock", "/app/package-lock.json"), ("x", "/app/node_modules/x/package.json")]);
+    }
+
+    #[test]
+    fn declared_packages_equal_under_the_ecosystem_order_are_listed_once() {
+        let mut l = LayerInventory { diff_id: "a".into(), ..Default::default() };
+        let dist = "/usr/lib/python3/dist-packages/Django-3.2.dist-info/METADATA";
+        l.files.insert(
+            dist.into(),
+            vec![Detection::packages(vec![Package::new(PackageType::Python, "Django", "3.2", dist)])],
+        );
+        let req = "/app/requirements.txt";
+        let lock = Detection {
+            packages: vec![
+                // PEP 440: 3.2.0 == 3.2, and names compare after PEP 503 normalisation.
+                Package::new(PackageType::Python, "Django", "3.2.0", req),
+                Package::new(PackageType::Python, "django", "3.2.0", req),
+                // A different version stays: the lockfile asks for what is not installed.
+                Package::new(PackageType::Python, "Django", "3.2.1", req),
+                // npm's SemVer has no such equality: 1.0 is not a version there, kept as written.
+                Package::new(PackageType::Npm, "x", "1.0", "/app/package-lock.json"),
+            ],
+            declared: true,
+            ..Default::default()
+        };
+        l.files.insert(req.into(), vec![lock]);
+        let npm = "/app/node_modules/x/package.json";
+        l.files.insert(npm.into(), vec![Detection::packages(vec![Package::new(PackageType::Npm, "x", "1.0.0", npm)])]);
+        let inv = squash(SourceInfo::default(), &[l]);
+        let got: Vec<_> =
+            inv.packages.iter().map(|p| (p.name.as_str(), p.version.as_str(), p.location.path.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Django", "3.2", dist),
+                ("Django", "3.2.1", req),
+                ("x", "1.0", "/app/package-lock.json"),
+                ("x", "1.0.0", npm),
+            ]
+        );
     }
 }

@@ -523,10 +523,16 @@ impl Ctx {
     /// reads. Blobs the manifest does not name are never fetched.
     fn fetch(&self, digest: &Digest, manifest: &[u8]) -> Result<tempfile::TempDir, ScanError> {
         #[derive(Deserialize)]
+        struct Blob {
+            #[serde(rename = "mediaType", default)]
+            media_type: String,
+            digest: String,
+        }
+        #[derive(Deserialize)]
         struct Image {
-            config: Descriptor,
+            config: Blob,
             #[serde(default)]
-            layers: Vec<Descriptor>,
+            layers: Vec<Blob>,
         }
         let m: Image =
             serde_json::from_slice(manifest).map_err(|e| ScanError::Invalid(format!("manifest {digest}: {e}")))?;

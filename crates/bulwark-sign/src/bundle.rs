@@ -375,7 +375,7 @@ fn check_certificate_chain(bundle: &Bundle) -> Result<(), SignError> {
         let parsed = x509_cert::Certificate::from_der(cert.raw_bytes.as_bytes())
             .map_err(|e| bundle_error(format!("certificate {i} of the chain: not X.509 DER: {e}")))?;
         if parsed.tbs_certificate.subject == parsed.tbs_certificate.issuer {
-            return Err(bundle_error(format!(
+            return Err(rejected(format!(
                 "certificate chain contains a self-signed root certificate ({}): roots must come from the trust root",
                 parsed.tbs_certificate.subject
             )));
@@ -420,14 +420,14 @@ pub(crate) fn verify_parsed(
     if let Signer::Keyless { identity: want_id, issuer: want_iss } = &policy.signer {
         let got = identity.as_deref().unwrap_or("");
         if !want_id.matches(got) {
-            return Err(bundle_error(format!(
+            return Err(rejected(format!(
                 "certificate identity mismatch: expected {want_id}, certificate has {:?}",
                 identity.as_deref().unwrap_or("no email or URI SAN")
             )));
         }
         let got = issuer.as_deref().unwrap_or("");
         if !want_iss.matches(got) {
-            return Err(bundle_error(format!(
+            return Err(rejected(format!(
                 "certificate OIDC issuer mismatch: expected {want_iss}, certificate has {:?}",
                 issuer.as_deref().unwrap_or("no issuer extension")
             )));
@@ -459,8 +459,15 @@ fn signed_content(bundle: &Bundle) -> Result<SignedContent, SignError> {
     }
 }
 
+/// A bundle that is not one (malformed JSON, no certificate, not DER): an input error.
 fn bundle_error(msg: String) -> SignError {
-    SignError::Other(format!("sigstore bundle: {msg}"))
+    SignError::format("sigstore bundle", msg)
+}
+
+/// A well-formed bundle that does not verify (signature, chain, log, identity): a
+/// verification failure, told apart from "could not verify" as cosign does.
+fn rejected(msg: String) -> SignError {
+    SignError::BadSignature(format!("sigstore bundle: {msg}"))
 }
 
 /// Name the check that failed, in words a user of cosign recognises.
@@ -510,5 +517,5 @@ fn describe(e: sigstore_verify::Error) -> SignError {
         },
         other => other.to_string(),
     };
-    bundle_error(msg)
+    rejected(msg)
 }

@@ -65,14 +65,14 @@ pub fn verify(
     opts: &RegistryOptions,
 ) -> Result<Vec<VerifiedSignature>, SignError> {
     verify_layers(image, Attachment::Signature, opts, |l, name, digest| {
-        let sig = l.descriptor.annotations.as_ref().and_then(|a| a.get(SIGNATURE_ANNOTATION));
+        let sig = l.descriptor.annotations.get(SIGNATURE_ANNOTATION);
         let sig = sig.ok_or_else(|| format!("{name}: no {SIGNATURE_ANNOTATION} annotation"))?;
         let sig = base64::engine::general_purpose::STANDARD
             .decode(sig)
             .map_err(|_| format!("{name}: signature is not base64"))?;
         verifier.verify(&l.data, &sig).map_err(|e| format!("{name}: {e} (wrong key, or the payload was edited)"))?;
         let payload = payload_for(&l.data, name, digest).map_err(|e| format!("{name}: {e}"))?;
-        Ok(VerifiedSignature { payload, layer_digest: l.descriptor.digest.clone() })
+        Ok(VerifiedSignature { payload, layer_digest: l.descriptor.digest.to_string() })
     })
 }
 
@@ -200,13 +200,13 @@ pub fn verify_keyless(
 ) -> Result<Vec<VerifiedSignature>, SignError> {
     verify_layers(image, Attachment::Signature, opts, |l, name, digest| {
         let payload = verify_keyless_layer(l, policy, digest).map_err(|e| format!("{name}: {e}"))?;
-        Ok(VerifiedSignature { payload, layer_digest: l.descriptor.digest.clone() })
+        Ok(VerifiedSignature { payload, layer_digest: l.descriptor.digest.to_string() })
     })
 }
 
 /// One `.sig` layer in the keyless layout: its payload when it verifies, else why not.
 fn verify_keyless_layer(l: &Layer, policy: &Policy, digest: &str) -> Result<serde_json::Value, String> {
-    let annotation = |key: &str| l.descriptor.annotations.as_ref().and_then(|a| a.get(key));
+    let annotation = |key: &str| l.descriptor.annotations.get(key);
     let signature = annotation(SIGNATURE_ANNOTATION).ok_or_else(|| format!("no {SIGNATURE_ANNOTATION} annotation"))?;
     // Without a certificate the layer was signed with a key: only `--key` can verify it.
     let certificate = annotation(CERTIFICATE_ANNOTATION).filter(|c| !c.trim().is_empty()).ok_or_else(|| {

@@ -4,20 +4,17 @@
 //! there, so several signers accumulate on one tag, as with cosign.
 
 use crate::SignError;
+use bulwark_oci::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX};
+pub use bulwark_oci::media_type::{OCI_CONFIG, OCI_MANIFEST};
+pub use bulwark_oci::Descriptor;
+use bulwark_oci::{credentials, Auth, Digest};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// A signature manifest holds a handful of layers; a registry serving more is hostile.
 const MAX_LAYERS: usize = 1000;
@@ -48,16 +45,6 @@ pub struct RegistryOptions {
     pub allow_insecure: bool,
     /// A Docker config.json (or its directory) to read credentials from.
     pub docker_config: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Descriptor {
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,7 +88,17 @@ fn err(what: &str, e: impl std::fmt::Display) -> SignError {
 }
 
 pub fn sha256(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+    Digest::of_bytes(data).to_string()
+}
+
+/// Credentials for `registry` from Docker's config.json (see [`bulwark_oci::credentials::load`]).
+fn registry_auth(registry: &str, opts: &RegistryOptions) -> Result<RegistryAuth, SignError> {
+    let found = credentials::load(registry, opts.docker_config.as_deref()).map_err(|e| err(registry, e))?;
+    Ok(match found.auth {
+        Auth::Anonymous => RegistryAuth::Anonymous,
+        Auth::Basic { username, password } => RegistryAuth::Basic(username, password),
+        Auth::Bearer(token) => RegistryAuth::Bearer(token),
+    })
 }
 
 impl Remote {
@@ -114,8 +111,7 @@ impl Remote {
             accept_invalid_certificates: opts.allow_insecure,
             ..Default::default()
         };
-        let auth = bulwark_image::registry::registry_auth(&registry, opts.docker_config.as_deref())
-            .map_err(|e| err(&registry, e))?;
+        let auth = registry_auth(&registry, opts)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -144,7 +140,8 @@ impl Remote {
 
     fn at(&self, tag_or_digest: &str) -> Reference {
         let r = &self.reference;
-        if tag_or_digest.starts_with("sha256:") {
+        // Tags cannot hold a `:`; digests always do.
+        if tag_or_digest.contains(':') {
             Reference::with_digest(r.registry().to_string(), r.repository().to_string(), tag_or_digest.to_string())
         } else {
             Reference::with_tag(r.registry().to_string(), r.repository().to_string(), tag_or_digest.to_string())
@@ -225,13 +222,13 @@ impl Remote {
         }
         let desc = oci_client::manifest::OciDescriptor {
             media_type: d.media_type.clone(),
-            digest: d.digest.clone(),
+            digest: d.digest.to_string(),
             size: d.size as i64,
             ..Default::default()
         };
         let mut buf = Vec::new();
         self.rt.block_on(self.client.pull_blob(&self.reference, &desc, &mut buf)).map_err(|e| err(&what, e))?;
-        if buf.len() as u64 != d.size || sha256(&buf) != d.digest {
+        if buf.len() as u64 != d.size || !d.digest.matches(&buf) {
             return Err(err(&what, "content does not match its digest"));
         }
         Ok(buf)
@@ -251,8 +248,11 @@ impl Remote {
         let r = self.at(tag_or_digest);
         match self.rt.block_on(self.client.pull_manifest_raw(&r, &self.auth, accept)) {
             Ok((body, _)) => {
-                if tag_or_digest.starts_with("sha256:") && sha256(&body) != tag_or_digest {
-                    return Err(err(&r.whole(), "content does not match its digest"));
+                if tag_or_digest.contains(':') {
+                    let d = Digest::parse(tag_or_digest).map_err(|e| err(&r.whole(), e))?;
+                    if !d.matches(&body) {
+                        return Err(err(&r.whole(), "content does not match its digest"));
+                    }
                 }
                 Ok(Some(body))
             }
@@ -274,20 +274,24 @@ impl Remote {
         Ok(())
     }
 
-    /// The digests of the manifests referring to `digest`, from the OCI 1.1 referrers API, or
-    /// `None` when the registry has no such API (it answers 404, as distribution 2.8 does).
-    pub(crate) fn referrers_api(&self, digest: &str) -> Result<Option<Vec<Descriptor>>, SignError> {
+    /// The manifests referring to `digest`, from the OCI 1.1 referrers API, or `None` when the
+    /// registry has no such API (it answers 404, as distribution 2.8 does). An entry whose
+    /// digest or size cannot be used is an `Err` naming it, so the others still count.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn referrers_api(&self, digest: &str) -> Result<Option<Vec<Result<Descriptor, String>>>, SignError> {
         let r = self.at(digest);
         match self.rt.block_on(self.client.pull_referrers(&r, None)) {
             Ok(index) => Ok(Some(
                 index
                     .manifests
                     .into_iter()
-                    .map(|m| Descriptor {
-                        media_type: m.media_type,
-                        digest: m.digest,
-                        size: u64::try_from(m.size).unwrap_or(0),
-                        annotations: m.annotations,
+                    .map(|m| {
+                        let shown = || m.digest.chars().take(160).collect::<String>();
+                        let d = Digest::parse(&m.digest).map_err(|e| format!("referrer {:?}: {e}", shown()))?;
+                        let size = u64::try_from(m.size).map_err(|_| format!("referrer {d}: negative size"))?;
+                        let mut desc = Descriptor::new(m.media_type, d, size);
+                        desc.annotations = m.annotations.unwrap_or_default();
+                        Ok(desc)
                     })
                     .collect(),
             )),
@@ -307,13 +311,9 @@ impl Remote {
     pub fn append(&self, digest: &str, kind: Attachment, layer: NewLayer) -> Result<String, SignError> {
         let tag = Self::tag_for(digest, kind);
         let mut layers = self.manifest(&tag)?.map(|m| m.layers).unwrap_or_default();
-        let blob = self.push_blob(&layer.data)?;
-        let desc = Descriptor {
-            media_type: layer.media_type,
-            digest: blob,
-            size: layer.data.len() as u64,
-            annotations: Some(layer.annotations),
-        };
+        self.push_blob(&layer.data)?;
+        let mut desc = Descriptor::of(layer.media_type, &layer.data);
+        desc.annotations = layer.annotations;
         if !layers.contains(&desc) {
             layers.push(desc);
         }
@@ -324,16 +324,11 @@ impl Remote {
             "os": "", "rootfs": {"type": "layers", "diff_ids": diff_ids}, "config": {}
         }))
         .map_err(|e| SignError::Other(e.to_string()))?;
-        let config_digest = self.push_blob(&config)?;
+        self.push_blob(&config)?;
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(OCI_MANIFEST.into()),
-            config: Descriptor {
-                media_type: OCI_CONFIG.into(),
-                digest: config_digest,
-                size: config.len() as u64,
-                annotations: None,
-            },
+            config: Descriptor::of(OCI_CONFIG, &config),
             layers,
             annotations: None,
         };

@@ -30,17 +30,16 @@ use sha2::{Digest as _, Sha256};
 use crate::bundle::{self, Artifact, Policy, TrustRoot, BUNDLE_V03_MEDIA_TYPE, MAX_BUNDLE_BYTES};
 use crate::cosign::Signed;
 use crate::dsse::{self, Envelope, Statement, INTOTO_PAYLOAD_TYPE, STATEMENT_V1};
-use crate::oci::{sha256, Descriptor, RegistryOptions, Remote};
+use crate::oci::{Descriptor, RegistryOptions, Remote};
 use crate::{gojson, keys, pem, SignError, Signer};
+use bulwark_oci::Digest;
 
 /// The predicate type of cosign v3's image signature statement.
 pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// The OCI empty descriptor's media type; its content is `{}`.
-pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const OCI_MANIFEST: &str = crate::oci::OCI_MANIFEST;
-const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const EMPTY_MEDIA_TYPE: &str = bulwark_oci::media_type::OCI_EMPTY;
+pub const OCI_INDEX: &str = bulwark_oci::media_type::OCI_INDEX;
+use bulwark_oci::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_MANIFEST};
 pub const CONTENT_ANNOTATION: &str = "dev.sigstore.bundle.content";
 pub const PREDICATE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
 pub const CREATED_ANNOTATION: &str = "org.opencontainers.image.created";
@@ -65,19 +64,6 @@ pub struct ReferrerManifest {
     pub annotations: Option<BTreeMap<String, String>>,
 }
 
-/// An entry of an OCI index (the referrers API answer, or the fallback tag).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexEntry {
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    #[serde(rename = "artifactType", default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-}
-
 /// An OCI image index, as the referrers tag schema keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Index {
@@ -86,7 +72,7 @@ pub struct Index {
     #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     #[serde(default)]
-    pub manifests: Vec<IndexEntry>,
+    pub manifests: Vec<Descriptor>,
 }
 
 /// The referrers tag schema's tag for `digest`: `<alg>-<hex>` (truncated as the spec says,
@@ -171,7 +157,8 @@ fn image_descriptor(remote: &Remote, digest: &str) -> Result<Descriptor, SignErr
         None if v.get("manifests").is_some() => OCI_INDEX.to_string(),
         None => OCI_MANIFEST.to_string(),
     };
-    Ok(Descriptor { media_type, digest: digest.to_string(), size: body.len() as u64, annotations: None })
+    let digest = Digest::parse(digest).map_err(|e| SignError::Registry(format!("{what}: {e}")))?;
+    Ok(Descriptor::new(media_type, digest, body.len() as u64))
 }
 
 /// `cosign sign --key` (v3, `--new-bundle-format`, `--tlog-upload=false`): signs the image
@@ -193,8 +180,8 @@ pub fn sign_bundle(
     let bundle = key_signed_bundle(&envelope, &key_hint(&signer.public_key_pem())?);
 
     let config = b"{}";
-    let config_digest = remote.push_blob(config)?;
-    let bundle_digest = remote.push_blob(&bundle)?;
+    remote.push_blob(config)?;
+    remote.push_blob(&bundle)?;
     let annotations = BTreeMap::from([
         (CREATED_ANNOTATION.to_string(), dsse::rfc3339_now()),
         (CONTENT_ANNOTATION.to_string(), "dsse-envelope".to_string()),
@@ -204,30 +191,16 @@ pub fn sign_bundle(
         schema_version: 2,
         media_type: Some(OCI_MANIFEST.into()),
         artifact_type: Some(BUNDLE_V03_MEDIA_TYPE.into()),
-        config: Descriptor {
-            media_type: EMPTY_MEDIA_TYPE.into(),
-            digest: config_digest,
-            size: config.len() as u64,
-            annotations: None,
-        },
-        layers: vec![Descriptor {
-            media_type: BUNDLE_V03_MEDIA_TYPE.into(),
-            digest: bundle_digest,
-            size: bundle.len() as u64,
-            annotations: None,
-        }],
+        config: Descriptor::of(EMPTY_MEDIA_TYPE, config),
+        layers: vec![Descriptor::of(BUNDLE_V03_MEDIA_TYPE, &bundle)],
         subject: Some(subject),
         annotations: Some(annotations.clone()),
     };
     let body = json(&manifest)?;
-    let manifest_digest = sha256(&body);
-    let entry = IndexEntry {
-        media_type: OCI_MANIFEST.into(),
-        digest: manifest_digest.clone(),
-        size: body.len() as u64,
-        artifact_type: Some(BUNDLE_V03_MEDIA_TYPE.into()),
-        annotations: Some(annotations),
-    };
+    let mut entry = Descriptor::of(OCI_MANIFEST, &body);
+    entry.artifact_type = Some(BUNDLE_V03_MEDIA_TYPE.into());
+    entry.annotations = annotations;
+    let manifest_digest = entry.digest.to_string();
     remote.push_manifest(&manifest_digest, body, OCI_MANIFEST)?;
     // A registry with the referrers API indexes the subject itself; otherwise the client
     // keeps the fallback tag (distribution spec v1.1, "referrers tag schema").
@@ -254,7 +227,7 @@ fn fallback_index(remote: &Remote, digest: &str) -> Result<Option<Index>, SignEr
 
 /// Adds `entry` to the index under the fallback tag of `digest` (creating it), keeping what
 /// is there.
-fn add_to_fallback_index(remote: &Remote, digest: &str, entry: IndexEntry) -> Result<(), SignError> {
+fn add_to_fallback_index(remote: &Remote, digest: &str, entry: Descriptor) -> Result<(), SignError> {
     let mut index = fallback_index(remote, digest)?.unwrap_or(Index {
         schema_version: 2,
         media_type: Some(OCI_INDEX.into()),
@@ -304,22 +277,11 @@ pub fn verify_bundles(
     let remote = Remote::connect(image, &opts.registry)?;
     let digest = remote.resolve()?;
     let (entries, source) = match remote.referrers_api(&digest)? {
-        Some(list) => (
-            list.into_iter()
-                .map(|d| IndexEntry {
-                    media_type: d.media_type,
-                    digest: d.digest,
-                    size: d.size,
-                    artifact_type: None,
-                    annotations: d.annotations,
-                })
-                .collect::<Vec<_>>(),
-            "the referrers API".to_string(),
-        ),
+        Some(list) => (list, "the referrers API".to_string()),
         None => {
             let tag = format!("{}:{}", remote.repository(), fallback_tag(&digest));
             match fallback_index(&remote, &digest)? {
-                Some(index) => (index.manifests, tag),
+                Some(index) => (index.manifests.into_iter().map(Ok).collect(), tag),
                 None => {
                     return Err(SignError::BadSignature(format!(
                         "no Sigstore bundles found for {image} ({digest}): the registry has no referrers API \
@@ -335,6 +297,13 @@ pub fn verify_bundles(
     let mut ok = Vec::new();
     let mut why = Vec::new();
     for (i, e) in entries.iter().enumerate() {
+        let e = match e {
+            Ok(e) => e,
+            Err(unusable) => {
+                why.push(unusable.clone());
+                continue;
+            }
+        };
         // Other kinds of referrers (SBOMs, Notary signatures) are not ours to judge.
         if e.artifact_type.as_deref().is_some_and(|t| !t.starts_with("application/vnd.dev.sigstore.bundle")) {
             continue;
@@ -357,16 +326,15 @@ pub fn verify_bundles(
 fn verify_referrer(
     remote: &Remote,
     digest: &str,
-    entry: &IndexEntry,
+    entry: &Descriptor,
     key: &keys::PublicKey,
     policy: Option<&Policy>,
 ) -> Result<Option<VerifiedReferrer>, SignError> {
-    crate::payload::check_digest(&entry.digest).map_err(|m| SignError::format("referrer manifest", m))?;
     if entry.size > MAX_BUNDLE_BYTES as u64 {
         return Err(SignError::format("referrer manifest", format!("manifest of {} bytes is too large", entry.size)));
     }
     let body = remote
-        .pull_raw(&entry.digest, &[OCI_MANIFEST])?
+        .pull_raw(entry.digest.as_str(), &[OCI_MANIFEST])?
         .ok_or_else(|| SignError::format("referrer manifest", "the listed manifest does not exist"))?;
     let m: ReferrerManifest = serde_json::from_slice(&body)
         .map_err(|e| SignError::format("referrer manifest", format!("not an OCI image manifest ({e})")))?;
@@ -375,7 +343,7 @@ fn verify_referrer(
         return Ok(None);
     }
     match &m.subject {
-        Some(s) if s.digest == digest => {}
+        Some(s) if s.digest.as_str() == digest => {}
         Some(s) => {
             return Err(SignError::BadSignature(format!(
                 "its subject is {}, not this image's {digest} (the referrer was copied from another image)",
@@ -405,8 +373,8 @@ fn verify_referrer(
         None => false,
     };
     Ok(Some(VerifiedReferrer {
-        manifest_digest: entry.digest.clone(),
-        bundle_digest: layer.digest.clone(),
+        manifest_digest: entry.digest.to_string(),
+        bundle_digest: layer.digest.to_string(),
         statement,
         tlog_verified,
     }))

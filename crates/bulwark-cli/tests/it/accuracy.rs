@@ -14,11 +14,6 @@ type Key = (String, String, String);
 
 /// Packages we report and Syft does not, per image, with the reason.
 const ONLY_BULWARK: &[(&str, &str, &str, &str, &str)] = &[
-    // Syft reads requirements files only when scanning a directory, not an image. The
-    // image's /app/requirements.txt pins `Django==3.2.0`; pip installed it as `3.2`, which
-    // Syft and we both report from the dist-info. (PEP 440 says 3.2.0 == 3.2; the strings differ.)
-    ("python-app", "python", "django", "3.2.0", "requirements.txt pin, not read by Syft on images"),
-    ("multi-layer", "python", "django", "3.2.0", "requirements.txt pin, not read by Syft on images"),
     // Syft reads Cargo.lock only for directories. /app/Cargo.lock lists every crate the
     // resolver picked for any target and any kind: the build-dependency autocfg and the
     // Windows-only winapi crates, which the cargo-auditable data in the Linux binary rightly

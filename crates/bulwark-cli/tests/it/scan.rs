@@ -136,6 +136,23 @@ fn exit_code_severity_and_ignore_file_gate_ci() {
     assert_eq!(scan(&src, &["--exit-code", "1", "--ignorefile", ignore.to_str().unwrap()]).status.code(), Some(1));
 }
 
+/// `--exit-code` is Trivy's: the code asked for when findings are left, 0 otherwise. The OS
+/// keeps only an exit code's low byte, so `--exit-code 256` exited 0 with findings (a CI gate
+/// that never closes) and -1 exited 255: both are now usage errors (exit 2).
+#[test]
+fn exit_code_is_used_as_given_and_must_fit_a_byte() {
+    let src = image_source("java-app");
+    assert_eq!(scan(&src, &["--exit-code", "3"]).status.code(), Some(3));
+    assert_eq!(scan(&src, &["--exit-code", "3", "--severity", "CRITICAL"]).status.code(), Some(0));
+    assert_eq!(scan(&src, &[]).status.code(), Some(0));
+    for bad in ["256", "-1", "x"] {
+        let out = scan(&src, &[&format!("--exit-code={bad}")]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--exit-code={bad}: {err}");
+        assert!(err.contains("--exit-code"), "{err}");
+    }
+}
+
 #[test]
 fn vex_not_affected_suppresses_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();

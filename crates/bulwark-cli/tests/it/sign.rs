@@ -159,6 +159,52 @@ fn verify_bundle_on_a_conformance_bundle() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("identity mismatch"));
 }
 
+/// The exit-code table (crates/bulwark-cli/src/exit.rs, README) row by row through the binary,
+/// on Sigstore conformance bundles: 0 verified, 1 does not verify, 2 cannot be read or used.
+/// A malformed bundle exited 1 (as if it had been verified and failed); `verify` says 2 for an
+/// input it cannot read, and now so does `verify-bundle`.
+#[test]
+fn verify_bundle_exit_codes_follow_the_table() {
+    let case = common::shared().join("data/cosign/sigstore-conformance/bundle-verify");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let id = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let artifact = case.join("a.txt");
+    let verify = |bundle: &Path, extra: &[&str]| {
+        let mut args = vec!["verify-bundle", "--bundle", bundle.to_str().unwrap()];
+        args.extend(extra);
+        args.extend(["--certificate-identity", id, "--certificate-oidc-issuer"]);
+        args.extend(["https://token.actions.githubusercontent.com", artifact.to_str().unwrap()]);
+        run(d, &args)
+    };
+    let code = |out: &Output| (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned());
+    let bundle = |name: &str| case.join(name).join("bundle.sigstore.json");
+
+    assert_eq!(code(&verify(&bundle("happy-path-v0.3"), &[])).0, Some(0));
+    // 1: verification failures, whatever the check.
+    for failing in ["signature-mismatch_fail", "bundle-from-wrong-instance_fail", "message-digest-mismatch_fail"] {
+        let (c, err) = code(&verify(&bundle(failing), &[]));
+        assert_eq!(c, Some(1), "{failing}: {err}");
+    }
+    // 2: a bundle that is not one, a file that is not there, a key that is not a key, a bad flag.
+    let (c, err) = code(&verify(&bundle("bundle-malformed-json_fail"), &[]));
+    assert_eq!(c, Some(2), "{err}");
+    assert!(err.contains("not a valid bundle"), "{err}");
+    let (c, err) = code(&verify(&d.join("missing.json"), &[]));
+    assert_eq!(c, Some(2), "{err}");
+    assert!(err.contains("missing.json"), "{err}");
+    std::fs::write(d.join("bad.pub"), "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").unwrap();
+    let keyed = bundle("managed-key-happy-path");
+    let out =
+        run(d, &["verify-bundle", "--bundle", keyed.to_str().unwrap(), "--key", "bad.pub", artifact.to_str().unwrap()]);
+    let (c, err) = code(&out);
+    assert!(c == Some(2) && err.contains("public key"), "{c:?} {err}");
+    assert_eq!(run(d, &["verify-bundle", "--no-such-flag"]).status.code(), Some(2));
+    // `verify` agrees: a key file that is not there is an input error.
+    let out = run(d, &["verify", "--key", "missing.pub", "127.0.0.1:9/team/app:1.0"]);
+    assert_eq!(code(&out).0, Some(2), "{}", code(&out).1);
+}
+
 /// `verify` without `--key`: a keyless signature in cosign's v1/v2 `.sig` layout, made by a
 /// test Sigstore (an rcgen CA as Fulcio, a P-256 key as Rekor) whose CA and Rekor key are
 /// given as files.

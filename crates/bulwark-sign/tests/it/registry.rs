@@ -429,7 +429,7 @@ fn triangulate_and_sbom_attachment() {
     assert_eq!(layers.len(), 1);
     assert_eq!(layers[0].data, CYCLONEDX.as_bytes());
     assert_eq!(layers[0].descriptor.media_type, media_type);
-    assert_eq!(layers[0].descriptor.digest, sha(CYCLONEDX.as_bytes()));
+    assert_eq!(layers[0].descriptor.digest.as_str(), sha(CYCLONEDX.as_bytes()));
     // skopeo sees the same thing.
     let m = reg.skopeo_manifest(&format!("team/app:sha256-{hex}.sbom"));
     assert_eq!(m["layers"][0]["mediaType"], media_type);
@@ -443,14 +443,14 @@ fn triangulate_and_sbom_attachment() {
         .dir
         .path()
         .join("storage/docker/registry/v2/blobs/sha256")
-        .join(&layers[0].descriptor.digest[7..9])
-        .join(&layers[0].descriptor.digest[7..])
+        .join(&layers[0].descriptor.digest.hex()[..2])
+        .join(layers[0].descriptor.digest.hex())
         .join("data");
     let mut bytes = std::fs::read(&blob).unwrap();
     bytes[0] = b'[';
     std::fs::write(&blob, bytes).unwrap();
     let e = err_text(remote.layers(NODE, Attachment::Sbom).unwrap_err());
-    assert!(e.contains(&layers[0].descriptor.digest), "{e}");
+    assert!(e.contains(layers[0].descriptor.digest.as_str()), "{e}");
     assert!(e.contains("does not match its digest") || e.contains("Invalid digest"), "{e}");
 }
 
