@@ -24,6 +24,12 @@ impl ApiError {
         self.headers.push((name, value));
         self
     }
+    /// An answer given before the request's body was read: the connection then carries the
+    /// unread rest, so say it closes (HTTP/1.1); a client that pooled it would see its next
+    /// request on it cut off.
+    pub fn closing(self) -> ApiError {
+        self.with(header::CONNECTION, "close".to_string())
+    }
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {e}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error")
@@ -64,6 +70,7 @@ impl From<StorageError> for ApiError {
                 let range = format!("0-{}", have.saturating_sub(1));
                 ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", e.to_string())
                     .with(header::RANGE, range)
+                    .closing()
             }
             StorageError::BadRange { size, .. } => {
                 let cr = format!("bytes */{size}");
@@ -71,13 +78,13 @@ impl From<StorageError> for ApiError {
                     .with(header::CONTENT_RANGE, cr)
             }
             StorageError::TooLarge { .. } => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", e.to_string())
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", e.to_string()).closing()
             }
             StorageError::Body(_) => ApiError::new(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", e.to_string()),
             // A client never overlaps requests on one upload; one that does gets the answer
             // of an out-of-order chunk, which clients treat as "start the upload again".
             StorageError::UploadBusy(_) => {
-                ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", e.to_string())
+                ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID", e.to_string()).closing()
             }
             StorageError::Io { .. } => ApiError::internal(e),
         }
