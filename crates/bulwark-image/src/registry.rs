@@ -22,6 +22,7 @@ use crate::spec::{self, Index, Manifest, Platform};
 use base64::Engine as _;
 use bulwark_catalog::SourceInfo;
 use bulwark_oci::credentials::{self, Auth};
+use bulwark_oci::media_type;
 use bulwark_oci::{Descriptor, Digest};
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -51,7 +52,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
 const USER_AGENT: &str = concat!("bulwark/", env!("CARGO_PKG_VERSION"));
 
-const ACCEPT: [&str; 4] = [spec::OCI_INDEX, spec::OCI_MANIFEST, spec::DOCKER_LIST, spec::DOCKER_MANIFEST];
+const ACCEPT: [&str; 4] =
+    [media_type::OCI_INDEX, media_type::OCI_MANIFEST, media_type::DOCKER_LIST, media_type::DOCKER_MANIFEST];
 
 #[derive(Clone, Default)]
 pub struct PullOptions {
@@ -369,7 +371,7 @@ async fn fetch(job: Job) -> Result<Fetched> {
     let mut skipped = Vec::new();
     // A set beside the list: a manifest may list tens of thousands of layers.
     let mut listed = std::collections::HashSet::new();
-    let layer_descs = manifest.layers.iter().filter(|d| spec::is_layer(&d.media_type));
+    let layer_descs = manifest.layers.iter().filter(|d| media_type::is_layer(&d.media_type));
     for (i, d) in layer_descs.enumerate() {
         let b = Blob::from_descriptor(d)?;
         let held = match (&job.have_layer, diff_ids.get(i)) {
@@ -800,8 +802,8 @@ fn manifest_kind(body: &[u8], content_type: Option<&str>, what: &str) -> Result<
         )));
     }
     match media_type {
-        Some(spec::OCI_INDEX | spec::DOCKER_LIST) => Ok(Kind::Index),
-        Some(spec::OCI_MANIFEST | spec::DOCKER_MANIFEST) => Ok(Kind::Manifest),
+        Some(media_type::OCI_INDEX | media_type::DOCKER_LIST) => Ok(Kind::Index),
+        Some(media_type::OCI_MANIFEST | media_type::DOCKER_MANIFEST) => Ok(Kind::Manifest),
         _ if probe.manifests.is_some() => Ok(Kind::Index),
         _ if probe.config.is_some() => Ok(Kind::Manifest),
         Some(other) => {

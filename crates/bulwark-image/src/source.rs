@@ -3,8 +3,9 @@
 //! so that layer reading, caching and squashing are the same for every source.
 
 use crate::error::{ImageError, Result};
-use crate::spec::{self, ImageConfig, Index, Manifest, Platform};
+use crate::spec::{ImageConfig, Index, Manifest, Platform};
 use bulwark_catalog::{LayerInfo, SourceInfo};
+use bulwark_oci::media_type;
 use bulwark_oci::{Descriptor, Digest};
 use std::collections::HashMap;
 use std::fs::File;
@@ -229,7 +230,7 @@ pub(crate) fn follow_to_manifest(
     let loc = blobs.locate(&digest)?;
     let bytes = read_verified(&loc, &digest, desc.size)?;
     let media_type = if desc.media_type.is_empty() { sniff_media_type(&bytes) } else { desc.media_type.clone() };
-    if spec::is_index(&media_type) {
+    if media_type::is_index(&media_type) {
         let index: Index =
             serde_json::from_slice(&bytes).map_err(|e| ImageError::json(format!("index {digest}"), e))?;
         let want = platform.cloned().unwrap_or_else(default_platform);
@@ -260,8 +261,8 @@ fn sniff_media_type(bytes: &[u8]) -> String {
     }
     match serde_json::from_slice::<Probe>(bytes) {
         Ok(p) if !p.media_type.is_empty() => p.media_type,
-        Ok(p) if p.manifests.is_some() => spec::OCI_INDEX.to_string(),
-        _ => spec::OCI_MANIFEST.to_string(),
+        Ok(p) if p.manifests.is_some() => media_type::OCI_INDEX.to_string(),
+        _ => media_type::OCI_MANIFEST.to_string(),
     }
 }
 
@@ -298,7 +299,8 @@ pub(crate) fn layers_from_manifest(
     let config_bytes = read_verified(&blobs.locate(&config_digest)?, &config_digest, manifest.config.size)?;
     let config: ImageConfig =
         serde_json::from_slice(&config_bytes).map_err(|e| ImageError::json(format!("config {config_digest}"), e))?;
-    let layer_descs: Vec<&Descriptor> = manifest.layers.iter().filter(|l| spec::is_layer(&l.media_type)).collect();
+    let layer_descs: Vec<&Descriptor> =
+        manifest.layers.iter().filter(|l| media_type::is_layer(&l.media_type)).collect();
     if layer_descs.len() != config.rootfs.diff_ids.len() {
         return Err(ImageError::invalid(format!(
             "manifest {manifest_digest} has {} layers but config {config_digest} lists {} diff ids",
@@ -543,12 +545,12 @@ mod tests {
             r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{layer_digest}","size":{}}}]}}"#,
             config.len(),
             layer.len(),
-            OCI_MANIFEST = spec::OCI_MANIFEST
+            OCI_MANIFEST = media_type::OCI_MANIFEST
         );
         let manifest_digest = put(manifest.as_bytes());
         let index = format!(
             r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{}","digest":"{manifest_digest}","size":{},"platform":{{"os":"linux","architecture":"arm64"}}}}]}}"#,
-            spec::OCI_MANIFEST,
+            media_type::OCI_MANIFEST,
             manifest.len()
         );
         let index_digest = put(index.as_bytes());

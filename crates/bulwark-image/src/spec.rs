@@ -2,18 +2,8 @@
 //! that an inventory needs. Descriptors, platforms and media types are bulwark-oci's.
 //! Unknown fields are ignored, as the spec requires.
 
-pub use bulwark_oci::media_type::{is_index, is_layer, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 pub use bulwark_oci::Platform;
 use serde::Deserialize;
-
-/// The media type of a descriptor, read leniently (digest and size unchecked): only
-/// bulwark-registry's scan probe uses it, on manifests the registry validated when they were
-/// pushed. It goes when the registry parses with [`bulwark_oci::Descriptor`].
-#[derive(Debug, Clone, Deserialize)]
-pub struct Descriptor {
-    #[serde(rename = "mediaType", default)]
-    pub media_type: String,
-}
 
 /// An index (OCI) or manifest list (Docker).
 #[derive(Debug, Clone, Deserialize)]

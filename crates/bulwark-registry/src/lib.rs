@@ -13,7 +13,6 @@
 pub mod accounts;
 pub mod auth;
 pub mod config;
-pub mod digest;
 pub mod distribution;
 pub mod error;
 pub mod gc;

@@ -9,12 +9,11 @@
 //! The inventory is stored beside the report, so a new database re-matches every image
 //! without reading a layer again. A hostile image only ever gives a `failed` scan.
 
-use crate::digest::Digest;
 use crate::meta::{self, MetaError, MetaStore, ScanRow};
 use crate::storage::{Storage, StorageError};
 use bulwark_catalog::Inventory;
-use bulwark_image::spec::{self, Descriptor};
 use bulwark_match::ScanReport;
+use bulwark_oci::{media_type, Descriptor, Digest};
 use bulwark_vulndb::severity::Level;
 use bulwark_vulndb::{Db, DbError};
 use serde::{Deserialize, Serialize};
@@ -27,10 +26,6 @@ use std::time::{Duration, Instant, SystemTime};
 /// A manifest larger than this is refused before parsing (the registry's own cap is 4 MiB).
 const MAX_MANIFEST: u64 = 8 << 20;
 
-/// Config media types of images; anything else is an artifact (Helm chart, SBOM, signature).
-const IMAGE_CONFIGS: [&str; 2] =
-    ["application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"];
-
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     #[error(transparent)]
@@ -38,7 +33,7 @@ pub enum ScanError {
     #[error(transparent)]
     Image(#[from] bulwark_image::ImageError),
     #[error(transparent)]
-    Digest(#[from] crate::digest::DigestError),
+    Digest(#[from] bulwark_oci::DigestError),
     #[error("blob store: {0}")]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -351,17 +346,18 @@ fn not_an_image(bytes: &[u8]) -> Result<Option<String>, ScanError> {
     }
     let p: Probe =
         serde_json::from_slice(bytes).map_err(|e| ScanError::Invalid(format!("manifest: invalid JSON: {e}")))?;
-    if spec::is_index(&p.media_type) || p.manifests.is_some() {
+    if media_type::is_index(&p.media_type) || p.manifests.is_some() {
         return Ok(Some("an index; its images are scanned one by one".into()));
     }
     let Some(config) = p.config else {
         return Ok(Some(format!("a manifest without config (type {:?}), not an image", p.media_type)));
     };
-    if !config.media_type.is_empty() && !IMAGE_CONFIGS.contains(&config.media_type.as_str()) {
+    // Anything but an image config is an artifact (Helm chart, SBOM, signature).
+    if !config.media_type.is_empty() && !media_type::is_image_config(&config.media_type) {
         return Ok(Some(format!("an artifact (config type {}), not an image", config.media_type)));
     }
     // Cosign signatures carry an image config but JSON payloads as layers.
-    if let Some(l) = p.layers.iter().find(|l| !spec::is_layer(&l.media_type)) {
+    if let Some(l) = p.layers.iter().find(|l| !media_type::is_layer(&l.media_type)) {
         return Ok(Some(format!("layer type {} is not a filesystem layer, not an image", l.media_type)));
     }
     Ok(None)
@@ -474,14 +470,6 @@ impl Ctx {
         if let Some(reason) = not_an_image(&manifest)? {
             return Ok(Err(reason));
         }
-        // The image reader speaks sha256 only: a sha512-addressed image fails its scan (and a
-        // pull policy treats it as unscanned) rather than passing as "not an image".
-        let image_digest = bulwark_image::digest::Digest::parse(digest.as_str()).map_err(|_| {
-            ScanError::Invalid(format!(
-                "manifest {digest}: images addressed by {} cannot be scanned yet (sha256 only)",
-                digest.algorithm().as_str()
-            ))
-        })?;
         // Held until the scan is done: the layers are read from it.
         let fetched;
         let root = match self.storage.local_root() {
@@ -491,7 +479,7 @@ impl Ctx {
                 fetched.path()
             }
         };
-        let image = bulwark_image::source::blob_root(root, &image_digest, repo, None)?;
+        let image = bulwark_image::source::blob_root(root, digest, repo, None)?;
         let opts = bulwark_image::Options {
             cache_dir: self.cache_dir.clone(),
             no_cache: self.cache_dir.is_none(),
@@ -511,7 +499,7 @@ impl Ctx {
             }
             Err(e) => return Err(e.into()),
         };
-        let actual = Digest::of_bytes_with(digest.algorithm(), &buf);
+        let actual = digest.algorithm().digest(&buf);
         if &actual != digest {
             return Err(ScanError::Invalid(format!("manifest {digest}: content hashes to {actual}")));
         }
@@ -523,16 +511,10 @@ impl Ctx {
     /// reads. Blobs the manifest does not name are never fetched.
     fn fetch(&self, digest: &Digest, manifest: &[u8]) -> Result<tempfile::TempDir, ScanError> {
         #[derive(Deserialize)]
-        struct Blob {
-            #[serde(rename = "mediaType", default)]
-            media_type: String,
-            digest: String,
-        }
-        #[derive(Deserialize)]
         struct Image {
-            config: Blob,
+            config: Descriptor,
             #[serde(default)]
-            layers: Vec<Blob>,
+            layers: Vec<Descriptor>,
         }
         let m: Image =
             serde_json::from_slice(manifest).map_err(|e| ScanError::Invalid(format!("manifest {digest}: {e}")))?;
@@ -545,7 +527,7 @@ impl Ctx {
             move |source| ScanError::Io { path, source }
         };
         let write = |d: &Digest, bytes: Option<&[u8]>| -> Result<(), ScanError> {
-            let sub = dir.path().join("blobs").join(d.algorithm().as_str());
+            let sub = dir.path().join("blobs").join(d.algorithm().name());
             std::fs::create_dir_all(&sub).map_err(io(&sub))?;
             let path = sub.join(d.hex());
             let mut f = std::fs::File::create(&path).map_err(io(&path))?;
@@ -567,8 +549,8 @@ impl Ctx {
             })
         };
         write(digest, Some(manifest))?;
-        for desc in std::iter::once(&m.config).chain(m.layers.iter().filter(|l| spec::is_layer(&l.media_type))) {
-            write(&Digest::parse(&desc.digest)?, None)?;
+        for desc in std::iter::once(&m.config).chain(m.layers.iter().filter(|l| media_type::is_layer(&l.media_type))) {
+            write(&desc.digest, None)?;
         }
         Ok(dir)
     }

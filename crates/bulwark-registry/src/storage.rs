@@ -13,8 +13,8 @@
 //! blob is installed with a no-replace link, so an existing blob (maybe shared by other
 //! projects) is never swapped for another file: the upload is simply discarded.
 
-use crate::digest::{Algorithm, Digest, Hasher};
 use async_trait::async_trait;
+use bulwark_oci::{Algorithm, Digest, Hasher};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
@@ -154,7 +154,7 @@ impl FsStorage {
     }
 
     fn blob_path(&self, d: &Digest) -> PathBuf {
-        self.root.join("blobs").join(d.algorithm().as_str()).join(d.hex())
+        self.root.join("blobs").join(d.algorithm().name()).join(d.hex())
     }
 
     /// Upload ids are ours (UUIDs), but they come back in URLs: anything else is unknown.
@@ -272,7 +272,7 @@ impl Storage for FsStorage {
     }
 
     async fn put_small(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
-        let actual = Digest::of_bytes_with(digest.algorithm(), bytes);
+        let actual = digest.algorithm().digest(bytes);
         if &actual != digest {
             return Err(StorageError::DigestMismatch { expected: digest.to_string(), actual: actual.to_string() });
         }
@@ -404,7 +404,7 @@ impl Storage for FsStorage {
     async fn list(&self) -> Result<Vec<BlobInfo>> {
         let mut out = Vec::new();
         for alg in Algorithm::ALL {
-            let dir = self.root.join("blobs").join(alg.as_str());
+            let dir = self.root.join("blobs").join(alg.name());
             // A store created before sha512 support has no such directory until reopened.
             let mut rd = match tokio::fs::read_dir(&dir).await {
                 Ok(rd) => rd,
@@ -414,7 +414,7 @@ impl Storage for FsStorage {
             while let Some(e) = rd.next_entry().await.map_err(io_err(&dir))? {
                 let name = e.file_name();
                 let Some(name) = name.to_str() else { continue };
-                let Ok(digest) = Digest::parse(&format!("{}:{name}", alg.as_str())) else { continue };
+                let Ok(digest) = Digest::parse(&format!("{}:{name}", alg.name())) else { continue };
                 let Ok(m) = e.metadata().await else { continue };
                 out.push(BlobInfo { digest, size: m.len(), modified: m.modified().unwrap_or(SystemTime::UNIX_EPOCH) });
             }

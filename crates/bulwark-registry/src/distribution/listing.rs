@@ -8,7 +8,7 @@ use crate::meta;
 use crate::state::Shared;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
-use bulwark_image::spec;
+use bulwark_oci::media_type;
 
 pub(crate) fn page_size(q: &[(String, String)]) -> Result<Option<usize>, ApiError> {
     match param(q, "n") {
@@ -92,7 +92,7 @@ pub(crate) async fn referrers(
     let d = parse_digest(digest)?;
     let filter = param(q, "artifactType");
     let mut rows = st.meta.referrers(name, d.as_str(), None).await?;
-    for r in rows.iter_mut().filter(|r| r.artifact_type.is_none() && !spec::is_index(&r.media_type)) {
+    for r in rows.iter_mut().filter(|r| r.artifact_type.is_none() && !media_type::is_index(&r.media_type)) {
         r.artifact_type = legacy_artifact_type(st, &r.digest).await;
     }
     if let Some(f) = filter {
@@ -111,8 +111,8 @@ pub(crate) async fn referrers(
             v
         })
         .collect();
-    let index = serde_json::json!({"schemaVersion": 2, "mediaType": spec::OCI_INDEX, "manifests": manifests});
-    let mut b = builder(StatusCode::OK).header(header::CONTENT_TYPE, spec::OCI_INDEX);
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": manifests});
+    let mut b = builder(StatusCode::OK).header(header::CONTENT_TYPE, media_type::OCI_INDEX);
     if filter.is_some() {
         b = b.header("OCI-Filters-Applied", "artifactType");
     }
@@ -123,7 +123,7 @@ pub(crate) async fn referrers(
 /// (image config types were left out): the type, read from the manifest itself, so the
 /// referrers list and its filter treat old pushes as new ones. `None` when it cannot be read.
 async fn legacy_artifact_type(st: &Shared, digest: &str) -> Option<String> {
-    let d = crate::digest::Digest::parse(digest).ok()?;
+    let d = bulwark_oci::Digest::parse(digest).ok()?;
     let bytes = st.storage.read_small(&d, st.config.limits.max_manifest_bytes).await.ok()??;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     v["config"]["mediaType"].as_str().filter(|t| !t.is_empty()).map(str::to_string)
@@ -133,7 +133,7 @@ async fn legacy_artifact_type(st: &Shared, digest: &str) -> Option<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use crate::config::{Anonymous, Config};
-    use crate::digest::Digest;
+    use bulwark_oci::Digest;
     use serde_json::json;
 
     const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

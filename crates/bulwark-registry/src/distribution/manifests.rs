@@ -2,14 +2,14 @@
 
 use super::{authorize, builder, finish, parse_digest, ApiResult};
 use crate::auth::{Action, Principal};
-use crate::digest::{Algorithm, Digest, DigestError};
 use crate::error::ApiError;
 use crate::meta::{self, ManifestRow, Ref};
 use crate::names::{is_fallback_tag, valid_tag};
 use crate::state::{AppState, Shared};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
-use bulwark_image::spec;
+use bulwark_oci::media_type;
+use bulwark_oci::{Algorithm, Descriptor, Digest, DigestError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -77,8 +77,8 @@ pub(crate) async fn check_vulnerability_policy(
     let Some(threshold) = project.block_severity.as_deref() else { return Ok(()) };
     // Indexes and artifacts are never scanned; an index's images are checked when pulled. An
     // image's artifact type is its config's media type (see manifest_put): still an image.
-    let artifact = row.artifact_type.as_deref().is_some_and(|a| a != OCI_CONFIG && a != DOCKER_CONFIG);
-    if spec::is_index(&row.media_type) || artifact {
+    let artifact = row.artifact_type.as_deref().is_some_and(|a| !media_type::is_image_config(a));
+    if media_type::is_index(&row.media_type) || artifact {
         return Ok(());
     }
     let scan = st.meta.scan(&row.digest).await?;
@@ -118,33 +118,30 @@ pub(crate) async fn check_vulnerability_policy(
     Ok(())
 }
 
+/// A pushed manifest as first read: its descriptors as plain JSON, so that a bad digest in one
+/// is answered DIGEST_INVALID (as distribution does) rather than as a JSON error; each then
+/// becomes a [`Descriptor`] in [`descriptor`].
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AnyManifest {
     schema_version: Option<i64>,
     media_type: Option<String>,
     artifact_type: Option<String>,
-    config: Option<Descriptor>,
-    layers: Option<Vec<Descriptor>>,
-    manifests: Option<Vec<Descriptor>>,
-    subject: Option<Descriptor>,
+    config: Option<serde_json::Value>,
+    layers: Option<Vec<serde_json::Value>>,
+    manifests: Option<Vec<serde_json::Value>>,
+    subject: Option<serde_json::Value>,
     annotations: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Descriptor {
-    #[serde(default)]
-    media_type: String,
-    digest: String,
-    size: i64,
-    #[serde(default)]
-    urls: Vec<String>,
+/// `v` as a descriptor: its digest checked first (DIGEST_INVALID), then the rest (a missing
+/// digest or size, a negative size: MANIFEST_INVALID).
+fn descriptor(v: &serde_json::Value, what: &str) -> Result<Descriptor, ManifestError> {
+    if let Some(d) = v.get("digest").and_then(serde_json::Value::as_str) {
+        Digest::parse(d)?;
+    }
+    Descriptor::deserialize(v).map_err(|e| invalid(format!("manifest {what}: not a valid JSON descriptor: {e}")))
 }
-
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-const DOCKER_FOREIGN: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 
 pub(crate) fn manifest_invalid(msg: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "MANIFEST_INVALID", msg)
@@ -184,7 +181,7 @@ pub struct ValidManifest {
     pub children: Vec<Digest>,
     /// The blobs an image manifest needs in the repository (config first), with the sizes it
     /// declares; foreign and non-distributable layers that live elsewhere are not among them.
-    pub blobs: Vec<(Digest, i64)>,
+    pub blobs: Vec<(Digest, u64)>,
     pub subject: Option<Digest>,
     /// Non-empty annotations, as JSON.
     pub annotations: Option<String>,
@@ -213,16 +210,16 @@ pub fn validate_manifest(bytes: &[u8], content_type: Option<&str>, max: u64) -> 
     }
     let media_type = content_type.or(m.media_type.clone()).unwrap_or_else(|| {
         if m.manifests.is_some() {
-            spec::OCI_INDEX.into()
+            media_type::OCI_INDEX.into()
         } else {
-            spec::OCI_MANIFEST.into()
+            media_type::OCI_MANIFEST.into()
         }
     });
     if m.schema_version != Some(2) {
         return Err(invalid("only schemaVersion 2 manifests are accepted (Docker schema 1 is obsolete)"));
     }
-    let is_index = spec::is_index(&media_type);
-    if !is_index && media_type != spec::OCI_MANIFEST && media_type != spec::DOCKER_MANIFEST {
+    let is_index = media_type::is_index(&media_type);
+    if !is_index && !media_type::is_manifest(&media_type) {
         return Err(invalid(format!("unsupported manifest media type {media_type}")));
     }
     let mut children = Vec::new();
@@ -230,25 +227,27 @@ pub fn validate_manifest(bytes: &[u8], content_type: Option<&str>, max: u64) -> 
     let mut artifact_type = m.artifact_type.clone();
     if is_index {
         for d in m.manifests.iter().flatten() {
-            children.push(Digest::parse(&d.digest)?);
+            children.push(descriptor(d, "manifests")?.digest);
         }
     } else {
         let config = m.config.as_ref().ok_or_else(|| invalid("an image manifest needs a config"))?;
+        let config = descriptor(config, "config")?;
         // The referrers API lists a manifest without artifactType under its config's media
         // type, image config types included (so `?artifactType=` of an image config finds it).
         if artifact_type.is_none() && !config.media_type.is_empty() {
             artifact_type = Some(config.media_type.clone());
         }
-        blobs.push((Digest::parse(&config.digest)?, config.size));
+        blobs.push((config.digest, config.size));
         for l in m.layers.iter().flatten() {
+            let l = descriptor(l, "layers")?;
             // Foreign layers (Windows base images) live elsewhere, by design.
-            if !l.urls.is_empty() && (l.media_type == DOCKER_FOREIGN || l.media_type.contains("nondistributable")) {
+            if !l.urls.is_empty() && media_type::is_foreign_layer(&l.media_type) {
                 continue;
             }
-            blobs.push((Digest::parse(&l.digest)?, l.size));
+            blobs.push((l.digest, l.size));
         }
     }
-    let subject = m.subject.as_ref().map(|s| Digest::parse(&s.digest)).transpose()?;
+    let subject = m.subject.as_ref().map(|s| descriptor(s, "subject")).transpose()?.map(|s| s.digest);
     let annotations = m.annotations.as_ref().filter(|a| !a.is_empty()).map(|a| serde_json::json!(a).to_string());
     Ok(ValidManifest { media_type, is_index, artifact_type, children, blobs, subject, annotations })
 }
@@ -269,7 +268,7 @@ pub(crate) async fn manifest_put(
     })?;
     // Pushed by digest: stored under that digest's algorithm (sha512 too); by tag: sha256.
     let want = if reference.contains(':') { Some(parse_digest(reference)?) } else { None };
-    let digest = Digest::of_bytes_with(want.as_ref().map_or(Algorithm::Sha256, Digest::algorithm), &bytes);
+    let digest = want.as_ref().map_or(Algorithm::Sha256, Digest::algorithm).digest(&bytes);
     let mut tags: Vec<String> = Vec::new();
     match want {
         Some(want) if want != digest => {
@@ -302,7 +301,7 @@ pub(crate) async fn manifest_put(
                     format!("blob {dg} is not in {name}; push it first"),
                 ))
             }
-            Some(s) if *declared >= 0 && s != *declared as u64 => {
+            Some(s) if s != *declared => {
                 return Err(manifest_invalid(format!("blob {dg} is {s} bytes, the manifest says {declared}")))
             }
             Some(_) => refs.push(Ref::Blob(dg.to_string())),
@@ -403,6 +402,7 @@ pub(crate) fn refuse_immutable_delete(name: &str, tags: &[String]) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bulwark_oci::media_type::{DOCKER_FOREIGN, OCI_CONFIG};
     use serde_json::json;
 
     const MAX: u64 = 4 << 20;
@@ -414,7 +414,7 @@ mod tests {
 
     fn image() -> serde_json::Value {
         json!({
-            "schemaVersion": 2, "mediaType": spec::OCI_MANIFEST,
+            "schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
             "config": {"mediaType": OCI_CONFIG, "digest": d("config"), "size": 6},
             "layers": [{"mediaType": LAYER, "digest": d("layer"), "size": 5}],
             "annotations": {"a": "b"},
@@ -436,7 +436,7 @@ mod tests {
     fn a_good_image_manifest() {
         let m = check(&image(), Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8")).ok();
         let want = ValidManifest {
-            media_type: spec::OCI_MANIFEST.into(),
+            media_type: media_type::OCI_MANIFEST.into(),
             is_index: false,
             artifact_type: Some(OCI_CONFIG.into()),
             children: vec![],
@@ -447,7 +447,7 @@ mod tests {
         assert_eq!(m, Some(want));
         // Without Content-Type (or a generic one) the manifest's own mediaType decides.
         for ct in [None, Some("application/json"), Some("application/octet-stream")] {
-            assert_eq!(check(&image(), ct).map(|m| m.media_type).ok().as_deref(), Some(spec::OCI_MANIFEST));
+            assert_eq!(check(&image(), ct).map(|m| m.media_type).ok().as_deref(), Some(media_type::OCI_MANIFEST));
         }
         // An explicit artifactType wins over the config's type.
         let mut a = image();
@@ -457,7 +457,7 @@ mod tests {
 
     #[test]
     fn media_types_and_schema_versions() {
-        invalid_because(&image(), Some(spec::OCI_INDEX), "differs from the manifest's mediaType");
+        invalid_because(&image(), Some(media_type::OCI_INDEX), "differs from the manifest's mediaType");
         let mut m = image();
         m["mediaType"] = json!("application/vnd.example.unknown+json");
         invalid_because(&m, None, "unsupported manifest media type");
@@ -468,8 +468,8 @@ mod tests {
         invalid_because(&m, None, "schemaVersion 2");
         // Docker schema 2 keeps its type.
         let mut m = image();
-        m["mediaType"] = json!(spec::DOCKER_MANIFEST);
-        assert_eq!(check(&m, None).map(|m| m.media_type).ok().as_deref(), Some(spec::DOCKER_MANIFEST));
+        m["mediaType"] = json!(media_type::DOCKER_MANIFEST);
+        assert_eq!(check(&m, None).map(|m| m.media_type).ok().as_deref(), Some(media_type::DOCKER_MANIFEST));
         assert!(
             matches!(validate_manifest(b"{not json", None, MAX), Err(ManifestError::Invalid(m)) if m.contains("JSON"))
         );
@@ -497,6 +497,19 @@ mod tests {
     }
 
     #[test]
+    fn sizes_are_required_and_not_negative() {
+        for path in ["config", "layers"] {
+            let mut m = image();
+            let at = if path == "config" { &mut m["config"] } else { &mut m["layers"][0] };
+            at["size"] = json!(-1);
+            invalid_because(&m, None, "not a valid JSON descriptor");
+            let at = if path == "config" { &mut m["config"] } else { &mut m["layers"][0] };
+            at.as_object_mut().map(|o| o.remove("size"));
+            invalid_because(&m, None, "missing field `size`");
+        }
+    }
+
+    #[test]
     fn oversized_manifests() {
         let bytes = serde_json::to_vec(&image()).unwrap_or_default();
         let n = bytes.len() as u64;
@@ -510,7 +523,7 @@ mod tests {
         for b in bad {
             for path in [&["config", "digest"][..], &["layers", "0", "digest"][..], &["subject", "digest"][..]] {
                 let mut m = image();
-                m["subject"] = json!({"mediaType": spec::OCI_MANIFEST, "digest": d("s"), "size": 1});
+                m["subject"] = json!({"mediaType": media_type::OCI_MANIFEST, "digest": d("s"), "size": 1});
                 let mut at = &mut m;
                 for k in path {
                     at = match k.parse::<usize>() {
@@ -521,52 +534,52 @@ mod tests {
                 *at = json!(b);
                 assert!(matches!(check(&m, None), Err(ManifestError::Digest(_))), "{b} at {path:?}");
             }
-            let index = json!({"schemaVersion": 2, "mediaType": spec::OCI_INDEX,
-                "manifests": [{"mediaType": spec::OCI_MANIFEST, "digest": b, "size": 1}]});
+            let index = json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX,
+                "manifests": [{"mediaType": media_type::OCI_MANIFEST, "digest": b, "size": 1}]});
             assert!(matches!(check(&index, None), Err(ManifestError::Digest(_))), "{b} in an index");
         }
         // sha512 is a digest like any other.
         let mut m = image();
-        let s512 = Digest::of_bytes_with(Algorithm::Sha512, b"layer");
+        let s512 = Algorithm::Sha512.digest(b"layer");
         m["layers"][0]["digest"] = json!(s512.as_str());
         assert_eq!(check(&m, None).ok().map(|m| m.blobs[1].0.clone()), Some(s512));
     }
 
     #[test]
     fn index_versus_image() {
-        let index = json!({"schemaVersion": 2, "mediaType": spec::OCI_INDEX, "manifests": [
-            {"mediaType": spec::OCI_MANIFEST, "digest": d("amd64"), "size": 1, "platform": {"os": "linux", "architecture": "amd64"}},
-            {"mediaType": spec::OCI_MANIFEST, "digest": d("arm64"), "size": 1},
+        let index = json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": [
+            {"mediaType": media_type::OCI_MANIFEST, "digest": d("amd64"), "size": 1, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": media_type::OCI_MANIFEST, "digest": d("arm64"), "size": 1},
         ]});
-        let v = check(&index, Some(spec::OCI_INDEX)).ok();
+        let v = check(&index, Some(media_type::OCI_INDEX)).ok();
         assert_eq!(v.as_ref().map(|v| v.is_index), Some(true));
         assert_eq!(v.as_ref().map(|v| v.children.len()), Some(2));
         assert_eq!(v.as_ref().map(|v| (v.blobs.len(), v.artifact_type.clone())), Some((0, None)));
         // An index without mediaType or Content-Type is recognised by its `manifests`.
         let mut bare = index.clone();
         bare.as_object_mut().map(|o| o.remove("mediaType"));
-        assert_eq!(check(&bare, None).map(|v| v.media_type).ok().as_deref(), Some(spec::OCI_INDEX));
+        assert_eq!(check(&bare, None).map(|v| v.media_type).ok().as_deref(), Some(media_type::OCI_INDEX));
         // An image manifest without mediaType is an OCI image manifest.
         let mut bare = image();
         bare.as_object_mut().map(|o| o.remove("mediaType"));
         assert_eq!(
             check(&bare, None).map(|v| (v.media_type, v.is_index)).ok(),
-            Some((spec::OCI_MANIFEST.into(), false))
+            Some((media_type::OCI_MANIFEST.into(), false))
         );
         // An index pushed as an image manifest is refused.
-        invalid_because(&index, Some(spec::OCI_MANIFEST), "differs");
+        invalid_because(&index, Some(media_type::OCI_MANIFEST), "differs");
     }
 
     #[test]
     fn subject() {
         let mut m = image();
         assert_eq!(check(&m, None).ok().map(|v| v.subject), Some(None));
-        m["subject"] = json!({"mediaType": spec::OCI_MANIFEST, "digest": d("subject"), "size": 10});
+        m["subject"] = json!({"mediaType": media_type::OCI_MANIFEST, "digest": d("subject"), "size": 10});
         assert_eq!(check(&m, None).ok().and_then(|v| v.subject), Some(Digest::of_bytes(b"subject")));
-        let mut index = json!({"schemaVersion": 2, "mediaType": spec::OCI_INDEX, "manifests": []});
-        index["subject"] = json!({"mediaType": spec::OCI_INDEX, "digest": d("subject"), "size": 10});
+        let mut index = json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": []});
+        index["subject"] = json!({"mediaType": media_type::OCI_INDEX, "digest": d("subject"), "size": 10});
         assert_eq!(check(&index, None).ok().and_then(|v| v.subject), Some(Digest::of_bytes(b"subject")));
-        m["subject"] = json!({"mediaType": spec::OCI_MANIFEST, "size": 10});
+        m["subject"] = json!({"mediaType": media_type::OCI_MANIFEST, "size": 10});
         invalid_because(&m, None, "JSON");
     }
 }

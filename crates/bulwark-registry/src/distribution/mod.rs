@@ -7,7 +7,6 @@
 //! 404 as for a repository that does not exist.
 
 use crate::auth::{Action, Principal};
-use crate::digest::Digest;
 use crate::error::{too_many, ApiError};
 use crate::meta;
 use crate::names::valid_name;
@@ -16,6 +15,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bulwark_oci::Digest;
 
 pub mod blobs;
 #[doc(hidden)]

@@ -3,7 +3,6 @@
 use super::param;
 use super::{authorize, builder, finish, parse_digest, ApiResult};
 use crate::auth::{Action, Principal};
-use crate::digest::Digest;
 use crate::error::ApiError;
 use crate::meta;
 use crate::names::valid_name;
@@ -11,6 +10,7 @@ use crate::state::{AppState, Shared};
 use crate::storage::{ByteStream, StorageError};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
+use bulwark_oci::Digest;
 use futures_util::StreamExt;
 
 pub(crate) fn body_stream(st: &Shared, body: Body) -> ByteStream {

@@ -11,7 +11,7 @@ const IMAGE: &str = "application/vnd.oci.image.manifest.v1+json";
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 fn d(seed: &str) -> String {
-    crate::digest::Digest::of_bytes(seed.as_bytes()).to_string()
+    bulwark_oci::Digest::of_bytes(seed.as_bytes()).to_string()
 }
 
 fn row(repo: &str, seed: &str, media_type: &str, pushed: i64) -> ManifestRow {

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bulwark_registry::digest::{Algorithm, Digest};
+use bulwark_oci::{Algorithm, Digest};
 use bulwark_registry::gc::{self, GcOptions, GcReport};
 use bulwark_registry::meta::{self, ManifestRow, Meta, Project, Ref, Retention};
 use bulwark_registry::retention::{self, fallback_subject, glob_match, plan};
@@ -271,7 +271,7 @@ async fn uploads_in_progress_survive_and_old_ones_go() {
 #[tokio::test]
 async fn sha512_blobs_are_kept_verified_and_swept() {
     let env = Env::new();
-    let sha512 = |b: &[u8]| Digest::of_bytes_with(Algorithm::Sha512, b);
+    let sha512 = |b: &[u8]| Algorithm::Sha512.digest(b);
     let (layer, orphan, damaged) = (sha512(b"sha512 layer"), sha512(b"sha512 orphan"), sha512(b"sha512 damaged"));
     env.storage.put_small(&layer, b"sha512 layer").await.unwrap();
     env.storage.put_small(&orphan, b"sha512 orphan").await.unwrap();

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-use bulwark_registry::digest::{Algorithm, Digest};
+use bulwark_oci::{Algorithm, Digest};
 use bulwark_registry::meta::{Meta, ScanRow};
 use bulwark_registry::scan::{blocked, Scanner, Summary};
 use bulwark_registry::storage::{BlobInfo, BlobRead, ByteStream, FsStorage, Storage, StorageError};
@@ -324,16 +324,16 @@ fn hostile_manifests_give_failed_scans_not_panics() {
     let e = scanner.scan_now("evil/app", &not_stored).unwrap().error.unwrap();
     assert!(e.contains(&not_stored) && e.contains("not in the blob store"), "{e}");
     assert!(scanner.scan_now("evil/app", "sha256:../../etc/passwd").is_err());
-    // An image pushed by a sha512 digest: the image reader speaks sha256 only, so its scan
-    // fails (a pull policy then treats it as unscanned) rather than being skipped.
+    // An image pushed by a sha512 digest is read like a sha256 one: its scan reaches the same
+    // bad layer (it is not refused for its algorithm, nor skipped).
     let image_bytes = std::fs::read(store.root.join("blobs/sha256").join(&bad_layer[7..])).unwrap();
-    let by_sha512 = Digest::of_bytes_with(Algorithm::Sha512, &image_bytes);
+    let by_sha512 = Algorithm::Sha512.digest(&image_bytes);
     std::fs::create_dir_all(store.root.join("blobs/sha512")).unwrap();
     std::fs::write(store.root.join("blobs/sha512").join(by_sha512.hex()), &image_bytes).unwrap();
     let row = scanner.scan_now("evil/app", by_sha512.as_str()).unwrap();
     assert_eq!(row.status, "failed");
     let e = row.error.unwrap();
-    assert!(e.contains(by_sha512.as_str()) && e.contains("cannot be scanned yet"), "{e}");
+    assert!(e.contains(&garbage) && e.contains("corrupt"), "{e}");
 
     // The background worker survives them all and goes on to the next push.
     for d in [&bad_layer, &missing_layer, &not_json] {
