@@ -626,14 +626,20 @@ mod tests {
 
     #[test]
     fn only_image_manifests_are_scanned() {
-        let image = r#"{"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:00"},
-            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:01"}]}"#;
+        // Real descriptors: the probe reads them as bulwark-oci's strict Descriptor.
+        let desc = |media_type: &str, seed: &str| {
+            serde_json::to_string(&Descriptor::of(media_type, seed.as_bytes())).unwrap_or_default()
+        };
+        let config = desc(media_type::OCI_CONFIG, "config");
+        let image = format!(r#"{{"config":{config},"layers":[{}]}}"#, desc(media_type::OCI_LAYER_GZIP, "layer"));
         assert_eq!(not_an_image(image.as_bytes()).ok(), Some(None));
-        let sig = r#"{"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:00"},
-            "layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"sha256:01"}]}"#;
-        let helm = r#"{"config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"sha256:00"}}"#;
+        let sig = format!(
+            r#"{{"config":{config},"layers":[{}]}}"#,
+            desc("application/vnd.dev.cosign.simplesigning.v1+json", "payload")
+        );
+        let helm = format!(r#"{{"config":{}}}"#, desc("application/vnd.cncf.helm.config.v1+json", "chart"));
         let index = r#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
-        for skip in [sig, helm, index, r#"{"schemaVersion":1,"fsLayers":[]}"#] {
+        for skip in [sig.as_str(), helm.as_str(), index, r#"{"schemaVersion":1,"fsLayers":[]}"#] {
             assert!(matches!(not_an_image(skip.as_bytes()), Ok(Some(_))), "{skip}");
         }
         assert!(not_an_image(b"\x00garbage").is_err());
