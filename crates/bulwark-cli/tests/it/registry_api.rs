@@ -280,6 +280,15 @@ fn manifest_errors() {
     wrong_size["config"]["size"] = json!(3);
     r.put_manifest("err/app", "v2", OCI_MANIFEST, &serde_json::to_vec(&wrong_size).unwrap())
         .expect(400, Some("MANIFEST_INVALID"));
+    // A negative size cannot be any blob's.
+    wrong_size["config"]["size"] = json!(-1);
+    r.put_manifest("err/app", "v2", OCI_MANIFEST, &serde_json::to_vec(&wrong_size).unwrap())
+        .expect(400, Some("MANIFEST_INVALID"));
+    // A malformed digest inside the manifest is a digest error, as distribution answers it.
+    let mut bad_digest: Value = serde_json::from_slice(&good).unwrap();
+    bad_digest["layers"][0]["digest"] = json!("sha256:../../etc/passwd");
+    r.put_manifest("err/app", "v2", OCI_MANIFEST, &serde_json::to_vec(&bad_digest).unwrap())
+        .expect(400, Some("DIGEST_INVALID"));
     r.put_manifest("err/app", "v2", OCI_MANIFEST, b"{not json").expect(400, Some("MANIFEST_INVALID"));
     // Content-Type and mediaType disagree.
     r.put_manifest("err/app", "v2", OCI_INDEX, &good).expect(400, Some("MANIFEST_INVALID"));
