@@ -4,23 +4,47 @@
 # fuzz/corpus. Prints one line per target: seconds run, executions, coverage, corpus size,
 # and the crash, leak, timeout or OOM artifacts it left in fuzz/artifacts/TARGET.
 #
-#   bench/fuzz.sh [SECONDS] [TARGET...]      (default: 60 s each, every target)
+#   bench/fuzz.sh [--smoke] [--build-only] [SECONDS] [TARGET...]   (default: 60 s each, every target)
 #
-# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). The targets are
-# built without a sanitizer (the code is safe Rust; what is hunted is panics, overflows
-# (debug assertions are on), unbounded memory and time) so that each second runs more inputs.
+# The targets are libFuzzer binaries (libfuzzer-sys) built by cargo with the coverage
+# instrumentation flags cargo-fuzz passes (`cargo fuzz build -s none -a`), so neither
+# cargo-fuzz nor a nightly toolchain is needed. No sanitizer: the code is safe Rust; what is
+# hunted is panics, overflows (debug assertions are on), unbounded memory and time.
+#   --smoke       build with fuzz/Cargo.toml's `smoke` profile (opt-level 1, many codegen
+#                 units): several times quicker to build than the release profile, for CI's
+#                 few seconds per target; long runs want the default (release).
+#   --build-only  build the targets and stop (CI builds them in the background while the
+#                 tests run, then runs them).
 # Exit status 1 when any target found something.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+profile=release build_only=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) profile=smoke; shift ;;
+    --build-only) build_only=1; shift ;;
+    *) break ;;
+  esac
+done
 secs=${1:-60}
 shift || true
 cd "$root/fuzz"
-command -v cargo-fuzz >/dev/null || { echo "needs cargo-fuzz: cargo install cargo-fuzz" >&2; exit 2; }
 if [ $# -gt 0 ]; then targets=("$@"); else
   mapfile -t targets < <(ls fuzz_targets | sed 's/\.rs$//')
 fi
-flags=(-s none -a)
-cargo +nightly fuzz build "${flags[@]}"
+triple=$(rustc -vV | sed -n 's/^host: //p')
+# cargo-fuzz's flags for `-s none -a`; --target keeps them off build scripts and proc macros.
+export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-sanitizer-coverage-stack-depth \
+--cfg fuzzing -Cdebug-assertions"
+if [ "$profile" = release ]; then
+  # As cargo-fuzz: one codegen unit, or the sancov pass blocks ThinLTO's inlining.
+  RUSTFLAGS="$RUSTFLAGS -Ccodegen-units=1"
+fi
+cargo build -q --target "$triple" --profile "$profile" --bins
+[ "$build_only" = 1 ] && exit 0
+bin="${CARGO_TARGET_DIR:-target}/$triple/$profile"
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 python3 seeds.py "$seeds" >/dev/null
@@ -32,7 +56,7 @@ for t in "${targets[@]}"; do
   log=$(mktemp)
   start=$(date +%s)
   # -timeout: one input over 20 s is a finding; -rss_limit_mb: so is 2 GiB of memory.
-  cargo +nightly fuzz run "${flags[@]}" "$t" "corpus/$t" "$seeds/$t" -- \
+  "$bin/$t" "corpus/$t" "$seeds/$t" \
     -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || true
   took=$(($(date +%s) - start))
