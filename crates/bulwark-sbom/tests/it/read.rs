@@ -117,13 +117,9 @@ fn run(cmd: &mut Command) {
 
 type Key = (PackageType, String, String);
 
-/// Packages we find in python-app and the peers do not, with the reason.
-const ONLY_BULWARK: &[(PackageType, &str, &str, &str)] = &[(
-    PackageType::Python,
-    "django",
-    "3.2.0",
-    "the /app/requirements.txt pin (pip installed it as 3.2); neither peer reads requirements files in images",
-)];
+/// Packages we find in python-app and the peers do not, with the reason. None: the
+/// /app/requirements.txt pin `3.2.0` is the installed `3.2` under PEP 440, so it is one package.
+const ONLY_BULWARK: &[(PackageType, &str, &str, &str)] = &[];
 
 /// The deb and Python packages of `inv`, with each deb's source package.
 fn deb_and_python(inv: &Inventory) -> BTreeMap<Key, Option<(String, String)>> {
