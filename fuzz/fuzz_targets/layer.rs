@@ -1,9 +1,9 @@
 //! The layer walker: a tar stream, plain, gzip or zstd, through every detector, with whiteouts,
 //! hard links and the bomb limits (kept small here so that one input stays fast).
 #![no_main]
-use bulwark_oci::Digest;
 use bulwark_image::source::{BlobLocation, LayerRef};
 use bulwark_image::Limits;
+use bulwark_oci::Digest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
