@@ -1,0 +1,3 @@
+//! bulwark-policy's integration tests: one binary, a module per area.
+
+mod yaml;
