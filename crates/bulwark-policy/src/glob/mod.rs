@@ -1,0 +1,340 @@
+//! Sigstore policy-controller: ClusterImagePolicy documents and their image globs
+//! (`images[].glob`), matched exactly as policy-controller's code matches them.
+//!
+//! Offline, a compiled policy can say which images it governs and apply `static` authorities;
+//! verifying signatures and attestations of `key`/`keyless` authorities is the admission
+//! webhook's work (next issue), so such an image gets an `error` result, never a pass.
+
+mod pattern;
+mod pem;
+mod validate;
+
+pub use pattern::{matches, parse_reference, Glob, GlobError, Identifier, Reference, MAX_GLOB_BYTES};
+
+use crate::dialect::{Dialect, Policy, Request};
+use crate::error::PolicyError;
+use crate::outcome::{Outcome, ResourceId, RuleResult};
+use crate::resource::Document;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub struct ImagePolicies;
+
+impl Dialect for ImagePolicies {
+    fn name(&self) -> &'static str {
+        "policy-controller"
+    }
+    fn claims(&self, doc: &Document) -> bool {
+        doc.api_version().starts_with("policy.sigstore.dev/") && doc.kind() == "ClusterImagePolicy"
+    }
+    fn compile(&self, docs: &[&Document]) -> Result<Vec<Box<dyn Policy>>, Vec<PolicyError>> {
+        compile_policies(docs).map(|ps| ps.into_iter().map(|p| Box::new(p) as Box<dyn Policy>).collect())
+    }
+}
+
+/// The API versions policy-controller serves.
+const VERSIONS: &[&str] = &["policy.sigstore.dev/v1alpha1", "policy.sigstore.dev/v1beta1"];
+
+/// Compiles ClusterImagePolicy documents (the webhook keeps these to pick policies per image
+/// with [`select`]). Every refusal names the document and says what `kubectl create` would.
+pub fn compile_policies(docs: &[&Document]) -> Result<Vec<ClusterImagePolicy>, Vec<PolicyError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for doc in docs {
+        match ClusterImagePolicy::compile(doc) {
+            Ok(p) => out.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The policies whose globs match `image` (policy-controller applies all of them). An image
+/// that is not a valid reference is an error, as upstream.
+pub fn select<'a>(policies: &'a [ClusterImagePolicy], image: &str) -> Result<Vec<&'a ClusterImagePolicy>, GlobError> {
+    let mut out = Vec::new();
+    for p in policies {
+        if p.matches_image(image)?.is_some() {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    Warn,
+}
+
+/// What an authority needs.
+#[derive(Clone, Debug)]
+pub enum Authority {
+    /// `static: {action: pass|fail}`: decided without signatures.
+    Static { name: String, pass: bool, message: String },
+    /// `key` or `keyless` (with or without attestations): needs signature verification.
+    Verify { name: String },
+}
+
+/// A `spec.match[]` entry: which resources the policy applies to.
+#[derive(Clone, Debug)]
+struct MatchResource {
+    group: String,
+    version: String,
+    resource: String,
+    selector: Option<Value>,
+}
+
+/// A validated ClusterImagePolicy.
+#[derive(Clone, Debug)]
+pub struct ClusterImagePolicy {
+    pub name: String,
+    /// "policy.sigstore.dev/v1beta1 ClusterImagePolicy name", for messages.
+    pub label: String,
+    pub globs: Vec<Glob>,
+    pub authorities: Vec<Authority>,
+    pub mode: Mode,
+    /// `spec.policy` (CUE or Rego over the verified results): needs the webhook.
+    pub has_policy: bool,
+    matches: Vec<MatchResource>,
+}
+
+impl ClusterImagePolicy {
+    pub fn compile(doc: &Document) -> Result<ClusterImagePolicy, PolicyError> {
+        let label = format!("{}: {} {} {}", doc.file, doc.api_version(), doc.kind(), doc.name());
+        if !VERSIONS.contains(&doc.api_version()) {
+            return Err(PolicyError::unsupported(label, None, "apiVersion"));
+        }
+        let clean = validate::validate(&doc.value).map_err(|problem| PolicyError::invalid(&label, problem))?;
+        let spec = &clean["spec"];
+        let str_of = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let mut globs = Vec::new();
+        for image in spec["images"].as_array().into_iter().flatten() {
+            // Validation compiled every glob already; an error here is still reported.
+            globs.push(
+                Glob::compile(image["glob"].as_str().unwrap_or_default())
+                    .map_err(|e| PolicyError::invalid(&label, format!("spec.images: {e}")))?,
+            );
+        }
+        let authorities = spec["authorities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, a)| {
+                // The defaulting webhook names unnamed authorities by index.
+                let name = a["name"].as_str().filter(|n| !n.is_empty()).map(str::to_string);
+                let name = name.unwrap_or_else(|| format!("authority-{i}"));
+                match a.get("static") {
+                    Some(st) => Authority::Static {
+                        name,
+                        pass: st["action"].as_str() == Some("pass"),
+                        message: str_of(st, "message"),
+                    },
+                    None => Authority::Verify { name },
+                }
+            })
+            .collect();
+        let matches = spec["match"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| MatchResource {
+                group: str_of(m, "group"),
+                version: str_of(m, "version"),
+                resource: str_of(m, "resource"),
+                selector: m.get("selector").cloned(),
+            })
+            .collect();
+        Ok(ClusterImagePolicy {
+            name: doc.name().to_string(),
+            label,
+            globs,
+            authorities,
+            mode: if spec["mode"].as_str() == Some("warn") { Mode::Warn } else { Mode::Enforce },
+            has_policy: spec.get("policy").is_some(),
+            matches,
+        })
+    }
+
+    /// The first glob that matches the image, if any.
+    pub fn matches_image(&self, image: &str) -> Result<Option<&Glob>, GlobError> {
+        for g in &self.globs {
+            if g.matches(image)? {
+                return Ok(Some(g));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `spec.match` selects the object (no entries: every resource).
+    fn selects(&self, object: &Value) -> bool {
+        if self.matches.is_empty() {
+            return true;
+        }
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let (group, version) = match object["apiVersion"].as_str().unwrap_or_default().split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", object["apiVersion"].as_str().unwrap_or_default()),
+        };
+        let labels = &object["metadata"]["labels"];
+        self.matches.iter().any(|m| {
+            (m.resource.is_empty() || resource_of(kind) == Some(m.resource.as_str()))
+                && (m.group.is_empty() || m.group == group)
+                && (m.version.is_empty() || m.version == version)
+                && m.selector.as_ref().is_none_or(|s| selector_matches(s, labels))
+        })
+    }
+}
+
+/// The kinds policy-controller's webhook checks, with their resource names.
+fn resource_of(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "Pod" => "pods",
+        "Deployment" => "deployments",
+        "ReplicaSet" => "replicasets",
+        "StatefulSet" => "statefulsets",
+        "DaemonSet" => "daemonsets",
+        "Job" => "jobs",
+        "CronJob" => "cronjobs",
+        _ => return None,
+    })
+}
+
+/// A Kubernetes label selector (`matchLabels` and `matchExpressions`, ANDed).
+fn selector_matches(selector: &Value, labels: &Value) -> bool {
+    let label = |k: &str| labels.get(k).and_then(Value::as_str);
+    let by_labels = selector["matchLabels"]
+        .as_object()
+        .is_none_or(|m| m.iter().all(|(k, v)| v.as_str().is_some_and(|v| label(k) == Some(v))));
+    let by_exprs = selector["matchExpressions"].as_array().is_none_or(|es| {
+        es.iter().all(|e| {
+            let key = e["key"].as_str().unwrap_or_default();
+            let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            match e["operator"].as_str().unwrap_or_default() {
+                "In" => label(key).is_some_and(|v| values.contains(&v)),
+                "NotIn" => label(key).is_none_or(|v| !values.contains(&v)),
+                "Exists" => label(key).is_some(),
+                "DoesNotExist" => label(key).is_none(),
+                // An unknown operator selects nothing (the API server would refuse it).
+                _ => false,
+            }
+        })
+    });
+    by_labels && by_exprs
+}
+
+/// Every container image of a pod-bearing object, with its field path.
+fn images(object: &Value) -> Vec<(String, String)> {
+    let (prefix, spec) = match object["kind"].as_str().unwrap_or_default() {
+        "Pod" => ("spec", &object["spec"]),
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => {
+            ("spec.template.spec", &object["spec"]["template"]["spec"])
+        }
+        "CronJob" => {
+            ("spec.jobTemplate.spec.template.spec", &object["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+        }
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    for field in ["initContainers", "containers", "ephemeralContainers"] {
+        for (i, c) in spec[field].as_array().into_iter().flatten().enumerate() {
+            if let Some(image) = c["image"].as_str() {
+                out.push((format!("{prefix}.{field}[{i}].image"), image.to_string()));
+            }
+        }
+    }
+    out
+}
+
+impl Policy for ClusterImagePolicy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// One result per container image the globs match (the rule is the image's field path);
+    /// nothing for images or resources the policy does not govern.
+    fn evaluate(&self, request: &Request) -> Vec<RuleResult> {
+        let object = request.object;
+        if resource_of(object["kind"].as_str().unwrap_or_default()).is_none() || !self.selects(object) {
+            return Vec::new();
+        }
+        let resource = ResourceId::of(object);
+        let result = |rule: String, result: Outcome, message: String| RuleResult {
+            file: request.file.to_string(),
+            resource: resource.clone(),
+            policy: self.name.clone(),
+            rule,
+            result,
+            message,
+        };
+        let mut out = Vec::new();
+        for (path, image) in images(object) {
+            let glob = match self.matches_image(&image) {
+                Ok(Some(g)) => g.as_str().to_string(),
+                Ok(None) => continue,
+                Err(e) => {
+                    out.push(result(path, Outcome::Error, format!("image {image:?}: {e}")));
+                    continue;
+                }
+            };
+            let (outcome, message) = self.decide(&image, &glob);
+            out.push(result(path, outcome, message));
+        }
+        out
+    }
+}
+
+impl ClusterImagePolicy {
+    /// What can be decided offline for a matched image: `static` authorities (any passing one
+    /// admits, as any authority may), unless a CIP-level policy must still run over them.
+    fn decide(&self, image: &str, glob: &str) -> (Outcome, String) {
+        let verify: Vec<&str> = self
+            .authorities
+            .iter()
+            .filter_map(|a| match a {
+                Authority::Verify { name } => Some(name.as_str()),
+                Authority::Static { .. } => None,
+            })
+            .collect();
+        let statics: Vec<(&str, bool, &str)> = self
+            .authorities
+            .iter()
+            .filter_map(|a| match a {
+                Authority::Static { name, pass, message } => Some((name.as_str(), *pass, message.as_str())),
+                Authority::Verify { .. } => None,
+            })
+            .collect();
+        let prefix = format!("image {image} matches glob {glob:?}");
+        if self.has_policy {
+            return (
+                Outcome::Error,
+                format!("{prefix}: spec.policy (CUE/Rego over verified authorities) needs the admission webhook; not evaluated"),
+            );
+        }
+        if let Some((name, _, _)) = statics.iter().find(|(_, pass, _)| *pass) {
+            return (Outcome::Pass, format!("{prefix}: static authority {name} passes"));
+        }
+        if !verify.is_empty() {
+            return (
+                Outcome::Error,
+                format!(
+                    "{prefix}: verifying signatures of authorities {} needs the admission webhook; not verified",
+                    verify.join(", ")
+                ),
+            );
+        }
+        // Only failing static authorities (validation refused empty authorities).
+        let mut why: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, _, message) in &statics {
+            why.insert(name, if message.is_empty() { "disallowed by static policy" } else { message });
+        }
+        let why = why.iter().map(|(n, m)| format!("{n}: {m}")).collect::<Vec<_>>().join("; ");
+        let outcome = if self.mode == Mode::Warn { Outcome::Warn } else { Outcome::Fail };
+        (outcome, format!("{prefix}: {why}"))
+    }
+}
