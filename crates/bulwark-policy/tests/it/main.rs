@@ -1,4 +1,5 @@
 //! bulwark-policy's integration tests: one binary, a module per area.
 
 mod glob;
+mod report;
 mod yaml;
