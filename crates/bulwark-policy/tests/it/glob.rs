@@ -208,3 +208,24 @@ fn static_authorities_decide_offline_and_match_selects_resources() {
     let e = cip(&text("maybe", "enforce")).unwrap_err();
     assert!(e.contains("invalid value: maybe: spec.authorities[0].static.action"), "{e}");
 }
+
+/// policy-controller's end-to-end, tester and example policies are real CIPs `kubectl create`
+/// accepts; the one exception is an example whose KMS reference is a `<< placeholder >>`.
+#[test]
+fn upstreams_e2e_and_example_policies_are_accepted() {
+    let (mut ok, mut refused) = (0, Vec::new());
+    for d in ["test/testdata/policy-controller/e2e", "test/testdata/policy-controller/tester", "examples/policies"] {
+        for f in std::fs::read_dir(data().join(d)).unwrap() {
+            let path = f.unwrap().path();
+            for doc in read_file(path.clone()).map(Result::unwrap).filter(|d| d.kind() == "ClusterImagePolicy") {
+                match ClusterImagePolicy::compile(&doc) {
+                    Ok(_) => ok += 1,
+                    Err(e) => refused.push(e.to_string()),
+                }
+            }
+        }
+    }
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert!(refused[0].contains("signed-by-aws-kms-key.yaml") && refused[0].contains("<< region >>"), "{}", refused[0]);
+    assert_eq!(ok, 42);
+}
