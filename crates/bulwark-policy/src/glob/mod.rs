@@ -11,7 +11,7 @@ mod validate;
 
 pub use pattern::{matches, parse_reference, Glob, GlobError, Identifier, Reference, MAX_GLOB_BYTES};
 
-use crate::dialect::{Dialect, Policy, Request};
+use crate::dialect::{Dialect, Operation, Policy, Request};
 use crate::error::PolicyError;
 use crate::outcome::{Outcome, ResourceId, RuleResult};
 use crate::resource::Document;
@@ -53,12 +53,25 @@ pub fn compile_policies(docs: &[&Document]) -> Result<Vec<ClusterImagePolicy>, V
     }
 }
 
-/// The policies whose globs match `image` (policy-controller applies all of them). An image
-/// that is not a valid reference is an error, as upstream.
-pub fn select<'a>(policies: &'a [ClusterImagePolicy], image: &str) -> Result<Vec<&'a ClusterImagePolicy>, GlobError> {
+/// The policies that govern a container image of an object of `kind` with `labels`, as the
+/// webhook's `GetMatchingPolicies` picks them: `spec.match` first (by kind and labels), then
+/// the globs against the image's normalised name (`ref.Name()`: `index.docker.io/library/x:latest`;
+/// so upstream's raw-string fallback of [`matches`] never applies here). An image that is not
+/// a valid reference, or a selector that is not valid, is an error, as upstream.
+pub fn select<'a>(
+    policies: &'a [ClusterImagePolicy],
+    image: &str,
+    kind: &str,
+    labels: &Value,
+) -> Result<Vec<&'a ClusterImagePolicy>, GlobError> {
+    let name = parse_reference(image)?.name();
     let mut out = Vec::new();
     for p in policies {
-        if p.matches_image(image)?.is_some() {
+        let selected = p.selects(kind, labels).map_err(|reason| GlobError::BadReference {
+            image: image.to_string(),
+            reason: format!("ClusterImagePolicy {}: {reason}", p.name),
+        })?;
+        if selected && p.matches_image(&name)?.is_some() {
             out.push(p);
         }
     }
@@ -171,61 +184,71 @@ impl ClusterImagePolicy {
         Ok(None)
     }
 
-    /// Whether `spec.match` selects the object (no entries: every resource).
-    fn selects(&self, object: &Value) -> bool {
+    /// Whether `spec.match` selects an object of `kind` with `labels` (no entries: every one).
+    /// As upstream: the kind is looked up in its own table (the object's apiVersion is not
+    /// consulted), group and resource must be equal, version equal or `*`, and the selector
+    /// must match the object's own labels.
+    fn selects(&self, kind: &str, labels: &Value) -> Result<bool, String> {
         if self.matches.is_empty() {
-            return true;
+            return Ok(true);
         }
-        let kind = object["kind"].as_str().unwrap_or_default();
-        let (group, version) = match object["apiVersion"].as_str().unwrap_or_default().split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", object["apiVersion"].as_str().unwrap_or_default()),
-        };
-        let labels = &object["metadata"]["labels"];
-        self.matches.iter().any(|m| {
-            (m.resource.is_empty() || resource_of(kind) == Some(m.resource.as_str()))
-                && (m.group.is_empty() || m.group == group)
-                && (m.version.is_empty() || m.version == version)
-                && m.selector.as_ref().is_none_or(|s| selector_matches(s, labels))
-        })
+        let (group, version, resource) = kind_resource(kind);
+        for m in &self.matches {
+            if m.resource == resource && (m.version == version || m.version == "*") && m.group == group {
+                match &m.selector {
+                    None => return Ok(true),
+                    Some(sel) => {
+                        if selector_matches(sel, labels)? {
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(false)
     }
 }
 
-/// The kinds policy-controller's webhook checks, with their resource names.
-fn resource_of(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "Pod" => "pods",
-        "Deployment" => "deployments",
-        "ReplicaSet" => "replicasets",
-        "StatefulSet" => "statefulsets",
-        "DaemonSet" => "daemonsets",
-        "Job" => "jobs",
-        "CronJob" => "cronjobs",
-        _ => return None,
-    })
+/// policy-controller's `kindResourceMap`, as it is: its ReplicaSet key is misspelt
+/// (`ReplicatSet`) and DaemonSet has group `""`, so a `match` for `replicasets` or for
+/// `apps` daemonsets selects nothing there, and nothing here. Other kinds: the zero value.
+fn kind_resource(kind: &str) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        "Deployment" => ("apps", "v1", "deployments"),
+        "CronJob" => ("batch", "v1", "cronjobs"),
+        "Job" => ("batch", "v1", "jobs"),
+        "DaemonSet" => ("", "v1", "daemonsets"),
+        "StatefulSet" => ("apps", "v1", "statefulsets"),
+        "Pod" => ("", "v1", "pods"),
+        _ => ("", "", ""),
+    }
 }
 
-/// A Kubernetes label selector (`matchLabels` and `matchExpressions`, ANDed).
-fn selector_matches(selector: &Value, labels: &Value) -> bool {
+/// A Kubernetes label selector (`matchLabels` and `matchExpressions`, ANDed), with
+/// `LabelSelectorAsSelector`'s refusals (unknown operator, values where none belong).
+fn selector_matches(selector: &Value, labels: &Value) -> Result<bool, String> {
     let label = |k: &str| labels.get(k).and_then(Value::as_str);
-    let by_labels = selector["matchLabels"]
-        .as_object()
-        .is_none_or(|m| m.iter().all(|(k, v)| v.as_str().is_some_and(|v| label(k) == Some(v))));
-    let by_exprs = selector["matchExpressions"].as_array().is_none_or(|es| {
-        es.iter().all(|e| {
-            let key = e["key"].as_str().unwrap_or_default();
-            let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            match e["operator"].as_str().unwrap_or_default() {
-                "In" => label(key).is_some_and(|v| values.contains(&v)),
-                "NotIn" => label(key).is_none_or(|v| !values.contains(&v)),
-                "Exists" => label(key).is_some(),
-                "DoesNotExist" => label(key).is_none(),
-                // An unknown operator selects nothing (the API server would refuse it).
-                _ => false,
+    let mut ok = true;
+    for (k, v) in selector["matchLabels"].as_object().into_iter().flatten() {
+        ok &= v.as_str().is_some_and(|v| label(k) == Some(v));
+    }
+    for e in selector["matchExpressions"].as_array().into_iter().flatten() {
+        let key = e["key"].as_str().unwrap_or_default();
+        let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let op = e["operator"].as_str().unwrap_or_default();
+        ok &= match op {
+            "In" | "NotIn" if values.is_empty() => return Err(format!("{op} needs values (key {key:?})")),
+            "Exists" | "DoesNotExist" if !values.is_empty() => {
+                return Err(format!("{op} takes no values (key {key:?})"))
             }
-        })
-    });
-    by_labels && by_exprs
+            "In" => label(key).is_some_and(|v| values.contains(&v)),
+            "NotIn" => label(key).is_none_or(|v| !values.contains(&v)),
+            "Exists" => label(key).is_some(),
+            "DoesNotExist" => label(key).is_none(),
+            _ => return Err(format!("{op:?} is not a valid label selector operator")),
+        };
+    }
+    Ok(ok)
 }
 
 /// Every container image of a pod-bearing object, with its field path.
@@ -256,13 +279,16 @@ impl Policy for ClusterImagePolicy {
         &self.name
     }
 
-    /// One result per container image the globs match (the rule is the image's field path);
-    /// nothing for images or resources the policy does not govern.
+    /// One result per container image the policy governs (the rule is the image's field
+    /// path, as upstream names it); nothing for images or resources it does not govern, and
+    /// nothing for DELETE/CONNECT or an object being deleted (the webhook lets those through).
     fn evaluate(&self, request: &Request) -> Vec<RuleResult> {
         let object = request.object;
-        if resource_of(object["kind"].as_str().unwrap_or_default()).is_none() || !self.selects(object) {
+        let deleting = !object["metadata"]["deletionTimestamp"].is_null();
+        if !matches!(request.operation, Operation::Create | Operation::Update) || deleting {
             return Vec::new();
         }
+        let kind = object["kind"].as_str().unwrap_or_default();
         let resource = ResourceId::of(object);
         let result = |rule: String, result: Outcome, message: String| RuleResult {
             file: request.file.to_string(),
@@ -273,8 +299,30 @@ impl Policy for ClusterImagePolicy {
             message,
         };
         let mut out = Vec::new();
-        for (path, image) in images(object) {
-            let glob = match self.matches_image(&image) {
+        let images = images(object);
+        if images.is_empty() {
+            return out;
+        }
+        match self.selects(kind, &object["metadata"]["labels"]) {
+            Ok(true) => {}
+            Ok(false) => return out,
+            Err(e) => {
+                // Upstream fails the whole lookup ("policy with wrong match label selector").
+                for (path, _) in images {
+                    out.push(result(path, Outcome::Error, format!("spec.match: {e}")));
+                }
+                return out;
+            }
+        }
+        for (path, image) in images {
+            let name = match parse_reference(&image) {
+                Ok(r) => r.name(),
+                Err(e) => {
+                    out.push(result(path, Outcome::Error, e.to_string()));
+                    continue;
+                }
+            };
+            let glob = match self.matches_image(&name) {
                 Ok(Some(g)) => g.as_str().to_string(),
                 Ok(None) => continue,
                 Err(e) => {
@@ -310,13 +358,14 @@ impl ClusterImagePolicy {
             })
             .collect();
         let prefix = format!("image {image} matches glob {glob:?}");
-        if self.has_policy {
-            return (
-                Outcome::Error,
-                format!("{prefix}: spec.policy (CUE/Rego over verified authorities) needs the admission webhook; not evaluated"),
-            );
-        }
+        // Any one authority admits the image; a CIP-level policy then runs over the results.
         if let Some((name, _, _)) = statics.iter().find(|(_, pass, _)| *pass) {
+            if self.has_policy {
+                return (
+                    Outcome::Error,
+                    format!("{prefix}: static authority {name} passes, but spec.policy (CUE/Rego over the authorities' results) needs the admission webhook; not evaluated"),
+                );
+            }
             return (Outcome::Pass, format!("{prefix}: static authority {name} passes"));
         }
         if !verify.is_empty() {

@@ -6,7 +6,7 @@
 
 use bulwark_policy::glob::{self, compile_policies, matches, select, ClusterImagePolicy, GlobError};
 use bulwark_policy::resource::read_file;
-use bulwark_policy::{Outcome, Policy, Request};
+use bulwark_policy::{Operation, Outcome, Policy, Request};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -181,11 +181,61 @@ fn a_signature_policy_is_an_error_for_the_images_it_governs_and_silent_for_other
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].1, Outcome::Error);
     assert!(eval(&p, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}})).is_empty());
-    // The webhook's selection.
+    // The webhook's selection: by kind and labels, then by the image's normalised name.
     let ps = vec![p];
-    assert_eq!(select(&ps, "ghcr.io/acme/app").unwrap().len(), 1);
-    assert!(select(&ps, "nginx").unwrap().is_empty());
-    assert!(select(&ps, "Not A Ref").is_err());
+    let labels = json!({});
+    assert_eq!(select(&ps, "ghcr.io/acme/app", "Pod", &labels).unwrap().len(), 1);
+    assert!(select(&ps, "nginx", "Pod", &labels).unwrap().is_empty());
+    assert!(select(&ps, "Not A Ref", "Pod", &labels).is_err());
+    // Deletions and objects being deleted are let through.
+    let obj = pod("Pod", &["ghcr.io/acme/app:v1"]);
+    let req = Request { file: "r.yaml", object: &obj, operation: Operation::Delete, ..Default::default() };
+    assert!(ps[0].evaluate(&req).is_empty());
+    let mut deleting = obj.clone();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    assert!(eval(&ps[0], &deleting).is_empty());
+}
+
+#[test]
+fn the_webhook_matches_the_normalised_name_only() {
+    // glob.Match("foo", "foo") is true by its raw-string fallback, but the webhook passes
+    // `ref.Name()`, so a CIP with glob `foo` does not govern image `foo`.
+    assert!(matches("foo", "foo").unwrap());
+    let p = cip(&format!(
+        "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: raw}}\nspec:\n  images: [{{glob: foo}}, {{glob: 'index.docker.io/library/bar:*'}}]\n  authorities:\n  - key:\n{KEY}"
+    ))
+    .unwrap();
+    let ps = vec![p];
+    assert!(select(&ps, "foo", "Pod", &json!({})).unwrap().is_empty());
+    assert_eq!(select(&ps, "bar:1.0", "Pod", &json!({})).unwrap().len(), 1);
+    let r = eval(&ps[0], &pod("Pod", &["foo", "bar"]));
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].0, "spec.containers[1].image");
+}
+
+#[test]
+fn match_follows_upstreams_kind_table_quirks_included() {
+    let text = |m: &str| {
+        format!(
+            "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: m}}\nspec:\n  match: [{m}]\n  images: [{{glob: '**'}}]\n  authorities: [{{static: {{action: pass}}}}]\n"
+        )
+    };
+    let count = |m: &str, kind: &str| eval(&cip(&text(m)).unwrap(), &pod(kind, &["busybox"])).len();
+    assert_eq!(count("{resource: deployments, group: apps, version: v1}", "Deployment"), 1);
+    assert_eq!(count("{resource: deployments, group: apps, version: '*'}", "Deployment"), 1);
+    // Empty fields are not wildcards: the group must be equal.
+    assert_eq!(count("{resource: deployments, version: v1}", "Deployment"), 0);
+    assert_eq!(count("{resource: pods, version: v1}", "Deployment"), 0);
+    // Upstream's table misspells ReplicaSet and gives DaemonSet group "".
+    assert_eq!(count("{resource: replicasets, group: apps, version: v1}", "ReplicaSet"), 0);
+    assert_eq!(count("{resource: daemonsets, group: apps, version: v1}", "DaemonSet"), 0);
+    assert_eq!(count("{resource: daemonsets, version: v1}", "DaemonSet"), 1);
+    // Labels: the object's own; an invalid selector is an error, not a skip.
+    let sel = "{resource: pods, version: v1, selector: {matchExpressions: [{key: app, operator: In, values: [x]}]}}";
+    assert_eq!(count(sel, "Pod"), 1);
+    let bad = "{resource: pods, version: v1, selector: {matchExpressions: [{key: app, operator: Near}]}}";
+    let r = eval(&cip(&text(bad)).unwrap(), &pod("Pod", &["busybox"]));
+    assert_eq!((r.len(), r[0].1), (1, Outcome::Error));
 }
 
 #[test]
@@ -205,6 +255,10 @@ fn static_authorities_decide_offline_and_match_selects_resources() {
     assert_eq!((r[0].1, r[0].2.ends_with("authority-0: nope")), (Outcome::Fail, true), "{r:?}");
     let r = eval(&cip(&text("fail", "warn")).unwrap(), &pod("Pod", &["busybox"]));
     assert_eq!(r[0].1, Outcome::Warn);
+    // A CIP-level policy over the results still needs the webhook: an error, not the pass.
+    let with_policy = text("pass", "enforce") + "  policy: {type: cue, data: 'x: 1'}\n";
+    let r = eval(&cip(&with_policy).unwrap(), &pod("Pod", &["busybox"]));
+    assert_eq!(r[0].1, Outcome::Error, "{r:?}");
     let e = cip(&text("maybe", "enforce")).unwrap_err();
     assert!(e.contains("invalid value: maybe: spec.authorities[0].static.action"), "{e}");
 }
