@@ -35,6 +35,11 @@ fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
     loop {
         let start = rest.find("-----BEGIN ")?;
         let after = &rest[start + 11..];
+        // Go's pem.Decode only takes a BEGIN line at the start of a line.
+        if start > 0 && rest.as_bytes()[start - 1] != b'\n' {
+            rest = after;
+            continue;
+        }
         let line_end = after.find('\n')?;
         let head = after[..line_end].trim_end_matches('\r').trim_end();
         if let Some(label) = head.strip_suffix("-----") {
@@ -139,4 +144,22 @@ fn rsa_pkcs1(der: &[u8]) -> Result<(), &'static str> {
         return Err("RSA modulus or exponent is not positive");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_key;
+
+    const EC: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEaEOVJCFtduYr3xqTxeRWSW32CY/s\nTBNZj4oIUPl8JvhVPJ1TKDPlNcuT4YphSt6t3yOmMvkdQbCj8broX6vijw==\n-----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn public_keys_as_go_reads_them() {
+        assert_eq!(public_key(EC), Ok(()));
+        assert_eq!(public_key(&format!("leading text\n{EC}")), Ok(()));
+        assert!(public_key(&format!("x{EC}")).is_err(), "BEGIN must start a line");
+        assert!(public_key("---somedata---").is_err());
+        assert!(public_key(&EC.replace("PUBLIC KEY", "CERTIFICATE")).is_err());
+        // One byte of the point changed in length: not a P-256 point.
+        assert!(public_key(&EC.replace("ijw==", "ij")).is_err());
+    }
 }

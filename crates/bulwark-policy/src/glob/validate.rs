@@ -278,6 +278,11 @@ pub fn validate(doc: &Value) -> Result<Value, String> {
     if !schema_errors.is_empty() {
         return Err(schema_errors.join("\n"));
     }
+    // The API server's own check, before any webhook.
+    let meta = &clean["metadata"];
+    if s(meta, "name").is_empty() && s(meta, "generateName").is_empty() {
+        return Err("metadata.name: Required value: name or generateName is required".into());
+    }
     let mut errs = Errors::default();
     spec(clean.get("spec").unwrap_or(&Value::Null), "spec", &mut errs);
     if errs.0.is_empty() {
