@@ -707,6 +707,12 @@ pub(super) fn restricted_volumes_1_0(_meta: &Value, spec: &Value) -> Denial {
         if ALLOWED.iter().any(|k| field(v, k).is_some()) {
             continue;
         }
+        // A volume with no source is an emptyDir: the API server defaults it so
+        // (`SetDefaults_Volume`) before admission sees it.
+        let has_source = v.as_object().is_some_and(|o| o.iter().any(|(k, x)| k != "name" && !x.is_null()));
+        if !has_source {
+            continue;
+        }
         bad_volumes.push(name(v));
         let t = RESTRICTED.iter().find(|k| field(v, k).is_some()).copied().unwrap_or("unknown");
         bad_types.insert(t.to_string());
