@@ -218,16 +218,16 @@ pub(super) fn capabilities_baseline_1_0(_meta: &Value, spec: &Value) -> Denial {
 }
 
 pub(super) fn host_namespaces_1_0(_meta: &Value, spec: &Value) -> Denial {
-    let mut set = BTreeSet::new();
-    for (key, text) in [("hostNetwork", "hostNetwork=true"), ("hostPID", "hostPID=true"), ("hostIPC", "hostIPC=true")] {
-        if is_true(spec, key) {
-            set.insert(text.to_string());
-        }
-    }
+    // In this order, not sorted (upstream appends to a slice).
+    let set: Vec<&str> = [("hostNetwork", "hostNetwork=true"), ("hostPID", "hostPID=true"), ("hostIPC", "hostIPC=true")]
+        .into_iter()
+        .filter(|(key, _)| is_true(spec, key))
+        .map(|(_, text)| text)
+        .collect();
     if set.is_empty() {
         return None;
     }
-    deny("host namespaces", sorted(&set).join(", "))
+    deny("host namespaces", set.join(", "))
 }
 
 fn volumes(spec: &Value) -> impl Iterator<Item = &Value> {

@@ -197,6 +197,9 @@ fn messages_are_upstreams_reason_and_detail() {
         )
     );
     assert_eq!(msg("hostNamespaces").1, "host namespaces (hostNetwork=true, hostPID=true)");
+    let all = pod(json!({"hostIPC": true, "hostPID": true, "hostNetwork": true, "containers": []}));
+    let r = evaluate_pod("baseline".parse().unwrap(), &all["metadata"], &all["spec"]);
+    assert_eq!(r.iter().find(|c| c.id == "hostNamespaces").unwrap().detail, "hostNetwork=true, hostPID=true, hostIPC=true");
     assert_eq!(msg("hostPorts").1, "hostPort (container \"a\" uses hostPort 8080)");
     assert_eq!(msg("privileged").1, "privileged (container \"a\" must not set securityContext.privileged=true)");
     assert_eq!(
