@@ -27,7 +27,7 @@ fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// Strings of a JSON array (others skipped, as Go would have refused them).
-fn strings<'a>(v: Option<&'a Value>) -> impl Iterator<Item = &'a str> {
+fn strings(v: Option<&Value>) -> impl Iterator<Item = &str> {
     v.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
 }
 
@@ -219,11 +219,12 @@ pub(super) fn capabilities_baseline_1_0(_meta: &Value, spec: &Value) -> Denial {
 
 pub(super) fn host_namespaces_1_0(_meta: &Value, spec: &Value) -> Denial {
     // In this order, not sorted (upstream appends to a slice).
-    let set: Vec<&str> = [("hostNetwork", "hostNetwork=true"), ("hostPID", "hostPID=true"), ("hostIPC", "hostIPC=true")]
-        .into_iter()
-        .filter(|(key, _)| is_true(spec, key))
-        .map(|(_, text)| text)
-        .collect();
+    let set: Vec<&str> =
+        [("hostNetwork", "hostNetwork=true"), ("hostPID", "hostPID=true"), ("hostIPC", "hostIPC=true")]
+            .into_iter()
+            .filter(|(key, _)| is_true(spec, key))
+            .map(|(_, text)| text)
+            .collect();
     if set.is_empty() {
         return None;
     }
@@ -320,7 +321,8 @@ pub(super) fn host_probes_and_host_lifecycle_1_34(_meta: &Value, spec: &Value) -
 }
 
 pub(super) fn privileged_1_0(_meta: &Value, spec: &Value) -> Denial {
-    let bad: Vec<&str> = containers(spec).filter(|c| sc(c).is_some_and(|s| is_true(s, "privileged"))).map(name).collect();
+    let bad: Vec<&str> =
+        containers(spec).filter(|c| sc(c).is_some_and(|s| is_true(s, "privileged"))).map(name).collect();
     if bad.is_empty() {
         return None;
     }
@@ -343,7 +345,11 @@ pub(super) fn proc_mount_1_0(_meta: &Value, spec: &Value) -> Denial {
     }
     deny(
         "procMount",
-        format!("{} must not set securityContext.procMount to {}", containers_phrase(&bad), join_quote(&sorted(&types))),
+        format!(
+            "{} must not set securityContext.procMount to {}",
+            containers_phrase(&bad),
+            join_quote(&sorted(&types))
+        ),
     )
 }
 
@@ -531,8 +537,12 @@ const SYSCTLS_1_0: &[&str] = &[
     "net.ipv4.ip_unprivileged_port_start",
 ];
 const SYSCTLS_1_27: &[&str] = &["net.ipv4.ip_local_reserved_ports"];
-const SYSCTLS_1_29: &[&str] =
-    &["net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes"];
+const SYSCTLS_1_29: &[&str] = &[
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+];
 const SYSCTLS_1_32: &[&str] = &["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"];
 const SYSCTLS_1_37: &[&str] = &["net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat"];
 
@@ -583,7 +593,10 @@ pub(super) fn windows_host_process_1_0(_meta: &Value, spec: &Value) -> Denial {
     if setters.is_empty() {
         return None;
     }
-    deny("hostProcess", format!("{} must not set securityContext.windowsOptions.hostProcess=true", setters.join(" and ")))
+    deny(
+        "hostProcess",
+        format!("{} must not set securityContext.windowsOptions.hostProcess=true", setters.join(" and ")),
+    )
 }
 
 // ---------------------------------------------------------------- restricted

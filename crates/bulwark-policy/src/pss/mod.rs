@@ -129,15 +129,13 @@ impl fmt::Display for Version {
 impl FromStr for Version {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, ParseError> {
-        let err =
-            || ParseError { what: "version", text: s.to_string(), expected: "must be \"latest\" or \"v1.x\"" };
+        let err = || ParseError { what: "version", text: s.to_string(), expected: "must be \"latest\" or \"v1.x\"" };
         if s == "latest" {
             return Ok(Version::Latest);
         }
         let minor = s.strip_prefix("v1.").ok_or_else(err)?;
-        let digits_ok = !minor.is_empty()
-            && minor.bytes().all(|b| b.is_ascii_digit())
-            && (minor == "0" || !minor.starts_with('0'));
+        let digits_ok =
+            !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit()) && (minor == "0" || !minor.starts_with('0'));
         if !digits_ok {
             return Err(err());
         }
@@ -358,7 +356,13 @@ pub fn evaluate_pod(lv: LevelVersion, metadata: &Value, spec: &Value) -> Vec<Che
         .filter(|c| c.level <= lv.level && !(c.level == Level::Baseline && overridden.contains(&c.id)))
         .filter_map(|c| at(c, minor).map(|v| (c, v)))
         .map(|(c, v)| match (v.check)(metadata, spec) {
-            None => CheckResult { id: c.id, control: c.control, allowed: true, reason: String::new(), detail: String::new() },
+            None => CheckResult {
+                id: c.id,
+                control: c.control,
+                allowed: true,
+                reason: String::new(),
+                detail: String::new(),
+            },
             Some((reason, detail)) => CheckResult { id: c.id, control: c.control, allowed: false, reason, detail },
         })
         .collect()

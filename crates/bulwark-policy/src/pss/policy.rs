@@ -36,7 +36,7 @@ impl PodSecurity {
             return Some(format!("namespace {ns:?} is exempt"));
         }
         if let Some(user) = request.user {
-            if ex.usernames.iter().any(|u| *u == user.username) {
+            if ex.usernames.contains(&user.username) {
                 return Some(format!("user {:?} is exempt", user.username));
             }
         }
@@ -92,7 +92,8 @@ impl Policy for PodSecurity {
             evaluated.push((lv, r.clone()));
             r
         };
-        let modes_in_order = [(modes.enforce, Outcome::Fail), (modes.audit, Outcome::Warn), (modes.warn, Outcome::Warn)];
+        let modes_in_order =
+            [(modes.enforce, Outcome::Fail), (modes.audit, Outcome::Warn), (modes.warn, Outcome::Warn)];
         // Per check id, in first-seen order: its outcome and message.
         let mut per_check: Vec<(&'static str, Outcome, String)> = Vec::new();
         let exempt = self.exemption(request, spec);

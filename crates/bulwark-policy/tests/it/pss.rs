@@ -41,9 +41,8 @@ fn every_pss_fixture_is_allowed_or_denied_as_upstream_with_its_message() {
     let mut disagreements = Vec::new();
     for entry in &manifest {
         let path = entry["path"].as_str().unwrap();
-        let lv: LevelVersion = format!("{}:{}", entry["level"].as_str().unwrap(), entry["version"].as_str().unwrap())
-            .parse()
-            .unwrap();
+        let lv: LevelVersion =
+            format!("{}:{}", entry["level"].as_str().unwrap(), entry["version"].as_str().unwrap()).parse().unwrap();
         let expect_allow = match entry["expect"].as_str().unwrap() {
             "allow" => true,
             "deny" => false,
@@ -54,7 +53,8 @@ fn every_pss_fixture_is_allowed_or_denied_as_upstream_with_its_message() {
         let text = std::fs::read_to_string(root.join(path)).unwrap();
         let docs = bulwark_policy::yaml::documents(path, &text).unwrap();
         assert_eq!(docs.len(), 1, "{path}");
-        let results = PodSecurity::enforcing(lv).evaluate(&Request { file: path, object: &docs[0], ..Default::default() });
+        let results =
+            PodSecurity::enforcing(lv).evaluate(&Request { file: path, object: &docs[0], ..Default::default() });
         assert!(!results.is_empty(), "{path}: no results");
         evaluated += 1;
         let failures: Vec<&str> =
@@ -104,7 +104,8 @@ fn levels_and_versions_parse_as_upstream_and_errors_name_the_text() {
     assert_eq!(lv("restricted:v1.30").unwrap().version, Version::Minor(30));
     assert_eq!(lv("baseline:latest").unwrap(), LevelVersion { level: Level::Baseline, version: Version::Latest });
     assert_eq!(lv("privileged:v1.0").unwrap().version, Version::Minor(0));
-    for bad in ["Restricted", "restricted:1.30", "restricted:v1.030", "restricted:v2.1", "restricted:v1.", "strict", ""] {
+    for bad in ["Restricted", "restricted:1.30", "restricted:v1.030", "restricted:v2.1", "restricted:v1.", "strict", ""]
+    {
         let err = lv(bad).unwrap_err().to_string();
         let shown = bad.rsplit(':').next().unwrap();
         assert!(err.contains(&format!("{shown:?}")) || err.contains(&format!("{bad:?}")), "{bad}: {err}");
@@ -156,8 +157,7 @@ fn version_specific_behaviour_follows_the_registry() {
     // Sysctls: the 1.37 additions only from 1.37.
     let sysctl = pod(json!({"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_notsent_lowat", "value": "1"}]},
         "containers": [{"name": "c"}]}));
-    let sysctl_denied =
-        |s: &str| evaluate_pod(lv(s), &sysctl["metadata"], &sysctl["spec"]).iter().any(|r| !r.allowed);
+    let sysctl_denied = |s: &str| evaluate_pod(lv(s), &sysctl["metadata"], &sysctl["spec"]).iter().any(|r| !r.allowed);
     assert!(sysctl_denied("baseline:v1.36"));
     assert!(!sysctl_denied("baseline:v1.37"));
     assert!(!sysctl_denied("baseline:latest"));
@@ -199,7 +199,10 @@ fn messages_are_upstreams_reason_and_detail() {
     assert_eq!(msg("hostNamespaces").1, "host namespaces (hostNetwork=true, hostPID=true)");
     let all = pod(json!({"hostIPC": true, "hostPID": true, "hostNetwork": true, "containers": []}));
     let r = evaluate_pod("baseline".parse().unwrap(), &all["metadata"], &all["spec"]);
-    assert_eq!(r.iter().find(|c| c.id == "hostNamespaces").unwrap().detail, "hostNetwork=true, hostPID=true, hostIPC=true");
+    assert_eq!(
+        r.iter().find(|c| c.id == "hostNamespaces").unwrap().detail,
+        "hostNetwork=true, hostPID=true, hostIPC=true"
+    );
     assert_eq!(msg("hostPorts").1, "hostPort (container \"a\" uses hostPort 8080)");
     assert_eq!(msg("privileged").1, "privileged (container \"a\" must not set securityContext.privileged=true)");
     assert_eq!(
@@ -223,8 +226,12 @@ fn messages_are_upstreams_reason_and_detail() {
     assert!(PodSecurity::enforcing(lv).evaluate(&Request { object: &cm, ..Default::default() }).is_empty());
     let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "j"},
         "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "securityContext": {"privileged": true}}]}}}}}});
-    let r = PodSecurity::enforcing("baseline".parse().unwrap()).evaluate(&Request { object: &cron, ..Default::default() });
-    assert_eq!(r.iter().filter(|r| r.result == Outcome::Fail).map(|r| r.rule.as_str()).collect::<Vec<_>>(), ["privileged"]);
+    let r =
+        PodSecurity::enforcing("baseline".parse().unwrap()).evaluate(&Request { object: &cron, ..Default::default() });
+    assert_eq!(
+        r.iter().filter(|r| r.result == Outcome::Fail).map(|r| r.rule.as_str()).collect::<Vec<_>>(),
+        ["privileged"]
+    );
 }
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -244,7 +251,12 @@ fn namespace_labels_resolve_as_policy_to_evaluate() {
     assert_eq!(m.warn, lv("baseline:v1.28"));
     assert_eq!(m.audit, lv("privileged:latest"));
     // An explicit warn level is kept (and its version defaults to latest).
-    let (m, _) = d.from_labels(&labels(&[("enforce", "restricted"), ("warn", "baseline"), ("audit", "restricted"), ("audit-version", "v1.25")]));
+    let (m, _) = d.from_labels(&labels(&[
+        ("enforce", "restricted"),
+        ("warn", "baseline"),
+        ("audit", "restricted"),
+        ("audit-version", "v1.25"),
+    ]));
     assert_eq!(m.warn, lv("baseline:latest"));
     assert_eq!(m.audit, lv("restricted:v1.25"));
     // Bad values: enforce fails closed (restricted), audit and warn open (privileged), a bad
