@@ -6,6 +6,7 @@ use super::{evaluate_pod, CheckResult, Level, LevelVersion};
 use crate::dialect::{Operation, Policy, Request};
 use crate::outcome::{Outcome, ResourceId, RuleResult};
 use crate::resource::pod_template;
+use serde_json::Value;
 
 /// The policy's name in results.
 pub const POLICY_NAME: &str = "pod-security";
@@ -29,7 +30,7 @@ impl PodSecurity {
 
     /// Why the request is exempt, if it is (namespace, then user, then runtime class: the
     /// order upstream checks them in).
-    fn exemption(&self, request: &Request, spec: &serde_json::Value) -> Option<String> {
+    fn exemption(&self, request: &Request, spec: &Value) -> Option<String> {
         let ex = &self.config.exemptions;
         let ns = request.object["metadata"]["namespace"].as_str().unwrap_or_default();
         if !ns.is_empty() && ex.namespaces.iter().any(|n| n == ns) {
@@ -59,6 +60,15 @@ impl Policy for PodSecurity {
             return Vec::new();
         }
         let Some((metadata, spec)) = pod_template(request.object) else { return Vec::new() };
+        // An update of a Pod that changes nothing the checks can see is allowed unevaluated
+        // (upstream's `isSignificantPodUpdate`: labels, status and the like).
+        if request.operation == Operation::Update && request.object["kind"] == "Pod" {
+            if let Some(old) = request.old_object.filter(|o| o["kind"] == "Pod") {
+                if !significant_pod_update(request.object, old) {
+                    return Vec::new();
+                }
+            }
+        }
         let (modes, label_errors) = match request.namespace_labels {
             Some(labels) => self.config.defaults.from_labels(labels),
             None => (self.config.defaults, Vec::new()),
@@ -126,4 +136,35 @@ impl Policy for PodSecurity {
         out.extend(per_check.into_iter().map(|(id, outcome, message)| result(id, outcome, message)));
         out
     }
+}
+
+/// `isSignificantPodUpdate`: the only pod fields an update may change are images, ephemeral
+/// containers and seccomp annotations (the rest of a pod spec is immutable), so only those make
+/// an update worth checking.
+fn significant_pod_update(pod: &Value, old: &Value) -> bool {
+    let list = |p: &'_ Value, k: &str| -> Vec<Value> { p["spec"][k].as_array().cloned().unwrap_or_default() };
+    let annotation = |p: &Value, k: &str| p["metadata"]["annotations"][k].as_str().unwrap_or_default().to_string();
+    let container_changed = |c: &Value, oc: &Value| {
+        let key = format!("container.seccomp.security.alpha.kubernetes.io/{}", c["name"].as_str().unwrap_or_default());
+        c["image"] != oc["image"] || annotation(pod, &key) != annotation(old, &key)
+    };
+    let (eph, old_eph) = (list(pod, "ephemeralContainers"), list(old, "ephemeralContainers"));
+    if eph.len() != old_eph.len() {
+        return true;
+    }
+    if annotation(pod, "seccomp.security.alpha.kubernetes.io/pod")
+        != annotation(old, "seccomp.security.alpha.kubernetes.io/pod")
+    {
+        return true;
+    }
+    for k in ["containers", "initContainers"] {
+        let (now, before) = (list(pod, k), list(old, k));
+        if now.len() != before.len() || now.iter().zip(&before).any(|(c, oc)| container_changed(c, oc)) {
+            return true;
+        }
+    }
+    eph.iter().any(|c| match old_eph.iter().find(|oc| oc["name"] == c["name"]) {
+        None => true,
+        Some(oc) => container_changed(c, oc),
+    })
 }

@@ -366,3 +366,206 @@ plugins:
     let empty = PodSecurityConfiguration::from_value("c.yaml", doc).unwrap();
     assert!(empty.defaults.fully_privileged());
 }
+
+/// Upstream's own unit-test expectations (`policy/check_*_test.go`) for the detail strings.
+#[test]
+fn details_match_upstreams_unit_tests() {
+    let detail = |lv: &str, id: &str, spec: Value, annotations: Value| -> (String, String) {
+        let meta = json!({"name": "p", "annotations": annotations});
+        let r = evaluate_pod(lv.parse().unwrap(), &meta, &spec);
+        let r = r.into_iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{id} not at {lv}"));
+        assert!(!r.allowed, "{id} allowed");
+        (r.reason, r.detail)
+    };
+    let none = json!({});
+    let c = |name: &str, sc: Value| json!({"name": name, "securityContext": sc});
+
+    assert_eq!(
+        detail("restricted:v1.22", "capabilities_restricted", json!({"containers": [
+            c("a", json!({"capabilities": {"add": ["FOO", "BAR"]}})),
+            c("b", json!({"capabilities": {"add": ["BAR", "BAZ"]}})),
+            c("c", json!({"capabilities": {"add": ["NET_BIND_SERVICE", "CHOWN"], "drop": ["ALL", "FOO"]}})),
+        ]}), none.clone()),
+        ("unrestricted capabilities".into(), "containers \"a\", \"b\" must set securityContext.capabilities.drop=[\"ALL\"]; containers \"a\", \"b\", \"c\" must not include \"BAR\", \"BAZ\", \"CHOWN\", \"FOO\" in securityContext.capabilities.add".into())
+    );
+    let selinux = json!({"securityContext": {"seLinuxOptions": {"type": "foo", "user": "bar", "role": "baz"}}, "containers": [
+        c("a", json!({"seLinuxOptions": {"type": "container_t"}})),
+        c("d", json!({"seLinuxOptions": {"type": "container_engine_t"}})),
+        c("e", json!({"seLinuxOptions": {"type": "bar"}})),
+        c("f", json!({"seLinuxOptions": {"user": "bar"}})),
+        c("g", json!({"seLinuxOptions": {"role": "baz"}})),
+    ]});
+    assert_eq!(
+        detail("baseline:v1.31", "seLinuxOptions", selinux.clone(), none.clone()).1,
+        "pod and containers \"e\", \"f\", \"g\" set forbidden securityContext.seLinuxOptions: types \"bar\", \"foo\"; user may not be set; role may not be set"
+    );
+    // Before 1.31 container_engine_t is forbidden too.
+    assert!(detail("baseline:v1.30", "seLinuxOptions", selinux, none.clone()).1.contains("\"d\", \"e\""));
+    assert_eq!(
+        detail(
+            "baseline",
+            "seLinuxOptions",
+            json!({"securityContext": {"seLinuxOptions": {"role": "bad"}}}),
+            none.clone()
+        )
+        .1,
+        "pod set forbidden securityContext.seLinuxOptions: role may not be set"
+    );
+    let types = [
+        "hostPath",
+        "gcePersistentDisk",
+        "awsElasticBlockStore",
+        "gitRepo",
+        "nfs",
+        "iscsi",
+        "glusterfs",
+        "rbd",
+        "flexVolume",
+        "cinder",
+        "cephfs",
+        "flocker",
+        "fc",
+        "azureFile",
+        "vsphereVolume",
+        "quobyte",
+        "azureDisk",
+        "photonPersistentDisk",
+        "portworxVolume",
+        "scaleIO",
+        "storageos",
+    ];
+    let mut volumes: Vec<Value> = [
+        "emptyDir",
+        "secret",
+        "persistentVolumeClaim",
+        "downwardAPI",
+        "configMap",
+        "projected",
+        "csi",
+        "ephemeral",
+        "image",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, t)| json!({"name": format!("a{}", i + 1), *t: {}}))
+    .collect();
+    volumes.extend(types.iter().enumerate().map(|(i, t)| json!({"name": format!("b{}", i + 1), *t: {}})));
+    volumes.push(json!({"name": "c1", "someFutureSource": {}}));
+    assert_eq!(
+        detail("restricted", "restrictedVolumes", json!({"volumes": volumes}), none.clone()),
+        ("restricted volume types".into(), "volumes \"b1\", \"b2\", \"b3\", \"b4\", \"b5\", \"b6\", \"b7\", \"b8\", \"b9\", \"b10\", \"b11\", \"b12\", \"b13\", \"b14\", \"b15\", \"b16\", \"b17\", \"b18\", \"b19\", \"b20\", \"b21\", \"c1\" use restricted volume types \"awsElasticBlockStore\", \"azureDisk\", \"azureFile\", \"cephfs\", \"cinder\", \"fc\", \"flexVolume\", \"flocker\", \"gcePersistentDisk\", \"gitRepo\", \"glusterfs\", \"hostPath\", \"iscsi\", \"nfs\", \"photonPersistentDisk\", \"portworxVolume\", \"quobyte\", \"rbd\", \"scaleIO\", \"storageos\", \"unknown\", \"vsphereVolume\"".into())
+    );
+    assert_eq!(
+        detail("baseline:v1.18", "seccompProfile_baseline", json!({"containers": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}), json!({
+            "seccomp.security.alpha.kubernetes.io/pod": "unconfined",
+            "container.seccomp.security.alpha.kubernetes.io/a": "unconfined",
+            "container.seccomp.security.alpha.kubernetes.io/b": "unknown",
+        })).1,
+        "forbidden annotations container.seccomp.security.alpha.kubernetes.io/a=\"unconfined\", container.seccomp.security.alpha.kubernetes.io/b=\"unknown\", seccomp.security.alpha.kubernetes.io/pod=\"unconfined\""
+    );
+    assert_eq!(
+        detail("baseline", "seccompProfile_baseline", json!({"securityContext": {"seccompProfile": {"type": "Unconfined"}}, "containers": [
+            c("a", Value::Null), c("c", json!({"seccompProfile": {"type": "Unconfined"}})), c("d", json!({"seccompProfile": {"type": "Unconfined"}})),
+            c("e", json!({"seccompProfile": {"type": "RuntimeDefault"}})),
+        ]}), none.clone()).1,
+        "pod and containers \"c\", \"d\" must not set securityContext.seccompProfile.type to \"Unconfined\""
+    );
+    assert_eq!(
+        detail(
+            "baseline",
+            "windowsHostProcess",
+            json!({"securityContext": {"windowsOptions": {"hostProcess": true}}, "containers": [
+                c("a", Value::Null), c("c", json!({"windowsOptions": {}})), c("d", json!({"windowsOptions": {"hostProcess": false}})),
+                c("e", json!({"windowsOptions": {"hostProcess": true}})), c("f", json!({"windowsOptions": {"hostProcess": true}})),
+            ]}),
+            none.clone()
+        ),
+        (
+            "hostProcess".into(),
+            "pod and containers \"e\", \"f\" must not set securityContext.windowsOptions.hostProcess=true".into()
+        )
+    );
+    assert_eq!(
+        detail(
+            "baseline",
+            "procMount",
+            json!({"hostUsers": true, "containers": [
+                c("a", Value::Null), c("c", json!({"procMount": "Default"})), c("d", json!({"procMount": "Unmasked"})), c("e", json!({"procMount": "other"})),
+            ]}),
+            none.clone()
+        ),
+        (
+            "procMount".into(),
+            "containers \"d\", \"e\" must not set securityContext.procMount to \"Unmasked\", \"other\"".into()
+        )
+    );
+    assert_eq!(
+        detail("baseline", "appArmorProfile", json!({"containers": []}), json!({
+            "container.apparmor.security.beta.kubernetes.io/": "bogus",
+            "container.apparmor.security.beta.kubernetes.io/a": "",
+            "container.apparmor.security.beta.kubernetes.io/b": "runtime/default",
+            "container.apparmor.security.beta.kubernetes.io/d": "localhost/foo",
+            "container.apparmor.security.beta.kubernetes.io/e": "unconfined",
+        })),
+        ("forbidden AppArmor profiles".into(), "annotations must not set AppArmor profile type to \"container.apparmor.security.beta.kubernetes.io/=\"bogus\"\", \"container.apparmor.security.beta.kubernetes.io/e=\"unconfined\"\"".into())
+    );
+    assert_eq!(
+        detail(
+            "baseline",
+            "appArmorProfile",
+            json!({"securityContext": {"appArmorProfile": {"type": "Unconfined"}}, "containers": [
+            c("foo", json!({"appArmorProfile": {"type": "RuntimeDefault"}}))]}),
+            none.clone()
+        ),
+        ("forbidden AppArmor profile".into(), "pod must not set AppArmor profile type to \"Unconfined\"".into())
+    );
+    assert_eq!(
+        detail(
+            "baseline",
+            "hostProbesAndHostLifecycle",
+            json!({"containers": [
+                {"name": "valid"},
+                {"name": "invalid1", "livenessProbe": {"httpGet": {"host": "a.com"}}},
+                {"name": "invalid2", "lifecycle": {"preStop": {"tcpSocket": {"host": "b.com"}}}, "startupProbe": {"httpGet": {"host": "a.com"}}},
+            ]}),
+            none.clone()
+        ),
+        (
+            "probe or lifecycle host".into(),
+            "containers \"invalid1\", \"invalid2\" use probe or lifecycle hosts \"a.com\", \"b.com\"".into()
+        )
+    );
+    assert_eq!(
+        detail("restricted", "runAsUser", json!({"securityContext": {"runAsUser": 0}, "containers": [c("a", json!({"runAsUser": 0})), c("b", json!({"runAsUser": 1}))]}), none.clone()).1,
+        "pod and container \"a\" must not set runAsUser=0"
+    );
+    assert_eq!(
+        detail("baseline", "sysctls", json!({"securityContext": {"sysctls": [{"name": "a"}, {"name": "b"}]}}), none).1,
+        "a, b"
+    );
+}
+
+#[test]
+fn an_update_is_checked_only_when_it_changes_what_the_checks_see() {
+    use bulwark_policy::Operation;
+    let policy = PodSecurity::enforcing("baseline".parse().unwrap());
+    let old = pod(json!({"containers": [{"name": "c", "image": "a", "securityContext": {"privileged": true}}]}));
+    let eval = |new: &Value, op: Operation| {
+        policy.evaluate(&Request { object: new, old_object: Some(&old), operation: op, ..Default::default() })
+    };
+    // A label change: allowed without evaluation, as upstream.
+    let mut relabelled = old.clone();
+    relabelled["metadata"]["labels"] = json!({"x": "y"});
+    assert!(eval(&relabelled, Operation::Update).is_empty());
+    // An image change: evaluated.
+    let mut new_image = old.clone();
+    new_image["spec"]["containers"][0]["image"] = json!("b");
+    assert!(eval(&new_image, Operation::Update).iter().any(|r| r.result == Outcome::Fail));
+    // An ephemeral container added: evaluated.
+    let mut debug = old.clone();
+    debug["spec"]["ephemeralContainers"] = json!([{"name": "dbg", "image": "busybox"}]);
+    assert!(eval(&debug, Operation::Update).iter().any(|r| r.result == Outcome::Fail));
+    // A create is always evaluated; delete and connect never.
+    assert!(eval(&relabelled, Operation::Create).iter().any(|r| r.result == Outcome::Fail));
+    assert!(eval(&relabelled, Operation::Delete).is_empty());
+}
