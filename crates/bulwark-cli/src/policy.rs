@@ -184,46 +184,55 @@ fn apply(a: ApplyArgs) -> Result<Exit> {
     }
 
     let no_labels = BTreeMap::new();
-    let mut results: Vec<RuleResult> = Vec::new();
-    for doc in read_paths(&a.paths) {
-        let doc = match doc {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("bulwark: error: {e}");
-                input_errors += 1;
-                continue;
-            }
-        };
-        // kubectl puts an object without a namespace in the current one: `default` here.
-        let ns = doc.value["metadata"]["namespace"].as_str().filter(|s| !s.is_empty()).unwrap_or("default");
-        let labels = namespaces.as_ref().map(|n| n.get(ns).unwrap_or(&no_labels));
-        let request = Request { file: &doc.file, object: &doc.value, namespace_labels: labels, ..Default::default() };
-        for p in &policies {
-            results.extend(p.evaluate(&request));
-        }
-    }
-    if !a.audit_warn {
-        // Kyverno's default: an audit-mode violation is a failure too.
-        for r in &mut results {
-            if r.result == Outcome::Warn {
-                r.result = Outcome::Fail;
-            }
-        }
-    }
-    let failed = results.iter().any(|r| matches!(r.result, Outcome::Fail | Outcome::Error));
+    let mut failed = false;
+    // JSON is streamed, one record per line, so that memory does not grow with the input; the
+    // other formats need every result (column widths, reports).
+    let mut kept: Vec<RuleResult> = Vec::new();
     crate::write_output(a.output.as_deref(), |out| {
-        match format {
-            Format::Table => write_table(out, &results)?,
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut *out, &results)?;
-                writeln!(out)?;
+        let mut first = true;
+        if format == Format::Json {
+            write!(out, "[")?;
+        }
+        for doc in read_paths(&a.paths) {
+            let doc = match doc {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("bulwark: error: {e}");
+                    input_errors += 1;
+                    continue;
+                }
+            };
+            // kubectl puts an object without a namespace in the current one: `default` here.
+            let ns = doc.value["metadata"]["namespace"].as_str().filter(|s| !s.is_empty()).unwrap_or("default");
+            let labels = namespaces.as_ref().map(|n| n.get(ns).unwrap_or(&no_labels));
+            let request =
+                Request { file: &doc.file, object: &doc.value, namespace_labels: labels, ..Default::default() };
+            for p in &policies {
+                for mut r in p.evaluate(&request) {
+                    // Kyverno's default: an audit-mode violation is a failure too.
+                    if !a.audit_warn && r.result == Outcome::Warn {
+                        r.result = Outcome::Fail;
+                    }
+                    failed |= matches!(r.result, Outcome::Fail | Outcome::Error);
+                    if format == Format::Json {
+                        out.write_all(if first { b"\n  " } else { b",\n  " })?;
+                        serde_json::to_writer(&mut *out, &r)?;
+                        first = false;
+                    } else {
+                        kept.push(r);
+                    }
+                }
             }
+        }
+        match format {
+            Format::Json => writeln!(out, "{}]", if first { "" } else { "\n" })?,
+            Format::Table => write_table(out, &kept)?,
             Format::PolicyReport => {
-                serde_json::to_writer_pretty(&mut *out, &bulwark_policy::report::policy_report(&results)?)?;
+                serde_json::to_writer_pretty(&mut *out, &bulwark_policy::report::policy_report(&kept)?)?;
                 writeln!(out)?;
             }
             Format::Sarif => {
-                serde_json::to_writer_pretty(&mut *out, &bulwark_policy::report::sarif(&results)?)?;
+                serde_json::to_writer_pretty(&mut *out, &bulwark_policy::report::sarif(&kept)?)?;
                 writeln!(out)?;
             }
         }

@@ -112,6 +112,18 @@ fn apply_reads_standard_input_and_directories() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["rule"], "allowPrivilegeEscalation");
 
+    // A kind without a pod: no results, an empty array, exit 0.
+    let mut child = bulwark()
+        .args(["policy", "apply", "--pss", "restricted", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
+
     // A directory: every fixture in it, one resource each.
     let dir = pss("baseline/v1.36/pass");
     let files = std::fs::read_dir(&dir).unwrap().count();
