@@ -9,6 +9,7 @@ use exit::Exit;
 
 mod db;
 mod exit;
+mod policy;
 mod registry;
 mod scan;
 mod sign;
@@ -51,6 +52,10 @@ enum Command {
     /// A private OCI registry with projects, RBAC, retention and scan-on-push.
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Apply, test and lint admission policies (Pod Security Standards, Kyverno, Gatekeeper),
+    /// offline.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 #[derive(Args)]
@@ -152,6 +157,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::Triangulate(a) => sign::triangulate(a),
         Command::VerifyBundle(a) => sign::verify_bundle(a),
         Command::Registry(c) => registry::run(c).map(|_| Exit::Success),
+        Command::Policy(c) => policy::run(c),
     }
 }
 

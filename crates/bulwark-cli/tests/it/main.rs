@@ -10,6 +10,7 @@ mod go_image;
 mod hostile;
 mod images;
 mod outputs;
+mod policy;
 mod registry;
 mod registry_api;
 mod registry_crash;

@@ -1,0 +1,370 @@
+//! `bulwark policy`: apply users' admission policies (Kyverno, Gatekeeper, ClusterImagePolicy)
+//! and the Pod Security Standards to manifests offline, run their test files, and lint them.
+
+use anyhow::{bail, Context, Result};
+use bulwark_policy::pss::{LevelVersion, Modes, PodSecurity, PodSecurityConfiguration};
+use bulwark_policy::resource::read_paths;
+use bulwark_policy::{Document, Outcome, Policy, PolicyError, Request, RuleResult, TestRecord};
+use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::exit::Exit;
+
+#[derive(Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Evaluate resources against policies and/or the Pod Security Standards: one result per
+    /// resource x policy x rule; exit 1 when any result is `fail` or `error`.
+    Apply(ApplyArgs),
+    /// Run the Kyverno `kyverno-test.yaml` and gator `suite.yaml` files found under PATH.
+    Test(TestArgs),
+    /// Compile every policy document under the paths; every unsupported or invalid field is an
+    /// error (exit 2).
+    Lint(LintArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct ApplyArgs {
+    /// Policy files or directories (Kyverno, Gatekeeper templates and constraints,
+    /// ClusterImagePolicy); repeatable.
+    #[arg(long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Check the Pod Security Standards at LEVEL[:VERSION] (`restricted`, `baseline:v1.30`;
+    /// the version defaults to latest), in enforce mode.
+    #[arg(long, value_name = "LEVEL[:VERSION]")]
+    pss: Option<String>,
+    /// YAML Namespace objects: the Pod Security Standards labels of each resource's namespace
+    /// (`pod-security.kubernetes.io/{enforce,audit,warn}[-version]`) decide, over `--pss`.
+    #[arg(long, value_name = "FILE")]
+    namespace_labels: Option<PathBuf>,
+    /// A PodSecurityConfiguration (or an AdmissionConfiguration holding one): its defaults and
+    /// exemptions (usernames, runtimeClasses, namespaces).
+    #[arg(long, value_name = "FILE")]
+    pss_config: Option<PathBuf>,
+    /// Output format: table, json, policy-report, sarif.
+    #[arg(short, long, default_value = "table")]
+    format: String,
+    /// As Kyverno's flag: violations of audit-mode rules (Audit, dryrun, warn, PSS audit and
+    /// warn labels) are reported as `warn` and do not fail the run. Without it they are `fail`.
+    #[arg(long)]
+    audit_warn: bool,
+    /// Write to FILE instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Resource files or directories (`.yaml`, `.yml`, `.json`), or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct TestArgs {
+    /// A test file or a directory searched for them.
+    path: PathBuf,
+    /// Output format: text (one line per assertion) or json.
+    #[arg(short, long, default_value = "text")]
+    format: String,
+}
+
+#[derive(Args)]
+pub(crate) struct LintArgs {
+    /// Policy files or directories.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+pub(crate) fn run(c: PolicyCommand) -> Result<Exit> {
+    match c {
+        PolicyCommand::Apply(a) => apply(a),
+        PolicyCommand::Test(a) => test(a),
+        PolicyCommand::Lint(a) => lint(a),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    PolicyReport,
+    Sarif,
+}
+
+/// Every document under `paths`; each unreadable input printed (it makes the run exit 2).
+fn read_documents(paths: &[PathBuf], errors: &mut usize) -> Vec<Document> {
+    let mut docs = Vec::new();
+    for doc in read_paths(paths) {
+        match doc {
+            Ok(d) => docs.push(d),
+            Err(e) => {
+                eprintln!("bulwark: error: {e}");
+                *errors += 1;
+            }
+        }
+    }
+    docs
+}
+
+fn print_errors(errors: &[PolicyError]) {
+    for e in errors {
+        eprintln!("bulwark: error: {e}");
+    }
+}
+
+/// Namespace name -> labels, from YAML `Namespace` objects.
+fn namespace_labels(path: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut out = BTreeMap::new();
+    for doc in read_paths(std::slice::from_ref(&path.to_path_buf())) {
+        let doc = doc?;
+        let at = format!("{}: document {}", doc.file, doc.index);
+        if doc.kind() != "Namespace" {
+            bail!("{at}: {} {:?} is not a Namespace", doc.kind(), doc.name());
+        }
+        if doc.name().is_empty() {
+            bail!("{at}: a Namespace without metadata.name");
+        }
+        let mut labels = BTreeMap::new();
+        if let Some(map) = doc.value["metadata"]["labels"].as_object() {
+            for (k, v) in map {
+                let Some(v) = v.as_str() else { bail!("{at}: label {k:?} is not a string") };
+                labels.insert(k.clone(), v.to_string());
+            }
+        }
+        out.insert(doc.name().to_string(), labels);
+    }
+    Ok(out)
+}
+
+fn apply(a: ApplyArgs) -> Result<Exit> {
+    let format = match a.format.as_str() {
+        "table" => Format::Table,
+        "json" => Format::Json,
+        "policy-report" => Format::PolicyReport,
+        "sarif" => Format::Sarif,
+        other => bail!("unknown --format {other:?}; one of: table, json, policy-report, sarif"),
+    };
+    if a.policies.is_empty() && a.pss.is_none() && a.namespace_labels.is_none() && a.pss_config.is_none() {
+        bail!("nothing to apply: give --policy, --pss, --pss-config or --namespace-labels");
+    }
+    let mut input_errors = 0;
+    let mut policies: Vec<Box<dyn Policy>> = Vec::new();
+    if !a.policies.is_empty() {
+        let docs = read_documents(&a.policies, &mut input_errors);
+        if input_errors > 0 {
+            return Ok(Exit::Error);
+        }
+        match bulwark_policy::dialect::compile(&docs) {
+            Ok(p) => policies.extend(p),
+            Err(errors) => {
+                print_errors(&errors);
+                return Ok(Exit::Error);
+            }
+        }
+    }
+    let namespaces = match &a.namespace_labels {
+        Some(p) => Some(namespace_labels(p).with_context(|| format!("reading --namespace-labels {}", p.display()))?),
+        None => None,
+    };
+    let mut pss_config = match &a.pss_config {
+        Some(p) => {
+            let mut docs = read_paths(std::slice::from_ref(p));
+            let doc = docs.next().with_context(|| format!("{}: no document", p.display()))??;
+            if docs.next().is_some() {
+                bail!("{}: one PodSecurityConfiguration expected, found more documents", p.display());
+            }
+            PodSecurityConfiguration::from_value(&doc.file, &doc.value)?
+        }
+        None => PodSecurityConfiguration::default(),
+    };
+    if let Some(text) = &a.pss {
+        let lv: LevelVersion = text.parse().with_context(|| format!("--pss {text:?}"))?;
+        pss_config.defaults = Modes { enforce: lv, ..pss_config.defaults };
+    }
+    if a.pss.is_some() || a.pss_config.is_some() || namespaces.is_some() {
+        policies.push(Box::new(PodSecurity::new(pss_config)));
+    }
+
+    let no_labels = BTreeMap::new();
+    let mut failed = false;
+    // JSON is streamed, one record per line, so that memory does not grow with the input; the
+    // other formats need every result (column widths, reports).
+    let mut kept: Vec<RuleResult> = Vec::new();
+    crate::write_output(a.output.as_deref(), |out| {
+        let mut first = true;
+        if format == Format::Json {
+            write!(out, "[")?;
+        }
+        for doc in read_paths(&a.paths) {
+            let doc = match doc {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("bulwark: error: {e}");
+                    input_errors += 1;
+                    continue;
+                }
+            };
+            // kubectl puts an object without a namespace in the current one: `default` here.
+            let ns = doc.value["metadata"]["namespace"].as_str().filter(|s| !s.is_empty()).unwrap_or("default");
+            let labels = namespaces.as_ref().map(|n| n.get(ns).unwrap_or(&no_labels));
+            let request =
+                Request { file: &doc.file, object: &doc.value, namespace_labels: labels, ..Default::default() };
+            for p in &policies {
+                for mut r in p.evaluate(&request) {
+                    // Kyverno's default: an audit-mode violation is a failure too.
+                    if !a.audit_warn && r.result == Outcome::Warn {
+                        r.result = Outcome::Fail;
+                    }
+                    failed |= matches!(r.result, Outcome::Fail | Outcome::Error);
+                    if format == Format::Json {
+                        out.write_all(if first { b"\n  " } else { b",\n  " })?;
+                        serde_json::to_writer(&mut *out, &r)?;
+                        first = false;
+                    } else {
+                        kept.push(r);
+                    }
+                }
+            }
+        }
+        match format {
+            Format::Json => writeln!(out, "{}]", if first { "" } else { "\n" })?,
+            Format::Table => write_table(out, &kept)?,
+            Format::PolicyReport => {
+                serde_json::to_writer_pretty(&mut *out, &bulwark_policy::report::policy_report(&kept)?)?;
+                writeln!(out)?;
+            }
+            Format::Sarif => {
+                serde_json::to_writer_pretty(&mut *out, &bulwark_policy::report::sarif(&kept)?)?;
+                writeln!(out)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(if input_errors > 0 {
+        Exit::Error
+    } else if failed {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+/// One row per result, columns aligned; control characters in messages shown escaped so that
+/// a hostile resource cannot draw on the terminal.
+fn write_table(out: &mut dyn Write, results: &[RuleResult]) -> Result<()> {
+    let clean = |s: &str| {
+        s.chars()
+            .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+            .collect::<String>()
+    };
+    let rows: Vec<[String; 5]> = results
+        .iter()
+        .map(|r| {
+            [
+                clean(&r.resource.to_string()),
+                clean(&r.policy),
+                clean(&r.rule),
+                r.result.as_str().to_string(),
+                clean(&r.message),
+            ]
+        })
+        .collect();
+    let header = ["RESOURCE", "POLICY", "RULE", "RESULT", "MESSAGE"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i == 4 {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(header))?;
+    for row in &rows {
+        writeln!(out, "{}", line([&row[0], &row[1], &row[2], &row[3], &row[4]]))?;
+    }
+    let count = |o: Outcome| results.iter().filter(|r| r.result == o).count();
+    writeln!(
+        out,
+        "{} pass, {} fail, {} warn, {} skip, {} error",
+        count(Outcome::Pass),
+        count(Outcome::Fail),
+        count(Outcome::Warn),
+        count(Outcome::Skip),
+        count(Outcome::Error)
+    )?;
+    Ok(())
+}
+
+/// A record that did not run (a case needing a cluster or registry) rather than one that
+/// failed.
+fn skipped(r: &TestRecord) -> bool {
+    !r.ok && r.got == "skipped"
+}
+
+fn test(a: TestArgs) -> Result<Exit> {
+    let json = match a.format.as_str() {
+        "text" | "table" => false,
+        "json" => true,
+        other => bail!("unknown --format {other:?}; one of: text, json"),
+    };
+    let records = bulwark_policy::testfiles::run(&a.path)?;
+    let passed = records.iter().filter(|r| r.ok).count();
+    let skip = records.iter().filter(|r| skipped(r)).count();
+    let failed = records.len() - passed - skip;
+    let summary = format!("{passed} passed, {failed} failed, {skip} skipped");
+    crate::write_output(None, |out| {
+        if json {
+            serde_json::to_writer_pretty(&mut *out, &records)?;
+            writeln!(out)?;
+        } else {
+            for r in &records {
+                let verdict = if r.ok {
+                    "ok"
+                } else if skipped(r) {
+                    "SKIP"
+                } else {
+                    "FAIL"
+                };
+                write!(
+                    out,
+                    "{verdict}  {}  policy {}  rule {}  resource {}  expected {}  got {}",
+                    r.test, r.policy, r.rule, r.resource, r.expected, r.got
+                )?;
+                if !r.detail.is_empty() {
+                    write!(out, "  ({})", r.detail)?;
+                }
+                writeln!(out)?;
+            }
+            writeln!(out, "{summary}")?;
+        }
+        Ok(())
+    })?;
+    if json {
+        eprintln!("{summary}");
+    }
+    Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
+}
+
+fn lint(a: LintArgs) -> Result<Exit> {
+    let mut input_errors = 0;
+    let docs = read_documents(&a.paths, &mut input_errors);
+    let compiled = bulwark_policy::dialect::compile(&docs);
+    match compiled {
+        Err(errors) => {
+            print_errors(&errors);
+            Ok(Exit::Error)
+        }
+        Ok(_) if input_errors > 0 => Ok(Exit::Error),
+        Ok(policies) => {
+            println!("{} policies read from {} documents", policies.len(), docs.len());
+            Ok(Exit::Success)
+        }
+    }
+}
