@@ -207,6 +207,14 @@ fn wrap(e: IdedExpr, next_id: &mut u64) -> IdedExpr {
 fn walk(e: IdedExpr, next_id: &mut u64) -> IdedExpr {
     let id = e.id;
     match e.expr {
+        Expr::Call(mut c) if c.args.len() == 1 && c.target.is_some() && matches!(c.func_name.as_str(), "orValue" | "or") => {
+            // Ours, which also take a non-optional receiver (see k8s.rs).
+            let target = c.target.take().map(|t| walk_operand(*t, next_id));
+            let arg = c.args.pop().map(|a| walk(a, next_id));
+            let func_name = if c.func_name == "orValue" { super::k8s::OR_VALUE } else { super::k8s::OR };
+            let call = CallExpr { func_name: func_name.to_string(), target: None, args: target.into_iter().chain(arg).collect() };
+            wrap(IdedExpr { id, expr: Expr::Call(call) }, next_id)
+        }
         Expr::Call(mut c) => {
             c.target = c.target.map(|t| Box::new(walk_operand(*t, next_id)));
             c.args = c.args.into_iter().map(|a| walk(a, next_id)).collect();

@@ -3,7 +3,7 @@
 //! regex (`find`, `findAll`), `quantity()` and `url()`. cel-go's string extension (which
 //! Kubernetes enables) comes from the crate itself.
 
-use cel::common::types::{DYN_TYPE, INT_TYPE, LIST_TYPE, STRING_TYPE};
+use cel::common::types::{CelOptional, DYN_TYPE, INT_TYPE, LIST_TYPE, STRING_TYPE};
 use cel::common::value::{CowVal, Val};
 use cel::objects::Opaque;
 use cel::{ExecutionError, Value};
@@ -40,6 +40,12 @@ pub(super) fn register(env: &mut cel::Env) -> Result<(), cel::DeclarationError> 
     env.add_member_overload("isGreaterThan", "k8s_quantity_gt", DYN_TYPE, vec![DYN_TYPE], q_gt)?;
     env.add_member_overload("isLessThan", "k8s_quantity_lt", DYN_TYPE, vec![DYN_TYPE], q_lt)?;
     env.add_member_overload("compareTo", "k8s_quantity_cmp", DYN_TYPE, vec![DYN_TYPE], q_cmp)?;
+    // cel-go up to v0.27 (Kubernetes up to 1.35, Kyverno 1.15/1.16) hands a non-optional
+    // receiver of `orValue`/`or` back unchanged; policies rely on it (`x.add.orValue([])`).
+    // The crate's optional overloads accept any receiver and refuse a non-optional one, so
+    // these calls are rewritten to ours when compiled (see budget.rs).
+    env.add_overload(OR_VALUE, "k8s_or_value", vec![DYN_TYPE, DYN_TYPE], or_value)?;
+    env.add_overload(OR, "k8s_or", vec![DYN_TYPE, DYN_TYPE], or)?;
     // url
     env.add_overload("url", "k8s_url", vec![STRING_TYPE], url)?;
     env.add_overload("isURL", "k8s_is_url", vec![STRING_TYPE], is_url)?;
@@ -179,6 +185,39 @@ fn last_index_of<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
     let [l, x] = args::<2>("lastIndexOf", a)?;
     let l = list("lastIndexOf", l)?;
     out(Value::Int(l.iter().rposition(|v| equal(v, &x)).map(|i| i as i64).unwrap_or(-1)))
+}
+
+/// `x.orValue(d)`, compiled as `@bulwark_or_value(x, d)`.
+pub(super) const OR_VALUE: &str = "@bulwark_or_value";
+/// `x.or(y)`, compiled as `@bulwark_or(x, y)`.
+pub(super) const OR: &str = "@bulwark_or";
+
+fn two<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> Result<(CowVal<'b, 'v>, CowVal<'b, 'v>), ExecutionError> {
+    let n = a.len();
+    let mut it = a.into_iter();
+    match (it.next(), it.next()) {
+        (Some(x), Some(y)) => Ok((x, y)),
+        _ => Err(ExecutionError::invalid_argument_count(2, n)),
+    }
+}
+
+/// An optional's value, or `default` when it is empty; any other receiver unchanged.
+fn or_value<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
+    let (this, default) = two(a)?;
+    let inner = match this.downcast_ref::<CelOptional>() {
+        None => return Ok(this),
+        Some(opt) => opt.option().map(|v| v.clone_as_boxed()),
+    };
+    Ok(inner.map(CowVal::Owned).unwrap_or(default))
+}
+
+/// An optional with a value, else `other`; any other receiver unchanged.
+fn or<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
+    let (this, other) = two(a)?;
+    match this.downcast_ref::<CelOptional>() {
+        Some(opt) if opt.option().is_none() => Ok(other),
+        _ => Ok(this),
+    }
 }
 
 // ---- regex ----
