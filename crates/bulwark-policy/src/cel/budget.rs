@@ -2,7 +2,7 @@
 //! also counts it at run time (`PerCallLimit`, `RuntimeCELCostBudget`); the `cel` crate counts
 //! nothing, so every compiled expression is rewritten: each call, each comprehension iteration
 //! and each element a comprehension appends goes through `@bulwark_cost(x)`, which charges one
-//! unit plus the size of `x` (string bytes / 16, one per list or map entry, deeply) and checks a
+//! unit plus the size of `x` (string bytes / 8, one per list or map entry, deeply) and checks a
 //! deadline. Charging the size of what is produced bounds memory as well as time: a string
 //! that doubles, or a list of copies of a large value, runs out of budget long before memory.
 //!
@@ -35,12 +35,30 @@ impl Default for Limits {
     }
 }
 
-#[derive(Clone, Copy)]
-struct State {
+/// What is left of one evaluation's limits: an [`Activation`](super::Activation) spends one
+/// budget on all its expressions (Kubernetes' budget is per policy evaluation too).
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
     remaining: u64,
     max_cost: u64,
     deadline: Instant,
     max_time: Duration,
+}
+
+impl Budget {
+    pub fn new(limits: &Limits) -> Budget {
+        Budget {
+            remaining: limits.max_cost,
+            max_cost: limits.max_cost,
+            deadline: Instant::now() + limits.max_time,
+            max_time: limits.max_time,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct State {
+    budget: Budget,
     /// Charges since the clock was last read.
     ticks: u32,
     /// Set once exceeded, with which limit (0 cost, 1 time).
@@ -51,49 +69,45 @@ thread_local! {
     static STATE: Cell<Option<State>> = const { Cell::new(None) };
 }
 
-/// Runs `f` (one evaluation) under `limits`. `Err` is the limit's message when one was hit
-/// (whatever `f` then returned: the error it saw is ours).
-pub fn run<T>(limits: &Limits, f: impl FnOnce() -> T) -> Result<T, String> {
+/// Runs `f` (one evaluation) on `budget`, which it spends. `Err` is the limit's message when
+/// one was hit (whatever `f` then returned: the error it saw is ours).
+pub fn run<T>(budget: &mut Budget, f: impl FnOnce() -> T) -> Result<T, String> {
     let outer = STATE.with(|s| s.get());
-    STATE.with(|s| {
-        s.set(Some(State {
-            remaining: limits.max_cost,
-            max_cost: limits.max_cost,
-            deadline: Instant::now() + limits.max_time,
-            max_time: limits.max_time,
-            ticks: 0,
-            exceeded: None,
-        }))
-    });
-    let out = f();
+    let exceeded = if Instant::now() > budget.deadline { Some(1) } else { None };
+    STATE.with(|s| s.set(Some(State { budget: *budget, ticks: 0, exceeded })));
+    let out = if exceeded.is_none() { Some(f()) } else { None };
     let state = STATE.with(|s| s.replace(outer));
-    match state.and_then(|s| s.exceeded.map(|e| (s, e))) {
-        Some((s, 0)) => Err(format!("cost limit exceeded (over {} units)", s.max_cost)),
-        Some((s, _)) => Err(format!("time limit exceeded ({:?})", s.max_time)),
-        None => Ok(out),
+    if let Some(s) = state {
+        *budget = s.budget;
+        match s.exceeded {
+            Some(0) => return Err(format!("cost limit exceeded (over {} units)", s.budget.max_cost)),
+            Some(_) => return Err(format!("time limit exceeded ({:?})", s.budget.max_time)),
+            None => {}
+        }
     }
+    out.ok_or_else(|| format!("time limit exceeded ({:?})", budget.max_time))
 }
 
-fn limit_error() -> ExecutionError {
+pub(super) fn limit_error() -> ExecutionError {
     ExecutionError::function_error("cost", "evaluation limit exceeded")
 }
 
 /// Charges `units`; false once the budget or the time is gone.
-fn charge(units: u64) -> bool {
+pub(super) fn charge(units: u64) -> bool {
     STATE.with(|cell| {
         let Some(mut s) = cell.get() else { return true };
         if s.exceeded.is_some() {
             return false;
         }
-        if units > s.remaining {
-            s.remaining = 0;
+        if units > s.budget.remaining {
+            s.budget.remaining = 0;
             s.exceeded = Some(0);
         } else {
-            s.remaining -= units;
+            s.budget.remaining -= units;
             s.ticks += 1;
             if s.ticks >= 256 {
                 s.ticks = 0;
-                if Instant::now() > s.deadline {
+                if Instant::now() > s.budget.deadline {
                     s.exceeded = Some(1);
                 }
             }
@@ -105,7 +119,7 @@ fn charge(units: u64) -> bool {
 
 /// What is left of the budget (a size walk stops there).
 fn remaining() -> u64 {
-    STATE.with(|s| s.get().map(|s| s.remaining).unwrap_or(u64::MAX))
+    STATE.with(|s| s.get().map(|s| s.budget.remaining).unwrap_or(u64::MAX))
 }
 
 /// The size of a value in cost units, walked at most up to `cap` units (so that walking
@@ -118,9 +132,9 @@ fn size(v: &dyn Val, cap: u64) -> u64 {
             break;
         }
         if let Some(s) = v.downcast_ref::<CelString>() {
-            total += s.inner().len() as u64 / 16;
+            total += s.inner().len() as u64 / 8;
         } else if let Some(b) = v.downcast_ref::<CelBytes>() {
-            total += b.inner().len() as u64 / 16;
+            total += b.inner().len() as u64 / 8;
         } else if let Some(it) = v.as_iterable() {
             let indexer = v.as_indexer();
             let mut items = it.iter();
@@ -207,12 +221,29 @@ fn wrap(e: IdedExpr, next_id: &mut u64) -> IdedExpr {
 fn walk(e: IdedExpr, next_id: &mut u64) -> IdedExpr {
     let id = e.id;
     match e.expr {
-        Expr::Call(mut c) if c.args.len() == 1 && c.target.is_some() && matches!(c.func_name.as_str(), "orValue" | "or") => {
+        Expr::Call(mut c)
+            if c.args.len() == 1 && c.target.is_some() && matches!(c.func_name.as_str(), "orValue" | "or") =>
+        {
             // Ours, which also take a non-optional receiver (see k8s.rs).
             let target = c.target.take().map(|t| walk_operand(*t, next_id));
             let arg = c.args.pop().map(|a| walk(a, next_id));
             let func_name = if c.func_name == "orValue" { super::k8s::OR_VALUE } else { super::k8s::OR };
-            let call = CallExpr { func_name: func_name.to_string(), target: None, args: target.into_iter().chain(arg).collect() };
+            let call = CallExpr {
+                func_name: func_name.to_string(),
+                target: None,
+                args: target.into_iter().chain(arg).collect(),
+            };
+            wrap(IdedExpr { id, expr: Expr::Call(call) }, next_id)
+        }
+        Expr::Call(mut c) if matches!(c.args.len(), 2 | 3) && c.target.is_some() && c.func_name == "replace" => {
+            // Ours, which charges the result's size before building it (see k8s.rs).
+            let target = c.target.take().map(|t| walk_operand(*t, next_id));
+            let args = c.args.into_iter().map(|a| walk(a, next_id));
+            let call = CallExpr {
+                func_name: super::k8s::REPLACE.to_string(),
+                target: None,
+                args: target.into_iter().chain(args).collect(),
+            };
             wrap(IdedExpr { id, expr: Expr::Call(call) }, next_id)
         }
         Expr::Call(mut c) => {
@@ -225,7 +256,8 @@ fn walk(e: IdedExpr, next_id: &mut u64) -> IdedExpr {
             IdedExpr { id, expr: Expr::Select(s) }
         }
         Expr::List(mut l) => {
-            l.elements = l.elements.into_iter().map(|x| walk(x, next_id)).collect();
+            // Each element is copied into the list: charged before it is.
+            l.elements = l.elements.into_iter().map(|x| wrap(walk(x, next_id), next_id)).collect();
             IdedExpr { id, expr: Expr::List(l) }
         }
         Expr::Map(mut m) => {
@@ -270,7 +302,7 @@ fn walk_entry(entry: &mut cel::common::ast::IdedEntryExpr, next_id: &mut u64) {
     match &mut entry.expr {
         EntryExpr::MapEntry(m) => {
             m.key = walk(std::mem::take(&mut m.key), next_id);
-            m.value = walk(std::mem::take(&mut m.value), next_id);
+            m.value = wrap(walk(std::mem::take(&mut m.value), next_id), next_id);
         }
         EntryExpr::StructField(f) => f.value = walk(std::mem::take(&mut f.value), next_id),
     }
@@ -286,10 +318,14 @@ fn walk_step(e: IdedExpr, accu: &str, next_id: &mut u64) -> IdedExpr {
             if c.func_name == operators::CONDITIONAL && c.args.len() == 3 {
                 let mut args = c.args.into_iter();
                 let (g, s, o) = (args.next(), args.next(), args.next());
-                c.args = [g.map(|g| wrap(walk(g, next_id), next_id)), s.map(|s| walk_step(s, accu, next_id)), o.map(|o| walk_step(o, accu, next_id))]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                c.args = [
+                    g.map(|g| wrap(walk(g, next_id), next_id)),
+                    s.map(|s| walk_step(s, accu, next_id)),
+                    o.map(|o| walk_step(o, accu, next_id)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
             } else {
                 c.args = c
                     .args

@@ -46,6 +46,8 @@ pub(super) fn register(env: &mut cel::Env) -> Result<(), cel::DeclarationError> 
     // these calls are rewritten to ours when compiled (see budget.rs).
     env.add_overload(OR_VALUE, "k8s_or_value", vec![DYN_TYPE, DYN_TYPE], or_value)?;
     env.add_overload(OR, "k8s_or", vec![DYN_TYPE, DYN_TYPE], or)?;
+    env.add_overload(REPLACE, "k8s_replace", vec![STRING_TYPE, STRING_TYPE, STRING_TYPE], replace)?;
+    env.add_overload(REPLACE, "k8s_replace_n", vec![STRING_TYPE, STRING_TYPE, STRING_TYPE, INT_TYPE], replace)?;
     // url
     env.add_overload("url", "k8s_url", vec![STRING_TYPE], url)?;
     env.add_overload("isURL", "k8s_is_url", vec![STRING_TYPE], is_url)?;
@@ -218,6 +220,28 @@ fn or<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
         Some(opt) if opt.option().is_none() => Ok(other),
         _ => Ok(this),
     }
+}
+
+/// `s.replace(old, new[, n])`, compiled as `@bulwark_replace(s, old, new[, n])`: one call
+/// can multiply its input's size, so the result is charged before it is built.
+pub(super) const REPLACE: &str = "@bulwark_replace";
+
+fn replace<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
+    let n = a.len();
+    let v: Vec<Value> = a.iter().map(value).collect::<Result<_, _>>()?;
+    let (s, old, new, limit) = match v.as_slice() {
+        [Value::String(s), Value::String(o), Value::String(w)] => (s, o, w, -1),
+        [Value::String(s), Value::String(o), Value::String(w), Value::Int(k)] => (s, o, w, *k),
+        _ => return Err(ExecutionError::invalid_argument_count(3, n)),
+    };
+    let count = if old.is_empty() { s.chars().count() + 1 } else { s.matches(old.as_str()).count() };
+    let count = if limit < 0 { count } else { count.min(limit as usize) };
+    let size = (s.len() as u64).saturating_add((count as u64).saturating_mul(new.len() as u64));
+    if !super::budget::charge(size / 8) {
+        return Err(super::budget::limit_error());
+    }
+    let out = if limit < 0 { s.replace(old.as_str(), new) } else { s.replacen(old.as_str(), new, limit as usize) };
+    string_out(&out)
 }
 
 // ---- regex ----
@@ -526,7 +550,13 @@ impl Url {
             None => (text, String::new()),
         };
         if rest.starts_with('/') {
-            return Some(Url { scheme: String::new(), host: String::new(), path: rest.into(), query, text: text.into() });
+            return Some(Url {
+                scheme: String::new(),
+                host: String::new(),
+                path: rest.into(),
+                query,
+                text: text.into(),
+            });
         }
         let (scheme, after) = rest.split_once(':')?;
         let mut chars = scheme.chars();
@@ -568,7 +598,8 @@ impl Url {
 
 fn url<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
     let [s] = strings::<1>("url", a)?;
-    let u = Url::parse(&s).ok_or_else(|| err("url", format!("URL parse error during conversion from string: '{s}'")))?;
+    let u =
+        Url::parse(&s).ok_or_else(|| err("url", format!("URL parse error during conversion from string: '{s}'")))?;
     out(Value::Opaque(Arc::new(u)))
 }
 

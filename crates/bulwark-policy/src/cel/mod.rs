@@ -12,7 +12,9 @@
 mod budget;
 mod k8s;
 
+use budget::Budget;
 pub use budget::Limits;
+use std::cell::Cell;
 
 use crate::dialect::Request;
 use cel::objects::{Key, Map};
@@ -206,7 +208,8 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 /// validations) are evaluated against it in turn.
 pub struct Activation {
     ctx: cel::Context<'static, 'static>,
-    limits: Limits,
+    /// One budget for every expression evaluated here.
+    budget: Cell<Budget>,
     /// Variables whose expression failed: a later expression that names one reports why.
     failed: Vec<(String, CelError)>,
 }
@@ -224,7 +227,7 @@ impl Activation {
         ] {
             ctx.add_variable_from_value(name, from_json(value));
         }
-        Ok(Activation { ctx, limits, failed: Vec::new() })
+        Ok(Activation { ctx, budget: Cell::new(Budget::new(&limits)), failed: Vec::new() })
     }
 
     /// Evaluates a composited variable and binds it as `variables.NAME` for the expressions
@@ -239,7 +242,9 @@ impl Activation {
 
     /// Evaluates an expression within the limits.
     pub fn eval(&self, expression: &Expression) -> Result<cel::Value, CelError> {
-        let result = budget::run(&self.limits, || cel::Value::resolve(&expression.expr, &self.ctx));
+        let mut budget = self.budget.get();
+        let result = budget::run(&mut budget, || cel::Value::resolve(&expression.expr, &self.ctx));
+        self.budget.set(budget);
         match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
@@ -283,9 +288,9 @@ impl Activation {
 
 fn names_variable(source: &str, name: &str) -> bool {
     let needle = format!("variables.{name}");
-    source.match_indices(&needle).any(|(i, _)| {
-        !source[i + needle.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-    })
+    source
+        .match_indices(&needle)
+        .any(|(i, _)| !source[i + needle.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 fn type_name(v: &cel::Value) -> &'static str {

@@ -51,11 +51,8 @@ pub fn compile(docs: &[&Document]) -> Result<Vec<Box<dyn Policy>>, Vec<PolicyErr
         }
     }
     for vap in vaps {
-        let mine: Vec<&Document> = bindings
-            .iter()
-            .copied()
-            .filter(|b| b.value["spec"]["policyName"].as_str() == Some(vap.name()))
-            .collect();
+        let mine: Vec<&Document> =
+            bindings.iter().copied().filter(|b| b.value["spec"]["policyName"].as_str() == Some(vap.name())).collect();
         match compile_vap(vap, &mine) {
             Ok(p) => policies.push(Box::new(p)),
             Err(e) => errors.extend(e),
@@ -193,11 +190,12 @@ fn compile_spec(label: &str, spec: &Value) -> Result<Spec, Vec<PolicyError>> {
                     Ok(None) => Err(PolicyError::invalid(label, format!("`{p}.expression` is required"))),
                     Err(e) => Err(e),
                 };
-                let message_expression = match string(label, &item["messageExpression"], &format!("{p}.messageExpression")) {
-                    Ok(Some(src)) => compile_expr(label, &format!("{p}.messageExpression"), src).map(Some),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(e),
-                };
+                let message_expression =
+                    match string(label, &item["messageExpression"], &format!("{p}.messageExpression")) {
+                        Ok(Some(src)) => compile_expr(label, &format!("{p}.messageExpression"), src).map(Some),
+                        Ok(None) => Ok(None),
+                        Err(e) => Err(e),
+                    };
                 let message = string(label, &item["message"], &format!("{p}.message")).map(|m| m.map(str::to_string));
                 match (expression, message_expression, message) {
                     (Ok(expression), Ok(message_expression), Ok(message)) => {
@@ -230,7 +228,8 @@ fn compile_spec(label: &str, spec: &Value) -> Result<Spec, Vec<PolicyError>> {
         None | Some("Fail") => false,
         Some("Ignore") => true,
         Some(other) => {
-            errors.push(PolicyError::invalid(label, format!("spec.failurePolicy {other:?} is neither Fail nor Ignore")));
+            errors
+                .push(PolicyError::invalid(label, format!("spec.failurePolicy {other:?} is neither Fail nor Ignore")));
             false
         }
     };
@@ -306,7 +305,8 @@ fn compile_vpol(doc: &Document) -> Result<CelPolicy, Vec<PolicyError>> {
             detail: Some(format!("mode {mode}")),
         }]);
     }
-    known(&label, &spec["webhookConfiguration"], "spec.webhookConfiguration", &["timeoutSeconds"]).map_err(|e| vec![e])?;
+    known(&label, &spec["webhookConfiguration"], "spec.webhookConfiguration", &["timeoutSeconds"])
+        .map_err(|e| vec![e])?;
     known(&label, &spec["autogen"], "spec.autogen", &["podControllers"]).map_err(|e| vec![e])?;
     known(&label, &spec["autogen"]["podControllers"], "spec.autogen.podControllers", &["controllers"])
         .map_err(|e| vec![e])?;
@@ -329,7 +329,15 @@ fn compile_vap(doc: &Document, bindings: &[&Document]) -> Result<CelPolicy, Vec<
         &label,
         spec,
         "spec",
-        &["failurePolicy", "paramKind", "matchConstraints", "validations", "auditAnnotations", "matchConditions", "variables"],
+        &[
+            "failurePolicy",
+            "paramKind",
+            "matchConstraints",
+            "validations",
+            "auditAnnotations",
+            "matchConditions",
+            "variables",
+        ],
     )
     .map_err(|e| vec![e])?;
     if !spec["paramKind"].is_null() {

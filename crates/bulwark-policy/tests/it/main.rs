@@ -1,4 +1,4 @@
 //! bulwark-policy's integration tests: one binary, a module per area.
 
-mod yaml;
 mod cel;
+mod yaml;

@@ -30,13 +30,15 @@ impl Selector {
         let mut s = Selector::default();
         if let Some(m) = v["matchLabels"].as_object() {
             for (k, val) in m {
-                let val = val.as_str().ok_or_else(|| {
-                    PolicyError::invalid(label, format!("`{path}.matchLabels.{k}` is not a string"))
-                })?;
+                let val = val
+                    .as_str()
+                    .ok_or_else(|| PolicyError::invalid(label, format!("`{path}.matchLabels.{k}` is not a string")))?;
                 s.labels.insert(k.clone(), val.to_string());
             }
         }
-        for (i, e) in super::array(label, &v["matchExpressions"], &format!("{path}.matchExpressions"))?.iter().enumerate() {
+        for (i, e) in
+            super::array(label, &v["matchExpressions"], &format!("{path}.matchExpressions"))?.iter().enumerate()
+        {
             let p = format!("{path}.matchExpressions[{i}]");
             super::known(label, e, &p, &["key", "operator", "values"])?;
             let key = e["key"].as_str().unwrap_or_default().to_string();
@@ -45,7 +47,12 @@ impl Selector {
                 Some("NotIn") => Op::NotIn,
                 Some("Exists") => Op::Exists,
                 Some("DoesNotExist") => Op::DoesNotExist,
-                other => return Err(PolicyError::invalid(label, format!("`{p}.operator` {other:?} is not a selector operator"))),
+                other => {
+                    return Err(PolicyError::invalid(
+                        label,
+                        format!("`{p}.operator` {other:?} is not a selector operator"),
+                    ))
+                }
             };
             let values = super::array(label, &e["values"], &format!("{p}.values"))?
                 .iter()
@@ -80,9 +87,17 @@ struct Rule {
 
 impl Rule {
     fn parse(label: &str, v: &Value, path: &str) -> Result<Rule, PolicyError> {
-        super::known(label, v, path, &["apiGroups", "apiVersions", "resources", "operations", "scope", "resourceNames"])?;
+        super::known(
+            label,
+            v,
+            path,
+            &["apiGroups", "apiVersions", "resources", "operations", "scope", "resourceNames"],
+        )?;
         let list = |f: &str| -> Result<Vec<String>, PolicyError> {
-            Ok(super::array(label, &v[f], &format!("{path}.{f}"))?.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            Ok(super::array(label, &v[f], &format!("{path}.{f}"))?
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect())
         };
         Ok(Rule {
             groups: list("apiGroups")?,
@@ -138,7 +153,10 @@ impl MatchResources {
         // `Equivalent` (the default) also matches a request for another version of the same
         // resource; offline the request is for the version written, so both are `Exact` here.
         if let Some(p) = v["matchPolicy"].as_str().filter(|p| !matches!(*p, "Exact" | "Equivalent")) {
-            return Err(PolicyError::invalid(label, format!("`{path}.matchPolicy` {p:?} is neither Exact nor Equivalent")));
+            return Err(PolicyError::invalid(
+                label,
+                format!("`{path}.matchPolicy` {p:?} is neither Exact nor Equivalent"),
+            ));
         }
         let rules = |f: &str| -> Result<Vec<Rule>, PolicyError> {
             super::array(label, &v[f], &format!("{path}.{f}"))?
