@@ -418,7 +418,7 @@ impl Quantity {
     fn combine(&self, other: &Quantity, sub: bool) -> Option<Quantity> {
         let (a, b, exp) = self.aligned(other)?;
         let m = if sub { a.checked_sub(b)? } else { a.checked_add(b)? };
-        let text = if exp >= 0 { format!("{m}e{exp}") } else { format!("{}", Quantity::decimal(m, exp)) };
+        let text = if exp >= 0 { format!("{m}e{exp}") } else { Quantity::decimal(m, exp) };
         Some(Quantity { mantissa: m, exp, text })
     }
 

@@ -358,7 +358,7 @@ fn compile_vap(doc: &Document, bindings: &[&Document]) -> Result<CelPolicy, Vec<
             let m = if bspec["matchResources"].is_null() {
                 None
             } else {
-                Some(MatchResources::parse(&blabel, &bspec["matchResources"], "spec.matchResources")?)
+                Some(MatchResources::parse_binding(&blabel, &bspec["matchResources"], "spec.matchResources")?)
             };
             let a = actions(&blabel, &bspec["validationActions"], "spec.validationActions")?;
             if a.is_empty() {

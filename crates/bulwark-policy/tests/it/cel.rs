@@ -1,5 +1,6 @@
 //! CEL: the Kubernetes environment (variables, libraries, limits) and the ValidatingPolicy /
 //! ValidatingAdmissionPolicy suites of ../shared.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
 use bulwark_policy::cel::{compile, Activation, CelError, Input, Limits};
 use serde_json::json;
@@ -360,4 +361,207 @@ fn ordinary_policies_stay_far_below_the_limits() {
     let act = Activation::new(&input, Limits::default()).unwrap();
     let e = compile("object.spec.containers.all(c, object.spec.containers.exists(d, d.name == c.name))").unwrap();
     assert_eq!(act.eval_bool(&e), Ok(true));
+}
+
+// ---- every CEL expression of the shared policies compiles ----
+
+fn collect_expressions(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("expression" | "messageExpression" | "valueExpression", serde_json::Value::String(s)) => {
+                        out.push(s.clone())
+                    }
+                    _ => collect_expressions(x, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_expressions(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_cel_expression_of_the_shared_policies_compiles() {
+    let root = bulwark_testkit::shared().join("data/admission");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("kyverno"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name().unwrap().to_str().unwrap().ends_with("-cel")
+                || p.file_name().unwrap().to_str().unwrap().ends_with("-vpol")
+        })
+        .collect();
+    dirs.push(root.join("gatekeeper"));
+    let mut exprs = Vec::new();
+    for dir in dirs {
+        for file in bulwark_policy::resource::files(&dir).unwrap() {
+            for doc in read_file(file) {
+                collect_expressions(&doc.unwrap().value, &mut exprs);
+            }
+        }
+    }
+    let failed: Vec<String> = exprs.iter().filter_map(|e| compile(e).err().map(|x| x.to_string())).collect();
+    eprintln!("{} CEL expressions in the shared policies, {} fail to compile", exprs.len(), failed.len());
+    assert_eq!(exprs.len(), 199, "CEL expressions in the shared policies");
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+// ---- ValidatingAdmissionPolicy, bindings, matching, refusals ----
+
+fn policy_docs(yaml: &str) -> Vec<Document> {
+    bulwark_policy::yaml::documents("p.yaml", yaml)
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| Document { file: "p.yaml".into(), index: i + 1, value })
+        .collect()
+}
+
+fn compile_docs(yaml: &str) -> Result<Vec<Box<dyn Policy>>, Vec<bulwark_policy::PolicyError>> {
+    let docs = policy_docs(yaml);
+    let refs: Vec<&Document> = docs.iter().collect();
+    vpol::compile(&refs)
+}
+
+/// The errors of a compilation that must fail.
+fn compile_errors(yaml: &str) -> Vec<String> {
+    match compile_docs(yaml) {
+        Ok(p) => panic!("compiled {} policies", p.len()),
+        Err(e) => e.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn outcomes(
+    policy: &dyn Policy,
+    object: serde_json::Value,
+    labels: Option<&BTreeMap<String, String>>,
+) -> Vec<(String, String, String)> {
+    let request = Request { file: "r.yaml", object: &object, namespace_labels: labels, ..Default::default() };
+    policy.evaluate(&request).into_iter().map(|r| (r.rule, r.result.as_str().to_string(), r.message)).collect()
+}
+
+const VAP: &str = r#"
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replicas}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [apps]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [deployments]
+  matchConditions:
+  - name: not-system
+    expression: "!object.metadata.name.startsWith('system-')"
+  variables:
+  - name: replicas
+    expression: "object.spec.?replicas.orValue(1)"
+  validations:
+  - expression: "variables.replicas <= 5"
+    messageExpression: "'replicas must be at most 5, not ' + string(variables.replicas)"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replicas-binding}
+spec:
+  policyName: replicas
+  validationActions: [Warn, Audit]
+  matchResources:
+    namespaceSelector:
+      matchExpressions:
+      - {key: env, operator: In, values: [prod]}
+"#;
+
+fn deployment(name: &str, replicas: i64) -> serde_json::Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "team"},
+           "spec": {"replicas": replicas, "template": {"spec": {"containers": []}}}})
+}
+
+#[test]
+fn a_validating_admission_policy_applies_through_its_binding() {
+    let policies = compile_docs(VAP).unwrap();
+    assert_eq!(policies.len(), 1);
+    let p = policies[0].as_ref();
+    assert_eq!(p.name(), "replicas");
+    let prod: BTreeMap<String, String> = [("env".to_string(), "prod".to_string())].into();
+    let dev: BTreeMap<String, String> = [("env".to_string(), "dev".to_string())].into();
+    assert_eq!(
+        outcomes(p, deployment("web", 9), Some(&prod)),
+        [("validation".into(), "warn".into(), "replicas must be at most 5, not 9".into())]
+    );
+    assert_eq!(outcomes(p, deployment("web", 3), Some(&prod)), [("validation".into(), "pass".into(), String::new())]);
+    // The binding's namespace selector leaves dev out; match conditions skip system-*.
+    assert!(outcomes(p, deployment("web", 9), Some(&dev)).is_empty());
+    assert_eq!(outcomes(p, deployment("system-x", 9), Some(&prod)), [("".into(), "skip".into(), "skip".into())]);
+    // Not a deployment: not matched at all.
+    assert!(outcomes(p, json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}}), Some(&prod)).is_empty());
+}
+
+#[test]
+fn an_unbound_validating_admission_policy_denies_and_a_stray_binding_is_an_error() {
+    let unbound = VAP.split("\n---\n").next().unwrap();
+    let p = compile_docs(unbound).unwrap();
+    assert_eq!(outcomes(p[0].as_ref(), deployment("web", 9), None)[0].1, "fail");
+    let stray = VAP.split("\n---\n").nth(1).unwrap();
+    let err = compile_errors(stray);
+    assert!(err[0].contains("not among the policies given"), "{}", err[0]);
+}
+
+#[test]
+fn what_we_do_not_implement_is_refused_naming_the_field() {
+    let base = |spec_extra: &str, validation: &str| {
+        format!(
+            "apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: {{name: x}}\nspec:\n  matchConstraints:\n    resourceRules: [{{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}}]\n  validations:\n  - expression: \"{validation}\"\n{spec_extra}"
+        )
+    };
+    let err = |yaml: String| compile_errors(&yaml).join("\n");
+    let e = err(base("", "authorizer.group('').resource('pods').check('get').allowed()"));
+    assert!(
+        e.contains("is not supported") && e.contains("spec.validations[0].expression") && e.contains("authorizer"),
+        "{e}"
+    );
+    let e = err(base("  evaluation: {mode: JSON}\n", "true"));
+    assert!(e.contains("spec.evaluation.mode") && e.contains("is not supported"), "{e}");
+    let e = err(base("  generate: true\n", "true"));
+    assert!(e.contains("`spec.generate` is not supported"), "{e}");
+    let e = err(base("", "object.("));
+    assert!(e.contains("compiling `object.(`"), "{e}");
+    let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: v}\nspec:\n  paramKind: {apiVersion: v1, kind: ConfigMap}\n  matchConstraints: {resourceRules: []}\n  validations: [{expression: 'true'}]\n";
+    let e = compile_errors(vap).join("\n");
+    assert!(e.contains("`spec.paramKind` is not supported"), "{e}");
+    let e = compile_errors("apiVersion: policies.kyverno.io/v1alpha1\nkind: MutatingPolicy\nmetadata: {name: m}\n")
+        .join("\n");
+    assert!(e.contains("MutatingPolicy m") && e.contains("is not supported"), "{e}");
+}
+
+#[test]
+fn pod_policies_are_generated_for_controllers_as_kyverno_does() {
+    let yaml = "apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: {name: no-latest}\nspec:\n  validationActions: [Deny]\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]\n  matchConditions:\n  - name: named\n    expression: \"object.metadata.name != 'skip-me'\"\n  validations:\n  - expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"\n    messageExpression: \"object.metadata.name + ' uses :latest'\"\n";
+    let p = compile_docs(yaml).unwrap();
+    let p = p[0].as_ref();
+    let pod = |image: &str| json!({"containers": [{"name": "c", "image": image}]});
+    let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "cj"},
+        "spec": {"jobTemplate": {"spec": {"template": {"metadata": {"name": "tpl"}, "spec": pod("nginx:latest")}}}}});
+    // `object.metadata.name` stays the workload's own name (Kyverno protects `.name`).
+    assert_eq!(outcomes(p, cron, None), [("validation".into(), "fail".into(), "cj uses :latest".into())]);
+    let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "skip-me"},
+        "spec": {"template": {"spec": pod("nginx:latest")}}});
+    assert_eq!(outcomes(p, deploy, None)[0].1, "skip");
+    let rc = json!({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"},
+        "spec": {"template": {"spec": pod("nginx:latest")}}});
+    assert!(outcomes(p, rc, None).is_empty(), "ReplicationController is not among Kyverno's autogen targets");
+    // Controllers can be chosen; a policy on more than pods is not generated.
+    let only_jobs = yaml.replace(
+        "spec:\n  validationActions",
+        "spec:\n  autogen: {podControllers: {controllers: [jobs]}}\n  validationActions",
+    );
+    let p = compile_docs(&only_jobs).unwrap();
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": pod("a:latest")}}});
+    let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": pod("a:latest")}}});
+    assert_eq!(outcomes(p[0].as_ref(), job, None)[0].1, "fail");
+    assert!(outcomes(p[0].as_ref(), deploy, None).is_empty());
 }

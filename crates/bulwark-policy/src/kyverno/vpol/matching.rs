@@ -137,9 +137,19 @@ pub struct MatchResources {
     object_selector: Option<Selector>,
     rules: Vec<Rule>,
     exclude: Vec<Rule>,
+    /// A binding's `matchResources` without `resourceRules` does not constrain resources
+    /// (it is intersected with the policy's constraints).
+    any_resource: bool,
 }
 
 impl MatchResources {
+    /// A binding's `matchResources`: without `resourceRules`, every resource the policy matches.
+    pub fn parse_binding(label: &str, v: &Value, path: &str) -> Result<MatchResources, PolicyError> {
+        let mut m = MatchResources::parse(label, v, path)?;
+        m.any_resource = m.rules.is_empty();
+        Ok(m)
+    }
+
     pub fn parse(label: &str, v: &Value, path: &str) -> Result<MatchResources, PolicyError> {
         if v.is_null() {
             return Err(PolicyError::invalid(label, format!("`{path}` is required")));
@@ -170,6 +180,7 @@ impl MatchResources {
             object_selector: Selector::parse(label, &v["objectSelector"], &format!("{path}.objectSelector"))?,
             rules: rules("resourceRules")?,
             exclude: rules("excludeResourceRules")?,
+            any_resource: false,
         })
     }
 
@@ -180,7 +191,7 @@ impl MatchResources {
         let op = request.operation.as_str();
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
         let namespaced = namespace.is_some();
-        if !self.rules.iter().any(|r| r.matches(group, version, resource, op, namespaced, name)) {
+        if !self.any_resource && !self.rules.iter().any(|r| r.matches(group, version, resource, op, namespaced, name)) {
             return Ok(false);
         }
         if self.exclude.iter().any(|r| r.matches(group, version, resource, op, namespaced, name)) {
