@@ -189,13 +189,12 @@ impl Input {
             }
             _ => Json::Null,
         };
-        Input {
-            object: object.clone(),
-            old_object: request.old_object.cloned().unwrap_or(Json::Null),
-            request: req,
-            params: Json::Null,
-            namespace_object,
-        }
+        // On DELETE the API server sends the object as `oldObject`, and `object` is null.
+        let (object, old_object) = match request.operation {
+            crate::dialect::Operation::Delete => (Json::Null, request.old_object.unwrap_or(object).clone()),
+            _ => (object.clone(), request.old_object.cloned().unwrap_or(Json::Null)),
+        };
+        Input { object, old_object, request: req, params: Json::Null, namespace_object }
     }
 }
 
@@ -238,6 +237,11 @@ impl Activation {
             Ok(v) => self.ctx.add_variable_from_value(format!("variables.{name}"), v),
             Err(e) => self.failed.push((name.to_string(), e)),
         }
+    }
+
+    /// Binds `variables.NAME` to a value of the caller's (Gatekeeper's `variables.params`).
+    pub fn bind_value(&mut self, name: &str, value: &Json) {
+        self.ctx.add_variable_from_value(format!("variables.{name}"), from_json(value));
     }
 
     /// Evaluates an expression within the limits.

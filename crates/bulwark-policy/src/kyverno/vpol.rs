@@ -118,10 +118,30 @@ struct Validation {
 #[derive(Debug)]
 struct Spec {
     match_resources: MatchResources,
+    rule: CelRule,
+}
+
+/// Match conditions, variables and validations: the CEL part of a ValidatingPolicy or
+/// ValidatingAdmissionPolicy, also what Kyverno's `validate.cel` and Gatekeeper's
+/// `K8sNativeValidation` source hold. Reusable by those dialects.
+#[derive(Debug)]
+pub struct CelRule {
     match_conditions: Vec<(String, Expression)>,
     variables: Vec<(String, Expression)>,
     validations: Vec<Validation>,
     fail_open: bool,
+}
+
+/// What a [`CelRule`] says about one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A match condition is false (or failed, with `failurePolicy: Ignore`).
+    Skip,
+    Pass,
+    /// The first false validation's message.
+    Fail(String),
+    /// An expression that could not be evaluated, or a limit.
+    Error(String),
 }
 
 /// The unsupported variables and Kyverno libraries: a policy naming them is refused.
@@ -140,107 +160,168 @@ fn compile_expr(label: &str, path: &str, source: &str) -> Result<Expression, Pol
     Ok(e)
 }
 
-/// The parts of a spec that ValidatingPolicy and ValidatingAdmissionPolicy share.
-fn compile_spec(label: &str, spec: &Value) -> Result<Spec, Vec<PolicyError>> {
-    let mut errors = Vec::new();
-    let match_resources = MatchResources::parse(label, &spec["matchConstraints"], "spec.matchConstraints")
-        .map_err(|e| errors.push(e))
-        .ok();
-    let mut named = |what: &str| -> Vec<(String, Expression)> {
-        let path = format!("spec.{what}");
-        let items = match array(label, &spec[what], &path) {
-            Ok(a) => a,
-            Err(e) => {
-                errors.push(e);
-                return Vec::new();
-            }
-        };
-        let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let p = format!("{path}[{i}]");
-            if let Err(e) = known(label, item, &p, &["name", "expression"]) {
-                errors.push(e);
-                continue;
-            }
-            let name = item["name"].as_str().unwrap_or_default().to_string();
-            match string(label, &item["expression"], &format!("{p}.expression")) {
-                Ok(Some(src)) => match compile_expr(label, &format!("{p}.expression"), src) {
-                    Ok(e) => out.push((name, e)),
-                    Err(e) => errors.push(e),
-                },
-                Ok(None) => errors.push(PolicyError::invalid(label, format!("`{p}.expression` is required"))),
-                Err(e) => errors.push(e),
-            }
-        }
-        out
-    };
-    let match_conditions = named("matchConditions");
-    let variables = named("variables");
-    let mut validations = Vec::new();
-    match array(label, &spec["validations"], "spec.validations") {
-        Ok(items) => {
+impl CelRule {
+    /// Compiles `matchConditions`, `variables`, the validations under `validations_key`
+    /// (`validations`; Kyverno's `validate.cel` says `expressions`), `auditAnnotations` and
+    /// `failurePolicy` of `v`, whose path in the document is `path` (`spec`). The caller
+    /// refuses the fields it does not know.
+    pub fn compile(label: &str, v: &Value, path: &str, validations_key: &str) -> Result<CelRule, Vec<PolicyError>> {
+        let mut errors = Vec::new();
+        let mut named = |what: &str| -> Vec<(String, Expression)> {
+            let path = format!("{path}.{what}");
+            let items = match array(label, &v[what], &path) {
+                Ok(a) => a,
+                Err(e) => {
+                    errors.push(e);
+                    return Vec::new();
+                }
+            };
+            let mut out = Vec::new();
             for (i, item) in items.iter().enumerate() {
-                let p = format!("spec.validations[{i}]");
-                if let Err(e) = known(label, item, &p, &["expression", "message", "messageExpression", "reason"]) {
+                let p = format!("{path}[{i}]");
+                if let Err(e) = known(label, item, &p, &["name", "expression"]) {
                     errors.push(e);
                     continue;
                 }
-                let expression = match string(label, &item["expression"], &format!("{p}.expression")) {
-                    Ok(Some(src)) => compile_expr(label, &format!("{p}.expression"), src),
-                    Ok(None) => Err(PolicyError::invalid(label, format!("`{p}.expression` is required"))),
-                    Err(e) => Err(e),
-                };
-                let message_expression =
-                    match string(label, &item["messageExpression"], &format!("{p}.messageExpression")) {
-                        Ok(Some(src)) => compile_expr(label, &format!("{p}.messageExpression"), src).map(Some),
-                        Ok(None) => Ok(None),
+                let name = item["name"].as_str().unwrap_or_default().to_string();
+                match string(label, &item["expression"], &format!("{p}.expression")) {
+                    Ok(Some(src)) => match compile_expr(label, &format!("{p}.expression"), src) {
+                        Ok(e) => out.push((name, e)),
+                        Err(e) => errors.push(e),
+                    },
+                    Ok(None) => errors.push(PolicyError::invalid(label, format!("`{p}.expression` is required"))),
+                    Err(e) => errors.push(e),
+                }
+            }
+            out
+        };
+        let match_conditions = named("matchConditions");
+        let variables = named("variables");
+        let mut validations = Vec::new();
+        let vpath = format!("{path}.{validations_key}");
+        match array(label, &v[validations_key], &vpath) {
+            Ok(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let p = format!("{vpath}[{i}]");
+                    if let Err(e) = known(label, item, &p, &["expression", "message", "messageExpression", "reason"]) {
+                        errors.push(e);
+                        continue;
+                    }
+                    let expression = match string(label, &item["expression"], &format!("{p}.expression")) {
+                        Ok(Some(src)) => compile_expr(label, &format!("{p}.expression"), src),
+                        Ok(None) => Err(PolicyError::invalid(label, format!("`{p}.expression` is required"))),
                         Err(e) => Err(e),
                     };
-                let message = string(label, &item["message"], &format!("{p}.message")).map(|m| m.map(str::to_string));
-                match (expression, message_expression, message) {
-                    (Ok(expression), Ok(message_expression), Ok(message)) => {
-                        validations.push(Validation { expression, message, message_expression })
+                    let message_expression =
+                        match string(label, &item["messageExpression"], &format!("{p}.messageExpression")) {
+                            Ok(Some(src)) => compile_expr(label, &format!("{p}.messageExpression"), src).map(Some),
+                            Ok(None) => Ok(None),
+                            Err(e) => Err(e),
+                        };
+                    let message =
+                        string(label, &item["message"], &format!("{p}.message")).map(|m| m.map(str::to_string));
+                    match (expression, message_expression, message) {
+                        (Ok(expression), Ok(message_expression), Ok(message)) => {
+                            validations.push(Validation { expression, message, message_expression })
+                        }
+                        (a, b, c) => errors.extend(a.err().into_iter().chain(b.err()).chain(c.err())),
                     }
-                    (a, b, c) => errors.extend(a.err().into_iter().chain(b.err()).chain(c.err())),
                 }
             }
+            Err(e) => errors.push(e),
         }
-        Err(e) => errors.push(e),
-    }
-    // Audit annotations only annotate the audit event: compiled (so a bad one is reported),
-    // they do not change a result.
-    match array(label, &spec["auditAnnotations"], "spec.auditAnnotations") {
-        Ok(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let p = format!("spec.auditAnnotations[{i}]");
-                if let Err(e) = known(label, item, &p, &["key", "valueExpression"]) {
-                    errors.push(e);
-                } else if let Some(src) = item["valueExpression"].as_str() {
-                    if let Err(e) = compile_expr(label, &format!("{p}.valueExpression"), src) {
+        // Audit annotations only annotate the audit event: compiled (so a bad one is
+        // reported), they do not change a result.
+        let apath = format!("{path}.auditAnnotations");
+        match array(label, &v["auditAnnotations"], &apath) {
+            Ok(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let p = format!("{apath}[{i}]");
+                    if let Err(e) = known(label, item, &p, &["key", "valueExpression"]) {
                         errors.push(e);
+                    } else if let Some(src) = item["valueExpression"].as_str() {
+                        if let Err(e) = compile_expr(label, &format!("{p}.valueExpression"), src) {
+                            errors.push(e);
+                        }
                     }
                 }
             }
+            Err(e) => errors.push(e),
         }
-        Err(e) => errors.push(e),
+        let fail_open = match v["failurePolicy"].as_str() {
+            None | Some("Fail") => false,
+            Some("Ignore") => true,
+            Some(other) => {
+                errors.push(PolicyError::invalid(
+                    label,
+                    format!("{path}.failurePolicy {other:?} is neither Fail nor Ignore"),
+                ));
+                false
+            }
+        };
+        if validations.is_empty() && errors.is_empty() {
+            errors.push(PolicyError::invalid(label, format!("{vpath} is empty: the policy checks nothing")));
+        }
+        if errors.is_empty() {
+            Ok(CelRule { match_conditions, variables, validations, fail_open })
+        } else {
+            Err(errors)
+        }
     }
-    let fail_open = match spec["failurePolicy"].as_str() {
-        None | Some("Fail") => false,
-        Some("Ignore") => true,
-        Some(other) => {
-            errors
-                .push(PolicyError::invalid(label, format!("spec.failurePolicy {other:?} is neither Fail nor Ignore")));
-            false
+
+    /// Evaluates the rule on `input` as Kyverno's engine does: match conditions (any false
+    /// skips; errors fail closed unless `failurePolicy: Ignore`), variables, then the
+    /// validations in order until one is false. `bind` adds variables of the caller's own
+    /// (Gatekeeper's `variables.params`) before the rule's.
+    pub fn evaluate(&self, input: &Input, limits: Limits, bind: &[(&str, &Value)]) -> Verdict {
+        let mut act = match Activation::new(input, limits) {
+            Ok(a) => a,
+            Err(e) => return Verdict::Error(e.to_string()),
+        };
+        let mut errors = Vec::new();
+        for (name, cond) in &self.match_conditions {
+            match act.eval_bool(cond) {
+                Ok(false) => return Verdict::Skip,
+                Ok(true) => {}
+                Err(e) => errors.push(format!("match condition {name:?}: {e}")),
+            }
         }
-    };
-    if validations.is_empty() && errors.is_empty() {
-        errors.push(PolicyError::invalid(label, "spec.validations is empty: the policy checks nothing"));
+        if !errors.is_empty() {
+            return if self.fail_open { Verdict::Skip } else { Verdict::Error(errors.join("; ")) };
+        }
+        for (name, value) in bind {
+            act.bind_value(name, value);
+        }
+        for (name, e) in &self.variables {
+            act.bind_variable(name, e);
+        }
+        for v in &self.validations {
+            match act.eval_bool(&v.expression) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let mut message = v.message.clone().unwrap_or_default();
+                    if let Some(me) = &v.message_expression {
+                        message = match act.eval_string(me) {
+                            Ok(m) => m,
+                            Err(e) => format!("failed to evaluate message expression: {e}"),
+                        };
+                    }
+                    return Verdict::Fail(message);
+                }
+                Err(e) => return Verdict::Error(e.to_string()),
+            }
+        }
+        Verdict::Pass
     }
-    match (match_resources, errors.is_empty()) {
-        (Some(match_resources), true) => {
-            Ok(Spec { match_resources, match_conditions, variables, validations, fail_open })
-        }
-        _ => Err(errors),
+}
+
+/// The parts of a spec that ValidatingPolicy and ValidatingAdmissionPolicy share.
+fn compile_spec(label: &str, spec: &Value) -> Result<Spec, Vec<PolicyError>> {
+    let match_resources = MatchResources::parse(label, &spec["matchConstraints"], "spec.matchConstraints");
+    let rule = CelRule::compile(label, spec, "spec", "validations");
+    match (match_resources, rule) {
+        (Ok(match_resources), Ok(rule)) => Ok(Spec { match_resources, rule }),
+        (m, r) => Err(m.err().into_iter().chain(r.err().into_iter().flatten()).collect()),
     }
 }
 
@@ -512,51 +593,6 @@ fn replace_unprotected(data: &str, from: &str, to: &str) -> String {
 
 // ---- evaluation ----
 
-impl CelPolicy {
-    /// The result of one spec that matched, as Kyverno's engine gives it.
-    fn run_spec(&self, spec: &Spec, input: &Input) -> (String, Result<Option<String>, String>) {
-        let mut act = match Activation::new(input, self.limits) {
-            Ok(a) => a,
-            Err(e) => return (RULE_VALIDATION.into(), Err(e.to_string())),
-        };
-        // Match conditions: any false skips; errors fail closed unless failurePolicy Ignore.
-        let mut errors = Vec::new();
-        for (name, cond) in &spec.match_conditions {
-            match act.eval_bool(cond) {
-                Ok(false) => return (RULE_SKIPPED.into(), Ok(None)),
-                Ok(true) => {}
-                Err(e) => errors.push(format!("match condition {name:?}: {e}")),
-            }
-        }
-        if !errors.is_empty() {
-            if spec.fail_open {
-                return (RULE_SKIPPED.into(), Ok(None));
-            }
-            return ("evaluation".into(), Err(errors.join("; ")));
-        }
-        for (name, e) in &spec.variables {
-            act.bind_variable(name, e);
-        }
-        for v in &spec.validations {
-            match act.eval_bool(&v.expression) {
-                Ok(true) => {}
-                Ok(false) => {
-                    let mut message = v.message.clone().unwrap_or_default();
-                    if let Some(me) = &v.message_expression {
-                        message = match act.eval_string(me) {
-                            Ok(m) => m,
-                            Err(e) => format!("failed to evaluate message expression: {e}"),
-                        };
-                    }
-                    return (RULE_VALIDATION.into(), Ok(Some(message)));
-                }
-                Err(e) => return (RULE_VALIDATION.into(), Err(e.to_string())),
-            }
-        }
-        (RULE_VALIDATION.into(), Ok(None))
-    }
-}
-
 /// Kinds that are not namespaced (the ones policies meet; anything else is namespaced, and an
 /// object without a namespace is in `default`, as `kubectl apply` and `kyverno apply` put it).
 const CLUSTER_SCOPED: &[&str] = &[
@@ -647,15 +683,14 @@ impl Policy for CelPolicy {
                 }
             }
             let Some(spec) = matched else { continue };
-            let (rule, r) = self.run_spec(spec, &input);
-            out.push(match r {
-                Ok(None) if rule == RULE_SKIPPED => result(rule, Outcome::Skip, "skip".into()),
-                Ok(None) => result(rule, Outcome::Pass, String::new()),
-                Ok(Some(message)) => {
+            out.push(match spec.rule.evaluate(&input, self.limits, &[]) {
+                Verdict::Skip => result(RULE_SKIPPED.into(), Outcome::Skip, "skip".into()),
+                Verdict::Pass => result(RULE_VALIDATION.into(), Outcome::Pass, String::new()),
+                Verdict::Fail(message) => {
                     let outcome = if actions.contains(&Action::Deny) { Outcome::Fail } else { Outcome::Warn };
-                    result(rule, outcome, message)
+                    result(RULE_VALIDATION.into(), outcome, message)
                 }
-                Err(e) => result(rule, Outcome::Error, e),
+                Verdict::Error(e) => result(RULE_VALIDATION.into(), Outcome::Error, e),
             });
         }
         out

@@ -565,3 +565,35 @@ fn pod_policies_are_generated_for_controllers_as_kyverno_does() {
     assert_eq!(outcomes(p[0].as_ref(), job, None)[0].1, "fail");
     assert!(outcomes(p[0].as_ref(), deploy, None).is_empty());
 }
+
+#[test]
+fn a_cel_rule_serves_other_dialects_with_their_own_variables() {
+    use bulwark_policy::kyverno::vpol::{CelRule, Verdict};
+    // Kyverno's validate.cel calls its validations `expressions`.
+    let cel = json!({
+        "variables": [{"name": "max", "expression": "variables.params.max"}],
+        "expressions": [{"expression": "size(object.spec.containers) <= variables.max", "messageExpression": "'at most ' + string(variables.max)"}],
+    });
+    let rule = CelRule::compile("ClusterPolicy x", &cel, "spec.rules[0].validate.cel", "expressions").unwrap();
+    let params = json!({"max": 1});
+    assert_eq!(rule.evaluate(&input(), Limits::default(), &[("params", &params)]), Verdict::Fail("at most 1".into()));
+    let params = json!({"max": 2});
+    assert_eq!(rule.evaluate(&input(), Limits::default(), &[("params", &params)]), Verdict::Pass);
+    let bad = json!({"expressions": [{"expression": "true", "severity": "high"}]});
+    let err = CelRule::compile("ClusterPolicy x", &bad, "spec.rules[0].validate.cel", "expressions").unwrap_err();
+    assert!(
+        err[0].to_string().contains("`spec.rules[0].validate.cel.expressions[0].severity` is not supported"),
+        "{}",
+        err[0]
+    );
+}
+
+#[test]
+fn on_delete_the_object_is_old_object() {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "x"}});
+    let request = Request { object: &pod, operation: Operation::Delete, ..Default::default() };
+    let input = Input::from_request(&request, "pods", Some("x"));
+    let act = Activation::new(&input, Limits::default()).unwrap();
+    let e = compile("object == null && oldObject.metadata.name == 'p' && request.operation == 'DELETE' && request.resource.resource == 'pods'").unwrap();
+    assert_eq!(act.eval_bool(&e), Ok(true));
+}
