@@ -25,13 +25,14 @@ pub struct Limits {
     /// Cost units (see the module documentation). Kubernetes' per-expression runtime limit is
     /// 1,000,000 of its own units, its per-policy budget 10,000,000.
     pub max_cost: u64,
-    /// Wall-clock time.
+    /// Wall-clock time of one policy evaluation (Kyverno's webhook timeout is 10 s by
+    /// default; the cost limit stops hostile expressions long before, in release builds).
     pub max_time: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_cost: 10_000_000, max_time: Duration::from_secs(2) }
+        Limits { max_cost: 10_000_000, max_time: Duration::from_secs(10) }
     }
 }
 

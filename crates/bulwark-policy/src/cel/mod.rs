@@ -67,7 +67,8 @@ fn env() -> Result<&'static Arc<cel::Env>, String> {
 pub struct Expression {
     source: String,
     expr: cel::IdedExpr,
-    /// The variables it names (`object`, `variables`, `authorizer`, ...).
+    /// The variables it names (`object`, `variables`, `authorizer`, ...), not counting those
+    /// its comprehensions bind.
     variables: Vec<String>,
 }
 
@@ -96,43 +97,49 @@ pub fn compile(source: &str) -> Result<Expression, CelError> {
     Ok(Expression { source: source.to_string(), expr, variables })
 }
 
-/// The top-level identifiers an expression names, without recursion limits of our own: the
-/// parser bounds the depth.
+/// The free identifiers an expression names (not those a comprehension binds), without
+/// recursion: the parser bounds the depth, but the walk need not rely on it.
 fn collect_idents(e: &cel::IdedExpr, out: &mut Vec<String>) {
     use cel::common::ast::{EntryExpr, Expr};
-    let mut stack = vec![e];
-    while let Some(e) = stack.pop() {
+    use std::rc::Rc;
+    let mut stack: Vec<(&cel::IdedExpr, Rc<Vec<String>>)> = vec![(e, Rc::new(Vec::new()))];
+    while let Some((e, bound)) = stack.pop() {
         match &e.expr {
             Expr::Ident(name) => {
-                if !out.contains(name) {
+                if !bound.contains(name) && !out.contains(name) {
                     out.push(name.clone());
                 }
             }
             Expr::Call(c) => {
-                stack.extend(c.target.as_deref());
-                stack.extend(c.args.iter());
+                stack.extend(c.target.as_deref().map(|t| (t, Rc::clone(&bound))));
+                stack.extend(c.args.iter().map(|a| (a, Rc::clone(&bound))));
             }
             Expr::Comprehension(c) => {
-                stack.extend([&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result]);
+                stack.push((&c.iter_range, Rc::clone(&bound)));
+                stack.push((&c.accu_init, Rc::clone(&bound)));
+                let mut inner = (*bound).clone();
+                inner.push(c.iter_var.clone());
+                inner.extend(c.iter_var2.iter().cloned());
+                inner.push(c.accu_var.clone());
+                let inner = Rc::new(inner);
+                for x in [&c.loop_cond, &c.loop_step, &c.result] {
+                    stack.push((x, Rc::clone(&inner)));
+                }
             }
-            Expr::List(l) => stack.extend(l.elements.iter()),
-            Expr::Map(m) => {
-                for entry in &m.entries {
+            Expr::List(l) => stack.extend(l.elements.iter().map(|x| (x, Rc::clone(&bound)))),
+            Expr::Map(cel::common::ast::MapExpr { entries })
+            | Expr::Struct(cel::common::ast::StructExpr { entries, .. }) => {
+                for entry in entries {
                     match &entry.expr {
-                        EntryExpr::MapEntry(me) => stack.extend([&me.key, &me.value]),
-                        EntryExpr::StructField(f) => stack.push(&f.value),
+                        EntryExpr::MapEntry(me) => {
+                            stack.push((&me.key, Rc::clone(&bound)));
+                            stack.push((&me.value, Rc::clone(&bound)));
+                        }
+                        EntryExpr::StructField(f) => stack.push((&f.value, Rc::clone(&bound))),
                     }
                 }
             }
-            Expr::Struct(s) => {
-                for entry in &s.entries {
-                    match &entry.expr {
-                        EntryExpr::MapEntry(me) => stack.extend([&me.key, &me.value]),
-                        EntryExpr::StructField(f) => stack.push(&f.value),
-                    }
-                }
-            }
-            Expr::Select(s) => stack.push(&s.operand),
+            Expr::Select(s) => stack.push((&s.operand, bound)),
             Expr::Literal(_) | Expr::Unspecified => {}
         }
     }

@@ -303,7 +303,7 @@ fn assert_limited(expr: &str) {
     let err = eval(expr).unwrap_err();
     assert!(matches!(err, CelError::Limit { .. }), "{expr}: {err}");
     assert!(err.to_string().contains("limit exceeded"), "{err}");
-    assert!(start.elapsed().as_secs() < 5, "{expr} took {:?}", start.elapsed());
+    assert!(start.elapsed().as_secs() < 30, "{expr} took {:?}", start.elapsed());
 }
 
 #[test]
@@ -352,8 +352,8 @@ fn the_time_limit_stops_an_evaluation() {
 
 #[test]
 fn ordinary_policies_stay_far_below_the_limits() {
-    // A pod with 500 containers, every policy shape of the suites: no limit in sight.
-    let containers: Vec<_> = (0..500).map(|i| json!({"name": format!("c{i}"), "image": "nginx"})).collect();
+    // A pod with 200 containers, each compared with every other: no limit in sight.
+    let containers: Vec<_> = (0..200).map(|i| json!({"name": format!("c{i}"), "image": "nginx"})).collect();
     let input = Input {
         object: json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}}),
         ..Default::default()
@@ -596,4 +596,34 @@ fn on_delete_the_object_is_old_object() {
     let act = Activation::new(&input, Limits::default()).unwrap();
     let e = compile("object == null && oldObject.metadata.name == 'p' && request.operation == 'DELETE' && request.resource.resource == 'pods'").unwrap();
     assert_eq!(act.eval_bool(&e), Ok(true));
+}
+
+#[test]
+fn copies_of_a_large_object_are_charged_by_their_size() {
+    let containers: Vec<_> =
+        (0..2000).map(|i| json!({"name": format!("c{i}"), "image": "nginx", "args": ["a", "b"]})).collect();
+    let input = Input {
+        object: json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}}),
+        ..Default::default()
+    };
+    let act = Activation::new(&input, Limits::default()).unwrap();
+    let start = std::time::Instant::now();
+    let err = act.eval(&compile("lists.range(100000).map(i, object).size() > 0").unwrap()).unwrap_err();
+    assert!(matches!(err, CelError::Limit { .. }), "{err}");
+    // Unoptimised, on a shared machine: the point is that it ends, long before 100,000 copies.
+    assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn names_bound_by_a_comprehension_are_not_the_variables_we_refuse() {
+    let e = compile(
+        "object.spec.containers.map(c, c.image).all(image, image != '') && [1].exists(resource, resource == 1)",
+    )
+    .unwrap();
+    assert!(!e.uses_variable("image") && !e.uses_variable("resource") && !e.uses_variable("c"));
+    assert!(e.uses_variable("object"));
+    let e = compile("[image].all(image, true)").unwrap();
+    assert!(e.uses_variable("image"), "the range is outside the comprehension's scope");
+    let yaml = "apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: {name: x}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}]\n  validations:\n  - expression: \"object.spec.containers.all(image, has(image.name))\"\n";
+    assert_eq!(compile_docs(yaml).map(|p| p.len()).ok(), Some(1));
 }
