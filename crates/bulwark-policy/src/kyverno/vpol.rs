@@ -130,6 +130,10 @@ pub struct CelRule {
     variables: Vec<(String, Expression)>,
     validations: Vec<Validation>,
     fail_open: bool,
+    /// Kubernetes' semantics (ValidatingAdmissionPolicy) rather than Kyverno's: a failed or
+    /// empty message expression falls back to `message`, then to "failed expression: ...";
+    /// with `failurePolicy: Ignore` an evaluation error lets the request through.
+    kubernetes: bool,
 }
 
 /// What a [`CelRule`] says about one request.
@@ -263,10 +267,17 @@ impl CelRule {
             errors.push(PolicyError::invalid(label, format!("{vpath} is empty: the policy checks nothing")));
         }
         if errors.is_empty() {
-            Ok(CelRule { match_conditions, variables, validations, fail_open })
+            Ok(CelRule { match_conditions, variables, validations, fail_open, kubernetes: false })
         } else {
             Err(errors)
         }
+    }
+
+    /// The rule with Kubernetes' semantics (ValidatingAdmissionPolicy's messages and failure
+    /// policy) instead of Kyverno's.
+    pub fn with_kubernetes_semantics(mut self) -> Self {
+        self.kubernetes = true;
+        self
     }
 
     /// Evaluates the rule on `input` as Kyverno's engine does: match conditions (any false
@@ -298,20 +309,35 @@ impl CelRule {
         for v in &self.validations {
             match act.eval_bool(&v.expression) {
                 Ok(true) => {}
-                Ok(false) => {
-                    let mut message = v.message.clone().unwrap_or_default();
-                    if let Some(me) = &v.message_expression {
-                        message = match act.eval_string(me) {
-                            Ok(m) => m,
-                            Err(e) => format!("failed to evaluate message expression: {e}"),
-                        };
-                    }
-                    return Verdict::Fail(message);
-                }
+                Ok(false) => return Verdict::Fail(self.message(&act, v)),
+                Err(_) if self.kubernetes && self.fail_open => return Verdict::Skip,
                 Err(e) => return Verdict::Error(e.to_string()),
             }
         }
         Verdict::Pass
+    }
+}
+
+impl CelRule {
+    /// A failed validation's message.
+    fn message(&self, act: &Activation, v: &Validation) -> String {
+        let evaluated = v.message_expression.as_ref().map(|me| act.eval_string(me));
+        if !self.kubernetes {
+            // Kyverno: the message expression's result, or why it has none.
+            return match evaluated {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => format!("failed to evaluate message expression: {e}"),
+                None => v.message.clone().unwrap_or_default(),
+            };
+        }
+        // Kubernetes: an empty or failing message expression falls back to the message.
+        match evaluated {
+            Some(Ok(m)) if !m.trim().is_empty() => m,
+            _ => match &v.message {
+                Some(m) if !m.is_empty() => m.clone(),
+                _ => format!("failed expression: {}", v.expression.source().trim()),
+            },
+        }
     }
 }
 
@@ -425,7 +451,8 @@ fn compile_vap(doc: &Document, bindings: &[&Document]) -> Result<CelPolicy, Vec<
         // Params are cluster objects named by the binding: offline there are none.
         return Err(vec![PolicyError::unsupported(label, None, "spec.paramKind")]);
     }
-    let compiled = compile_spec(&label, spec)?;
+    let mut compiled = compile_spec(&label, spec)?;
+    compiled.rule = compiled.rule.with_kubernetes_semantics();
     let mut bound = Vec::new();
     let mut errors = Vec::new();
     for b in bindings {

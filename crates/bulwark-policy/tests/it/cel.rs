@@ -506,6 +506,17 @@ fn an_unbound_validating_admission_policy_denies_and_a_stray_binding_is_an_error
     let unbound = VAP.split("\n---\n").next().unwrap();
     let p = compile_docs(unbound).unwrap();
     assert_eq!(outcomes(p[0].as_ref(), deployment("web", 9), None)[0].1, "fail");
+    // Kubernetes' messages: no message at all names the expression.
+    let plain = unbound
+        .replace("    messageExpression: \"'replicas must be at most 5, not ' + string(variables.replicas)\"", "");
+    let p = compile_docs(&plain).unwrap();
+    assert_eq!(outcomes(p[0].as_ref(), deployment("web", 9), None)[0].2, "failed expression: variables.replicas <= 5");
+    // failurePolicy Ignore lets an evaluation error through.
+    let ignore = unbound
+        .replace("failurePolicy: Fail", "failurePolicy: Ignore")
+        .replace("variables.replicas <= 5", "variables.replicas <= object.nope");
+    let p = compile_docs(&ignore).unwrap();
+    assert_eq!(outcomes(p[0].as_ref(), deployment("web", 9), None)[0].1, "skip");
     let stray = VAP.split("\n---\n").nth(1).unwrap();
     let err = compile_errors(stray);
     assert!(err[0].contains("not among the policies given"), "{}", err[0]);
