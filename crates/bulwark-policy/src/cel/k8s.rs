@@ -1,6 +1,8 @@
 //! Kubernetes' CEL libraries (k8s.io/apiserver/pkg/cel/library), as overloads on the `cel`
 //! crate's environment: lists (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`),
-//! regex (`find`, `findAll`), `quantity()` and `url()`. cel-go's string extension (which
+//! regex (`find`, `findAll`), `quantity()`, `url()` and cel-go's `sets`. Not here: `ip()`,
+//! `cidr()`, `authorizer`, `format.*` and `semver()` (an expression calling them is an error
+//! naming the function). cel-go's string extension (which
 //! Kubernetes enables) comes from the crate itself.
 
 use cel::common::types::{CelOptional, DYN_TYPE, INT_TYPE, LIST_TYPE, STRING_TYPE};
@@ -24,6 +26,10 @@ pub(super) fn register(env: &mut cel::Env) -> Result<(), cel::DeclarationError> 
     env.add_member_overload("max", "k8s_list_max", LIST_TYPE, vec![], max)?;
     env.add_member_overload("indexOf", "k8s_list_index_of", LIST_TYPE, vec![DYN_TYPE], index_of)?;
     env.add_member_overload("lastIndexOf", "k8s_list_last_index_of", LIST_TYPE, vec![DYN_TYPE], last_index_of)?;
+    // sets (cel-go's ext.Sets, which Kubernetes enables)
+    env.add_overload("sets.contains", "k8s_sets_contains", vec![LIST_TYPE, LIST_TYPE], sets_contains)?;
+    env.add_overload("sets.equivalent", "k8s_sets_equivalent", vec![LIST_TYPE, LIST_TYPE], sets_equivalent)?;
+    env.add_overload("sets.intersects", "k8s_sets_intersects", vec![LIST_TYPE, LIST_TYPE], sets_intersects)?;
     // regex
     env.add_member_overload("find", "k8s_string_find", STRING_TYPE, vec![STRING_TYPE], find)?;
     env.add_member_overload("findAll", "k8s_string_find_all", STRING_TYPE, vec![STRING_TYPE], find_all)?;
@@ -187,6 +193,35 @@ fn last_index_of<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
     let [l, x] = args::<2>("lastIndexOf", a)?;
     let l = list("lastIndexOf", l)?;
     out(Value::Int(l.iter().rposition(|v| equal(v, &x)).map(|i| i as i64).unwrap_or(-1)))
+}
+
+/// A CEL list, shared.
+type List = Arc<Vec<Value>>;
+
+fn two_lists(function: &str, a: Vec<CowVal<'_, '_>>) -> Result<(List, List), ExecutionError> {
+    let [x, y] = args::<2>(function, a)?;
+    Ok((list(function, x)?, list(function, y)?))
+}
+
+/// Whether every element of `sub` is in `set` (CEL equality; quadratic, and charged as the
+/// lists were built).
+fn contains_all(set: &[Value], sub: &[Value]) -> bool {
+    sub.iter().all(|x| set.iter().any(|y| equal(x, y)))
+}
+
+fn sets_contains<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
+    let (x, y) = two_lists("sets.contains", a)?;
+    out(Value::Bool(contains_all(&x, &y)))
+}
+
+fn sets_equivalent<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
+    let (x, y) = two_lists("sets.equivalent", a)?;
+    out(Value::Bool(contains_all(&x, &y) && contains_all(&y, &x)))
+}
+
+fn sets_intersects<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> R<'b, 'v> {
+    let (x, y) = two_lists("sets.intersects", a)?;
+    out(Value::Bool(x.iter().any(|v| y.iter().any(|w| equal(v, w)))))
 }
 
 /// `x.orValue(d)`, compiled as `@bulwark_or_value(x, d)`.

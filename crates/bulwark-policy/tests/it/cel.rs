@@ -210,6 +210,11 @@ fn kubernetes_list_library() {
     check("[1, 2, 3, 2].indexOf(2)", json!(1));
     check("[1, 2, 3, 2].lastIndexOf(2)", json!(3));
     check("[1, 2].indexOf(9)", json!(-1));
+    check("sets.contains([1, 2, 3], [3, 1])", json!(true));
+    check("sets.contains([1, 2], [4])", json!(false));
+    check("sets.equivalent([1, 2, 2], [2, 1])", json!(true));
+    check("sets.intersects(['a', 'b'], ['c', 'b'])", json!(true));
+    check("sets.intersects([1], [2])", json!(false));
     assert!(eval("[].min()").unwrap_err().to_string().contains("empty list"));
     assert!(eval("[1, 'a'].max()").is_err());
     assert!(eval("[9223372036854775807, 1].sum()").unwrap_err().to_string().contains("overflow"));
