@@ -643,3 +643,22 @@ fn names_bound_by_a_comprehension_are_not_the_variables_we_refuse() {
     let yaml = "apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: {name: x}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}]\n  validations:\n  - expression: \"object.spec.containers.all(image, has(image.name))\"\n";
     assert_eq!(compile_docs(yaml).map(|p| p.len()).ok(), Some(1));
 }
+
+#[test]
+fn deeply_nested_expressions_are_refused_or_evaluated_without_overflow() {
+    for depth in [50, 100, 200, 1000, 100_000] {
+        let e = format!("{}1{}", "(1 + ".repeat(depth), ")".repeat(depth));
+        match compile(&e) {
+            Ok(c) => {
+                let act = Activation::new(&input(), Limits::default()).unwrap();
+                assert_eq!(bulwark_policy::cel::to_json(&act.eval(&c).unwrap()), json!(depth as i64 + 1));
+            }
+            Err(err) => assert!(matches!(err, CelError::Compile { .. }), "{err}"),
+        }
+        let e = format!("{}true{}", "[".repeat(depth), "]".repeat(depth));
+        if let Ok(c) = compile(&e) {
+            let act = Activation::new(&input(), Limits::default()).unwrap();
+            let _ = act.eval(&c);
+        }
+    }
+}
