@@ -121,8 +121,11 @@ fn run_suite(test: &Path, tally: &mut Tally) {
     for p in t["policies"].as_array().unwrap() {
         policy_docs.extend(docs(&dir.join(p.as_str().unwrap())));
     }
-    let refs: Vec<&Document> = policy_docs.iter().collect();
-    let policies = vpol::compile(&refs).unwrap_or_else(|e| panic!("{}: {e:?}", test.display()));
+    // Through the one dialect list, as `bulwark policy` compiles them.
+    let policies = match bulwark_policy::dialect::compile(&policy_docs) {
+        Ok(p) => p,
+        Err(e) => panic!("{}: {e:?}", test.display()),
+    };
     let mut resources = Vec::new();
     for r in t["resources"].as_array().unwrap() {
         resources.extend(docs(&dir.join(r.as_str().unwrap())));
