@@ -1,5 +1,6 @@
 //! bulwark-policy's integration tests: one binary, a module per area.
 
+mod cel;
 mod glob;
 mod pss;
 mod report;
