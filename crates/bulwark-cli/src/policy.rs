@@ -15,7 +15,7 @@ use crate::exit::Exit;
 #[derive(Subcommand)]
 pub(crate) enum PolicyCommand {
     /// Evaluate resources against policies and/or the Pod Security Standards: one result per
-    /// resource x policy x rule; exit 1 when any result is `fail` or `error`.
+    /// resource x policy x rule; exit 1 when an enforce-mode rule fails or a rule errs.
     Apply(ApplyArgs),
     /// Run the Kyverno `kyverno-test.yaml` and gator `suite.yaml` files found under PATH.
     Test(TestArgs),
@@ -46,7 +46,8 @@ pub(crate) struct ApplyArgs {
     #[arg(short, long, default_value = "table")]
     format: String,
     /// As Kyverno's flag: violations of audit-mode rules (Audit, dryrun, warn, PSS audit and
-    /// warn labels) are reported as `warn` and do not fail the run. Without it they are `fail`.
+    /// warn labels) are reported as `warn`; without it they are reported as `fail`, as Kyverno
+    /// does. Either way only enforce-mode failures (and errors) make the exit code 1.
     #[arg(long)]
     audit_warn: bool,
     /// Write to FILE instead of standard output.
@@ -209,11 +210,13 @@ fn apply(a: ApplyArgs) -> Result<Exit> {
                 Request { file: &doc.file, object: &doc.value, namespace_labels: labels, ..Default::default() };
             for p in &policies {
                 for mut r in p.evaluate(&request) {
-                    // Kyverno's default: an audit-mode violation is a failure too.
+                    // Only enforce-mode failures (and errors) gate the run, as admission would
+                    // block only those; the report follows Kyverno's default, where an
+                    // audit-mode violation is shown as a failure unless --audit-warn.
+                    failed |= matches!(r.result, Outcome::Fail | Outcome::Error);
                     if !a.audit_warn && r.result == Outcome::Warn {
                         r.result = Outcome::Fail;
                     }
-                    failed |= matches!(r.result, Outcome::Fail | Outcome::Error);
                     if format == Format::Json {
                         out.write_all(if first { b"\n  " } else { b",\n  " })?;
                         serde_json::to_writer(&mut *out, &r)?;
