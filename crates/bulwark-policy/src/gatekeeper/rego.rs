@@ -11,7 +11,7 @@ use regorus::utils::limits::{ExecutionTimerConfig, PolicyLengthConfig};
 use regorus::Engine;
 use serde_json::Value;
 use std::num::{NonZeroU32, NonZeroUsize};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Wall-clock budget for one evaluation of one template (Gatekeeper's webhook times out at 3 s
@@ -49,11 +49,21 @@ fn add_module(engine: &mut Engine, name: &str, src: &str) -> Result<String, Stri
         Ok(pkg) => Ok(pkg),
         Err(v1) => {
             engine.set_rego_v0(true);
-            engine.add_policy(name.to_string(), src.to_string()).map_err(|v0| {
-                // The v0 error is the useful one for the old-style templates most libraries hold.
-                let _ = v1;
-                format!("{name}: {v0}")
-            })
+            let v0 = match engine.add_policy(name.to_string(), src.to_string()) {
+                Ok(pkg) => return Ok(pkg),
+                Err(v0) => v0,
+            };
+            // regorus refuses a rule written with several bodies (`p[x] { a } { b }`), which
+            // OPA reads as several rules with the same head (the gatekeeper-library has such
+            // templates): the same rules, written out, are tried before giving up.
+            if let Some(split) = split_rule_bodies(src) {
+                if let Ok(pkg) = engine.add_policy(name.to_string(), split) {
+                    return Ok(pkg);
+                }
+            }
+            // The v0 error is the useful one for the old-style templates most libraries hold.
+            let _ = v1;
+            Err(format!("{name}: {v0}"))
         }
     }
 }
@@ -84,10 +94,9 @@ impl Program {
             return Err("`rego`: invalid rego: missing required rules: [violation]".into());
         }
         let rule = format!("{package}.violation");
-        // Compile now, so that a bad template is an error when it is read, not per resource.
-        let mut probe = engine.clone();
-        probe.set_input(regorus::Value::new_object());
-        probe.eval_rule(rule.clone()).map_err(|e| format!("`rego`: {e}"))?;
+        // Analyse now, without evaluating: a bad template is an error when it is read, and the
+        // clones made per evaluation start prepared.
+        engine.compile_with_entrypoint(&Arc::<str>::from(rule.as_str())).map_err(|e| format!("`rego`: {e}"))?;
         Ok(Program { engine: Mutex::new(engine), rule })
     }
 
@@ -130,4 +139,97 @@ impl Program {
             })
             .collect()
     }
+}
+
+/// The index of the next byte that is not blank or inside a comment, from `i`.
+fn next_significant(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    i
+}
+
+/// Rewrites every top-level rule with several bodies (`head { a } { b }`) as one rule per
+/// body (`head { a }` and `head { b }`), which is what OPA defines the shorthand to mean.
+/// Strings, raw strings and comments are skipped. None when there is nothing to rewrite.
+pub fn split_rule_bodies(src: &str) -> Option<String> {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len() + src.len() / 4);
+    let mut depth: usize = 0;
+    let mut stmt_start: Option<usize> = None;
+    let mut head: Option<(usize, usize)> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'#' => {
+                while i + 1 < b.len() && b[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != b'`' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth = depth.saturating_sub(1),
+            b'{' => {
+                if depth == 0 && head.is_none() {
+                    head = stmt_start.map(|s| (s, i));
+                }
+                depth += 1;
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                let j = next_significant(b, i + 1);
+                if depth == 0 && j < b.len() && b[j] == b'{' {
+                    if let Some((hs, he)) = head {
+                        out.push_str(&src[copied..=i]);
+                        out.push('\n');
+                        out.push_str(&src[hs..he]);
+                        copied = j;
+                        i = j;
+                        continue;
+                    }
+                }
+            }
+            b'\n' if depth == 0 => {
+                // A statement goes on past a line end only into another body or an `else`.
+                let j = next_significant(b, i + 1);
+                let goes_on = j < b.len() && (b[j] == b'{' || src[j..].starts_with("else"));
+                if !goes_on {
+                    stmt_start = None;
+                    head = None;
+                }
+            }
+            _ if depth == 0 && stmt_start.is_none() && !c.is_ascii_whitespace() => stmt_start = Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&src[copied..]);
+    Some(out)
 }
