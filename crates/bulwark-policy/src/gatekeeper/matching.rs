@@ -138,8 +138,9 @@ impl Match {
         // scope (an unknown scope, e.g. a typo, matches: Gatekeeper's default branch)
         let has_namespace = !obj_ns.is_empty() || t.namespace.is_some();
         match self.scope.as_str() {
-            "Cluster" if !(is_namespace || !has_namespace) => return Ok(false),
-            "Namespaced" if !(!is_namespace && has_namespace) => return Ok(false),
+            // Cluster: a Namespace or an object without a namespace.
+            "Cluster" if !is_namespace && has_namespace => return Ok(false),
+            "Namespaced" if is_namespace || !has_namespace => return Ok(false),
             _ => {}
         }
         // The namespace the lists are checked against: the Namespace object's own name, the

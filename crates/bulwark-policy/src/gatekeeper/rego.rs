@@ -25,6 +25,35 @@ pub struct Program {
     rule: String,
 }
 
+/// The most elements `numbers.range` and `numbers.range_step` make (a port range has 65,536).
+pub const MAX_RANGE_ELEMENTS: u64 = 1_000_000;
+
+#[derive(Debug, thiserror::Error)]
+#[error("numbers.range: {0} elements is over the limit of {MAX_RANGE_ELEMENTS}")]
+struct RangeLimit(u128);
+
+/// `numbers.range(a, b)` or `numbers.range_step(a, b, step)`, as regorus computes them (ends
+/// included, descending when b < a; a non-integer operand or a step that is not positive is
+/// undefined, as builtin errors are), refusing results over [`MAX_RANGE_ELEMENTS`].
+fn bounded_range(args: &[regorus::Value]) -> Result<regorus::Value, RangeLimit> {
+    let int = |i: usize| args.get(i).and_then(|v| v.as_i64().ok());
+    let (Some(a), Some(b)) = (int(0), int(1)) else { return Ok(regorus::Value::Undefined) };
+    let step = if args.len() == 3 { int(2) } else { Some(1) };
+    let Some(step) = step.filter(|s| *s > 0) else { return Ok(regorus::Value::Undefined) };
+    let count = (i128::from(b) - i128::from(a)).unsigned_abs() / step.unsigned_abs() as u128 + 1;
+    if count > u128::from(MAX_RANGE_ELEMENTS) {
+        return Err(RangeLimit(count));
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    let mut v = i128::from(a);
+    let (end, incr) = (i128::from(b), if b >= a { i128::from(step) } else { -i128::from(step) });
+    while (incr > 0 && v <= end) || (incr < 0 && v >= end) {
+        out.push(regorus::Value::from(v as i64));
+        v += incr;
+    }
+    Ok(regorus::Value::from(out))
+}
+
 /// One violation, as the hook module returns it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Violation {
@@ -78,6 +107,20 @@ impl Program {
             limit: EVAL_TIME_LIMIT,
             check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
         });
+        // `numbers.range` and `numbers.range_step` allocate their whole result in one call,
+        // before any time check: one call with a huge bound would exhaust memory. Extensions
+        // are looked up before builtins, so these bounded versions (same results up to the
+        // limit) take their place.
+        engine
+            .add_extension("numbers.range".into(), 2, Box::new(|args: Vec<regorus::Value>| Ok(bounded_range(&args)?)))
+            .map_err(|e| e.to_string())?;
+        engine
+            .add_extension(
+                "numbers.range_step".into(),
+                3,
+                Box::new(|args: Vec<regorus::Value>| Ok(bounded_range(&args)?)),
+            )
+            .map_err(|e| e.to_string())?;
         let package = add_module(&mut engine, "rego", rego)?;
         if package == "data.lib" || package.starts_with("data.lib.") {
             return Err(format!("`rego`: package {package} is reserved for libs"));

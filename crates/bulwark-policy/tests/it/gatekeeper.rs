@@ -60,8 +60,14 @@ fn pod(ns: &str, labels: Value) -> Value {
 const ALWAYS: &str = "package k\nviolation[{\"msg\": msg}] {\n  msg := sprintf(\"%v %v\", [input.review.object.metadata.name, input.parameters.x])\n}\n";
 
 fn messages(t: &Templates, c: &Value, review: &Value) -> Option<Vec<String>> {
-    let c = t.constraint(c).unwrap();
-    c.review(review, None, None).unwrap().map(|v| v.into_iter().map(|v| v.msg).collect())
+    let c = match t.constraint(c) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    match c.review(review, None, None) {
+        Ok(v) => v.map(|v| v.into_iter().map(|v| v.msg).collect()),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 #[test]
@@ -77,7 +83,9 @@ fn match_kinds_namespaces_labels_and_names() {
     let mut t = Templates::default();
     t.add(&template("K8sAlways", ALWAYS)).unwrap();
     let r = |ns: &str, labels: Value| review_of_object(&pod(ns, labels));
-    let m = |spec: Value| messages(&t, &constraint("K8sAlways", json!({"match": spec})), &r("kube-system", json!({"a": "b"})));
+    let m = |spec: Value| {
+        messages(&t, &constraint("K8sAlways", json!({"match": spec})), &r("kube-system", json!({"a": "b"})))
+    };
     assert!(m(json!({"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]})).is_some());
     assert!(m(json!({"kinds": [{"apiGroups": ["apps"], "kinds": ["Pod"]}]})).is_none());
     assert!(m(json!({"kinds": [{"apiGroups": ["*"], "kinds": ["*"]}]})).is_some());
@@ -86,14 +94,17 @@ fn match_kinds_namespaces_labels_and_names() {
     assert!(m(json!({"namespaces": ["default"]})).is_none());
     assert!(m(json!({"excludedNamespaces": ["*system"]})).is_none());
     assert!(m(json!({"labelSelector": {"matchLabels": {"a": "b"}}})).is_some());
-    assert!(m(json!({"labelSelector": {"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["b"]}]}})).is_none());
+    assert!(m(json!({"labelSelector": {"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["b"]}]}}))
+        .is_none());
     assert!(m(json!({"labelSelector": {"matchExpressions": [{"key": "z", "operator": "DoesNotExist"}]}})).is_some());
     assert!(m(json!({"scope": "Cluster"})).is_none());
     assert!(m(json!({"scope": "Namespaced"})).is_some());
     assert!(m(json!({"name": "p*"})).is_some());
     assert!(m(json!({"name": "q"})).is_none());
     // A namespaceSelector needs the namespace's labels: without them it is an error, not a guess.
-    let c = t.constraint(&constraint("K8sAlways", json!({"match": {"namespaceSelector": {"matchLabels": {"team": "x"}}}}))).unwrap();
+    let c = t
+        .constraint(&constraint("K8sAlways", json!({"match": {"namespaceSelector": {"matchLabels": {"team": "x"}}}})))
+        .unwrap();
     let review = r("kube-system", json!({}));
     assert!(c.review(&review, None, None).unwrap_err().contains("namespace"));
     let labels: BTreeMap<String, String> = [("team".to_string(), "x".to_string())].into();
@@ -119,7 +130,13 @@ fn unknown_kinds_and_fields_are_errors_naming_them() {
     assert!(e.contains("spec.match.namespace"), "{e}");
     let e = compile_err(&t, &constraint("K8sAlways", json!({"enforcementAction": "scoped"})));
     assert!(e.contains("enforcementAction") && e.contains("not supported"), "{e}");
-    let e = compile_err(&t, &constraint("K8sAlways", json!({"match": {"labelSelector": {"matchExpressions": [{"key": "a", "operator": "In", "values": []}]}}})));
+    let e = compile_err(
+        &t,
+        &constraint(
+            "K8sAlways",
+            json!({"match": {"labelSelector": {"matchExpressions": [{"key": "a", "operator": "In", "values": []}]}}}),
+        ),
+    );
     assert!(e.contains("matchExpressions[0].values"), "{e}");
 }
 
@@ -131,7 +148,10 @@ fn a_cel_only_template_is_unsupported_and_rego_wins_over_cel() {
     let err = Templates::default().add(&doc).err().unwrap();
     assert!(matches!(err, PolicyError::Unsupported { .. }), "{err}");
     assert!(err.to_string().contains("K8sNativeValidation"), "{err}");
-    doc["spec"]["targets"][0]["code"].as_array_mut().unwrap().push(json!({"engine": "Rego", "source": {"rego": ALWAYS}}));
+    doc["spec"]["targets"][0]["code"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"engine": "Rego", "source": {"rego": ALWAYS}}));
     let mut t = Templates::default();
     t.add(&doc).unwrap();
     let c = constraint("K8sCel", json!({"parameters": {"x": 1}}));
@@ -158,7 +178,12 @@ fn enforcement_actions_and_policy_results() {
     t.add(&template("K8sAlways", ALWAYS)).unwrap();
     let obj = pod("d", json!({}));
     let req = Request { file: "f.yaml", object: &obj, operation: Operation::Create, ..Default::default() };
-    for (action, want) in [(None, Outcome::Fail), (Some("deny"), Outcome::Fail), (Some("dryrun"), Outcome::Warn), (Some("warn"), Outcome::Warn)] {
+    for (action, want) in [
+        (None, Outcome::Fail),
+        (Some("deny"), Outcome::Fail),
+        (Some("dryrun"), Outcome::Warn),
+        (Some("warn"), Outcome::Warn),
+    ] {
         let mut spec = json!({"parameters": {"x": 1}});
         if let Some(a) = action {
             spec["enforcementAction"] = json!(a);
@@ -207,4 +232,21 @@ fn an_oversized_template_is_refused() {
     let rego = format!("package k\n{}violation[{{\"msg\": \"x\"}}] {{ true }}\n", "# pad\n".repeat(30_000));
     let err = Templates::default().add(&template("K8sBig", &rego)).err().unwrap().to_string();
     assert!(err.contains("k8sbig"), "{err}");
+}
+
+#[test]
+fn numbers_range_is_bounded_and_otherwise_unchanged() {
+    let rego = "package k\nviolation[{\"msg\": msg}] {\n  msg := sprintf(\"%v\", [[numbers.range(1, 3), numbers.range(5, 1), numbers.range_step(0, 10, 3), numbers.range_step(10, 0, 3)]])\n}\n";
+    let mut t = Templates::default();
+    t.add(&template("K8sRange", rego)).unwrap();
+    let c = constraint("K8sRange", json!({}));
+    let got = messages(&t, &c, &review_of_object(&pod("d", json!({})))).unwrap();
+    assert_eq!(got, ["[[1, 2, 3], [5, 4, 3, 2, 1], [0, 3, 6, 9], [10, 7, 4, 1]]"]);
+    // One call asking for 10^12 elements would allocate terabytes before any time check.
+    let rego = "package k\nviolation[{\"msg\": msg}] {\n  n := count(numbers.range(1, 1000000000000))\n  msg := sprintf(\"%v\", [n])\n}\n";
+    let mut t = Templates::default();
+    t.add(&template("K8sHuge", rego)).unwrap();
+    let c = t.constraint(&constraint("K8sHuge", json!({}))).unwrap();
+    let err = c.review(&review_of_object(&pod("d", json!({}))), None, None).unwrap_err();
+    assert!(err.contains("over the limit of 1000000"), "{err}");
 }
