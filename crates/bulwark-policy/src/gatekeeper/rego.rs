@@ -54,6 +54,26 @@ fn bounded_range(args: &[regorus::Value]) -> Result<regorus::Value, RangeLimit> 
     Ok(regorus::Value::from(out))
 }
 
+/// Largest compiled size of a regex a template builds (regorus uses the same `regex` crate).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+#[error("re_match: {0}")]
+struct ReMatchError(String);
+
+/// `re_match(pattern, value)`: whether the (unanchored, RE2-syntax) pattern matches. A pattern
+/// that does not parse, or an operand that is not a string, is undefined (builtin errors are
+/// not strict in Gatekeeper); a pattern over the size limit is an error.
+fn re_match(args: &[regorus::Value]) -> Result<regorus::Value, ReMatchError> {
+    let s = |i: usize| args.get(i).and_then(|v| v.as_string().ok());
+    let (Some(pattern), Some(value)) = (s(0), s(1)) else { return Ok(regorus::Value::Undefined) };
+    match regex::RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).build() {
+        Ok(re) => Ok(regorus::Value::from(re.is_match(value))),
+        Err(regex::Error::CompiledTooBig(n)) => Err(ReMatchError(format!("pattern over the {n}-byte size limit"))),
+        Err(_) => Ok(regorus::Value::Undefined),
+    }
+}
+
 /// One violation, as the hook module returns it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Violation {
@@ -120,6 +140,12 @@ impl Program {
                 3,
                 Box::new(|args: Vec<regorus::Value>| Ok(bounded_range(&args)?)),
             )
+            .map_err(|e| e.to_string())?;
+        // OPA's deprecated `re_match` (still accepted for Rego v0, which Gatekeeper parses
+        // templates as) is not a regorus builtin; the gatekeeper-library's containerlimits
+        // and containerresourceratios call it. It is `regex.match` by another name.
+        engine
+            .add_extension("re_match".into(), 2, Box::new(|args: Vec<regorus::Value>| Ok(re_match(&args)?)))
             .map_err(|e| e.to_string())?;
         let package = add_module(&mut engine, "rego", rego)?;
         if package == "data.lib" || package.starts_with("data.lib.") {

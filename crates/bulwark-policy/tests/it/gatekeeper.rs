@@ -250,3 +250,16 @@ fn numbers_range_is_bounded_and_otherwise_unchanged() {
     let err = c.review(&review_of_object(&pod("d", json!({}))), None, None).unwrap_err();
     assert!(err.contains("over the limit of 1000000"), "{err}");
 }
+
+#[test]
+fn re_match_is_available_as_in_opa_v0() {
+    let rego = "package k\nviolation[{\"msg\": msg}] {\n  re_match(\"^[0-9]+(\\\\.[0-9]+)?$\", input.parameters.v)\n  not re_match(\"^x\", input.parameters.v)\n  msg := \"matched\"\n}\n";
+    let mut t = Templates::default();
+    t.add(&template("K8sRe", rego)).unwrap();
+    let review = review_of_object(&pod("d", json!({})));
+    assert_eq!(
+        messages(&t, &constraint("K8sRe", json!({"parameters": {"v": "1.5"}})), &review),
+        Some(vec!["matched".to_string()])
+    );
+    assert_eq!(messages(&t, &constraint("K8sRe", json!({"parameters": {"v": "1.5m"}})), &review), Some(vec![]));
+}
