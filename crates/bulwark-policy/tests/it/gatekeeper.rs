@@ -263,3 +263,76 @@ fn re_match_is_available_as_in_opa_v0() {
     );
     assert_eq!(messages(&t, &constraint("K8sRe", json!({"parameters": {"v": "1.5m"}})), &review), Some(vec![]));
 }
+
+#[test]
+fn future_keywords_parenthesised_heads_and_namespaced_inventory() {
+    let rego = r#"package k
+import future.keywords.contains
+import future.keywords.if
+
+violation contains ({"msg": msg}) if {
+  obj := input.review.object
+  sel := data.inventory.namespace[obj.metadata.namespace]["policy/v1"].PodDisruptionBudget[_]
+  want := { [k, v] | some k; v := sel.spec.selector.matchLabels[k] }
+  have := { [k, v] | some k; v := obj.metadata.labels[k] }
+  count(want - have) == 0
+  object.get(sel.spec, "maxUnavailable", 1) == 0
+  msg := sprintf("%v selected by %v", [obj.metadata.name, sel.metadata.name])
+}
+"#;
+    let mut t = Templates::default();
+    t.add(&template("K8sPdb", rego)).unwrap();
+    let c = t.constraint(&constraint("K8sPdb", json!({}))).unwrap();
+    let mut inv = bulwark_policy::gatekeeper::Inventory::default();
+    inv.add(
+        &json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "b", "namespace": "ns"},
+                    "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "x"}}}}),
+    )
+    .unwrap();
+    let review = review_of_object(&pod("ns", json!({"app": "x", "tier": "y"})));
+    let got = c.review(&review, None, inv.data.as_ref()).unwrap().unwrap();
+    assert_eq!(got.iter().map(|v| v.msg.as_str()).collect::<Vec<_>>(), ["p selected by b"]);
+    let other = review_of_object(&pod("ns", json!({"app": "z"})));
+    assert_eq!(c.review(&other, None, inv.data.as_ref()).unwrap().unwrap(), vec![]);
+}
+
+#[test]
+fn deeply_nested_rego_is_refused_quickly_not_a_stack_overflow() {
+    for depth in [17, 40, 100_000] {
+        for (open, close) in [("[", "]"), ("{", "}"), ("(", ")")] {
+            let deep = format!(
+                "package k\nviolation[{{\"msg\": m}}] {{\n  m := {}1{}\n}}\n",
+                open.repeat(depth),
+                close.repeat(depth)
+            );
+            let start = Instant::now();
+            let err = Templates::default().add(&template("K8sDeep", &deep)).err().unwrap().to_string();
+            assert!(err.contains("k8sdeep") && err.contains("nested"), "{err}");
+            assert!(start.elapsed() < Duration::from_secs(1), "{open} {depth}: {:?}", start.elapsed());
+        }
+    }
+    // At the limit a template still compiles.
+    let ok = format!("package k\nviolation[{{\"msg\": m}}] {{\n  m := {}1{}\n}}\n", "[".repeat(14), "]".repeat(14));
+    Templates::default().add(&template("K8sDeep", &ok)).unwrap();
+}
+
+#[test]
+fn an_admission_review_is_unwrapped_as_gator_does() {
+    use bulwark_policy::gatekeeper::review_of_admission_review;
+    let obj = pod("d", json!({}));
+    let ar = json!({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview",
+                    "request": {"operation": "DELETE", "oldObject": obj, "userInfo": {"username": "u"}}});
+    let r = review_of_admission_review(&ar).unwrap();
+    assert_eq!(r["object"], obj, "DELETE reviews the old object");
+    assert_eq!(r["operation"], "DELETE");
+    assert_eq!(r["kind"], json!({"group": "", "version": "", "kind": ""}));
+    assert_eq!(r["userInfo"]["username"], "u");
+    let err = review_of_admission_review(&json!({"kind": "AdmissionReview", "request": {"operation": "CREATE"}}))
+        .unwrap_err();
+    assert!(err.contains("\"object\" or \"oldObject\""), "{err}");
+    let err = review_of_admission_review(&json!({"kind": "AdmissionReview", "request": {"object": obj, "bogus": 1}}))
+        .unwrap_err();
+    assert!(err.contains("request.bogus"), "{err}");
+    let err = review_of_admission_review(&json!({"kind": "AdmissionReview"})).unwrap_err();
+    assert!(err.contains("AdmissionRequest"), "{err}");
+}
