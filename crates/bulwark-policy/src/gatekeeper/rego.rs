@@ -134,11 +134,56 @@ fn max_nesting(src: &str) -> usize {
     max
 }
 
+/// The widest `sprintf` field a template may ask for: regorus pads to any width it is given
+/// (`%4000000000d` is gigabytes) and panics on a width written in non-ASCII digits.
+pub const MAX_FORMAT_WIDTH: u64 = 10_000;
+
+/// A `%` width in a string literal that regorus' `sprintf` would mishandle, if any.
+fn format_problem(src: &str) -> Option<String> {
+    let b = src.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            q @ (b'"' | b'`') => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if q == b'"' && b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                let lit = src.get(start..i.min(b.len())).unwrap_or_default();
+                for (at, _) in lit.match_indices('%') {
+                    let digits: String = lit[at + 1..].chars().take_while(|c| c.is_numeric()).collect();
+                    if digits.chars().any(|c| !c.is_ascii_digit()) {
+                        return Some(format!("format width {digits:?} is not in ASCII digits"));
+                    }
+                    if digits.len() > 6 || digits.parse::<u64>().is_ok_and(|w| w > MAX_FORMAT_WIDTH) {
+                        return Some(format!("format width {digits} is over the limit of {MAX_FORMAT_WIDTH}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Adds one module, as Gatekeeper parses it: Rego v1 first, then v0.
 fn add_module(engine: &mut Engine, name: &str, src: &str) -> Result<String, String> {
     let depth = max_nesting(src);
     if depth > MAX_NESTING {
         return Err(format!("{name}: brackets nested {depth} deep, over the limit of {MAX_NESTING}"));
+    }
+    if let Some(p) = format_problem(src) {
+        return Err(format!("{name}: {p}"));
     }
     engine.set_rego_v0(false);
     match engine.add_policy(name.to_string(), src.to_string()) {
@@ -218,6 +263,22 @@ impl Program {
 
     /// Every violation for this input. `inventory` becomes `data.inventory` when given.
     pub fn violations(&self, input: &Value, inventory: Option<&Value>) -> Result<Vec<Violation>, String> {
+        // A panic inside regorus (a builtin's `expect` on odd input) must be an error for this
+        // evaluation, not the end of the process: the engine is a clone, dropped either way.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.evaluate(input, inventory))) {
+            Ok(r) => r,
+            Err(p) => {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(format!("the Rego engine failed (panicked: {what})"))
+            }
+        }
+    }
+
+    fn evaluate(&self, input: &Value, inventory: Option<&Value>) -> Result<Vec<Violation>, String> {
         let mut engine = match self.engine.lock() {
             Ok(e) => e.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

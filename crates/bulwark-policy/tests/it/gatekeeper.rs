@@ -336,3 +336,31 @@ fn an_admission_review_is_unwrapped_as_gator_does() {
     let err = review_of_admission_review(&json!({"kind": "AdmissionReview"})).unwrap_err();
     assert!(err.contains("AdmissionRequest"), "{err}");
 }
+
+#[test]
+fn sprintf_widths_that_regorus_mishandles_are_refused() {
+    for fmt in ["%4000000000d", "%\u{0663}d", "%99999999999999999999d"] {
+        let rego = format!("package k\nviolation[{{\"msg\": m}}] {{\n  m := sprintf(\"{fmt}\", [1])\n}}\n");
+        let err = Templates::default().add(&template("K8sFmt", &rego)).err().unwrap().to_string();
+        assert!(err.contains("format width"), "{fmt}: {err}");
+    }
+    let rego = "package k\nviolation[{\"msg\": m}] {\n  m := sprintf(\"%05d|%v\", [42, \"x\"])\n}\n";
+    let mut t = Templates::default();
+    t.add(&template("K8sFmt", rego)).unwrap();
+    let got = messages(&t, &constraint("K8sFmt", json!({})), &review_of_object(&pod("d", json!({}))));
+    assert_eq!(got, Some(vec!["00042|x".to_string()]));
+}
+
+#[test]
+fn a_panic_inside_regorus_is_an_error_result_not_a_crash() {
+    // The format comes from the constraint, so no check of the template's text can see it;
+    // regorus' sprintf panics on a width in non-ASCII digits.
+    let rego = "package k\nviolation[{\"msg\": m}] {\n  m := sprintf(input.parameters.f, [1])\n}\n";
+    let mut t = Templates::default();
+    t.add(&template("K8sPanic", rego)).unwrap();
+    let c = t.constraint(&constraint("K8sPanic", json!({"parameters": {"f": "%\u{0663}d"}}))).unwrap();
+    let obj = pod("d", json!({}));
+    let r = bulwark_policy::Policy::evaluate(&c, &Request { file: "f.yaml", object: &obj, ..Default::default() });
+    assert_eq!(r[0].result, Outcome::Error, "{r:?}");
+    assert!(r[0].message.contains("panicked"), "{r:?}");
+}
