@@ -444,6 +444,10 @@ impl Constraint {
     }
 }
 
+/// As a [`Policy`]: one result per constraint and object, the rule being the constraint's
+/// kind; violations joined into the message. The namespace's labels come from
+/// `Request::namespace_labels`, `data.inventory` from `Request::context["inventory"]` (in the
+/// shape [`Inventory`] builds).
 impl Policy for Constraint {
     fn name(&self) -> &str {
         &self.name
