@@ -110,11 +110,15 @@ fn compile_template(doc: &Value) -> Result<Template, PolicyError> {
         .ok_or_else(|| PolicyError::invalid(&id, "`spec.crd.spec.names.kind` is missing"))?
         .to_string();
     let name = doc["metadata"]["name"].as_str().unwrap_or_default();
-    // Gatekeeper refuses a template whose name is not its kind in lower case.
-    if name != kind.to_lowercase() {
+    // Gatekeeper refuses a template whose name is not its kind (compared case-insensitively,
+    // `strings.EqualFold`).
+    if name.to_lowercase() != kind.to_lowercase() {
         return Err(PolicyError::invalid(
             &id,
-            format!("metadata.name {name:?} must be the lowercase of spec.crd.spec.names.kind {kind:?}"),
+            format!(
+                "the ConstraintTemplate's name {name:?} is not equal to the lowercase of CRD's Kind: {:?}",
+                kind.to_lowercase()
+            ),
         ));
     }
     let targets = doc["spec"]["targets"].as_array().map(Vec::as_slice).unwrap_or_default();
