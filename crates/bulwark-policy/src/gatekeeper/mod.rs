@@ -1,11 +1,27 @@
 //! Gatekeeper: `templates.gatekeeper.sh` ConstraintTemplates (Rego through regorus, CEL
 //! `K8sNativeValidation`) and `constraints.gatekeeper.sh` constraints.
+//!
+//! As open-policy-agent/gatekeeper and frameworks/constraint do it: a template's Rego is run
+//! through the hook module (`violation` with `input = {review, parameters}` and
+//! `data.inventory`), a constraint applies when its `spec.match` matches the object or the old
+//! object, and `enforcementAction` deny is a failure, dryrun and warn are warnings.
 
+pub mod matching;
+pub mod rego;
 pub mod suite;
 
-use crate::dialect::{Dialect, Policy};
+use crate::dialect::{Dialect, Policy, Request};
 use crate::error::PolicyError;
+use crate::outcome::{Outcome, ResourceId, RuleResult};
 use crate::resource::Document;
+use matching::{group_version, labels_of, Match, Target};
+use rego::{Program, Violation};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// The only target Gatekeeper's admission templates have.
+pub const TARGET: &str = "admission.k8s.gatekeeper.sh";
 
 pub struct Gatekeeper;
 
@@ -19,9 +35,446 @@ impl Dialect for Gatekeeper {
             || av.starts_with("constraints.gatekeeper.sh/")
     }
     fn compile(&self, docs: &[&Document]) -> Result<Vec<Box<dyn Policy>>, Vec<PolicyError>> {
-        Err(docs
-            .iter()
-            .map(|d| PolicyError::unsupported(format!("{} {} {}", d.api_version(), d.kind(), d.name()), None, "spec"))
-            .collect())
+        let mut errors = Vec::new();
+        let mut templates = Templates::default();
+        for doc in docs.iter().filter(|d| d.kind() == "ConstraintTemplate") {
+            if let Err(e) = templates.add(&doc.value) {
+                errors.push(e);
+            }
+        }
+        let mut policies: Vec<Box<dyn Policy>> = Vec::new();
+        for doc in docs.iter().filter(|d| d.kind() != "ConstraintTemplate") {
+            match templates.constraint(&doc.value) {
+                Ok(c) => policies.push(Box::new(c)),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(policies)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// "templates.gatekeeper.sh/v1 ConstraintTemplate k8srequiredlabels", for errors.
+fn describe(doc: &Value) -> String {
+    format!(
+        "{} {} {}",
+        doc["apiVersion"].as_str().unwrap_or_default(),
+        doc["kind"].as_str().unwrap_or_default(),
+        doc["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
+/// A compiled template: its constraint kind and Rego program.
+pub struct Template {
+    pub kind: String,
+    pub program: Arc<Program>,
+}
+
+/// Templates by constraint kind (as Gatekeeper's client keeps them).
+#[derive(Default)]
+pub struct Templates {
+    by_kind: HashMap<String, Template>,
+}
+
+impl Templates {
+    /// Compiles a ConstraintTemplate. Fields we do not implement are `Unsupported`.
+    pub fn add(&mut self, doc: &Value) -> Result<&Template, PolicyError> {
+        let t = compile_template(doc)?;
+        let kind = t.kind.clone();
+        self.by_kind.insert(kind.clone(), t);
+        self.by_kind.get(&kind).ok_or_else(|| PolicyError::invalid(describe(doc), "template lost"))
+    }
+
+    /// Compiles a constraint against the templates known so far.
+    pub fn constraint(&self, doc: &Value) -> Result<Constraint, PolicyError> {
+        compile_constraint(doc, self)
+    }
+}
+
+fn compile_template(doc: &Value) -> Result<Template, PolicyError> {
+    let id = describe(doc);
+    let av = doc["apiVersion"].as_str().unwrap_or_default();
+    if !matches!(av, "templates.gatekeeper.sh/v1" | "templates.gatekeeper.sh/v1beta1") {
+        return Err(PolicyError::unsupported(&id, None, "apiVersion"));
+    }
+    let spec = doc["spec"].as_object().ok_or_else(|| PolicyError::invalid(&id, "`spec` is missing"))?;
+    if let Some(k) = spec.keys().find(|k| !matches!(k.as_str(), "crd" | "targets")) {
+        return Err(PolicyError::unsupported(&id, None, format!("spec.{k}")));
+    }
+    let kind = doc["spec"]["crd"]["spec"]["names"]["kind"]
+        .as_str()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| PolicyError::invalid(&id, "`spec.crd.spec.names.kind` is missing"))?
+        .to_string();
+    let name = doc["metadata"]["name"].as_str().unwrap_or_default();
+    // Gatekeeper refuses a template whose name is not its kind (compared case-insensitively,
+    // `strings.EqualFold`).
+    if name.to_lowercase() != kind.to_lowercase() {
+        return Err(PolicyError::invalid(
+            &id,
+            format!(
+                "the ConstraintTemplate's name {name:?} is not equal to the lowercase of CRD's Kind: {:?}",
+                kind.to_lowercase()
+            ),
+        ));
+    }
+    let targets = doc["spec"]["targets"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let [target] = targets else {
+        return Err(PolicyError::invalid(
+            &id,
+            format!("`spec.targets` must have exactly one target (it has {})", targets.len()),
+        ));
+    };
+    let tobj = target.as_object().ok_or_else(|| PolicyError::invalid(&id, "`spec.targets[0]` must be an object"))?;
+    if let Some(k) = tobj.keys().find(|k| !matches!(k.as_str(), "target" | "rego" | "libs" | "code")) {
+        return Err(PolicyError::unsupported(&id, None, format!("spec.targets[0].{k}")));
+    }
+    if target["target"].as_str() != Some(TARGET) {
+        return Err(PolicyError::invalid(&id, format!("`spec.targets[0].target` must be {TARGET}")));
+    }
+    let libs_of = |v: &Value, path: &str| -> Result<Vec<String>, PolicyError> {
+        match v {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(a) => a
+                .iter()
+                .map(|l| {
+                    l.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| PolicyError::invalid(&id, format!("`{path}` must be a list of strings")))
+                })
+                .collect(),
+            _ => Err(PolicyError::invalid(&id, format!("`{path}` must be a list of strings"))),
+        }
+    };
+    // The Rego source: a `code` entry with engine Rego wins (it is what Gatekeeper's
+    // conversion produces from the legacy fields); else the legacy `rego`/`libs`.
+    let mut rego: Option<(String, Vec<String>)> = None;
+    let mut cel_at: Option<usize> = None;
+    if let Some(code) = target.get("code") {
+        let code = code.as_array().ok_or_else(|| PolicyError::invalid(&id, "`spec.targets[0].code` must be a list"))?;
+        for (i, c) in code.iter().enumerate() {
+            match c["engine"].as_str().unwrap_or_default() {
+                "Rego" => {
+                    let src = &c["source"];
+                    let r = src["rego"].as_str().ok_or_else(|| {
+                        PolicyError::invalid(&id, format!("`spec.targets[0].code[{i}].source.rego` is missing"))
+                    })?;
+                    rego = Some((
+                        r.to_string(),
+                        libs_of(&src["libs"], &format!("spec.targets[0].code[{i}].source.libs"))?,
+                    ));
+                }
+                "K8sNativeValidation" => cel_at = cel_at.or(Some(i)),
+                other => {
+                    return Err(PolicyError::Unsupported {
+                        policy: id,
+                        rule: None,
+                        field: format!("spec.targets[0].code[{i}].engine"),
+                        detail: Some(format!("engine {other:?}")),
+                    })
+                }
+            }
+        }
+    }
+    if rego.is_none() {
+        if let Some(r) = target["rego"].as_str() {
+            rego = Some((r.to_string(), libs_of(&target["libs"], "spec.targets[0].libs")?));
+        }
+    }
+    let Some((src, libs)) = rego else {
+        return Err(match cel_at {
+            // Another engineer builds the Kubernetes CEL environment; until then, say so.
+            Some(i) => PolicyError::Unsupported {
+                policy: id,
+                rule: None,
+                field: format!("spec.targets[0].code[{i}]"),
+                detail: Some("engine K8sNativeValidation (CEL) is not supported yet; the template has no Rego".into()),
+            },
+            None => PolicyError::invalid(&id, "`spec.targets[0]` has no Rego and no code"),
+        });
+    };
+    let program = Program::compile(&src, &libs).map_err(|e| PolicyError::invalid(&id, e))?;
+    Ok(Template { kind, program: Arc::new(program) })
+}
+
+/// A constraint, ready to review objects.
+pub struct Constraint {
+    pub name: String,
+    pub kind: String,
+    id: String,
+    matcher: Match,
+    parameters: Value,
+    /// What a violation is: `Fail` (deny) or `Warn` (dryrun, warn).
+    pub action: Outcome,
+    program: Arc<Program>,
+}
+
+fn compile_constraint(doc: &Value, templates: &Templates) -> Result<Constraint, PolicyError> {
+    let id = describe(doc);
+    let av = doc["apiVersion"].as_str().unwrap_or_default();
+    if !matches!(
+        av,
+        "constraints.gatekeeper.sh/v1beta1" | "constraints.gatekeeper.sh/v1" | "constraints.gatekeeper.sh/v1alpha1"
+    ) {
+        return Err(PolicyError::unsupported(&id, None, "apiVersion"));
+    }
+    let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+    let template = templates
+        .by_kind
+        .get(&kind)
+        .ok_or_else(|| PolicyError::invalid(&id, format!("no ConstraintTemplate defines the kind {kind:?}")))?;
+    let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    if name.is_empty() {
+        return Err(PolicyError::invalid(&id, "`metadata.name` is missing"));
+    }
+    let empty = Map::new();
+    let spec = match &doc["spec"] {
+        Value::Null => &empty,
+        Value::Object(m) => m,
+        _ => return Err(PolicyError::invalid(&id, "`spec` must be an object")),
+    };
+    for k in spec.keys() {
+        match k.as_str() {
+            "match" | "parameters" | "enforcementAction" => {}
+            _ => return Err(PolicyError::unsupported(&id, None, format!("spec.{k}"))),
+        }
+    }
+    let matcher = Match::parse(spec.get("match").unwrap_or(&Value::Null)).map_err(|e| PolicyError::invalid(&id, e))?;
+    let action = match spec.get("enforcementAction").and_then(Value::as_str).unwrap_or("deny") {
+        "" | "deny" => Outcome::Fail,
+        "dryrun" | "warn" => Outcome::Warn,
+        "scoped" => {
+            return Err(PolicyError::Unsupported {
+                policy: id,
+                rule: None,
+                field: "spec.enforcementAction".into(),
+                detail: Some("scoped (spec.scopedEnforcementActions)".into()),
+            })
+        }
+        other => {
+            return Err(PolicyError::invalid(
+                &id,
+                format!("`spec.enforcementAction` {other:?} is not deny, dryrun or warn"),
+            ))
+        }
+    };
+    // The driver defaults absent parameters to an empty object.
+    let parameters = match spec.get("parameters") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(p) => p.clone(),
+    };
+    Ok(Constraint { name, kind, id, matcher, parameters, action, program: template.program.clone() })
+}
+
+/// What the cluster would know beside the object: `data.inventory` and the namespaces.
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    /// `data.inventory` (`cluster[gv][kind][name]`, `namespace[ns][gv][kind][name]`), or None.
+    pub data: Option<Value>,
+    /// Namespace name → labels (Gatekeeper's namespace cache), for `namespaceSelector`.
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Inventory {
+    /// Adds an object as gator's `AddData` does (an object needs a version and a kind).
+    pub fn add(&mut self, obj: &Value) -> Result<(), String> {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let av = obj["apiVersion"].as_str().unwrap_or_default();
+        let kind = obj["kind"].as_str().unwrap_or_default();
+        let (group, version) = group_version(av);
+        if version.is_empty() {
+            return Err(format!("resource {name} has no version"));
+        }
+        if kind.is_empty() {
+            return Err(format!("resource {name} has no kind"));
+        }
+        if kind == "Namespace" && group.is_empty() {
+            self.namespaces.insert(name.to_string(), labels_of(obj));
+        }
+        let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
+        let mut path: Vec<&str> = if ns.is_empty() { vec!["cluster"] } else { vec!["namespace", ns] };
+        path.extend([av, kind, name]);
+        let root = self.data.get_or_insert_with(|| Value::Object(Map::new()));
+        let mut cur = root;
+        for p in path {
+            let Value::Object(m) = cur else { return Err("inventory is not an object".into()) };
+            cur = m.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        }
+        *cur = obj.clone();
+        Ok(())
+    }
+}
+
+/// `input.review` for a bare object, as Gatekeeper's target builds it
+/// (`unstructuredToAdmissionRequest`): no operation, no user.
+pub fn review_of_object(obj: &Value) -> Value {
+    let (group, version) = group_version(obj["apiVersion"].as_str().unwrap_or_default());
+    let mut r = base_review();
+    r.insert(
+        "kind".into(),
+        json!({"group": group, "version": version, "kind": obj["kind"].as_str().unwrap_or_default()}),
+    );
+    put_nonempty(&mut r, "name", obj["metadata"]["name"].as_str());
+    put_nonempty(&mut r, "namespace", obj["metadata"]["namespace"].as_str());
+    r.insert("object".into(), obj.clone());
+    Value::Object(r)
+}
+
+/// `input.review` for an admission request as the engine's callers describe it.
+pub fn review_of_request(req: &Request) -> Value {
+    let obj = req.object;
+    let mut r = match review_of_object(obj) {
+        Value::Object(r) => r,
+        _ => Map::new(),
+    };
+    r.insert("operation".into(), Value::String(req.operation.as_str().into()));
+    if let Some(old) = req.old_object {
+        r.insert("oldObject".into(), old.clone());
+    }
+    if let Some(u) = req.user {
+        let mut ui = Map::new();
+        put_nonempty(&mut ui, "username", Some(&u.username));
+        if !u.groups.is_empty() {
+            ui.insert("groups".into(), json!(u.groups));
+        }
+        r.insert("userInfo".into(), Value::Object(ui));
+    }
+    Value::Object(r)
+}
+
+/// The fields of `admission.k8s.io` AdmissionRequest (gator refuses any other).
+const REQUEST_FIELDS: &[&str] = &[
+    "uid",
+    "kind",
+    "resource",
+    "subResource",
+    "requestKind",
+    "requestResource",
+    "requestSubResource",
+    "name",
+    "namespace",
+    "operation",
+    "userInfo",
+    "object",
+    "oldObject",
+    "dryRun",
+    "options",
+];
+
+/// `input.review` for an AdmissionReview under test, unwrapped as gator does: its `request`,
+/// with Go's zero values for the fields it leaves out, and on DELETE the old object as object.
+pub fn review_of_admission_review(ar: &Value) -> Result<Value, String> {
+    let top = ar.as_object().ok_or("the AdmissionReview is not an object")?;
+    if let Some(k) = top.keys().find(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "request" | "response")) {
+        return Err(format!("unable to convert to an AdmissionReview object: unknown field {k:?}"));
+    }
+    let req = match top.get("request") {
+        Some(Value::Object(r)) => r,
+        _ => return Err("request did not actually pass in an AdmissionRequest".into()),
+    };
+    if let Some(k) = req.keys().find(|k| !REQUEST_FIELDS.contains(&k.as_str())) {
+        return Err(format!("unable to convert to an AdmissionReview object: unknown field \"request.{k}\""));
+    }
+    let present = |k: &str| req.get(k).is_some_and(|v| !v.is_null());
+    if !present("object") && !present("oldObject") {
+        return Err("AdmissionRequest does not contain an \"object\" or \"oldObject\" to review".into());
+    }
+    let mut r = base_review();
+    for (k, v) in req {
+        if !v.is_null() {
+            r.insert(k.clone(), v.clone());
+        }
+    }
+    if r.get("operation").and_then(Value::as_str) == Some("DELETE") && !present("object") {
+        if let Some(old) = req.get("oldObject") {
+            r.insert("object".into(), old.clone());
+        }
+    }
+    Ok(Value::Object(r))
+}
+
+/// The fields an `admissionv1.AdmissionRequest` always marshals (no `omitempty`).
+fn base_review() -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("uid".into(), json!(""));
+    r.insert("kind".into(), json!({"group": "", "version": "", "kind": ""}));
+    r.insert("resource".into(), json!({"group": "", "version": "", "resource": ""}));
+    r.insert("operation".into(), json!(""));
+    r.insert("userInfo".into(), json!({}));
+    r
+}
+
+fn put_nonempty(m: &mut Map<String, Value>, k: &str, v: Option<&str>) {
+    if let Some(v) = v.filter(|v| !v.is_empty()) {
+        m.insert(k.into(), Value::String(v.into()));
+    }
+}
+
+impl Constraint {
+    /// "constraints.gatekeeper.sh/v1beta1 K8sRequiredLabels must-have-owner", for errors.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Reviews one admission review: None when the constraint does not match (neither the
+    /// object nor the old object), else its violations. `namespace` is the object's namespace
+    /// when known (name and labels).
+    pub fn review(
+        &self,
+        review: &Value,
+        namespace: Option<(&str, &BTreeMap<String, String>)>,
+        inventory: Option<&Value>,
+    ) -> Result<Option<Vec<Violation>>, String> {
+        let objects: Vec<&Value> =
+            ["object", "oldObject"].iter().filter_map(|k| review.get(*k)).filter(|v| v.is_object()).collect();
+        if objects.is_empty() {
+            return Err("neither object nor old object are defined".into());
+        }
+        let mut matched = false;
+        for object in objects {
+            if self.matcher.matches(&Target { object, namespace })? {
+                matched = true;
+                break;
+            }
+        }
+        if !matched {
+            return Ok(None);
+        }
+        let input = json!({"review": review, "parameters": self.parameters});
+        self.program.violations(&input, inventory).map(Some)
+    }
+}
+
+/// As a [`Policy`]: one result per constraint and object, the rule being the constraint's
+/// kind; violations joined into the message. The namespace's labels come from
+/// `Request::namespace_labels`, `data.inventory` from `Request::context["inventory"]` (in the
+/// shape [`Inventory`] builds).
+impl Policy for Constraint {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn evaluate(&self, request: &Request) -> Vec<RuleResult> {
+        let review = review_of_request(request);
+        let ns_name = request.object["metadata"]["namespace"].as_str().unwrap_or_default();
+        let namespace = request.namespace_labels.filter(|_| !ns_name.is_empty()).map(|l| (ns_name, l));
+        let inventory = request.context.and_then(|c| c.get("inventory"));
+        let (result, message) = match self.review(&review, namespace, inventory) {
+            Ok(None) => (Outcome::Skip, String::new()),
+            Ok(Some(v)) if v.is_empty() => (Outcome::Pass, String::new()),
+            Ok(Some(v)) => (self.action, v.iter().map(|v| v.msg.as_str()).collect::<Vec<_>>().join("; ")),
+            Err(e) => (Outcome::Error, e),
+        };
+        vec![RuleResult {
+            file: request.file.to_string(),
+            resource: ResourceId::of(request.object),
+            policy: self.name.clone(),
+            rule: self.kind.clone(),
+            result,
+            message,
+        }]
     }
 }

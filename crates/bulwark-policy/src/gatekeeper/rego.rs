@@ -1,0 +1,412 @@
+//! A template's Rego (and `libs`) through regorus, run as Gatekeeper's hook module runs it:
+//! `data.<package>.violation` with `input = {"review": ..., "parameters": ...}` and the
+//! inventory at `data.inventory`.
+//!
+//! Limits: regorus has a cooperative execution timer (`ExecutionTimerConfig`, checked in the
+//! interpreter's loops) and policy length limits (`PolicyLengthConfig`); both are always set.
+//! It has no allocation budget without replacing the process allocator (its
+//! `allocator-memory-limits` feature is mimalloc's), so memory is bounded only through time.
+
+use regorus::utils::limits::{ExecutionTimerConfig, PolicyLengthConfig};
+use regorus::Engine;
+use serde_json::Value;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Wall-clock budget for one evaluation of one template (Gatekeeper's webhook times out at 3 s
+/// in total; a library template takes well under a millisecond).
+pub const EVAL_TIME_LIMIT: Duration = Duration::from_secs(2);
+
+/// A compiled template program: an engine with the modules loaded, cloned per evaluation.
+pub struct Program {
+    engine: Mutex<Engine>,
+    /// `data.<package>.violation`.
+    rule: String,
+}
+
+/// The most elements `numbers.range` and `numbers.range_step` make (a port range has 65,536).
+pub const MAX_RANGE_ELEMENTS: u64 = 1_000_000;
+
+#[derive(Debug, thiserror::Error)]
+#[error("numbers.range: {0} elements is over the limit of {MAX_RANGE_ELEMENTS}")]
+struct RangeLimit(u128);
+
+/// `numbers.range(a, b)` or `numbers.range_step(a, b, step)`, as regorus computes them (ends
+/// included, descending when b < a; a non-integer operand or a step that is not positive is
+/// undefined, as builtin errors are), refusing results over [`MAX_RANGE_ELEMENTS`].
+fn bounded_range(args: &[regorus::Value]) -> Result<regorus::Value, RangeLimit> {
+    let int = |i: usize| args.get(i).and_then(|v| v.as_i64().ok());
+    let (Some(a), Some(b)) = (int(0), int(1)) else { return Ok(regorus::Value::Undefined) };
+    let step = if args.len() == 3 { int(2) } else { Some(1) };
+    let Some(step) = step.filter(|s| *s > 0) else { return Ok(regorus::Value::Undefined) };
+    let count = (i128::from(b) - i128::from(a)).unsigned_abs() / step.unsigned_abs() as u128 + 1;
+    if count > u128::from(MAX_RANGE_ELEMENTS) {
+        return Err(RangeLimit(count));
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    let mut v = i128::from(a);
+    let (end, incr) = (i128::from(b), if b >= a { i128::from(step) } else { -i128::from(step) });
+    while (incr > 0 && v <= end) || (incr < 0 && v >= end) {
+        out.push(regorus::Value::from(v as i64));
+        v += incr;
+    }
+    Ok(regorus::Value::from(out))
+}
+
+/// Largest compiled size of a regex a template builds (regorus uses the same `regex` crate).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+#[error("re_match: {0}")]
+struct ReMatchError(String);
+
+/// `re_match(pattern, value)`: whether the (unanchored, RE2-syntax) pattern matches. A pattern
+/// that does not parse, or an operand that is not a string, is undefined (builtin errors are
+/// not strict in Gatekeeper); a pattern over the size limit is an error.
+fn re_match(args: &[regorus::Value]) -> Result<regorus::Value, ReMatchError> {
+    let s = |i: usize| args.get(i).and_then(|v| v.as_string().ok());
+    let (Some(pattern), Some(value)) = (s(0), s(1)) else { return Ok(regorus::Value::Undefined) };
+    match regex::RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).build() {
+        Ok(re) => Ok(regorus::Value::from(re.is_match(value))),
+        Err(regex::Error::CompiledTooBig(n)) => Err(ReMatchError(format!("pattern over the {n}-byte size limit"))),
+        Err(_) => Ok(regorus::Value::Undefined),
+    }
+}
+
+/// One violation, as the hook module returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Violation {
+    pub msg: String,
+    pub details: Value,
+}
+
+fn length_config() -> PolicyLengthConfig {
+    // One template's Rego: regorus' defaults (1 MiB, 20,000 lines) with longer lines, since
+    // generated templates carry long string literals.
+    PolicyLengthConfig {
+        max_col: NonZeroU32::new(16_384).unwrap_or(NonZeroU32::MIN),
+        max_file_bytes: NonZeroUsize::new(1 << 20).unwrap_or(NonZeroUsize::MIN),
+        max_lines: NonZeroUsize::new(20_000).unwrap_or(NonZeroUsize::MIN),
+    }
+}
+
+/// The deepest nesting of brackets a module may have. regorus' parser backtracks on `[` and
+/// `{` (collection or comprehension), doubling its time with each level (16 levels: 60 ms,
+/// 24: 15 s) and overflowing the stack in the thousands; real templates stay under 10.
+pub const MAX_NESTING: usize = 16;
+
+/// The deepest nesting of `(`, `[` and `{` outside strings and comments.
+fn max_nesting(src: &str) -> usize {
+    let b = src.as_bytes();
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != b'`' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    max
+}
+
+/// The widest `sprintf` field a template may ask for: regorus pads to any width it is given
+/// (`%4000000000d` is gigabytes) and panics on a width written in non-ASCII digits.
+pub const MAX_FORMAT_WIDTH: u64 = 10_000;
+
+/// A `%` width in a string literal that regorus' `sprintf` would mishandle, if any.
+fn format_problem(src: &str) -> Option<String> {
+    let b = src.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            q @ (b'"' | b'`') => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if q == b'"' && b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                let lit = src.get(start..i.min(b.len())).unwrap_or_default();
+                for (at, _) in lit.match_indices('%') {
+                    let digits: String = lit[at + 1..].chars().take_while(|c| c.is_numeric()).collect();
+                    if digits.chars().any(|c| !c.is_ascii_digit()) {
+                        return Some(format!("format width {digits:?} is not in ASCII digits"));
+                    }
+                    if digits.len() > 6 || digits.parse::<u64>().is_ok_and(|w| w > MAX_FORMAT_WIDTH) {
+                        return Some(format!("format width {digits} is over the limit of {MAX_FORMAT_WIDTH}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Adds one module, as Gatekeeper parses it: Rego v1 first, then v0.
+fn add_module(engine: &mut Engine, name: &str, src: &str) -> Result<String, String> {
+    let depth = max_nesting(src);
+    if depth > MAX_NESTING {
+        return Err(format!("{name}: brackets nested {depth} deep, over the limit of {MAX_NESTING}"));
+    }
+    if let Some(p) = format_problem(src) {
+        return Err(format!("{name}: {p}"));
+    }
+    engine.set_rego_v0(false);
+    match engine.add_policy(name.to_string(), src.to_string()) {
+        Ok(pkg) => Ok(pkg),
+        Err(v1) => {
+            engine.set_rego_v0(true);
+            let v0 = match engine.add_policy(name.to_string(), src.to_string()) {
+                Ok(pkg) => return Ok(pkg),
+                Err(v0) => v0,
+            };
+            // regorus refuses a rule written with several bodies (`p[x] { a } { b }`), which
+            // OPA reads as several rules with the same head (the gatekeeper-library has such
+            // templates): the same rules, written out, are tried before giving up.
+            if let Some(split) = split_rule_bodies(src) {
+                if let Ok(pkg) = engine.add_policy(name.to_string(), split) {
+                    return Ok(pkg);
+                }
+            }
+            // The v0 error is the useful one for the old-style templates most libraries hold.
+            let _ = v1;
+            Err(format!("{name}: {v0}"))
+        }
+    }
+}
+
+impl Program {
+    /// Compiles the template's Rego and libs. Libraries must be packages under `lib` (as
+    /// Gatekeeper's rewriter requires); the entry point must define `violation`.
+    pub fn compile(rego: &str, libs: &[String]) -> Result<Program, String> {
+        let mut engine = Engine::new();
+        engine.set_policy_length_config(length_config());
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit: EVAL_TIME_LIMIT,
+            check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
+        });
+        // `numbers.range` and `numbers.range_step` allocate their whole result in one call,
+        // before any time check: one call with a huge bound would exhaust memory. Extensions
+        // are looked up before builtins, so these bounded versions (same results up to the
+        // limit) take their place.
+        engine
+            .add_extension("numbers.range".into(), 2, Box::new(|args: Vec<regorus::Value>| Ok(bounded_range(&args)?)))
+            .map_err(|e| e.to_string())?;
+        engine
+            .add_extension(
+                "numbers.range_step".into(),
+                3,
+                Box::new(|args: Vec<regorus::Value>| Ok(bounded_range(&args)?)),
+            )
+            .map_err(|e| e.to_string())?;
+        // OPA's deprecated `re_match` (still accepted for Rego v0, which Gatekeeper parses
+        // templates as) is not a regorus builtin; the gatekeeper-library's containerlimits
+        // and containerresourceratios call it. It is `regex.match` by another name.
+        engine
+            .add_extension("re_match".into(), 2, Box::new(|args: Vec<regorus::Value>| Ok(re_match(&args)?)))
+            .map_err(|e| e.to_string())?;
+        let package = add_module(&mut engine, "rego", rego)?;
+        if package == "data.lib" || package.starts_with("data.lib.") {
+            return Err(format!("`rego`: package {package} is reserved for libs"));
+        }
+        for (i, lib) in libs.iter().enumerate() {
+            let pkg = add_module(&mut engine, &format!("libs[{i}]"), lib)?;
+            if !(pkg == "data.lib" || pkg.starts_with("data.lib.")) {
+                return Err(format!("`libs[{i}]`: package {pkg} must be under data.lib"));
+            }
+        }
+        let declares_violation =
+            engine.has_declared_rule_rooted_at("rego", "violation").map_err(|e| format!("`rego`: {e}"))?;
+        if !declares_violation {
+            return Err("`rego`: invalid rego: missing required rules: [violation]".into());
+        }
+        let rule = format!("{package}.violation");
+        // Analyse now, without evaluating: a bad template is an error when it is read, and the
+        // clones made per evaluation start prepared.
+        engine.compile_with_entrypoint(&Arc::<str>::from(rule.as_str())).map_err(|e| format!("`rego`: {e}"))?;
+        Ok(Program { engine: Mutex::new(engine), rule })
+    }
+
+    /// Every violation for this input. `inventory` becomes `data.inventory` when given.
+    pub fn violations(&self, input: &Value, inventory: Option<&Value>) -> Result<Vec<Violation>, String> {
+        // A panic inside regorus (a builtin's `expect` on odd input) must be an error for this
+        // evaluation, not the end of the process: the engine is a clone, dropped either way.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.evaluate(input, inventory))) {
+            Ok(r) => r,
+            Err(p) => {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(format!("the Rego engine failed (panicked: {what})"))
+            }
+        }
+    }
+
+    fn evaluate(&self, input: &Value, inventory: Option<&Value>) -> Result<Vec<Violation>, String> {
+        let mut engine = match self.engine.lock() {
+            Ok(e) => e.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if let Some(inv) = inventory {
+            let mut data = serde_json::Map::new();
+            data.insert("inventory".into(), inv.clone());
+            engine.add_data(regorus::Value::from(Value::Object(data))).map_err(|e| format!("data.inventory: {e}"))?;
+        }
+        engine.set_input(regorus::Value::from(input.clone()));
+        let out = engine.eval_rule(self.rule.clone()).map_err(|e| {
+            let s = e.to_string();
+            if s.contains("TimeLimitExceeded") || s.to_ascii_lowercase().contains("time limit") {
+                format!("evaluation stopped: over the {EVAL_TIME_LIMIT:?} time limit ({s})")
+            } else {
+                s
+            }
+        })?;
+        if out == regorus::Value::Undefined {
+            return Ok(Vec::new());
+        }
+        let out = serde_json::to_value(&out).map_err(|e| e.to_string())?;
+        let items = match out {
+            Value::Array(a) => a,
+            other => return Err(format!("`violation` is not a set: {other}")),
+        };
+        items
+            .into_iter()
+            .map(|r| match r.get("msg") {
+                Some(Value::String(msg)) => Ok(Violation {
+                    msg: msg.clone(),
+                    details: r.get("details").cloned().unwrap_or_else(|| Value::Object(Default::default())),
+                }),
+                _ => Err(format!("a violation has no string `msg`: {r}")),
+            })
+            .collect()
+    }
+}
+
+/// The index of the next byte that is not blank or inside a comment, from `i`.
+fn next_significant(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    i
+}
+
+/// Rewrites every top-level rule with several bodies (`head { a } { b }`) as one rule per
+/// body (`head { a }` and `head { b }`), which is what OPA defines the shorthand to mean.
+/// Strings, raw strings and comments are skipped. None when there is nothing to rewrite.
+pub fn split_rule_bodies(src: &str) -> Option<String> {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len() + src.len() / 4);
+    let mut depth: usize = 0;
+    let mut stmt_start: Option<usize> = None;
+    let mut head: Option<(usize, usize)> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'#' => {
+                while i + 1 < b.len() && b[i + 1] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != b'`' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth = depth.saturating_sub(1),
+            b'{' => {
+                if depth == 0 && head.is_none() {
+                    head = stmt_start.map(|s| (s, i));
+                }
+                depth += 1;
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                let j = next_significant(b, i + 1);
+                if depth == 0 && j < b.len() && b[j] == b'{' {
+                    if let Some((hs, he)) = head {
+                        out.push_str(&src[copied..=i]);
+                        out.push('\n');
+                        out.push_str(&src[hs..he]);
+                        copied = j;
+                        i = j;
+                        continue;
+                    }
+                }
+            }
+            b'\n' if depth == 0 => {
+                // A statement goes on past a line end only into another body or an `else`.
+                let j = next_significant(b, i + 1);
+                let goes_on = j < b.len() && (b[j] == b'{' || src[j..].starts_with("else"));
+                if !goes_on {
+                    stmt_start = None;
+                    head = None;
+                }
+            }
+            _ if depth == 0 && stmt_start.is_none() && !c.is_ascii_whitespace() => stmt_start = Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&src[copied..]);
+    Some(out)
+}
