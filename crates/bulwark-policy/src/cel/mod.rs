@@ -218,6 +218,9 @@ pub struct Activation {
     budget: Cell<Budget>,
     /// Variables whose expression failed: a later expression that names one reports why.
     failed: Vec<(String, CelError)>,
+    /// The `variables` map so far: one map variable (not a dotted name per variable), so
+    /// that `has(variables.x)` and `variables[...]` work as in Kubernetes.
+    variables: std::collections::HashMap<cel::objects::Key, cel::Value>,
 }
 
 impl Activation {
@@ -233,7 +236,16 @@ impl Activation {
         ] {
             ctx.add_variable_from_value(name, from_json(value));
         }
-        Ok(Activation { ctx, budget: Cell::new(Budget::new(&limits)), failed: Vec::new() })
+        ctx.add_variable_from_value(
+            "variables",
+            cel::Value::Map(cel::objects::Map { map: Arc::new(Default::default()) }),
+        );
+        Ok(Activation {
+            ctx,
+            budget: Cell::new(Budget::new(&limits)),
+            failed: Vec::new(),
+            variables: Default::default(),
+        })
     }
 
     /// Evaluates a composited variable and binds it as `variables.NAME` for the expressions
@@ -241,14 +253,20 @@ impl Activation {
     /// it). A failing variable is an error only for the expressions that use it.
     pub fn bind_variable(&mut self, name: &str, expression: &Expression) {
         match self.eval(expression) {
-            Ok(v) => self.ctx.add_variable_from_value(format!("variables.{name}"), v),
+            Ok(v) => self.set_variable(name, v),
             Err(e) => self.failed.push((name.to_string(), e)),
         }
     }
 
+    fn set_variable(&mut self, name: &str, value: cel::Value) {
+        self.variables.insert(cel::objects::Key::String(Arc::new(name.to_string())), value);
+        let map = cel::objects::Map { map: Arc::new(self.variables.clone()) };
+        self.ctx.add_variable_from_value("variables", cel::Value::Map(map));
+    }
+
     /// Binds `variables.NAME` to a value of the caller's (Gatekeeper's `variables.params`).
     pub fn bind_value(&mut self, name: &str, value: &Json) {
-        self.ctx.add_variable_from_value(format!("variables.{name}"), from_json(value));
+        self.set_variable(name, from_json(value));
     }
 
     /// Evaluates an expression within the limits.

@@ -10,8 +10,10 @@ pub mod matching;
 pub mod rego;
 pub mod suite;
 
+use crate::cel;
 use crate::dialect::{Dialect, Policy, Request};
 use crate::error::PolicyError;
+use crate::kyverno::vpol::{CelRule, Verdict};
 use crate::outcome::{Outcome, ResourceId, RuleResult};
 use crate::resource::Document;
 use matching::{group_version, labels_of, Match, Target};
@@ -67,11 +69,21 @@ fn describe(doc: &Value) -> String {
     )
 }
 
-/// A compiled template: its constraint kind and Rego program.
+/// A compiled template: its constraint kind and program.
 pub struct Template {
     pub kind: String,
-    pub program: Arc<Program>,
+    pub engine: Engine,
 }
+
+/// A template's program: Rego, or CEL (`K8sNativeValidation`) when the template has no Rego.
+#[derive(Clone)]
+pub enum Engine {
+    Rego(Arc<Program>),
+    Cel(Arc<CelRule>),
+}
+
+/// The fields of a `K8sNativeValidation` source (Gatekeeper's `Source` type).
+const CEL_SOURCE_FIELDS: &[&str] = &["validations", "variables", "matchConditions", "failurePolicy"];
 
 /// Templates by constraint kind (as Gatekeeper's client keeps them).
 #[derive(Default)]
@@ -185,19 +197,26 @@ fn compile_template(doc: &Value) -> Result<Template, PolicyError> {
         }
     }
     let Some((src, libs)) = rego else {
-        return Err(match cel_at {
-            // Another engineer builds the Kubernetes CEL environment; until then, say so.
-            Some(i) => PolicyError::Unsupported {
-                policy: id,
-                rule: None,
-                field: format!("spec.targets[0].code[{i}]"),
-                detail: Some("engine K8sNativeValidation (CEL) is not supported yet; the template has no Rego".into()),
-            },
-            None => PolicyError::invalid(&id, "`spec.targets[0]` has no Rego and no code"),
-        });
+        let Some(i) = cel_at else {
+            return Err(PolicyError::invalid(&id, "`spec.targets[0]` has no Rego and no code"));
+        };
+        // CEL alone: the Kubernetes CEL environment, with Gatekeeper's variables
+        // (`variables.params`, `variables.anyObject`) bound at review time.
+        let path = format!("spec.targets[0].code[{i}].source");
+        let source = &target["code"][i]["source"];
+        let fields =
+            source.as_object().ok_or_else(|| PolicyError::invalid(&id, format!("`{path}` must be an object")))?;
+        if let Some(k) = fields.keys().find(|k| !CEL_SOURCE_FIELDS.contains(&k.as_str())) {
+            return Err(PolicyError::unsupported(&id, None, format!("{path}.{k}")));
+        }
+        let rule = CelRule::compile(&id, source, &path, "validations").map_err(|errors| {
+            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            PolicyError::invalid(&id, text.join("; "))
+        })?;
+        return Ok(Template { kind, engine: Engine::Cel(Arc::new(rule.with_kubernetes_semantics())) });
     };
     let program = Program::compile(&src, &libs).map_err(|e| PolicyError::invalid(&id, e))?;
-    Ok(Template { kind, program: Arc::new(program) })
+    Ok(Template { kind, engine: Engine::Rego(Arc::new(program)) })
 }
 
 /// A constraint, ready to review objects.
@@ -209,7 +228,7 @@ pub struct Constraint {
     parameters: Value,
     /// What a violation is: `Fail` (deny) or `Warn` (dryrun, warn).
     pub action: Outcome,
-    program: Arc<Program>,
+    engine: Engine,
 }
 
 fn compile_constraint(doc: &Value, templates: &Templates) -> Result<Constraint, PolicyError> {
@@ -266,7 +285,7 @@ fn compile_constraint(doc: &Value, templates: &Templates) -> Result<Constraint, 
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(p) => p.clone(),
     };
-    Ok(Constraint { name, kind, id, matcher, parameters, action, program: template.program.clone() })
+    Ok(Constraint { name, kind, id, matcher, parameters, action, engine: template.engine.clone() })
 }
 
 /// What the cluster would know beside the object: `data.inventory` and the namespaces.
@@ -443,8 +462,30 @@ impl Constraint {
         if !matched {
             return Ok(None);
         }
-        let input = json!({"review": review, "parameters": self.parameters});
-        self.program.violations(&input, inventory).map(Some)
+        match &self.engine {
+            Engine::Rego(program) => {
+                let input = json!({"review": review, "parameters": self.parameters});
+                program.violations(&input, inventory).map(Some)
+            }
+            Engine::Cel(rule) => {
+                let object = review.get("object").filter(|v| v.is_object()).cloned().unwrap_or(Value::Null);
+                let old_object = review.get("oldObject").filter(|v| v.is_object()).cloned().unwrap_or(Value::Null);
+                let any_object = if object.is_null() { old_object.clone() } else { object.clone() };
+                let namespace_object = match namespace {
+                    Some((name, labels)) => json!({"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": name, "labels": labels}}),
+                    None => Value::Null,
+                };
+                let input =
+                    cel::Input { object, old_object, request: review.clone(), params: Value::Null, namespace_object };
+                let bind: [(&str, &Value); 2] = [("params", &self.parameters), ("anyObject", &any_object)];
+                match rule.evaluate(&input, cel::Limits::default(), &bind) {
+                    Verdict::Skip | Verdict::Pass => Ok(Some(Vec::new())),
+                    Verdict::Fail(msg) => Ok(Some(vec![Violation { msg, details: Value::Null }])),
+                    Verdict::Error(e) => Err(e),
+                }
+            }
+        }
     }
 }
 

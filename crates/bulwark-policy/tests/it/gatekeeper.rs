@@ -141,13 +141,27 @@ fn unknown_kinds_and_fields_are_errors_naming_them() {
 }
 
 #[test]
-fn a_cel_only_template_is_unsupported_and_rego_wins_over_cel() {
+fn a_cel_only_template_runs_its_cel_and_rego_wins_over_cel() {
     let mut doc = template("K8sCel", ALWAYS);
     doc["spec"]["targets"][0] = json!({"target": "admission.k8s.gatekeeper.sh", "code": [
-        {"engine": "K8sNativeValidation", "source": {"validations": [{"expression": "true"}]}}]});
-    let err = Templates::default().add(&doc).err().unwrap();
+        {"engine": "K8sNativeValidation", "source": {
+            "variables": [{"name": "want", "expression": "has(variables.params.x) ? variables.params.x : 0"}],
+            "validations": [{"expression": "variables.anyObject.metadata.name != 'p' || variables.want != 2",
+                             "messageExpression": "'no ' + variables.anyObject.metadata.name"}]}}]});
+    let mut t = Templates::default();
+    t.add(&doc).unwrap();
+    let review = review_of_object(&pod("d", json!({})));
+    assert_eq!(messages(&t, &constraint("K8sCel", json!({"parameters": {"x": 1}})), &review), Some(vec![]));
+    assert_eq!(
+        messages(&t, &constraint("K8sCel", json!({"parameters": {"x": 2}})), &review),
+        Some(vec!["no p".to_string()])
+    );
+    // A source field Gatekeeper's CEL source does not have is refused, naming it.
+    let mut bad = doc.clone();
+    bad["spec"]["targets"][0]["code"][0]["source"]["reason"] = json!("x");
+    let err = Templates::default().add(&bad).err().unwrap();
     assert!(matches!(err, PolicyError::Unsupported { .. }), "{err}");
-    assert!(err.to_string().contains("K8sNativeValidation"), "{err}");
+    assert!(err.to_string().contains("spec.targets[0].code[0].source.reason"), "{err}");
     doc["spec"]["targets"][0]["code"]
         .as_array_mut()
         .unwrap()
@@ -363,4 +377,87 @@ fn a_panic_inside_regorus_is_an_error_result_not_a_crash() {
     let r = bulwark_policy::Policy::evaluate(&c, &Request { file: "f.yaml", object: &obj, ..Default::default() });
     assert_eq!(r[0].result, Outcome::Error, "{r:?}");
     assert!(r[0].message.contains("panicked"), "{r:?}");
+}
+
+/// The library's templates that carry both Rego and CEL (`K8sNativeValidation`) are run with
+/// their CEL alone on their own suites: both engines must give every assertion's expected
+/// answer (the copy keeps the suite and samples; only the template's Rego entries go).
+#[test]
+fn cel_only_copies_of_the_library_templates_pass_their_suites() {
+    let root = bulwark_testkit::shared().join("data/admission/gatekeeper/library");
+    let mut templates = Vec::new();
+    for entry in walk(&root) {
+        if entry.file_name().is_some_and(|n| n == "template.yaml")
+            && std::fs::read_to_string(&entry).unwrap().contains("K8sNativeValidation")
+        {
+            templates.push(entry);
+        }
+    }
+    templates.sort();
+    assert_eq!(templates.len(), 9, "templates with CEL under {}", root.display());
+    let (mut passed, mut failed) = (0, 0);
+    for template in &templates {
+        let dir = template.parent().unwrap();
+        if !dir.join("suite.yaml").exists() {
+            continue;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(dir, tmp.path());
+        let mut doc: Value =
+            bulwark_policy::yaml::documents("template.yaml", &std::fs::read_to_string(template).unwrap())
+                .unwrap()
+                .remove(0);
+        let target = &mut doc["spec"]["targets"][0];
+        let code = target["code"].as_array_mut().unwrap();
+        code.retain(|c| c["engine"] == "K8sNativeValidation");
+        assert_eq!(code.len(), 1, "{}", template.display());
+        target.as_object_mut().unwrap().remove("rego");
+        target.as_object_mut().unwrap().remove("libs");
+        std::fs::write(tmp.path().join("template.yaml"), serde_json::to_string(&doc).unwrap()).unwrap();
+        for r in run_file(&tmp.path().join("suite.yaml")).unwrap() {
+            if r.ok {
+                passed += 1;
+            } else {
+                failed += 1;
+                println!(
+                    "FAIL {} {} {}: expected {}, got {} ({})",
+                    dir.display(),
+                    r.rule,
+                    r.resource,
+                    r.expected,
+                    r.got,
+                    r.detail
+                );
+            }
+        }
+    }
+    println!("CEL only: {passed} passed, {failed} failed");
+    assert_eq!(failed, 0);
+    assert!(passed > 40, "{passed} assertions");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
 }
