@@ -1,11 +1,731 @@
 //! `kyverno.io/v1` ClusterPolicy and Policy: match/exclude, preconditions, validate
 //! (pattern, anyPattern, deny, foreach, podSecurity, cel), auto-generated pod-controller rules.
+//!
+//! Test values reach a policy through [`Request::context`], shaped as
+//! `{"kyverno": {"values": {..}, "policies": {"<policy>": {"values": {..}, "rules": {"<rule>": {..}}}}}}`
+//! (`values` are variables for every rule; a key with dots, `a.b`, is the nested path).
 
-use crate::dialect::Policy;
+use super::{autogen, conditions, matching, pattern, variables};
+use crate::dialect::{Policy, Request};
 use crate::error::PolicyError;
+use crate::outcome::{Outcome, ResourceId, RuleResult};
+use crate::pss;
 use crate::resource::Document;
+use serde_json::{json, Map, Value};
+
+/// The most elements a `foreach` list may have, and the deepest nesting of `foreach`.
+const MAX_FOREACH_ELEMENTS: usize = 10_000;
+const MAX_FOREACH_DEPTH: usize = 8;
+
+/// A compiled ClusterPolicy or Policy.
+pub struct ClassicPolicy {
+    name: String,
+    /// `Policy` is namespaced: it applies to its own namespace only.
+    namespace: Option<String>,
+    rules: Vec<Rule>,
+    /// `spec.applyRules: One`: stop after the first rule that applies.
+    apply_one: bool,
+}
+
+struct Rule {
+    name: String,
+    raw: Value,
+    /// Outcome of a violation: `Fail` (Enforce) or `Warn` (Audit).
+    violation: Outcome,
+}
+
+fn label(doc: &Document) -> String {
+    format!("{} {} {}", doc.api_version(), doc.kind(), doc.name())
+}
+
+const SPEC_FIELDS: &[&str] = &[
+    "rules",
+    "validationFailureAction",
+    "background",
+    "failurePolicy",
+    "webhookTimeoutSeconds",
+    "admission",
+    "schemaValidation",
+    "applyRules",
+    "mutateExistingOnPolicyUpdate",
+    "generateExisting",
+    "generateExistingOnPolicyUpdate",
+    "useServerSideApply",
+    "emitWarning",
+    "webhookConfiguration",
+    "validationFailureActionOverrides",
+];
+
+const RULE_FIELDS: &[&str] =
+    &["name", "match", "exclude", "preconditions", "context", "validate", "skipBackgroundRequests", "reportProperties"];
+
+const VALIDATE_FIELDS: &[&str] =
+    &["message", "pattern", "anyPattern", "deny", "foreach", "podSecurity", "failureAction", "allowExistingViolations"];
 
 /// One ClusterPolicy or Policy document.
 pub fn compile(doc: &Document) -> Result<Box<dyn Policy>, Vec<PolicyError>> {
-    Err(vec![PolicyError::unsupported(format!("{} {} {}", doc.api_version(), doc.kind(), doc.name()), None, "spec")])
+    let policy = label(doc);
+    let spec = &doc.value["spec"];
+    let mut errors = Vec::new();
+    let Some(spec_obj) = spec.as_object() else {
+        return Err(vec![PolicyError::invalid(policy, "`spec` is missing or not a mapping")]);
+    };
+    for k in spec_obj.keys() {
+        if !SPEC_FIELDS.contains(&k.as_str()) {
+            errors.push(PolicyError::unsupported(&policy, None, format!("spec.{k}")));
+        }
+    }
+    if spec["validationFailureActionOverrides"].as_array().is_some_and(|a| !a.is_empty()) {
+        errors.push(PolicyError::unsupported(&policy, None, "spec.validationFailureActionOverrides"));
+    }
+    let default_action = match spec["validationFailureAction"].as_str() {
+        None => Outcome::Warn,
+        Some(a) => match action(a) {
+            Some(o) => o,
+            None => {
+                errors.push(PolicyError::invalid(
+                    &policy,
+                    format!("spec.validationFailureAction {a:?} is not Enforce or Audit"),
+                ));
+                Outcome::Warn
+            }
+        },
+    };
+    let Some(written) = spec["rules"].as_array() else {
+        errors.push(PolicyError::invalid(&policy, "`spec.rules` is missing or not a list"));
+        return Err(errors);
+    };
+    // Every rule as written is checked, so that the error names the user's rule.
+    for (i, r) in written.iter().enumerate() {
+        check_rule(&policy, i, r, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut rules = Vec::new();
+    for raw in autogen::compute_rules(&doc.value) {
+        let name = raw["name"].as_str().unwrap_or_default().to_string();
+        let violation = match raw["validate"]["failureAction"].as_str() {
+            Some(a) => action(a).unwrap_or(default_action),
+            None => default_action,
+        };
+        rules.push(Rule { name, raw, violation });
+    }
+    let namespace =
+        (doc.kind() == "Policy").then(|| doc.value["metadata"]["namespace"].as_str().unwrap_or("default").to_string());
+    Ok(Box::new(ClassicPolicy {
+        name: doc.name().to_string(),
+        namespace,
+        rules,
+        apply_one: spec["applyRules"].as_str() == Some("One"),
+    }))
+}
+
+fn action(a: &str) -> Option<Outcome> {
+    match a {
+        "Enforce" | "enforce" => Some(Outcome::Fail),
+        "Audit" | "audit" => Some(Outcome::Warn),
+        _ => None,
+    }
+}
+
+fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) {
+    let name = r["name"].as_str().unwrap_or_default();
+    let rule = Some(if name.is_empty() { "" } else { name });
+    let Some(obj) = r.as_object() else {
+        errors.push(PolicyError::invalid(policy, format!("spec.rules[{i}] is not a mapping")));
+        return;
+    };
+    if name.is_empty() {
+        errors.push(PolicyError::invalid(policy, format!("spec.rules[{i}] has no name")));
+    }
+    for k in obj.keys() {
+        if !RULE_FIELDS.contains(&k.as_str()) {
+            // mutate, generate, verifyImages, celPreconditions, imageExtractors, ...
+            let field = match k.as_str() {
+                "mutate" => obj[k]
+                    .as_object()
+                    .and_then(|m| m.keys().find(|k| k.as_str() != "targets"))
+                    .map(|f| format!("mutate.{f}")),
+                _ => None,
+            };
+            errors.push(PolicyError::unsupported(policy, rule, field.unwrap_or_else(|| k.clone())));
+        }
+    }
+    if !obj.contains_key("validate") && !obj.keys().any(|k| !RULE_FIELDS.contains(&k.as_str())) {
+        errors.push(PolicyError::invalid(
+            policy,
+            format!("rule {name}: has no validate, mutate, generate or verifyImages"),
+        ));
+    }
+    for block in ["match", "exclude"] {
+        if let Some(f) = matching::unsupported_field(&r[block], block) {
+            errors.push(PolicyError::unsupported(policy, rule, f));
+        }
+    }
+    check_context(policy, rule, &r["context"], "context", errors);
+    if let Some(v) = obj.get("validate") {
+        let Some(vo) = v.as_object() else {
+            errors.push(PolicyError::invalid(policy, format!("rule {name}: validate is not a mapping")));
+            return;
+        };
+        for k in vo.keys() {
+            if !VALIDATE_FIELDS.contains(&k.as_str()) {
+                let detail = match k.as_str() {
+                    "cel" => Some("Kyverno's CEL engine is not wired into classic policies yet".to_string()),
+                    _ => None,
+                };
+                errors.push(PolicyError::Unsupported {
+                    policy: policy.to_string(),
+                    rule: rule.map(str::to_string),
+                    field: format!("validate.{k}"),
+                    detail,
+                });
+            }
+        }
+        if let Some(a) = vo.get("failureAction").and_then(Value::as_str) {
+            if action(a).is_none() {
+                errors.push(PolicyError::invalid(
+                    policy,
+                    format!("rule {name}: validate.failureAction {a:?} is not Enforce or Audit"),
+                ));
+            }
+        }
+        if let Some(ps) = vo.get("podSecurity") {
+            if let Err(e) = pod_security_spec(ps) {
+                errors.push(PolicyError::invalid(policy, format!("rule {name}: validate.podSecurity: {e}")));
+            }
+            for (j, ex) in ps["exclude"].as_array().into_iter().flatten().enumerate() {
+                for k in ex.as_object().into_iter().flatten().map(|(k, _)| k) {
+                    if !matches!(k.as_str(), "controlName" | "images") {
+                        errors.push(PolicyError::unsupported(
+                            policy,
+                            rule,
+                            format!("validate.podSecurity.exclude[{j}].{k}"),
+                        ));
+                    }
+                }
+            }
+        }
+        check_foreach(policy, rule, &vo.get("foreach").cloned().unwrap_or(Value::Null), "validate.foreach", errors);
+        check_operators(policy, rule, &vo.get("deny").map(|d| d["conditions"].clone()).unwrap_or(Value::Null), errors);
+    }
+    check_operators(policy, rule, &r["preconditions"], errors);
+}
+
+fn check_context(policy: &str, rule: Option<&str>, ctx: &Value, path: &str, errors: &mut Vec<PolicyError>) {
+    for (i, entry) in ctx.as_array().into_iter().flatten().enumerate() {
+        if entry["name"].as_str().unwrap_or_default().is_empty() {
+            errors.push(PolicyError::invalid(policy, format!("{path}[{i}] has no name")));
+        }
+        for k in entry.as_object().into_iter().flatten().map(|(k, _)| k) {
+            // imageRegistry, apiCall, configMap and globalReference need a cluster or a
+            // registry: they are an error at evaluation unless a test value supplies them.
+            if !matches!(
+                k.as_str(),
+                "name" | "variable" | "imageRegistry" | "apiCall" | "configMap" | "globalReference"
+            ) {
+                errors.push(PolicyError::unsupported(policy, rule, format!("{path}[{i}].{k}")));
+            }
+        }
+    }
+}
+
+fn check_foreach(policy: &str, rule: Option<&str>, fe: &Value, path: &str, errors: &mut Vec<PolicyError>) {
+    for (i, f) in fe.as_array().into_iter().flatten().enumerate() {
+        for k in f.as_object().into_iter().flatten().map(|(k, _)| k) {
+            if !matches!(
+                k.as_str(),
+                "list" | "elementScope" | "context" | "preconditions" | "pattern" | "anyPattern" | "deny" | "foreach"
+            ) {
+                errors.push(PolicyError::unsupported(policy, rule, format!("{path}[{i}].{k}")));
+            }
+        }
+        check_context(policy, rule, &f["context"], &format!("{path}[{i}].context"), errors);
+        check_operators(policy, rule, &f["preconditions"], errors);
+        check_operators(policy, rule, &f["deny"]["conditions"], errors);
+        check_foreach(policy, rule, &f["foreach"], &format!("{path}[{i}].foreach"), errors);
+    }
+}
+
+fn check_operators(policy: &str, rule: Option<&str>, conds: &Value, errors: &mut Vec<PolicyError>) {
+    let list: Vec<&Value> = match conds {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(o) => o.values().filter_map(Value::as_array).flatten().collect(),
+        _ => Vec::new(),
+    };
+    for c in list {
+        let op = c["operator"].as_str().unwrap_or_default();
+        if !conditions::OPERATORS.contains(&op) {
+            errors.push(PolicyError::invalid(
+                policy,
+                format!("rule {}: condition operator {op:?} is not one of Kyverno's", rule.unwrap_or_default()),
+            ));
+        }
+    }
+}
+
+fn pod_security_spec(ps: &Value) -> Result<pss::LevelVersion, String> {
+    let level = match ps["level"].as_str().unwrap_or_default() {
+        "privileged" => pss::Level::Privileged,
+        "baseline" => pss::Level::Baseline,
+        "restricted" => pss::Level::Restricted,
+        other => return Err(format!("level {other:?} is not privileged, baseline or restricted")),
+    };
+    let version = match ps["version"].as_str().unwrap_or("latest") {
+        "latest" | "" => pss::Version::Latest,
+        v => {
+            let minor = v
+                .strip_prefix("v1.")
+                .and_then(|m| m.parse::<u32>().ok())
+                .ok_or_else(|| format!("version {v:?} is not latest or v1.N"))?;
+            pss::Version::Minor(minor)
+        }
+    };
+    Ok(pss::LevelVersion { level, version })
+}
+
+impl Policy for ClassicPolicy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn evaluate(&self, req: &Request) -> Vec<RuleResult> {
+        let mut out = Vec::with_capacity(self.rules.len());
+        let mut applied = false;
+        for rule in &self.rules {
+            let (result, message) = if self.apply_one && applied {
+                (Outcome::Skip, "rule skipped: applyRules is One and an earlier rule applied".to_string())
+            } else {
+                self.evaluate_rule(rule, req)
+            };
+            applied |= result != Outcome::Skip;
+            out.push(RuleResult {
+                file: req.file.to_string(),
+                resource: ResourceId::of(req.object),
+                policy: self.name.clone(),
+                rule: rule.name.clone(),
+                result,
+                message,
+            });
+        }
+        out
+    }
+}
+
+/// An outcome with its message.
+type Verdict = (Outcome, String);
+
+impl ClassicPolicy {
+    fn evaluate_rule(&self, rule: &Rule, req: &Request) -> Verdict {
+        let raw = &rule.raw;
+        if let Some(ns) = &self.namespace {
+            let rns = req.object["metadata"]["namespace"].as_str().unwrap_or_default();
+            if rns != ns {
+                return (
+                    Outcome::Skip,
+                    format!("rule not matched: a Policy of namespace {ns} applies only to its namespace"),
+                );
+            }
+        }
+        if !matching::matches(&raw["match"], req) {
+            return (Outcome::Skip, "rule not matched".into());
+        }
+        if matching::excluded(&raw["exclude"], req) {
+            return (Outcome::Skip, "rule excluded".into());
+        }
+        let mut ctx = match self.context(rule, req) {
+            Ok(c) => c,
+            Err(e) => return (Outcome::Error, e),
+        };
+        if let Err(e) = load_context(&raw["context"], &mut ctx, &rule.name, self.supplied(rule, req)) {
+            return (Outcome::Error, e);
+        }
+        match conditions::evaluate(&raw["preconditions"], &ctx) {
+            Ok(true) => {}
+            Ok(false) => return (Outcome::Skip, "preconditions not met".into()),
+            Err(e) => return (Outcome::Error, format!("failed to evaluate preconditions: {e}")),
+        }
+        let v = &raw["validate"];
+        let (outcome, message) = validate(rule, v, &mut ctx, req, 0, &self.supplied(rule, req));
+        match outcome {
+            Outcome::Fail => (rule.violation, message),
+            other => (other, message),
+        }
+    }
+
+    /// The test values that stand for this rule's context entries.
+    fn supplied(&self, rule: &Rule, req: &Request) -> Map<String, Value> {
+        let mut out = Map::new();
+        let Some(k) = req.context.map(|c| &c["kyverno"]) else { return out };
+        let base = base_rule_name(&rule.name);
+        let p = &k["policies"][&self.name];
+        for src in [&k["values"], &p["values"], &p["rules"][base], &p["rules"][&rule.name]] {
+            for (key, v) in src.as_object().into_iter().flatten() {
+                out.insert(key.clone(), v.clone());
+            }
+        }
+        out
+    }
+
+    /// The JSON that variables read: `request`, `images`, then test values.
+    fn context(&self, rule: &Rule, req: &Request) -> Result<Value, String> {
+        let object = req.object.clone();
+        let mut request = json!({
+            "object": object,
+            "operation": req.operation.as_str(),
+            "namespace": req.object["metadata"]["namespace"].as_str().unwrap_or_default(),
+            "name": req.object["metadata"]["name"].as_str().unwrap_or_default(),
+            "kind": {"kind": req.object["kind"].as_str().unwrap_or_default()},
+        });
+        if let Some(old) = req.old_object {
+            request["oldObject"] = old.clone();
+        }
+        if let Some(u) = req.user {
+            request["userInfo"] = json!({"username": u.username, "groups": u.groups});
+        }
+        let mut ctx = json!({ "request": request, "images": images(req.object) });
+        for (k, v) in self.supplied(rule, req) {
+            set_path(&mut ctx, &k, v);
+        }
+        Ok(ctx)
+    }
+}
+
+/// The rule a generated rule came from (test values name the written rule).
+fn base_rule_name(name: &str) -> &str {
+    name.strip_prefix("autogen-cronjob-").or_else(|| name.strip_prefix("autogen-")).unwrap_or(name)
+}
+
+/// Sets `a.b.c` in a JSON object (creating the objects on the way).
+fn set_path(root: &mut Value, path: &str, v: Value) {
+    let mut cur = root;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, p) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let Value::Object(o) = cur else { return };
+        if i + 1 == parts.len() {
+            o.insert(p.to_string(), v);
+            return;
+        }
+        cur = o.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+/// Loads `context` entries into the variables: `variable` entries are computed; the entries
+/// that need a cluster or a registry come from test values, else are an error.
+fn load_context(entries: &Value, ctx: &mut Value, rule: &str, supplied: Map<String, Value>) -> Result<(), String> {
+    for entry in entries.as_array().into_iter().flatten() {
+        let name = entry["name"].as_str().unwrap_or_default();
+        if let Some(v) = supplied.get(name) {
+            set_path(ctx, name, v.clone());
+            continue;
+        }
+        if let Some(var) = entry.get("variable") {
+            let value = match var.get("value") {
+                Some(v) => variables::substitute_all(v, ctx).map_err(|e| format!("context {name}: {e}"))?,
+                None => Value::Null,
+            };
+            let value = match var.get("jmesPath").and_then(Value::as_str) {
+                Some(jp) => {
+                    let jp = match variables::substitute_str(jp, ctx)? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    let data = if var.get("value").is_some() { value } else { ctx.clone() };
+                    variables::query(&jp, &data).map_err(|e| format!("context {name}: {e}"))?
+                }
+                None => value,
+            };
+            let value = if value.is_null() {
+                match var.get("default") {
+                    Some(d) => variables::substitute_all(d, ctx).map_err(|e| format!("context {name}: {e}"))?,
+                    None => return Err(format!("context {name}: the variable has no value and no default")),
+                }
+            } else {
+                value
+            };
+            set_path(ctx, name, value);
+            continue;
+        }
+        let kind = entry.as_object().and_then(|o| o.keys().find(|k| k.as_str() != "name")).cloned().unwrap_or_default();
+        return Err(format!(
+            "rule {rule}: context entry {name:?}: `context.{kind}` is not supported offline (it needs a cluster or a registry; a test's values.yaml may supply it)"
+        ));
+    }
+    Ok(())
+}
+
+/// Kyverno's `images` variable: every container's image, parsed.
+fn images(object: &Value) -> Value {
+    let Some((_, spec)) = crate::resource::pod_template(object) else { return json!({}) };
+    let mut out = Map::new();
+    for field in ["containers", "initContainers", "ephemeralContainers"] {
+        let mut m = Map::new();
+        for c in spec[field].as_array().into_iter().flatten() {
+            let (Some(name), Some(image)) = (c["name"].as_str(), c["image"].as_str()) else { continue };
+            m.insert(name.to_string(), image_info(image));
+        }
+        if !m.is_empty() {
+            out.insert(field.to_string(), Value::Object(m));
+        }
+    }
+    Value::Object(out)
+}
+
+/// An image reference's parts, as Kyverno's ImageInfo: registry, path, name, tag, digest.
+pub fn image_info(image: &str) -> Value {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, d),
+        None => (image, ""),
+    };
+    let (registry, path) = match rest.split_once('/') {
+        Some((first, p)) if first.contains('.') || first.contains(':') || first == "localhost" => (first, p),
+        _ => ("docker.io", rest),
+    };
+    let (path, tag) = match path.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, t),
+        _ => (path, ""),
+    };
+    let tag = if tag.is_empty() && digest.is_empty() { "latest" } else { tag };
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut reference = format!("{registry}/{path}");
+    if !tag.is_empty() {
+        reference.push(':');
+        reference.push_str(tag);
+    }
+    if !digest.is_empty() {
+        reference.push('@');
+        reference.push_str(digest);
+    }
+    json!({"registry": registry, "path": path, "name": name, "tag": tag, "digest": digest, "reference": reference})
+}
+
+/// Kyverno's message for a failed pattern (buildErrorMessage).
+fn pattern_message(rule: &str, message: &str, path: &str, err: &str) -> String {
+    if message.is_empty() {
+        if path.is_empty() {
+            return format!("validation error: rule {rule} execution error: {err}");
+        }
+        return format!("validation error: rule {rule} failed at path {path}");
+    }
+    let mut msg = message.to_string();
+    if !msg.ends_with('.') {
+        msg.push('.');
+    }
+    if path.is_empty() {
+        format!("validation error: {msg} rule {rule} execution error: {err}")
+    } else {
+        format!("validation error: {msg} rule {rule} failed at path {path}")
+    }
+}
+
+/// The rule's message with its variables substituted (a message that cannot be substituted
+/// is kept as written).
+fn rule_message(v: &Value, ctx: &Value) -> String {
+    let m = v["message"].as_str().unwrap_or_default();
+    match variables::substitute_str(m, ctx) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => m.to_string(),
+    }
+}
+
+/// The validation of a rule, or of one `foreach` element (`v` holds pattern, anyPattern,
+/// deny, foreach or podSecurity). `Fail` here is a violation; the caller maps it to the
+/// rule's failure action.
+fn validate(
+    rule: &Rule,
+    v: &Value,
+    ctx: &mut Value,
+    req: &Request,
+    depth: usize,
+    supplied: &Map<String, Value>,
+) -> Verdict {
+    let message = rule_message(&rule.raw["validate"], ctx);
+    let name = &rule.name;
+    if let Some(p) = v.get("pattern") {
+        let p = match variables::substitute_all(p, ctx) {
+            Ok(p) => p,
+            Err(e) => return (Outcome::Error, format!("variable substitution failed for rule {name}: {e}")),
+        };
+        let resource = if depth == 0 { req.object } else { &ctx["element"] };
+        let resource = resource.clone();
+        return match pattern::match_pattern(&resource, &p) {
+            Ok(()) => (Outcome::Pass, format!("validation rule '{name}' passed.")),
+            Err(m) if m.is_skip() => (Outcome::Skip, m.message),
+            Err(m) => (Outcome::Fail, pattern_message(name, &message, &m.path, &m.message)),
+        };
+    }
+    if let Some(list) = v.get("anyPattern") {
+        let list = match variables::substitute_all(list, ctx) {
+            Ok(l) => l,
+            Err(e) => return (Outcome::Error, format!("variable substitution failed for rule {name}: {e}")),
+        };
+        let Some(patterns) = list.as_array() else {
+            return (Outcome::Error, format!("rule {name}: anyPattern is not a list"));
+        };
+        let resource = if depth == 0 { req.object.clone() } else { ctx["element"].clone() };
+        let mut failed = Vec::new();
+        let mut skipped = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            match pattern::match_pattern(&resource, p) {
+                Ok(()) => return (Outcome::Pass, format!("validation rule '{name}' anyPattern[{i}] passed.")),
+                Err(m) if m.is_skip() => skipped.push(format!("rule {name}[{i}] skipped: {}", m.message)),
+                Err(m) if m.path.is_empty() => failed.push(format!("rule {name}[{i}] failed: {}", m.message)),
+                Err(m) => failed.push(format!("rule {name}[{i}] failed at path {}", m.path)),
+            }
+        }
+        if skipped.len() == patterns.len() {
+            return (Outcome::Skip, format!("[{}]", skipped.join(" ")));
+        }
+        let errs = failed.join(" ");
+        let msg = if message.is_empty() {
+            format!("validation error: {errs}")
+        } else if message.ends_with('.') {
+            format!("validation error: {message} {errs}")
+        } else {
+            format!("validation error: {message}. {errs}")
+        };
+        return (Outcome::Fail, msg);
+    }
+    if let Some(deny) = v.get("deny") {
+        return match conditions::evaluate(&deny["conditions"], ctx) {
+            Ok(true) => (
+                Outcome::Fail,
+                if message.is_empty() { format!("validation error: rule {name} failed") } else { message },
+            ),
+            Ok(false) => (Outcome::Pass, format!("validation rule '{name}' passed.")),
+            Err(e) => (Outcome::Error, format!("failed to check deny conditions: {e}")),
+        };
+    }
+    if let Some(fe) = v.get("foreach") {
+        return foreach(rule, fe, ctx, req, depth, supplied);
+    }
+    if let Some(ps) = v.get("podSecurity") {
+        return pod_security(name, ps, req);
+    }
+    (Outcome::Error, format!("rule {name}: validate has no pattern, anyPattern, deny, foreach or podSecurity"))
+}
+
+/// Kyverno's validateForEach: each list's elements validated in turn; the first failure
+/// decides; no element applied at all is a skip.
+fn foreach(
+    rule: &Rule,
+    fe: &Value,
+    ctx: &mut Value,
+    req: &Request,
+    depth: usize,
+    supplied: &Map<String, Value>,
+) -> Verdict {
+    let name = &rule.name;
+    if depth >= MAX_FOREACH_DEPTH {
+        return (Outcome::Error, format!("rule {name}: foreach nested deeper than {MAX_FOREACH_DEPTH}"));
+    }
+    let mut applied = 0usize;
+    for f in fe.as_array().into_iter().flatten() {
+        let list_expr = f["list"].as_str().unwrap_or_default();
+        let list_expr = match variables::substitute_str(list_expr, ctx) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(e) => return (Outcome::Error, format!("failed to substitute variables in foreach list: {e}")),
+        };
+        // A list that cannot be evaluated (a missing field) is passed over, as Kyverno does.
+        let elements = match variables::query(&list_expr, ctx) {
+            Ok(Value::Null) | Err(_) => continue,
+            Ok(Value::Array(a)) => a,
+            Ok(other) => vec![other],
+        };
+        if elements.len() > MAX_FOREACH_ELEMENTS {
+            return (Outcome::Error, format!("rule {name}: foreach list of more than {MAX_FOREACH_ELEMENTS} elements"));
+        }
+        let saved_element = ctx.get("element").cloned();
+        let saved_index = ctx.get("elementIndex").cloned();
+        for (i, el) in elements.into_iter().enumerate() {
+            ctx["element"] = el;
+            ctx["elementIndex"] = json!(i);
+            if let Err(e) = load_context(&f["context"], ctx, name, supplied.clone()) {
+                return (Outcome::Error, e);
+            }
+            match conditions::evaluate(&f["preconditions"], ctx) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => return (Outcome::Error, format!("failed to evaluate foreach preconditions: {e}")),
+            }
+            let (o, m) = validate(rule, f, ctx, req, depth + 1, supplied);
+            match o {
+                Outcome::Skip => continue,
+                Outcome::Pass => applied += 1,
+                Outcome::Error => return (Outcome::Error, format!("failed to process foreach: {m}")),
+                _ => return (o, m),
+            }
+        }
+        restore(ctx, "element", saved_element);
+        restore(ctx, "elementIndex", saved_index);
+    }
+    if applied == 0 {
+        return (Outcome::Skip, "rule skipped".into());
+    }
+    (Outcome::Pass, "rule passed".into())
+}
+
+fn restore(ctx: &mut Value, key: &str, v: Option<Value>) {
+    if let Some(o) = ctx.as_object_mut() {
+        match v {
+            Some(v) => {
+                o.insert(key.into(), v);
+            }
+            None => {
+                o.remove(key);
+            }
+        }
+    }
+}
+
+/// `validate.podSecurity`: the Pod Security Standards checks on the resource's pod, less the
+/// excluded controls (an exclusion with `images` only when every container's image matches).
+fn pod_security(name: &str, ps: &Value, req: &Request) -> Verdict {
+    let lv = match pod_security_spec(ps) {
+        Ok(lv) => lv,
+        Err(e) => return (Outcome::Error, e),
+    };
+    let Some((meta, spec)) = crate::resource::pod_template(req.object) else {
+        return (Outcome::Skip, "podSecurity: the resource has no pod".into());
+    };
+    let all_images: Vec<&str> = ["containers", "initContainers", "ephemeralContainers"]
+        .iter()
+        .flat_map(|f| spec[*f].as_array().into_iter().flatten())
+        .filter_map(|c| c["image"].as_str())
+        .collect();
+    let excludes: Vec<&Value> = ps["exclude"].as_array().into_iter().flatten().collect();
+    let failed: Vec<pss::CheckResult> = pss::evaluate_pod(lv, meta, spec)
+        .into_iter()
+        .filter(|c| !c.allowed)
+        .filter(|c| {
+            !excludes.iter().any(|ex| {
+                if ex["controlName"].as_str() != Some(c.control) {
+                    return false;
+                }
+                match ex["images"].as_array() {
+                    None => true,
+                    Some(imgs) => all_images
+                        .iter()
+                        .all(|img| imgs.iter().filter_map(Value::as_str).any(|p| pattern::wildcard_match(p, img))),
+                }
+            })
+        })
+        .collect();
+    let level = ps["level"].as_str().unwrap_or_default();
+    let version = ps["version"].as_str().unwrap_or("latest");
+    if failed.is_empty() {
+        return (Outcome::Pass, format!("validation rule '{name}' passed."));
+    }
+    let checks: Vec<String> =
+        failed.iter().map(|c| format!("(Forbidden reason: {}, field error list: [{}])", c.reason, c.detail)).collect();
+    (
+        Outcome::Fail,
+        format!("Validation rule '{name}' failed. It violates PodSecurity \"{level}:{version}\": {}", checks.join("")),
+    )
 }

@@ -1,3 +1,4 @@
 //! bulwark-policy's integration tests: one binary, a module per area.
 
+mod kyverno;
 mod yaml;
