@@ -196,8 +196,16 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
                 errors.push(PolicyError::invalid(policy, format!("rule {name}: validate.podSecurity: {e}")));
             }
             for (j, ex) in ps["exclude"].as_array().into_iter().flatten().enumerate() {
+                let control = ex["controlName"].as_str().unwrap_or_default();
+                if control_ids(control).is_empty() {
+                    errors.push(PolicyError::invalid(
+                        policy,
+                        format!("rule {name}: validate.podSecurity.exclude[{j}].controlName {control:?} is not a Pod Security Standards control"),
+                    ));
+                }
                 for k in ex.as_object().into_iter().flatten().map(|(k, _)| k) {
-                    if !matches!(k.as_str(), "controlName" | "images") {
+                    // restrictedField and values are accepted: Kyverno's evaluation does not read them.
+                    if !matches!(k.as_str(), "controlName" | "images" | "restrictedField" | "values") {
                         errors.push(PolicyError::unsupported(
                             policy,
                             rule,
@@ -684,8 +692,45 @@ fn restore(ctx: &mut Value, key: &str, v: Option<Value>) {
     }
 }
 
-/// `validate.podSecurity`: the Pod Security Standards checks on the resource's pod, less the
-/// excluded controls (an exclusion with `images` only when every container's image matches).
+/// Kyverno's PSS control names and the upstream check ids each stands for
+/// (pkg/pss/utils PSS_control_name_to_ids).
+fn control_ids(control: &str) -> &'static [&'static str] {
+    match control {
+        "Capabilities" => &["capabilities_baseline", "capabilities_restricted"],
+        "Seccomp" => &["seccompProfile_baseline", "seccompProfile_restricted"],
+        "Privileged Containers" => &["privileged"],
+        "Host Ports" => &["hostPorts"],
+        "/proc Mount Type" => &["procMount"],
+        "Host Probes / Lifecycle Hooks" => &["hostProbesAndHostLifecycle"],
+        "HostProcess" => &["windowsHostProcess"],
+        "SELinux" => &["seLinuxOptions"],
+        "Host Namespaces" => &["hostNamespaces"],
+        "HostPath Volumes" => &["hostPathVolumes"],
+        "Sysctls" => &["sysctls"],
+        "AppArmor" => &["appArmorProfile"],
+        "Privilege Escalation" => &["allowPrivilegeEscalation"],
+        "Running as Non-root" => &["runAsNonRoot"],
+        "Running as Non-root user" => &["runAsUser"],
+        "Volume Types" => &["restrictedVolumes"],
+        _ => &[],
+    }
+}
+
+/// The failing checks of a pod, one per check id (Kyverno keys them by id).
+fn failing(lv: pss::LevelVersion, meta: &Value, spec: &Value) -> Vec<pss::CheckResult> {
+    let mut out: Vec<pss::CheckResult> = Vec::new();
+    for c in pss::evaluate_pod(lv, meta, spec) {
+        if !c.allowed && !out.iter().any(|o| o.id == c.id) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `validate.podSecurity`, as Kyverno's pss.EvaluatePod: the checks failing on the whole pod,
+/// less those of an excluded control that also fail on the excluded part alone: with
+/// `images`, a pod of only the matching containers (no pod-level fields); without, the pod's
+/// own fields with one bare container.
 fn pod_security(name: &str, ps: &Value, req: &Request) -> Verdict {
     let lv = match pod_security_spec(ps) {
         Ok(lv) => lv,
@@ -694,38 +739,52 @@ fn pod_security(name: &str, ps: &Value, req: &Request) -> Verdict {
     let Some((meta, spec)) = crate::resource::pod_template(req.object) else {
         return (Outcome::Skip, "podSecurity: the resource has no pod".into());
     };
-    let all_images: Vec<&str> = ["containers", "initContainers", "ephemeralContainers"]
-        .iter()
-        .flat_map(|f| spec[*f].as_array().into_iter().flatten())
-        .filter_map(|c| c["image"].as_str())
-        .collect();
-    let excludes: Vec<&Value> = ps["exclude"].as_array().into_iter().flatten().collect();
-    let failed: Vec<pss::CheckResult> = pss::evaluate_pod(lv, meta, spec)
-        .into_iter()
-        .filter(|c| !c.allowed)
-        .filter(|c| {
-            !excludes.iter().any(|ex| {
-                if ex["controlName"].as_str() != Some(c.control) {
-                    return false;
+    let mut remaining = failing(lv, meta, spec);
+    for ex in ps["exclude"].as_array().into_iter().flatten() {
+        let ids = control_ids(ex["controlName"].as_str().unwrap_or_default());
+        let images: Vec<&str> = ex["images"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let (m, s) = if images.is_empty() {
+            let mut s = spec.clone();
+            if let Some(o) = s.as_object_mut() {
+                o.insert("containers".into(), json!([{"name": "fake"}]));
+                o.remove("initContainers");
+                o.remove("ephemeralContainers");
+            }
+            (meta.clone(), s)
+        } else {
+            let mut s = Map::new();
+            for field in ["containers", "initContainers", "ephemeralContainers"] {
+                let matching: Vec<Value> = spec[field]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| {
+                        let image = c["image"].as_str().unwrap_or_default();
+                        images.iter().any(|p| pattern::wildcard_match(p, image))
+                    })
+                    .cloned()
+                    .collect();
+                if !matching.is_empty() {
+                    s.insert(field.into(), Value::Array(matching));
                 }
-                match ex["images"].as_array() {
-                    None => true,
-                    Some(imgs) => all_images
-                        .iter()
-                        .all(|img| imgs.iter().filter_map(Value::as_str).any(|p| pattern::wildcard_match(p, img))),
-                }
-            })
-        })
-        .collect();
-    let level = ps["level"].as_str().unwrap_or_default();
-    let version = ps["version"].as_str().unwrap_or("latest");
-    if failed.is_empty() {
+            }
+            let m = json!({"name": meta["name"], "namespace": meta["namespace"]});
+            (m, Value::Object(s))
+        };
+        for e in failing(lv, &m, &s) {
+            if ids.contains(&e.id) {
+                remaining.retain(|r| r.id != e.id);
+            }
+        }
+    }
+    if remaining.is_empty() {
         return (Outcome::Pass, format!("validation rule '{name}' passed."));
     }
-    let checks: Vec<String> =
-        failed.iter().map(|c| format!("(Forbidden reason: {}, field error list: [{}])", c.reason, c.detail)).collect();
-    (
-        Outcome::Fail,
-        format!("Validation rule '{name}' failed. It violates PodSecurity \"{level}:{version}\": {}", checks.join("")),
-    )
+    let level = ps["level"].as_str().unwrap_or_default();
+    let version = ps["version"].as_str().unwrap_or_default();
+    let checks: String = remaining
+        .iter()
+        .map(|c| format!("({{Allowed:false ForbiddenReason:{} ForbiddenDetail:{}}})\n", c.reason, c.detail))
+        .collect();
+    (Outcome::Fail, format!("Validation rule '{name}' failed. It violates PodSecurity \"{level}:{version}\": {checks}"))
 }

@@ -361,55 +361,58 @@ fn array(r: &[Value], p: &[Value], path: &str, depth: usize, ae: &mut bool) -> R
     }
 }
 
+/// The key of `tag` in a pattern map, plain or anchored (`=(annotations)`).
+fn pattern_key<'a>(tag: &str, m: &'a serde_json::Map<String, Value>) -> Option<&'a String> {
+    m.keys().find(|k| k.as_str() == tag || parse_anchor(k).is_some_and(|(_, inner)| inner == tag))
+}
+
 /// Kyverno's `wildcards.ExpandInMetadata`: wildcard keys under `labels` and `annotations` of a
-/// pattern's `metadata` stand for the resource's keys that they match.
+/// pattern's `metadata` stand for the resource's keys that they match (anchors kept). Kyverno
+/// takes one matching key in Go's map order; every matching key is taken here, so that the
+/// result does not depend on an order.
 fn expand_metadata_wildcards(
     p: &serde_json::Map<String, Value>,
     r: &serde_json::Map<String, Value>,
 ) -> Option<serde_json::Map<String, Value>> {
-    let Some(Value::Object(meta)) = p.get("metadata") else { return None };
-    let rmeta = r.get("metadata").and_then(Value::as_object);
+    let meta_key = pattern_key("metadata", p)?;
+    let Value::Object(meta) = &p[meta_key] else { return None };
+    let rmeta = r.get("metadata").and_then(Value::as_object)?;
     let mut changed = false;
     let mut new_meta = meta.clone();
     for field in ["labels", "annotations"] {
-        let Some(Value::Object(pm)) = meta.get(field) else { continue };
+        let Some(field_key) = pattern_key(field, meta) else { continue };
+        let Value::Object(pm) = &meta[field_key] else { continue };
         if !pm.keys().any(|k| k.contains('*') || k.contains('?')) {
             continue;
         }
-        let rm = rmeta.and_then(|m| m.get(field)).and_then(Value::as_object);
+        let Some(rm) = rmeta.get(field).and_then(Value::as_object) else { continue };
         let mut out = serde_json::Map::new();
         for (k, v) in pm {
-            let (anchor, bare) = match parse_anchor(k) {
-                Some((a, inner)) => (Some((a, k.len() - inner.len() - 1)), inner),
-                None => (None, k.as_str()),
-            };
-            if !(bare.contains('*') || bare.contains('?')) {
+            if !(k.contains('*') || k.contains('?')) {
                 out.insert(k.clone(), v.clone());
                 continue;
             }
-            let mut matched = false;
-            for rk in rm.into_iter().flat_map(|m| m.keys()) {
-                if wildcard_match(bare, rk) {
-                    matched = true;
-                    let key = match anchor {
-                        Some((_, prefix_len)) => format!("{}{rk})", &k[..prefix_len]),
-                        None => rk.clone(),
-                    };
-                    out.insert(key, v.clone());
-                }
-            }
-            if !matched {
+            let (prefix, bare) = match parse_anchor(k) {
+                Some((_, inner)) => (&k[..k.len() - inner.len() - 1], inner),
+                None => ("", k.as_str()),
+            };
+            let matched: Vec<&String> = rm.keys().filter(|rk| wildcard_match(bare, rk)).collect();
+            if matched.is_empty() {
                 out.insert(k.clone(), v.clone());
             }
+            for rk in matched {
+                let key = if prefix.is_empty() { rk.clone() } else { format!("{prefix}{rk})") };
+                out.insert(key, v.clone());
+            }
         }
-        new_meta.insert(field.to_string(), Value::Object(out));
+        new_meta.insert(field_key.clone(), Value::Object(out));
         changed = true;
     }
     if !changed {
         return None;
     }
     let mut np = p.clone();
-    np.insert("metadata".into(), Value::Object(new_meta));
+    np.insert(meta_key.clone(), Value::Object(new_meta));
     Some(np)
 }
 

@@ -35,3 +35,14 @@ fn suites_print() {
         }
     }
 }
+
+#[test]
+fn scratch_extra() {
+    let Some(p) = std::env::var_os("KYVERNO_EXTRA") else { return };
+    for r in testfiles::run(std::path::Path::new(&p)).unwrap() {
+        println!(
+            "{} {} {} {}: expected {} got {} ok={} ({})",
+            r.test, r.policy, r.rule, r.resource, r.expected, r.got, r.ok, r.detail
+        );
+    }
+}
