@@ -2,7 +2,7 @@
 //! with Kyverno's operators (pkg/engine/variables/operator).
 
 use super::pattern::{parse_duration, parse_quantity, wildcard_match};
-use super::variables::substitute_all;
+use super::variables::substitute_all_in_conditions as substitute_all;
 use serde_json::Value;
 
 /// Conditions as written: `{any: [...], all: [...]}` or the old plain list (all of them).
@@ -19,8 +19,9 @@ pub fn evaluate(conditions: &Value, ctx: &Value) -> Result<bool, String> {
             Ok(true)
         }
         Value::Object(o) => {
+            // `any: []` holds nothing (Kyverno checks for a non-nil list).
             if let Some(any) = o.get("any").and_then(Value::as_array) {
-                let mut held = any.is_empty();
+                let mut held = false;
                 for c in any {
                     if condition(c, ctx)? {
                         held = true;

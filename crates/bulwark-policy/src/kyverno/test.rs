@@ -22,7 +22,8 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
     let kind = test["kind"].as_str().unwrap_or_default();
     let api = test["apiVersion"].as_str().unwrap_or_default();
     // The older form has no apiVersion and kind.
-    if !(api.is_empty() && kind.is_empty()) && !(api.starts_with("cli.kyverno.io/") && kind == "Test") {
+    let older_form = api.is_empty() && kind.is_empty();
+    if !(older_form || (api.starts_with("cli.kyverno.io/") && kind == "Test")) {
         return Err(PolicyError::input(&test_name, format!("{api} {kind} is not a Kyverno Test")));
     }
     let strings = |v: &Value| -> Vec<String> {

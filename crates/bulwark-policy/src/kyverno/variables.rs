@@ -80,7 +80,19 @@ pub fn has_variables(s: &str) -> bool {
 /// Substitutes the variables of one string. A string that is exactly one variable becomes the
 /// variable's value (any JSON type); otherwise values are spliced in as text (JSON for
 /// non-strings), as Kyverno's SubstituteAll does. Nested variables are resolved inside out.
+/// A variable that resolves to nothing is an error ("variable X not resolved"), as Kyverno's
+/// NotFoundVariableErr.
 pub fn substitute_str(s: &str, ctx: &Value) -> Result<Value, String> {
+    subst(s, ctx, false)
+}
+
+/// As [`substitute_str`], for preconditions and deny conditions: a variable that resolves to
+/// nothing is an empty string (Kyverno's preconditions variable resolver).
+pub fn substitute_str_in_conditions(s: &str, ctx: &Value) -> Result<Value, String> {
+    subst(s, ctx, true)
+}
+
+fn subst(s: &str, ctx: &Value, empty_for_missing: bool) -> Result<Value, String> {
     let mut current = s.to_string();
     for _ in 0..MAX_VARIABLES {
         let found = spans(&current);
@@ -88,12 +100,16 @@ pub fn substitute_str(s: &str, ctx: &Value) -> Result<Value, String> {
         let inner = current[start + 2..end - 2].trim().to_string();
         // An inner `{{` resolved first (`images.containers."{{element.name}}".tag`).
         if has_variables(&inner) {
-            let resolved = substitute_str(&inner, ctx)?;
+            let resolved = subst(&inner, ctx, empty_for_missing)?;
             let text = as_text(&resolved);
             current = format!("{}{{{{{}}}}}{}", &current[..start], text, &current[end..]);
             continue;
         }
-        let value = resolve(&inner, ctx)?;
+        let value = match resolve(&inner, ctx)? {
+            Value::Null if empty_for_missing => Value::String(String::new()),
+            Value::Null => return Err(format!("variable {inner} not resolved")),
+            v => v,
+        };
         if start == 0 && end == current.len() {
             return Ok(value);
         }
@@ -117,17 +133,31 @@ fn resolve(expr: &str, ctx: &Value) -> Result<Value, String> {
     if expr.is_empty() {
         return Err("empty variable {{ }}".into());
     }
+    // A DELETE has no object: Kyverno reads the old object instead.
+    if ctx["request"]["operation"].as_str() == Some("DELETE") && expr.contains("request.object") {
+        return query(&expr.replace("request.object", "request.oldObject"), ctx)
+            .map_err(|e| format!("failed to resolve {expr}: {e}"));
+    }
     query(expr, ctx).map_err(|e| format!("failed to resolve {expr}: {e}"))
 }
 
 /// Every variable of a JSON value substituted (keys unchanged, as Kyverno).
 pub fn substitute_all(v: &Value, ctx: &Value) -> Result<Value, String> {
+    walk(v, ctx, false)
+}
+
+/// [`substitute_all`] for conditions (unresolved variables are empty strings).
+pub fn substitute_all_in_conditions(v: &Value, ctx: &Value) -> Result<Value, String> {
+    walk(v, ctx, true)
+}
+
+fn walk(v: &Value, ctx: &Value, empty: bool) -> Result<Value, String> {
     Ok(match v {
-        Value::String(s) if has_variables(s) => substitute_str(s, ctx)?,
-        Value::Array(a) => Value::Array(a.iter().map(|x| substitute_all(x, ctx)).collect::<Result<_, _>>()?),
-        Value::Object(o) => Value::Object(
-            o.iter().map(|(k, x)| Ok((k.clone(), substitute_all(x, ctx)?))).collect::<Result<_, String>>()?,
-        ),
+        Value::String(s) if has_variables(s) => subst(s, ctx, empty)?,
+        Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, ctx, empty)).collect::<Result<_, _>>()?),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, x)| Ok((k.clone(), walk(x, ctx, empty)?))).collect::<Result<_, String>>()?)
+        }
         other => other.clone(),
     })
 }
@@ -144,7 +174,7 @@ fn string(s: impl Into<String>) -> Rcvar {
     var(Variable::String(s.into()))
 }
 
-fn str_arg<'a>(args: &'a [Rcvar], i: usize) -> &'a str {
+fn str_arg(args: &[Rcvar], i: usize) -> &str {
     args.get(i).and_then(|a| a.as_string()).map(String::as_str).unwrap_or_default()
 }
 
