@@ -355,7 +355,7 @@ impl ClassicPolicy {
             Err(e) => return (Outcome::Error, format!("failed to evaluate preconditions: {e}")),
         }
         let v = &raw["validate"];
-        let (outcome, message) = validate(rule, v, &mut ctx, req, 0, &self.supplied(rule, req));
+        let (outcome, message) = validate(rule, v, &mut ctx, req, Scope::default(), &self.supplied(rule, req));
         match outcome {
             Outcome::Fail => (rule.violation, message),
             other => (other, message),
@@ -511,15 +511,22 @@ pub fn image_info(image: &str) -> Value {
     json!({"registry": registry, "path": path, "name": name, "tag": tag, "digest": digest, "reference": reference})
 }
 
-/// Kyverno's message for a failed pattern (buildErrorMessage).
-fn pattern_message(rule: &str, message: &str, path: &str, err: &str) -> String {
-    if message.is_empty() {
+/// Kyverno's message for a failed pattern (buildErrorMessage): the rule's message, the rule
+/// and the path; with no path, the error.
+fn pattern_message(rule: &str, validate: &Value, ctx: &Value, path: &str, err: &str) -> String {
+    let Some(raw) = validate["message"].as_str().filter(|m| !m.is_empty()) else {
         if path.is_empty() {
             return format!("validation error: rule {rule} execution error: {err}");
         }
         return format!("validation error: rule {rule} failed at path {path}");
-    }
-    let mut msg = message.to_string();
+    };
+    let mut msg = match variables::substitute_str(raw, ctx) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => {
+            return format!("validation error: variables substitution error in rule {rule} execution error: {err}")
+        }
+    };
     if !msg.ends_with('.') {
         msg.push('.');
     }
@@ -530,66 +537,82 @@ fn pattern_message(rule: &str, message: &str, path: &str, err: &str) -> String {
     }
 }
 
-/// The rule's message with its variables substituted (a message that cannot be substituted
-/// is kept as written).
-fn rule_message(v: &Value, ctx: &Value) -> String {
-    let m = v["message"].as_str().unwrap_or_default();
-    match variables::substitute_str(m, ctx) {
-        Ok(Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => m.to_string(),
+/// Kyverno's getDenyMessage: the rule's message, substituted (empty when it cannot be).
+fn deny_message(rule: &str, validate: &Value, ctx: &Value) -> String {
+    match validate["message"].as_str().filter(|m| !m.is_empty()) {
+        None => format!("validation error: rule {rule} failed"),
+        Some(raw) => match variables::substitute_str(raw, ctx) {
+            Ok(Value::String(s)) => s,
+            Ok(_) => "the produced message didn't resolve to a string, check your policy definition.".into(),
+            Err(_) => String::new(),
+        },
     }
 }
 
-/// The validation of a rule, or of one `foreach` element (`v` holds pattern, anyPattern,
-/// deny, foreach or podSecurity). `Fail` here is a violation; the caller maps it to the
-/// rule's failure action.
+/// The validation of a rule, or of one `foreach` element (`v` holds deny, pattern,
+/// anyPattern, foreach or podSecurity), in Kyverno's validator order. `Fail` here is a
+/// violation; the caller maps it to the rule's failure action. `element` is the foreach
+/// element that patterns check (element scope), else the resource.
 fn validate(
     rule: &Rule,
     v: &Value,
     ctx: &mut Value,
     req: &Request,
-    depth: usize,
+    scope: Scope,
     supplied: &Map<String, Value>,
 ) -> Verdict {
-    let message = rule_message(&rule.raw["validate"], ctx);
+    let rule_validate = &rule.raw["validate"];
     let name = &rule.name;
+    if let Some(deny) = v.get("deny") {
+        return match conditions::evaluate(&deny["conditions"], ctx) {
+            Ok(true) => (Outcome::Fail, deny_message(name, rule_validate, ctx)),
+            Ok(false) => (Outcome::Pass, format!("validation rule '{name}' passed.")),
+            Err(e) => (Outcome::Error, format!("failed to check deny conditions: {e}")),
+        };
+    }
+    let target = match &scope.element {
+        Some(e) => e.clone(),
+        None => req.object.clone(),
+    };
     if let Some(p) = v.get("pattern") {
         let p = match variables::substitute_all(p, ctx) {
             Ok(p) => p,
-            Err(e) => return (Outcome::Error, format!("variable substitution failed for rule {name}: {e}")),
+            Err(e) => return (Outcome::Error, format!("variable substitution failed: {e}")),
         };
-        let resource = if depth == 0 { req.object } else { &ctx["element"] };
-        let resource = resource.clone();
-        return match pattern::match_pattern(&resource, &p) {
+        return match pattern::match_pattern(&target, &p) {
             Ok(()) => (Outcome::Pass, format!("validation rule '{name}' passed.")),
             Err(m) if m.is_skip() => (Outcome::Skip, m.message),
-            Err(m) => (Outcome::Fail, pattern_message(name, &message, &m.path, &m.message)),
+            Err(m) if m.path.is_empty() => (Outcome::Error, pattern_message(name, rule_validate, ctx, "", &m.message)),
+            Err(m) => (Outcome::Fail, pattern_message(name, rule_validate, ctx, &m.path, &m.message)),
         };
     }
     if let Some(list) = v.get("anyPattern") {
         let list = match variables::substitute_all(list, ctx) {
             Ok(l) => l,
-            Err(e) => return (Outcome::Error, format!("variable substitution failed for rule {name}: {e}")),
+            Err(e) => return (Outcome::Error, format!("variable substitution failed: {e}")),
         };
         let Some(patterns) = list.as_array() else {
-            return (Outcome::Error, format!("rule {name}: anyPattern is not a list"));
+            return (Outcome::Error, "failed to deserialize anyPattern, expected type array".into());
         };
-        let resource = if depth == 0 { req.object.clone() } else { ctx["element"].clone() };
         let mut failed = Vec::new();
         let mut skipped = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
-            match pattern::match_pattern(&resource, p) {
+            match pattern::match_pattern(&target, p) {
                 Ok(()) => return (Outcome::Pass, format!("validation rule '{name}' anyPattern[{i}] passed.")),
                 Err(m) if m.is_skip() => skipped.push(format!("rule {name}[{i}] skipped: {}", m.message)),
                 Err(m) if m.path.is_empty() => failed.push(format!("rule {name}[{i}] failed: {}", m.message)),
                 Err(m) => failed.push(format!("rule {name}[{i}] failed at path {}", m.path)),
             }
         }
-        if skipped.len() == patterns.len() {
-            return (Outcome::Skip, format!("[{}]", skipped.join(" ")));
+        if !skipped.is_empty() && failed.is_empty() {
+            return (Outcome::Skip, skipped.join(" "));
+        }
+        if failed.is_empty() {
+            // An empty anyPattern: Kyverno passes with the rule's message.
+            return (Outcome::Pass, rule_validate["message"].as_str().unwrap_or_default().to_string());
         }
         let errs = failed.join(" ");
+        let message = rule_validate["message"].as_str().unwrap_or_default();
         let msg = if message.is_empty() {
             format!("validation error: {errs}")
         } else if message.ends_with('.') {
@@ -599,23 +622,21 @@ fn validate(
         };
         return (Outcome::Fail, msg);
     }
-    if let Some(deny) = v.get("deny") {
-        return match conditions::evaluate(&deny["conditions"], ctx) {
-            Ok(true) => (
-                Outcome::Fail,
-                if message.is_empty() { format!("validation error: rule {name} failed") } else { message },
-            ),
-            Ok(false) => (Outcome::Pass, format!("validation rule '{name}' passed.")),
-            Err(e) => (Outcome::Error, format!("failed to check deny conditions: {e}")),
-        };
-    }
     if let Some(fe) = v.get("foreach") {
-        return foreach(rule, fe, ctx, req, depth, supplied);
+        return foreach(rule, fe, ctx, req, scope.nesting, supplied);
     }
     if let Some(ps) = v.get("podSecurity") {
         return pod_security(name, ps, req);
     }
     (Outcome::Error, format!("rule {name}: validate has no pattern, anyPattern, deny, foreach or podSecurity"))
+}
+
+/// Where a validation runs: the foreach nesting, and the element patterns check (None: the
+/// resource).
+#[derive(Clone, Default)]
+struct Scope {
+    nesting: usize,
+    element: Option<Value>,
 }
 
 /// Kyverno's validateForEach: each list's elements validated in turn; the first failure
@@ -625,11 +646,11 @@ fn foreach(
     fe: &Value,
     ctx: &mut Value,
     req: &Request,
-    depth: usize,
+    nesting: usize,
     supplied: &Map<String, Value>,
 ) -> Verdict {
     let name = &rule.name;
-    if depth >= MAX_FOREACH_DEPTH {
+    if nesting >= MAX_FOREACH_DEPTH {
         return (Outcome::Error, format!("rule {name}: foreach nested deeper than {MAX_FOREACH_DEPTH}"));
     }
     let mut applied = 0usize;
@@ -638,7 +659,7 @@ fn foreach(
         let list_expr = match variables::substitute_str(list_expr, ctx) {
             Ok(Value::String(s)) => s,
             Ok(other) => other.to_string(),
-            Err(e) => return (Outcome::Error, format!("failed to substitute variables in foreach list: {e}")),
+            Err(_) => continue,
         };
         // A list that cannot be evaluated (a missing field) is passed over, as Kyverno does.
         let elements = match variables::query(&list_expr, ctx) {
@@ -649,29 +670,54 @@ fn foreach(
         if elements.len() > MAX_FOREACH_ELEMENTS {
             return (Outcome::Error, format!("rule {name}: foreach list of more than {MAX_FOREACH_ELEMENTS} elements"));
         }
-        let saved_element = ctx.get("element").cloned();
-        let saved_index = ctx.get("elementIndex").cloned();
+        // Each element is validated in a copy of the variables (Kyverno's checkpoint/restore).
+        let base = ctx.clone();
+        let last = elements.len().saturating_sub(1);
+        let explicit_scope = f["elementScope"].as_bool();
         for (i, el) in elements.into_iter().enumerate() {
-            ctx["element"] = el;
-            ctx["elementIndex"] = json!(i);
-            if let Err(e) = load_context(&f["context"], ctx, name, supplied.clone()) {
-                return (Outcome::Error, e);
+            if el.is_null() {
+                continue;
             }
-            match conditions::evaluate(&f["preconditions"], ctx) {
+            let scoped = match explicit_scope {
+                Some(true) if !el.is_object() => {
+                    return (
+                        Outcome::Error,
+                        format!("failed to process foreach: cannot use elementScope=true foreach rules for elements that are not maps, expected type=map got type={}", json_type(&el)),
+                    );
+                }
+                Some(s) => s,
+                None => el.is_object(),
+            };
+            let mut ectx = base.clone();
+            ectx["element"] = el.clone();
+            ectx[format!("element{nesting}")] = el.clone();
+            ectx["elementIndex"] = json!(i);
+            ectx[format!("elementIndex{nesting}")] = json!(i);
+            if let Err(e) = load_context(&f["context"], &mut ectx, name, supplied.clone()) {
+                if i < last {
+                    continue;
+                }
+                return (Outcome::Error, format!("validation failure: failed to load context: {e}"));
+            }
+            match conditions::evaluate(&f["preconditions"], &ectx) {
                 Ok(true) => {}
                 Ok(false) => continue,
-                Err(e) => return (Outcome::Error, format!("failed to evaluate foreach preconditions: {e}")),
+                Err(e) => {
+                    if i < last {
+                        continue;
+                    }
+                    return (Outcome::Error, format!("validation failure: failed to evaluate preconditions: {e}"));
+                }
             }
-            let (o, m) = validate(rule, f, ctx, req, depth + 1, supplied);
+            let scope = Scope { nesting: nesting + 1, element: scoped.then(|| el.clone()) };
+            let (o, m) = validate(rule, f, &mut ectx, req, scope, supplied);
             match o {
                 Outcome::Skip => continue,
                 Outcome::Pass => applied += 1,
-                Outcome::Error => return (Outcome::Error, format!("failed to process foreach: {m}")),
-                _ => return (o, m),
+                Outcome::Error if i < last => continue,
+                _ => return (o, format!("validation failure: {m}")),
             }
         }
-        restore(ctx, "element", saved_element);
-        restore(ctx, "elementIndex", saved_index);
     }
     if applied == 0 {
         return (Outcome::Skip, "rule skipped".into());
@@ -679,16 +725,14 @@ fn foreach(
     (Outcome::Pass, "rule passed".into())
 }
 
-fn restore(ctx: &mut Value, key: &str, v: Option<Value>) {
-    if let Some(o) = ctx.as_object_mut() {
-        match v {
-            Some(v) => {
-                o.insert(key.into(), v);
-            }
-            None => {
-                o.remove(key);
-            }
-        }
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "<nil>",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "float64",
+        Value::String(_) => "string",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[string]interface {}",
     }
 }
 

@@ -65,15 +65,21 @@ const MAX_DEPTH: usize = 200;
 /// `Ok` it holds; `Err(m)` with `m.is_skip()` the rule does not apply; else it fails at
 /// `m.path` (empty when a missing anchor key is to blame).
 pub fn match_pattern(resource: &Value, pattern: &Value) -> Result<(), Mismatch> {
-    let mut anchor_error = false;
-    match element(resource, pattern, "/", 0, &mut anchor_error) {
+    let mut anchors = AnchorMap::new();
+    match element(resource, pattern, "/", 0, &mut anchors) {
         Ok(()) => Ok(()),
         Err(m) if m.is_skip() => Err(Mismatch { path: String::new(), ..m }),
         Err(m) if m.kind == MismatchKind::Negation => Err(m),
-        Err(m) if anchor_error => Err(Mismatch { path: String::new(), ..m }),
+        // An anchor of the pattern that the resource never had: Kyverno reports no path
+        // (and the rule is then an error, not a failure).
+        Err(m) if anchors.values().any(|found| !found) => Err(Mismatch { path: String::new(), ..m }),
         Err(m) => Err(m),
     }
 }
+
+/// Kyverno's AnchorMap: for each condition, existence and negation key, whether the resource
+/// had it anywhere.
+type AnchorMap = std::collections::HashMap<String, bool>;
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -100,7 +106,7 @@ pub fn go_fmt(v: &Value) -> String {
     }
 }
 
-fn element(resource: &Value, pattern: &Value, path: &str, depth: usize, ae: &mut bool) -> Result<(), Mismatch> {
+fn element(resource: &Value, pattern: &Value, path: &str, depth: usize, ae: &mut AnchorMap) -> Result<(), Mismatch> {
     if depth > MAX_DEPTH {
         return Err(Mismatch::plain(path, format!("pattern nested deeper than {MAX_DEPTH} levels")));
     }
@@ -116,12 +122,13 @@ fn element(resource: &Value, pattern: &Value, path: &str, depth: usize, ae: &mut
                     ),
                 ));
             };
-            // An anchor key absent from the resource is remembered (the failure path is then
-            // not reported, as Kyverno's AnchorMap does).
+            // Kyverno's AnchorMap.CheckAnchorInResource: whether each condition, existence and
+            // negation key of the pattern was ever found in the resource.
             for k in p.keys() {
                 if let Some((a, key)) = parse_anchor(k) {
-                    if matches!(a, Anchor::Condition | Anchor::Existence) && !r.contains_key(key) {
-                        *ae = true;
+                    if matches!(a, Anchor::Condition | Anchor::Existence | Anchor::Negation) {
+                        let found = ae.entry(k.clone()).or_insert(false);
+                        *found = *found || r.contains_key(key);
                     }
                 }
             }
@@ -164,7 +171,7 @@ fn map(
     p: &serde_json::Map<String, Value>,
     path: &str,
     depth: usize,
-    ae: &mut bool,
+    ae: &mut AnchorMap,
 ) -> Result<(), Mismatch> {
     let expanded = expand_metadata_wildcards(p, r);
     let p = expanded.as_ref().unwrap_or(p);
@@ -187,8 +194,18 @@ fn map(
     for (a, key, v) in anchors {
         handle(Some(a), key, v, r, path, depth, ae)?;
     }
-    plain.sort_by_key(|(k, v)| (!has_nested_anchor(v), *k));
+    // Kyverno's getSortedNestedAnchorResource: keys in order, those with anchors inside (and
+    // global anchors) pushed to the front.
+    plain.sort_by_key(|(k, _)| *k);
+    let mut ordered = std::collections::VecDeque::with_capacity(plain.len());
     for (k, v) in plain {
+        if matches!(parse_anchor(k), Some((Anchor::Global, _))) || has_nested_anchor(v) {
+            ordered.push_front((k, v));
+        } else {
+            ordered.push_back((k, v));
+        }
+    }
+    for (k, v) in ordered {
         match parse_anchor(k) {
             Some((a @ Anchor::Global, key)) => handle(Some(a), key, v, r, path, depth, ae)?,
             Some((Anchor::AddIfNotPresent, _)) => {
@@ -216,7 +233,7 @@ fn handle(
     r: &serde_json::Map<String, Value>,
     path: &str,
     depth: usize,
-    ae: &mut bool,
+    ae: &mut AnchorMap,
 ) -> Result<(), Mismatch> {
     let current = format!("{path}{key}/");
     let value = r.get(key);
@@ -292,10 +309,10 @@ fn handle(
                         ),
                     ));
                 }
-                let found = items.iter().enumerate().any(|(i, item)| {
-                    let mut scratch = false;
-                    element(item, p, &format!("{current}{i}/"), depth + 1, &mut scratch).is_ok()
-                });
+                let found = items
+                    .iter()
+                    .enumerate()
+                    .any(|(i, item)| element(item, p, &format!("{current}{i}/"), depth + 1, ae).is_ok());
                 if !found {
                     return Err(Mismatch::plain(
                         &current,
@@ -311,7 +328,7 @@ fn handle(
     }
 }
 
-fn array(r: &[Value], p: &[Value], path: &str, depth: usize, ae: &mut bool) -> Result<(), Mismatch> {
+fn array(r: &[Value], p: &[Value], path: &str, depth: usize, ae: &mut AnchorMap) -> Result<(), Mismatch> {
     let Some(first) = p.first() else {
         return Err(Mismatch::plain(path, "pattern Array empty".into()));
     };
