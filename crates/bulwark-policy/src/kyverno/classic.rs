@@ -355,7 +355,24 @@ impl ClassicPolicy {
             Err(e) => return (Outcome::Error, format!("failed to evaluate preconditions: {e}")),
         }
         let v = &raw["validate"];
-        let (outcome, message) = validate(rule, v, &mut ctx, req, Scope::default(), &self.supplied(rule, req));
+        let supplied = self.supplied(rule, req);
+        let (outcome, message) = validate(rule, v, &mut ctx, req, Scope::default(), &supplied);
+        // An UPDATE whose old object had the same pattern result is not reported again
+        // (Kyverno's validateOldObject): a violation that was already there is skipped.
+        if req.operation == crate::dialect::Operation::Update
+            && v.get("deny").is_none()
+            && (v.get("pattern").is_some() || v.get("anyPattern").is_some())
+        {
+            if let Some(old) = req.old_object {
+                let old_req = Request { object: old, ..req.clone() };
+                let mut old_ctx = ctx.clone();
+                old_ctx["request"]["object"] = old.clone();
+                let (old_outcome, old_message) = validate(rule, v, &mut old_ctx, &old_req, Scope::default(), &supplied);
+                if old_outcome == outcome && old_message == message && outcome != Outcome::Pass {
+                    return (Outcome::Skip, "skipping modified resource as validation results have not changed".into());
+                }
+            }
+        }
         match outcome {
             Outcome::Fail => (rule.violation, message),
             other => (other, message),

@@ -26,6 +26,12 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
     if !(older_form || (api.starts_with("cli.kyverno.io/") && kind == "Test")) {
         return Err(PolicyError::input(&test_name, format!("{api} {kind} is not a Kyverno Test")));
     }
+    // Newer forms of assertion that are not implemented must not vanish silently.
+    for field in ["checks"] {
+        if test.get(field).is_some() {
+            return Err(PolicyError::unsupported(format!("{test_name}: Kyverno Test"), None, field));
+        }
+    }
     let strings = |v: &Value| -> Vec<String> {
         v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
     };
@@ -82,6 +88,10 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
         let rule = entry["rule"].as_str().unwrap_or_default();
         let kind = entry["kind"].as_str().unwrap_or_default();
         let expected = entry["result"].as_str().or_else(|| entry["status"].as_str()).unwrap_or_default().to_lowercase();
+        // Assertions on mutated or generated output compare resources we do not produce.
+        let output_assertion = ["patchedResource", "patchedResources", "generatedResource", "cloneSourceResource"]
+            .into_iter()
+            .find(|k| entry.get(*k).is_some());
         let mut names = strings(&entry["resources"]);
         if let Some(r) = entry["resource"].as_str() {
             names.push(r.to_string());
@@ -100,6 +110,12 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
             if let Some(why) = broken.get(policy_short) {
                 record.got = "error".into();
                 record.detail = why.clone();
+                records.push(record);
+                continue;
+            }
+            if let Some(field) = output_assertion {
+                record.got = "error".into();
+                record.detail = format!("`results[].{field}` is not supported (mutate and generate output)");
                 records.push(record);
                 continue;
             }

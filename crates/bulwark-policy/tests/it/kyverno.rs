@@ -263,3 +263,124 @@ fn condition_operators_as_kyverno_operator_tests() {
     );
     assert!(condition("Bogus", &json!(1), &json!(1)).is_err());
 }
+
+fn compile(yaml: &str) -> Result<Vec<Box<dyn bulwark_policy::Policy>>, Vec<bulwark_policy::PolicyError>> {
+    let docs: Vec<bulwark_policy::Document> = bulwark_policy::yaml::documents("p.yaml", yaml)
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| bulwark_policy::Document { file: "p.yaml".into(), index: i + 1, value })
+        .collect();
+    bulwark_policy::dialect::compile(&docs)
+}
+
+fn results(policy: &dyn bulwark_policy::Policy, object: &Value) -> Vec<(String, String)> {
+    let req = bulwark_policy::Request { file: "r.yaml", object, ..Default::default() };
+    policy.evaluate(&req).into_iter().map(|r| (r.rule, r.result.as_str().to_string())).collect()
+}
+
+const REQUIRE_TAG: &str = r#"
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: tags}
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: a-rule-with-a-rather-long-name-that-goes-past-sixty-three-chars
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: "tag {{ request.object.spec.containers[0].name }}"
+      pattern: {spec: {containers: [{image: "*:*"}]}}
+"#;
+
+#[test]
+fn pod_rules_are_generated_for_controllers_with_kyvernos_names() {
+    let policies = compile(REQUIRE_TAG).unwrap();
+    let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+    let got = results(policies[0].as_ref(), &deploy);
+    let names: Vec<&str> = got.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "a-rule-with-a-rather-long-name-that-goes-past-sixty-three-chars",
+            "autogen-a-rule-with-a-rather-long-name-that-goes-past-sixty-thr",
+            "autogen-cronjob-a-rule-with-a-rather-long-name-that-goes-past-s",
+        ]
+    );
+    let outcomes: Vec<&str> = got.iter().map(|(_, o)| o.as_str()).collect();
+    assert_eq!(outcomes, ["skip", "fail", "skip"]);
+    let req = bulwark_policy::Request { file: "r.yaml", object: &deploy, ..Default::default() };
+    let fail = policies[0].evaluate(&req).into_iter().find(|r| r.result.as_str() == "fail").unwrap();
+    assert_eq!(
+        fail.message,
+        "validation error: tag c. rule autogen-a-rule-with-a-rather-long-name-that-goes-past-sixty-thr failed at path /spec/template/spec/containers/0/image/"
+    );
+    // References to the pod are shifted into the template (Kyverno's updateFields), the
+    // message's too.
+    // `none` turns generation off.
+    let none = REQUIRE_TAG.replace(
+        "metadata: {name: tags}",
+        "metadata: {name: tags, annotations: {pod-policies.kyverno.io/autogen-controllers: none}}",
+    );
+    assert_eq!(results(compile(&none).unwrap()[0].as_ref(), &deploy).len(), 1);
+}
+
+#[test]
+fn unsupported_fields_are_errors_naming_policy_rule_and_field() {
+    let mutate = r#"
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: m}
+spec:
+  rules:
+  - name: add
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    mutate: {patchStrategicMerge: {metadata: {labels: {a: b}}}}
+  - name: cel
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate: {cel: {expressions: [{expression: "true"}]}}
+"#;
+    let errs: Vec<String> = compile(mutate).err().unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errs,
+        [
+            "kyverno.io/v1 ClusterPolicy m: rule add: `mutate.patchStrategicMerge` is not supported",
+            "kyverno.io/v1 ClusterPolicy m: rule cel: `validate.cel` is not supported (Kyverno's CEL engine is not wired into classic policies yet)",
+        ]
+    );
+    // A registry lookup with no test value is an error at evaluation, never a pass.
+    let registry = r#"
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: r}
+spec:
+  rules:
+  - name: size
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    context: [{name: size, imageRegistry: {reference: "{{ request.object.spec.containers[0].image }}"}}]
+    validate: {deny: {conditions: {all: [{key: "{{ size }}", operator: GreaterThan, value: 1}]}}}
+"#;
+    let p = compile(registry).unwrap();
+    let pod = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
+    assert_eq!(results(p[0].as_ref(), &pod)[0], ("size".to_string(), "error".to_string()));
+}
+
+#[test]
+fn audit_is_warn_and_a_namespaced_policy_sees_its_namespace_only() {
+    let policy = r#"
+apiVersion: kyverno.io/v1
+kind: Policy
+metadata: {name: labels, namespace: team}
+spec:
+  rules:
+  - name: need-label
+    match: {any: [{resources: {kinds: [ConfigMap], names: ["cfg-*"]}}]}
+    validate: {pattern: {metadata: {labels: {app: "?*"}}}}
+"#;
+    let p = compile(policy).unwrap();
+    let cm = |ns: &str, name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}});
+    assert_eq!(results(p[0].as_ref(), &cm("team", "cfg-1")), [("need-label".to_string(), "warn".to_string())]);
+    assert_eq!(results(p[0].as_ref(), &cm("other", "cfg-1")), [("need-label".to_string(), "skip".to_string())]);
+    assert_eq!(results(p[0].as_ref(), &cm("team", "x")), [("need-label".to_string(), "skip".to_string())]);
+}
