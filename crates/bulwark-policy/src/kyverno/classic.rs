@@ -5,6 +5,7 @@
 //! `{"kyverno": {"values": {..}, "policies": {"<policy>": {"values": {..}, "rules": {"<rule>": {..}}}}}}`
 //! (`values` are variables for every rule; a key with dots, `a.b`, is the nested path).
 
+use super::variables::Vars;
 use super::{autogen, conditions, matching, pattern, variables};
 use crate::dialect::{Policy, Request};
 use crate::error::PolicyError;
@@ -13,7 +14,7 @@ use crate::pss;
 use crate::resource::Document;
 use serde_json::{json, Map, Value};
 
-/// The most elements a `foreach` list may have, and the deepest nesting of `foreach`.
+/// The most elements a rule's `foreach` lists may have in all, and the deepest nesting.
 const MAX_FOREACH_ELEMENTS: usize = 10_000;
 const MAX_FOREACH_DEPTH: usize = 8;
 
@@ -366,7 +367,7 @@ impl ClassicPolicy {
             if let Some(old) = req.old_object {
                 let old_req = Request { object: old, ..req.clone() };
                 let mut old_ctx = ctx.clone();
-                old_ctx["request"]["object"] = old.clone();
+                old_ctx.set_path("request.object", old.clone());
                 let (old_outcome, old_message) = validate(rule, v, &mut old_ctx, &old_req, Scope::default(), &supplied);
                 if old_outcome == outcome && old_message == message && outcome != Outcome::Pass {
                     return (Outcome::Skip, "skipping modified resource as validation results have not changed".into());
@@ -394,7 +395,7 @@ impl ClassicPolicy {
     }
 
     /// The JSON that variables read: `request`, `images`, then test values.
-    fn context(&self, rule: &Rule, req: &Request) -> Result<Value, String> {
+    fn context(&self, rule: &Rule, req: &Request) -> Result<Vars, String> {
         let object = req.object.clone();
         let mut request = json!({
             "object": object,
@@ -413,7 +414,7 @@ impl ClassicPolicy {
         for (k, v) in self.supplied(rule, req) {
             set_path(&mut ctx, &k, v);
         }
-        Ok(ctx)
+        Ok(Vars::new(ctx))
     }
 }
 
@@ -441,11 +442,11 @@ fn set_path(root: &mut Value, path: &str, v: Value) {
 
 /// Loads `context` entries into the variables: `variable` entries are computed; the entries
 /// that need a cluster or a registry come from test values, else are an error.
-fn load_context(entries: &Value, ctx: &mut Value, rule: &str, supplied: Map<String, Value>) -> Result<(), String> {
+fn load_context(entries: &Value, ctx: &mut Vars, rule: &str, supplied: Map<String, Value>) -> Result<(), String> {
     for entry in entries.as_array().into_iter().flatten() {
         let name = entry["name"].as_str().unwrap_or_default();
         if let Some(v) = supplied.get(name) {
-            set_path(ctx, name, v.clone());
+            ctx.set_path(name, v.clone());
             continue;
         }
         if let Some(var) = entry.get("variable") {
@@ -459,8 +460,12 @@ fn load_context(entries: &Value, ctx: &mut Value, rule: &str, supplied: Map<Stri
                         Value::String(s) => s,
                         other => other.to_string(),
                     };
-                    let data = if var.get("value").is_some() { value } else { ctx.clone() };
-                    variables::query(&jp, &data).map_err(|e| format!("context {name}: {e}"))?
+                    let result = if var.get("value").is_some() {
+                        variables::query_value(&jp, &value)
+                    } else {
+                        variables::query(&jp, ctx)
+                    };
+                    result.map_err(|e| format!("context {name}: {e}"))?
                 }
                 None => value,
             };
@@ -472,7 +477,7 @@ fn load_context(entries: &Value, ctx: &mut Value, rule: &str, supplied: Map<Stri
             } else {
                 value
             };
-            set_path(ctx, name, value);
+            ctx.set_path(name, value);
             continue;
         }
         let kind = entry.as_object().and_then(|o| o.keys().find(|k| k.as_str() != "name")).cloned().unwrap_or_default();
@@ -530,7 +535,7 @@ pub fn image_info(image: &str) -> Value {
 
 /// Kyverno's message for a failed pattern (buildErrorMessage): the rule's message, the rule
 /// and the path; with no path, the error.
-fn pattern_message(rule: &str, validate: &Value, ctx: &Value, path: &str, err: &str) -> String {
+fn pattern_message(rule: &str, validate: &Value, ctx: &Vars, path: &str, err: &str) -> String {
     let Some(raw) = validate["message"].as_str().filter(|m| !m.is_empty()) else {
         if path.is_empty() {
             return format!("validation error: rule {rule} execution error: {err}");
@@ -555,7 +560,7 @@ fn pattern_message(rule: &str, validate: &Value, ctx: &Value, path: &str, err: &
 }
 
 /// Kyverno's getDenyMessage: the rule's message, substituted (empty when it cannot be).
-fn deny_message(rule: &str, validate: &Value, ctx: &Value) -> String {
+fn deny_message(rule: &str, validate: &Value, ctx: &Vars) -> String {
     match validate["message"].as_str().filter(|m| !m.is_empty()) {
         None => format!("validation error: rule {rule} failed"),
         Some(raw) => match variables::substitute_str(raw, ctx) {
@@ -573,7 +578,7 @@ fn deny_message(rule: &str, validate: &Value, ctx: &Value) -> String {
 fn validate(
     rule: &Rule,
     v: &Value,
-    ctx: &mut Value,
+    ctx: &mut Vars,
     req: &Request,
     scope: Scope,
     supplied: &Map<String, Value>,
@@ -640,7 +645,7 @@ fn validate(
         return (Outcome::Fail, msg);
     }
     if let Some(fe) = v.get("foreach") {
-        return foreach(rule, fe, ctx, req, scope.nesting, supplied);
+        return foreach(rule, fe, ctx, req, &scope, supplied);
     }
     if let Some(ps) = v.get("podSecurity") {
         return pod_security(name, ps, req);
@@ -654,6 +659,8 @@ fn validate(
 struct Scope {
     nesting: usize,
     element: Option<Value>,
+    /// Elements validated so far in this rule, all nestings together (nested lists multiply).
+    spent: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
 /// Kyverno's validateForEach: each list's elements validated in turn; the first failure
@@ -661,12 +668,13 @@ struct Scope {
 fn foreach(
     rule: &Rule,
     fe: &Value,
-    ctx: &mut Value,
+    ctx: &mut Vars,
     req: &Request,
-    nesting: usize,
+    scope: &Scope,
     supplied: &Map<String, Value>,
 ) -> Verdict {
     let name = &rule.name;
+    let nesting = scope.nesting;
     if nesting >= MAX_FOREACH_DEPTH {
         return (Outcome::Error, format!("rule {name}: foreach nested deeper than {MAX_FOREACH_DEPTH}"));
     }
@@ -687,13 +695,39 @@ fn foreach(
         if elements.len() > MAX_FOREACH_ELEMENTS {
             return (Outcome::Error, format!("rule {name}: foreach list of more than {MAX_FOREACH_ELEMENTS} elements"));
         }
-        // Each element is validated in a copy of the variables (Kyverno's checkpoint/restore).
-        let base = ctx.clone();
+        // Each element starts from the same variables (Kyverno's checkpoint/restore): the keys
+        // an element sets are put back afterwards, rather than copying every variable (the
+        // object included) for each element.
+        let touched: Vec<String> = [
+            "element".to_string(),
+            "elementIndex".to_string(),
+            format!("element{nesting}"),
+            format!("elementIndex{nesting}"),
+        ]
+        .into_iter()
+        .chain(
+            f["context"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["name"].as_str())
+                .map(|n| n.split('.').next().unwrap_or(n).to_string()),
+        )
+        .collect();
+        let saved: Vec<(String, Option<Value>)> =
+            touched.iter().map(|k| (k.clone(), ctx.value().get(k).cloned())).collect();
         let last = elements.len().saturating_sub(1);
         let explicit_scope = f["elementScope"].as_bool();
         for (i, el) in elements.into_iter().enumerate() {
             if el.is_null() {
                 continue;
+            }
+            scope.spent.set(scope.spent.get() + 1);
+            if scope.spent.get() > MAX_FOREACH_ELEMENTS {
+                return (
+                    Outcome::Error,
+                    format!("rule {name}: foreach over more than {MAX_FOREACH_ELEMENTS} elements in all"),
+                );
             }
             let scoped = match explicit_scope {
                 Some(true) if !el.is_object() => {
@@ -705,18 +739,21 @@ fn foreach(
                 Some(s) => s,
                 None => el.is_object(),
             };
-            let mut ectx = base.clone();
-            ectx["element"] = el.clone();
-            ectx[format!("element{nesting}")] = el.clone();
-            ectx["elementIndex"] = json!(i);
-            ectx[format!("elementIndex{nesting}")] = json!(i);
-            if let Err(e) = load_context(&f["context"], &mut ectx, name, supplied.clone()) {
+            for (k, v) in &saved {
+                ctx.set(k, v.clone());
+            }
+            let ectx = &mut *ctx;
+            ectx.set("element", Some(el.clone()));
+            ectx.set(&format!("element{nesting}"), Some(el.clone()));
+            ectx.set("elementIndex", Some(json!(i)));
+            ectx.set(&format!("elementIndex{nesting}"), Some(json!(i)));
+            if let Err(e) = load_context(&f["context"], ectx, name, supplied.clone()) {
                 if i < last {
                     continue;
                 }
                 return (Outcome::Error, format!("validation failure: failed to load context: {e}"));
             }
-            match conditions::evaluate(&f["preconditions"], &ectx) {
+            match conditions::evaluate(&f["preconditions"], ectx) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -726,14 +763,17 @@ fn foreach(
                     return (Outcome::Error, format!("validation failure: failed to evaluate preconditions: {e}"));
                 }
             }
-            let scope = Scope { nesting: nesting + 1, element: scoped.then(|| el.clone()) };
-            let (o, m) = validate(rule, f, &mut ectx, req, scope, supplied);
+            let inner = Scope { nesting: nesting + 1, element: scoped.then(|| el.clone()), spent: scope.spent.clone() };
+            let (o, m) = validate(rule, f, ectx, req, inner, supplied);
             match o {
                 Outcome::Skip => continue,
                 Outcome::Pass => applied += 1,
                 Outcome::Error if i < last => continue,
                 _ => return (o, format!("validation failure: {m}")),
             }
+        }
+        for (k, v) in saved {
+            ctx.set(&k, v);
         }
     }
     if applied == 0 {

@@ -2,12 +2,12 @@
 //! with Kyverno's operators (pkg/engine/variables/operator).
 
 use super::pattern::{parse_duration, parse_quantity, wildcard_match};
-use super::variables::substitute_all_in_conditions as substitute_all;
+use super::variables::{substitute_all_in_conditions as substitute_all, Vars};
 use serde_json::Value;
 
 /// Conditions as written: `{any: [...], all: [...]}` or the old plain list (all of them).
 /// Returns whether they hold; an error is a substitution or operator problem.
-pub fn evaluate(conditions: &Value, ctx: &Value) -> Result<bool, String> {
+pub fn evaluate(conditions: &Value, ctx: &Vars) -> Result<bool, String> {
     match conditions {
         Value::Null => Ok(true),
         Value::Array(list) => {
@@ -67,7 +67,7 @@ pub const OPERATORS: &[&str] = &[
     "DurationLessThanOrEquals",
 ];
 
-fn condition(c: &Value, ctx: &Value) -> Result<bool, String> {
+fn condition(c: &Value, ctx: &Vars) -> Result<bool, String> {
     let op = c["operator"].as_str().unwrap_or_default();
     let key =
         substitute_all(&c["key"], ctx).map_err(|e| format!("failed to substitute variables in condition key: {e}"))?;

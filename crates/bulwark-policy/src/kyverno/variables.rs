@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 /// The longest `{{ }}` expression accepted, and the most variables in one string.
 const MAX_EXPRESSION: usize = 4096;
 const MAX_VARIABLES: usize = 64;
+const MAX_NESTING: usize = 64;
 /// Regexes from policies: the `regex` crate (linear time), bounded in size.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -22,13 +23,104 @@ fn runtime() -> &'static Runtime {
     })
 }
 
-/// Evaluates one JMESPath expression over `data`.
-pub fn query(expr: &str, data: &Value) -> Result<Value, String> {
+/// The variables an evaluation reads: a JSON object, with each top-level variable also kept
+/// in JMESPath's form, converted when it is set rather than at every query (the object may
+/// be large and a foreach queries once per element).
+#[derive(Clone)]
+pub struct Vars {
+    data: Value,
+    converted: std::collections::BTreeMap<String, Rcvar>,
+}
+
+fn convert(v: &Value) -> Rcvar {
+    Rcvar::new(Variable::try_from(v).unwrap_or(Variable::Null))
+}
+
+impl Vars {
+    /// `data` is a JSON object (`request`, `images`, context values, ...).
+    pub fn new(data: Value) -> Self {
+        let converted = data.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), convert(v))).collect();
+        Vars { data, converted }
+    }
+    /// The variables as JSON.
+    pub fn value(&self) -> &Value {
+        &self.data
+    }
+    /// Sets a top-level variable (None removes it).
+    pub fn set(&mut self, key: &str, v: Option<Value>) {
+        let Some(o) = self.data.as_object_mut() else { return };
+        match v {
+            Some(v) => {
+                self.converted.insert(key.to_string(), convert(&v));
+                o.insert(key.to_string(), v);
+            }
+            None => {
+                o.remove(key);
+                self.converted.remove(key);
+            }
+        }
+    }
+    /// Sets `a.b.c` (creating the objects on the way).
+    pub fn set_path(&mut self, path: &str, v: Value) {
+        let parts: Vec<&str> = path.split('.').collect();
+        let Some(first) = parts.first().map(|p| p.to_string()) else { return };
+        let mut cur = &mut self.data;
+        for (i, p) in parts.iter().enumerate() {
+            if !cur.is_object() {
+                *cur = Value::Object(serde_json::Map::new());
+            }
+            let Value::Object(o) = cur else { return };
+            if i + 1 == parts.len() {
+                o.insert(p.to_string(), v);
+                break;
+            }
+            cur = o.entry(p.to_string()).or_insert_with(|| Value::Object(serde_json::Map::new()));
+        }
+        let top = convert(&self.data[&first]);
+        self.converted.insert(first, top);
+    }
+    /// The JMESPath root.
+    fn root(&self) -> Rcvar {
+        Rcvar::new(Variable::Object(self.converted.clone()))
+    }
+}
+
+/// Evaluates one JMESPath expression over the variables.
+pub fn query(expr: &str, vars: &Vars) -> Result<Value, String> {
+    run(expr, vars.root())
+}
+
+/// Evaluates one JMESPath expression over a JSON value.
+pub fn query_value(expr: &str, data: &Value) -> Result<Value, String> {
+    run(expr, Rcvar::new(Variable::try_from(data).map_err(|e| format!("JMESPath data: {e}"))?))
+}
+
+fn run(expr: &str, data: Rcvar) -> Result<Value, String> {
     if expr.len() > MAX_EXPRESSION {
         return Err(format!("JMESPath expression longer than {MAX_EXPRESSION} bytes"));
     }
+    // The parser recurses on nesting: a deep expression is refused before it can exhaust
+    // the stack.
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    for c in expr.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if max > MAX_NESTING {
+        return Err(format!("JMESPath expression nested deeper than {MAX_NESTING} levels"));
+    }
     let compiled = runtime().compile(expr).map_err(|e| format!("incorrect query {expr}: {e}"))?;
-    let result = compiled.search(data).map_err(|e| format!("JMESPath query failed: {e}"))?;
+    // `interpret` on the converted data: `search` would serialize it again at every call.
+    let mut jctx = jmespath::Context::new(expr, runtime());
+    let result =
+        jmespath::interpret(&data, compiled.as_ast(), &mut jctx).map_err(|e| format!("JMESPath query failed: {e}"))?;
     serde_json::to_value(&*result).map_err(|e| format!("JMESPath result: {e}"))
 }
 
@@ -82,17 +174,17 @@ pub fn has_variables(s: &str) -> bool {
 /// non-strings), as Kyverno's SubstituteAll does. Nested variables are resolved inside out.
 /// A variable that resolves to nothing is an error ("variable X not resolved"), as Kyverno's
 /// NotFoundVariableErr.
-pub fn substitute_str(s: &str, ctx: &Value) -> Result<Value, String> {
+pub fn substitute_str(s: &str, ctx: &Vars) -> Result<Value, String> {
     subst(s, ctx, false)
 }
 
 /// As [`substitute_str`], for preconditions and deny conditions: a variable that resolves to
 /// nothing is an empty string (Kyverno's preconditions variable resolver).
-pub fn substitute_str_in_conditions(s: &str, ctx: &Value) -> Result<Value, String> {
+pub fn substitute_str_in_conditions(s: &str, ctx: &Vars) -> Result<Value, String> {
     subst(s, ctx, true)
 }
 
-fn subst(s: &str, ctx: &Value, empty_for_missing: bool) -> Result<Value, String> {
+fn subst(s: &str, ctx: &Vars, empty_for_missing: bool) -> Result<Value, String> {
     let mut current = s.to_string();
     for _ in 0..MAX_VARIABLES {
         let found = spans(&current);
@@ -129,12 +221,12 @@ fn as_text(v: &Value) -> String {
 }
 
 /// One variable's value: `@` and JMESPath expressions over the context.
-fn resolve(expr: &str, ctx: &Value) -> Result<Value, String> {
+fn resolve(expr: &str, ctx: &Vars) -> Result<Value, String> {
     if expr.is_empty() {
         return Err("empty variable {{ }}".into());
     }
     // A DELETE has no object: Kyverno reads the old object instead.
-    if ctx["request"]["operation"].as_str() == Some("DELETE") && expr.contains("request.object") {
+    if ctx.value()["request"]["operation"].as_str() == Some("DELETE") && expr.contains("request.object") {
         return query(&expr.replace("request.object", "request.oldObject"), ctx)
             .map_err(|e| format!("failed to resolve {expr}: {e}"));
     }
@@ -142,16 +234,16 @@ fn resolve(expr: &str, ctx: &Value) -> Result<Value, String> {
 }
 
 /// Every variable of a JSON value substituted (keys unchanged, as Kyverno).
-pub fn substitute_all(v: &Value, ctx: &Value) -> Result<Value, String> {
+pub fn substitute_all(v: &Value, ctx: &Vars) -> Result<Value, String> {
     walk(v, ctx, false)
 }
 
 /// [`substitute_all`] for conditions (unresolved variables are empty strings).
-pub fn substitute_all_in_conditions(v: &Value, ctx: &Value) -> Result<Value, String> {
+pub fn substitute_all_in_conditions(v: &Value, ctx: &Vars) -> Result<Value, String> {
     walk(v, ctx, true)
 }
 
-fn walk(v: &Value, ctx: &Value, empty: bool) -> Result<Value, String> {
+fn walk(v: &Value, ctx: &Vars, empty: bool) -> Result<Value, String> {
     Ok(match v {
         Value::String(s) if has_variables(s) => subst(s, ctx, empty)?,
         Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, ctx, empty)).collect::<Result<_, _>>()?),
@@ -498,7 +590,7 @@ mod tests {
 
     #[test]
     fn whole_variables_keep_their_type_and_inline_ones_become_text() {
-        let ctx = json!({"request": {"object": {"spec": {"n": 3, "s": "x"}}}});
+        let ctx = Vars::new(json!({"request": {"object": {"spec": {"n": 3, "s": "x"}}}}));
         assert_eq!(substitute_str("{{ request.object.spec.n }}", &ctx).unwrap(), json!(3));
         assert_eq!(
             substitute_str("a-{{request.object.spec.s}}-{{request.object.spec.n}}", &ctx).unwrap(),

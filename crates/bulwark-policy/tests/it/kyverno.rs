@@ -384,3 +384,43 @@ spec:
     assert_eq!(results(p[0].as_ref(), &cm("other", "cfg-1")), [("need-label".to_string(), "skip".to_string())]);
     assert_eq!(results(p[0].as_ref(), &cm("team", "x")), [("need-label".to_string(), "skip".to_string())]);
 }
+
+#[test]
+fn hostile_inputs_stop_at_a_limit_with_an_error() {
+    let policy = r#"
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: h}
+spec:
+  rules:
+  - name: each
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      foreach:
+      - list: request.object.spec.containers
+        foreach:
+        - list: request.object.spec.containers
+          deny: {conditions: {all: [{key: "{{ element.name }}", operator: Equals, value: "never"}]}}
+"#;
+    let p = compile(policy).unwrap();
+    let containers: Vec<Value> = (0..2_000).map(|i| json!({"name": format!("c{i}"), "image": "i"})).collect();
+    let pod = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}});
+    let start = std::time::Instant::now();
+    let req = bulwark_policy::Request { file: "r.yaml", object: &pod, ..Default::default() };
+    let r = p[0].evaluate(&req).into_iter().next().unwrap();
+    assert_eq!(r.result.as_str(), "error", "{r:?}");
+    assert!(r.message.contains("foreach over more than"), "{}", r.message);
+    assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
+    // A JMESPath expression nested deep enough to exhaust the parser's stack is refused.
+    let deep = format!("{}a{}", "(".repeat(5_000), ")".repeat(5_000));
+    assert!(bulwark_policy::kyverno::variables::query_value(&deep, &json!({})).is_err());
+    let deep = format!("{}a{}", "(".repeat(1_000), ")".repeat(1_000));
+    assert!(bulwark_policy::kyverno::variables::query_value(&deep, &json!({})).unwrap_err().contains("nested deeper"));
+    // A regex from a policy beyond the size limit is an error, not an allocation.
+    let big = format!("{{{{ regex_match('{}', 'x') }}}}", "(a|b){1000}".repeat(20));
+    assert!(bulwark_policy::kyverno::variables::substitute_str(
+        &big,
+        &bulwark_policy::kyverno::variables::Vars::new(json!({}))
+    )
+    .is_err());
+}
