@@ -361,6 +361,7 @@ impl ClassicPolicy {
         // An UPDATE whose old object had the same pattern result is not reported again
         // (Kyverno's validateOldObject): a violation that was already there is skipped.
         if req.operation == crate::dialect::Operation::Update
+            && v["allowExistingViolations"].as_bool() != Some(false)
             && v.get("deny").is_none()
             && (v.get("pattern").is_some() || v.get("anyPattern").is_some())
         {

@@ -424,3 +424,34 @@ spec:
     )
     .is_err());
 }
+
+#[test]
+fn an_update_that_keeps_an_existing_violation_is_skipped() {
+    let policy = r#"
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: labels}
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: need-label
+    match: {any: [{resources: {kinds: [ConfigMap]}}]}
+    validate: {pattern: {metadata: {labels: {app: "?*"}}}}
+"#;
+    let p = compile(policy).unwrap();
+    let bare = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    let labelled = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"app": "a"}}});
+    let update = |old: &Value, new: &Value| {
+        let req = bulwark_policy::Request {
+            file: "r.yaml",
+            object: new,
+            old_object: Some(old),
+            operation: bulwark_policy::Operation::Update,
+            ..Default::default()
+        };
+        p[0].evaluate(&req)[0].result.as_str().to_string()
+    };
+    assert_eq!(update(&bare, &bare), "skip");
+    assert_eq!(update(&labelled, &bare), "fail");
+    assert_eq!(update(&bare, &labelled), "pass");
+}
