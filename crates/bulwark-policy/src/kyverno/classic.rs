@@ -216,6 +216,11 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
                 }
             }
         }
+        for k in ["pattern", "anyPattern"] {
+            if let Some(p) = vo.get(k) {
+                check_pattern(policy, rule, p, &format!("validate.{k}"), errors);
+            }
+        }
         check_foreach(policy, rule, &vo.get("foreach").cloned().unwrap_or(Value::Null), "validate.foreach", errors);
         check_operators(policy, rule, &vo.get("deny").map(|d| d["conditions"].clone()).unwrap_or(Value::Null), errors);
     }
@@ -240,8 +245,47 @@ fn check_context(policy: &str, rule: Option<&str>, ctx: &Value, path: &str, erro
     }
 }
 
+/// A pattern's keys and values: `+()` belongs to mutate rules (Kyverno refuses it in validate),
+/// and `$()` references to other fields of the pattern are not implemented.
+fn check_pattern(policy: &str, rule: Option<&str>, p: &Value, path: &str, errors: &mut Vec<PolicyError>) {
+    let mut stack = vec![(p, path.to_string())];
+    while let Some((v, at)) = stack.pop() {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    if matches!(pattern::parse_anchor(k), Some((pattern::Anchor::AddIfNotPresent, _))) {
+                        errors.push(PolicyError::invalid(
+                            policy,
+                            format!(
+                                "rule {}: {at}.{k}: the +() anchor is for mutate rules, not validate",
+                                rule.unwrap_or_default()
+                            ),
+                        ));
+                    }
+                    stack.push((x, format!("{at}.{k}")));
+                }
+            }
+            Value::Array(a) => stack.extend(a.iter().enumerate().map(|(i, x)| (x, format!("{at}[{i}]")))),
+            Value::String(t) if t.contains("$(") => {
+                errors.push(PolicyError::Unsupported {
+                    policy: policy.to_string(),
+                    rule: rule.map(str::to_string),
+                    field: at,
+                    detail: Some("`$()` references in patterns".into()),
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
 fn check_foreach(policy: &str, rule: Option<&str>, fe: &Value, path: &str, errors: &mut Vec<PolicyError>) {
     for (i, f) in fe.as_array().into_iter().flatten().enumerate() {
+        for k in ["pattern", "anyPattern"] {
+            if let Some(p) = f.get(k) {
+                check_pattern(policy, rule, p, &format!("{path}[{i}].{k}"), errors);
+            }
+        }
         for k in f.as_object().into_iter().flatten().map(|(k, _)| k) {
             if !matches!(
                 k.as_str(),
