@@ -205,7 +205,11 @@ fn subst(s: &str, ctx: &Vars, empty_for_missing: bool) -> Result<Value, String> 
         if start == 0 && end == current.len() {
             return Ok(value);
         }
-        current = format!("{}{}{}", &current[..start], as_text(&value), &current[end..]);
+        let text = as_text(&value);
+        if current.len() - (end - start) + text.len() > MAX_OUTPUT {
+            return Err(format!("substituting {inner} would make a string over the {MAX_OUTPUT}-byte limit"));
+        }
+        current = format!("{}{}{}", &current[..start], text, &current[end..]);
     }
     if has_variables(&current) {
         return Err(format!("more than {MAX_VARIABLES} variables in {s:?}"));
@@ -252,6 +256,26 @@ fn walk(v: &Value, ctx: &Vars, empty: bool) -> Result<Value, String> {
         }
         other => other.clone(),
     })
+}
+
+/// The longest string a replacing function may produce (a policy and a resource together could
+/// otherwise ask for gigabytes: every character of a long text replaced by a long text).
+const MAX_OUTPUT: usize = 16 << 20;
+
+/// How many times `from` occurs in `s` (an empty `from` matches between every character).
+fn occurrences(s: &str, from: &str) -> usize {
+    if from.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(from).count()
+    }
+}
+
+fn within_output_limit(ctx: &Context<'_>, len: usize, count: usize, with: usize) -> Result<(), JmespathError> {
+    if count.saturating_mul(with).saturating_add(len) > MAX_OUTPUT {
+        return Err(err(ctx, format!("the result would be over the {MAX_OUTPUT}-byte limit")));
+    }
+    Ok(())
 }
 
 fn err(ctx: &Context<'_>, msg: impl Into<String>) -> JmespathError {
@@ -362,9 +386,11 @@ fn register_custom(rt: &mut Runtime) {
         "replace",
         Box::new(CustomFunction::new(
             Signature::new(vec![A::String, A::String, A::String, A::Number], None),
-            Box::new(|a, _| {
+            Box::new(|a, ctx| {
                 let n = a[3].as_number().unwrap_or(-1.0);
                 let (s, from, to) = (str_arg(a, 0), str_arg(a, 1), str_arg(a, 2));
+                let count = occurrences(s, from).min(if n < 0.0 { usize::MAX } else { n as usize });
+                within_output_limit(ctx, s.len(), count, to.len())?;
                 Ok(string(if n < 0.0 { s.replace(from, to) } else { s.replacen(from, to, n as usize) }))
             }),
         )),
@@ -373,7 +399,11 @@ fn register_custom(rt: &mut Runtime) {
         "replace_all",
         Box::new(CustomFunction::new(
             s3(),
-            Box::new(|a, _| Ok(string(str_arg(a, 0).replace(str_arg(a, 1), str_arg(a, 2))))),
+            Box::new(|a, ctx| {
+                let (s, from, to) = (str_arg(a, 0), str_arg(a, 1), str_arg(a, 2));
+                within_output_limit(ctx, s.len(), occurrences(s, from), to.len())?;
+                Ok(string(s.replace(from, to)))
+            }),
         )),
     );
     rt.register_function(
@@ -449,6 +479,7 @@ fn register_custom(rt: &mut Runtime) {
                     let re = regex(ctx, str_arg(a, 0))?;
                     let text = |v: &Rcvar| v.as_string().cloned().unwrap_or_else(|| to_json(v).to_string());
                     let (src, rep) = (text(&a[1]), text(&a[2]));
+                    within_output_limit(ctx, src.len(), re.find_iter(&src).count(), rep.len())?;
                     let out = if literal {
                         re.replace_all(&src, regex::NoExpand(&rep)).into_owned()
                     } else {
@@ -532,7 +563,7 @@ fn register_custom(rt: &mut Runtime) {
     rt.register_function("subtract", arith("subtract", |a, b| Some(a - b)));
     rt.register_function("multiply", arith("multiply", |a, b| Some(a * b)));
     rt.register_function("divide", arith("divide", |a, b| (b != 0.0).then(|| a / b)));
-    rt.register_function("modulo", arith("modulo", |a, b| (b != 0.0).then(|| (a as i64 % b as i64) as f64)));
+    rt.register_function("modulo", arith("modulo", |a, b| (a as i64).checked_rem(b as i64).map(|r| r as f64)));
     rt.register_function(
         "base64_decode",
         Box::new(CustomFunction::new(
