@@ -1,8 +1,13 @@
 //! Kyverno: `kyverno.io/v1` ClusterPolicy and Policy, `policies.kyverno.io/v1alpha1`
 //! ValidatingPolicy, and Kubernetes ValidatingAdmissionPolicy with its binding.
 
+pub mod autogen;
 pub mod classic;
+pub mod conditions;
+pub mod matching;
+pub mod pattern;
 pub mod test;
+pub mod variables;
 pub mod vpol;
 
 use crate::dialect::{Dialect, Policy};

@@ -5,6 +5,7 @@
 mod cel;
 mod gatekeeper;
 mod glob;
+mod kyverno;
 mod pss;
 mod report;
 mod yaml;
