@@ -79,13 +79,13 @@ pub fn compute_rules(policy: &Value) -> Vec<Value> {
     let mut out = rules.clone();
     for rule in &rules {
         let Some(base) = for_controllers(rule, &joined) else { continue };
-        if let Some(r) = shift_references(&base, "Pod") {
+        if let Some(r) = shift_references(&base, "Pod").and_then(|r| shift_cel(r, "Pod")) {
             out.push(r);
         }
         if joined.contains("CronJob") || joined.contains("all") {
             let name = autogen_name("autogen-cronjob", rule["name"].as_str().unwrap_or_default());
             if let Some(cron) = generate(&name, &base, "jobTemplate", &["CronJob".to_string()], true) {
-                if let Some(r) = shift_references(&cron, "Cronjob") {
+                if let Some(r) = shift_references(&cron, "Cronjob").and_then(|r| shift_cel(r, "Cronjob")) {
                     out.push(r);
                 }
             }
@@ -229,6 +229,36 @@ fn shift_references(rule: &Value, kind: &str) -> Option<Value> {
             ("request.oldObject.spec", "request.oldObject.spec.jobTemplate.spec.template.spec"),
             ("request.object.metadata", "request.object.spec.jobTemplate.spec.template.metadata"),
             ("request.oldObject.metadata", "request.oldObject.spec.jobTemplate.spec.template.metadata"),
+        ]
+    };
+    for (from, to) in rules {
+        text = text.replace(from, to);
+    }
+    serde_json::from_str(&text).ok()
+}
+
+/// Kyverno's updateCELFields for a rule with `validate.cel`: its text with `object.spec` (and
+/// metadata, and oldObject) pointing into the pod template, replaced one after the other as
+/// Go's `strings.ReplaceAll` calls do (so `oldObject.spec`, already rewritten by the first
+/// replacement, is rewritten again: Kyverno's own behaviour, kept).
+fn shift_cel(rule: Value, kind: &str) -> Option<Value> {
+    if rule["validate"].get("cel").is_none() {
+        return Some(rule);
+    }
+    let mut text = serde_json::to_string(&rule).ok()?;
+    let rules: &[(&str, &str)] = if kind == "Pod" {
+        &[
+            ("object.spec", "object.spec.template.spec"),
+            ("oldObject.spec", "oldObject.spec.template.spec"),
+            ("object.metadata", "object.spec.template.metadata"),
+            ("oldObject.metadata", "oldObject.spec.template.metadata"),
+        ]
+    } else {
+        &[
+            ("object.spec", "object.spec.jobTemplate.spec.template.spec"),
+            ("oldObject.spec", "oldObject.spec.jobTemplate.spec.template.spec"),
+            ("object.metadata", "object.spec.jobTemplate.spec.template.metadata"),
+            ("oldObject.metadata", "oldObject.spec.jobTemplate.spec.template.metadata"),
         ]
     };
     for (from, to) in rules {

@@ -6,6 +6,7 @@
 //! (`values` are variables for every rule; a key with dots, `a.b`, is the nested path).
 
 use super::variables::Vars;
+use super::vpol::{self, CelRule, Verdict as CelVerdict};
 use super::{autogen, conditions, matching, pattern, variables};
 use crate::dialect::{Policy, Request};
 use crate::error::PolicyError;
@@ -33,7 +34,12 @@ struct Rule {
     raw: Value,
     /// Outcome of a violation: `Fail` (Enforce) or `Warn` (Audit).
     violation: Outcome,
+    /// `validate.cel`, compiled (after auto-generation rewrote its expressions).
+    cel: Option<CelRule>,
 }
+
+/// The fields of `validate.cel` we evaluate; `paramKind`/`paramRef` need cluster objects.
+const CEL_FIELDS: &[&str] = &["expressions", "variables", "auditAnnotations"];
 
 fn label(doc: &Document) -> String {
     format!("{} {} {}", doc.api_version(), doc.kind(), doc.name())
@@ -57,11 +63,29 @@ const SPEC_FIELDS: &[&str] = &[
     "validationFailureActionOverrides",
 ];
 
-const RULE_FIELDS: &[&str] =
-    &["name", "match", "exclude", "preconditions", "context", "validate", "skipBackgroundRequests", "reportProperties"];
+const RULE_FIELDS: &[&str] = &[
+    "name",
+    "match",
+    "exclude",
+    "preconditions",
+    "celPreconditions",
+    "context",
+    "validate",
+    "skipBackgroundRequests",
+    "reportProperties",
+];
 
-const VALIDATE_FIELDS: &[&str] =
-    &["message", "pattern", "anyPattern", "deny", "foreach", "podSecurity", "failureAction", "allowExistingViolations"];
+const VALIDATE_FIELDS: &[&str] = &[
+    "message",
+    "pattern",
+    "anyPattern",
+    "deny",
+    "foreach",
+    "podSecurity",
+    "cel",
+    "failureAction",
+    "allowExistingViolations",
+];
 
 /// One ClusterPolicy or Policy document.
 pub fn compile(doc: &Document) -> Result<Box<dyn Policy>, Vec<PolicyError>> {
@@ -110,7 +134,27 @@ pub fn compile(doc: &Document) -> Result<Box<dyn Policy>, Vec<PolicyError>> {
             Some(a) => action(a).unwrap_or(default_action),
             None => default_action,
         };
-        rules.push(Rule { name, raw, violation });
+        let cel = match raw["validate"].get("cel") {
+            None => None,
+            Some(c) => {
+                // celPreconditions are the CEL rule's match conditions: one false skips it.
+                let mut c = c.clone();
+                if let (Some(m), Value::Object(o)) = (raw.get("celPreconditions"), &mut c) {
+                    o.insert("matchConditions".into(), m.clone());
+                }
+                match CelRule::compile(&policy, &c, &format!("rule {name}: validate.cel"), "expressions") {
+                    Ok(rule) => Some(rule),
+                    Err(e) => {
+                        errors.extend(e);
+                        None
+                    }
+                }
+            }
+        };
+        rules.push(Rule { name, raw, violation, cel });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     let namespace =
         (doc.kind() == "Policy").then(|| doc.value["metadata"]["namespace"].as_str().unwrap_or("default").to_string());
@@ -165,6 +209,14 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
         }
     }
     check_context(policy, rule, &r["context"], "context", errors);
+    if obj.contains_key("celPreconditions") && r["validate"].get("cel").is_none() {
+        errors.push(PolicyError::Unsupported {
+            policy: policy.to_string(),
+            rule: rule.map(str::to_string),
+            field: "celPreconditions".into(),
+            detail: Some("only on rules with validate.cel".into()),
+        });
+    }
     if let Some(v) = obj.get("validate") {
         let Some(vo) = v.as_object() else {
             errors.push(PolicyError::invalid(policy, format!("rule {name}: validate is not a mapping")));
@@ -172,16 +224,7 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
         };
         for k in vo.keys() {
             if !VALIDATE_FIELDS.contains(&k.as_str()) {
-                let detail = match k.as_str() {
-                    "cel" => Some("Kyverno's CEL engine is not wired into classic policies yet".to_string()),
-                    _ => None,
-                };
-                errors.push(PolicyError::Unsupported {
-                    policy: policy.to_string(),
-                    rule: rule.map(str::to_string),
-                    field: format!("validate.{k}"),
-                    detail,
-                });
+                errors.push(PolicyError::unsupported(policy, rule, format!("validate.{k}")));
             }
         }
         if let Some(a) = vo.get("failureAction").and_then(Value::as_str) {
@@ -219,6 +262,13 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
         for k in ["pattern", "anyPattern"] {
             if let Some(p) = vo.get(k) {
                 check_pattern(policy, rule, p, &format!("validate.{k}"), errors);
+            }
+        }
+        if let Some(c) = vo.get("cel") {
+            for k in c.as_object().into_iter().flatten().map(|(k, _)| k) {
+                if !CEL_FIELDS.contains(&k.as_str()) {
+                    errors.push(PolicyError::unsupported(policy, rule, format!("validate.cel.{k}")));
+                }
             }
         }
         check_foreach(policy, rule, &vo.get("foreach").cloned().unwrap_or(Value::Null), "validate.foreach", errors);
@@ -400,6 +450,12 @@ impl ClassicPolicy {
             Err(e) => return (Outcome::Error, format!("failed to evaluate preconditions: {e}")),
         }
         let v = &raw["validate"];
+        if let Some(cel) = &rule.cel {
+            return match validate_cel(&rule.name, cel, req) {
+                (Outcome::Fail, m) => (rule.violation, m),
+                other => other,
+            };
+        }
         let supplied = self.supplied(rule, req);
         let (outcome, message) = validate(rule, v, &mut ctx, req, Scope::default(), &supplied);
         // An UPDATE whose old object had the same pattern result is not reported again
@@ -460,6 +516,20 @@ impl ClassicPolicy {
             set_path(&mut ctx, &k, v);
         }
         Ok(Vars::new(ctx))
+    }
+}
+
+/// `validate.cel`, as Kyverno evaluates it (its ValidatingAdmissionPolicy validator on the
+/// object, its old object and the admission request).
+fn validate_cel(name: &str, cel: &CelRule, req: &Request) -> Verdict {
+    let namespace = vpol::namespace_of(req.object);
+    let resource = vpol::matching::resource_of(req.object);
+    let input = crate::cel::Input::from_request(req, &resource, namespace.as_deref());
+    match cel.evaluate(&input, crate::cel::Limits::default(), &[]) {
+        CelVerdict::Pass => (Outcome::Pass, format!("validation rule '{name}' passed.")),
+        CelVerdict::Skip => (Outcome::Skip, format!("rule {name} skipped: a match condition is false")),
+        CelVerdict::Fail(m) => (Outcome::Fail, m),
+        CelVerdict::Error(e) => (Outcome::Error, e),
     }
 }
 

@@ -9,7 +9,7 @@
 //! (pkg/cel/autogen): one variant for DaemonSet/Deployment/ReplicaSet/StatefulSet/Job with
 //! `object.spec` → `object.spec.template.spec`, one for CronJob with the job template's path.
 
-mod matching;
+pub(crate) mod matching;
 
 use crate::cel::{self, Activation, Expression, Input, Limits};
 use crate::dialect::{Policy, Request};

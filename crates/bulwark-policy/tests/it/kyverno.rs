@@ -6,7 +6,7 @@
 use bulwark_policy::kyverno::conditions::apply as condition;
 use bulwark_policy::kyverno::pattern::{match_pattern, value_matches, wildcard_match};
 use bulwark_policy::outcome::TestRecord;
-use bulwark_policy::{pss, testfiles};
+use bulwark_policy::testfiles;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -24,14 +24,6 @@ fn run_all() -> BTreeMap<String, Vec<TestRecord>> {
         by_folder.entry(folder).or_default().push(r);
     }
     by_folder
-}
-
-/// Whether the Pod Security Standards checks are implemented (`pss::evaluate_pod` is another
-/// engineer's part: until it lands, the two podSecurity assertions cannot fail as expected).
-fn pss_live() -> bool {
-    let lv = pss::LevelVersion { level: pss::Level::Baseline, version: pss::Version::Latest };
-    let spec = json!({"containers": [{"name": "c", "image": "i", "securityContext": {"privileged": true}}]});
-    pss::evaluate_pod(lv, &json!({}), &spec).iter().any(|c| !c.allowed)
 }
 
 fn print_failures(folder: &str, records: &[TestRecord]) {
@@ -59,29 +51,21 @@ fn kyverno_suites_agree_except_the_known_failures() {
     // Classic policies. The failures left are rules we refuse (never pass): best-practices has
     // 1 `generate` and 4 `mutate` assertions; other/ has 15 `mutate` assertions (its
     // validate policies, fed by values.yaml in place of the registry, all agree). In
-    // pod-security, the two podSecurity assertions need the PSS checks.
-    let pod_security = if pss_live() { 556 } else { 554 };
-    assert_eq!(count("pod-security"), (pod_security, 556));
+    // pod-security, every assertion agrees (podSecurity rules through the PSS engine).
+    assert_eq!(count("pod-security"), (556, 556));
     assert_eq!(count("best-practices"), (34, 39));
     assert_eq!(count("other"), (6, 21));
     for r in all["best-practices"].iter().chain(&all["other"]).filter(|r| !r.ok) {
         assert_eq!(r.got, "error", "{r:?}");
         assert!(r.detail.contains("`mutate.") || r.detail.contains("`generate` is not supported"), "{r:?}");
     }
-    // ClusterPolicies written with `validate.cel`: refused with a clear error until the CEL
-    // engine is wired in, never a verdict.
-    for folder in ["pod-security-cel", "best-practices-cel"] {
-        let (ok, total) = count(folder);
-        assert_eq!((ok, total), (0, if folder == "pod-security-cel" { 511 } else { 36 }));
-        for r in &all[folder] {
-            assert_eq!(r.got, "error", "{r:?}");
-            assert!(r.detail.contains("`validate.cel` is not supported"), "{r:?}");
-        }
-    }
-    // ValidatingPolicy suites are compiled by the CEL engine (vpol.rs, another part): here
-    // only their size is checked, and that the runner reaches every assertion.
-    assert_eq!(all["pod-security-vpol"].len(), 375);
-    assert_eq!(all["best-practices-vpol"].len(), 35);
+    // ClusterPolicies written with `validate.cel` (and celPreconditions), through the CEL
+    // environment, auto-generated rules included.
+    assert_eq!(count("pod-security-cel"), (511, 511));
+    assert_eq!(count("best-practices-cel"), (36, 36));
+    // ValidatingPolicies, through the same runner.
+    assert_eq!(count("pod-security-vpol"), (375, 375));
+    assert_eq!(count("best-practices-vpol"), (35, 35));
     assert_eq!(all.len(), 7, "{:?}", all.keys().collect::<Vec<_>>());
 }
 
@@ -339,14 +323,14 @@ spec:
     mutate: {patchStrategicMerge: {metadata: {labels: {a: b}}}}
   - name: cel
     match: {any: [{resources: {kinds: [Pod]}}]}
-    validate: {cel: {expressions: [{expression: "true"}]}}
+    validate: {cel: {paramKind: {kind: ConfigMap}, expressions: [{expression: "true"}]}}
 "#;
     let errs: Vec<String> = compile(mutate).err().unwrap().iter().map(ToString::to_string).collect();
     assert_eq!(
         errs,
         [
             "kyverno.io/v1 ClusterPolicy m: rule add: `mutate.patchStrategicMerge` is not supported",
-            "kyverno.io/v1 ClusterPolicy m: rule cel: `validate.cel` is not supported (Kyverno's CEL engine is not wired into classic policies yet)",
+            "kyverno.io/v1 ClusterPolicy m: rule cel: `validate.cel.paramKind` is not supported",
         ]
     );
     // A registry lookup with no test value is an error at evaluation, never a pass.
