@@ -95,6 +95,25 @@ enum Format {
     Sarif,
 }
 
+/// The policy documents among `docs`; how many others were left out is said on stderr (a
+/// policy folder also holds test resources and package metadata).
+fn policy_documents(docs: Vec<Document>) -> Vec<Document> {
+    let total = docs.len();
+    let (policies, others): (Vec<Document>, Vec<Document>) =
+        docs.into_iter().partition(bulwark_policy::dialect::is_policy_document);
+    if let Some(first) = others.first() {
+        eprintln!(
+            "bulwark: note: {} of {total} documents under the policy paths are not policies and were left out (the first: {}: document {}, {} {:?})",
+            others.len(),
+            first.file,
+            first.index,
+            if first.api_version().is_empty() { "no apiVersion" } else { first.api_version() },
+            first.kind()
+        );
+    }
+    policies
+}
+
 /// Every document under `paths`; each unreadable input printed (it makes the run exit 2).
 fn read_documents(paths: &[PathBuf], errors: &mut usize) -> Vec<Document> {
     let mut docs = Vec::new();
@@ -154,8 +173,13 @@ fn apply(a: ApplyArgs) -> Result<Exit> {
     let mut input_errors = 0;
     let mut policies: Vec<Box<dyn Policy>> = Vec::new();
     if !a.policies.is_empty() {
-        let docs = read_documents(&a.policies, &mut input_errors);
+        let docs = policy_documents(read_documents(&a.policies, &mut input_errors));
         if input_errors > 0 {
+            return Ok(Exit::Error);
+        }
+        // Policy paths holding no policy would check nothing: never a silent pass.
+        if docs.is_empty() {
+            eprintln!("bulwark: error: no policy under the --policy paths");
             return Ok(Exit::Error);
         }
         match bulwark_policy::dialect::compile(&docs) {
@@ -390,7 +414,13 @@ fn test(a: TestArgs) -> Result<Exit> {
 
 fn lint(a: LintArgs) -> Result<Exit> {
     let mut input_errors = 0;
-    let docs = read_documents(&a.paths, &mut input_errors);
+    let all = read_documents(&a.paths, &mut input_errors);
+    let total = all.len();
+    let docs = policy_documents(all);
+    if total > 0 && docs.is_empty() {
+        eprintln!("bulwark: error: none of the {total} documents is a policy");
+        return Ok(Exit::Error);
+    }
     let compiled = bulwark_policy::dialect::compile(&docs);
     match compiled {
         Err(errors) => {
@@ -399,7 +429,7 @@ fn lint(a: LintArgs) -> Result<Exit> {
         }
         Ok(_) if input_errors > 0 => Ok(Exit::Error),
         Ok(policies) => {
-            println!("{} policies read from {} documents", policies.len(), docs.len());
+            println!("{} policies read from {total} documents", policies.len());
             Ok(Exit::Success)
         }
     }

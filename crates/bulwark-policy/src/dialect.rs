@@ -88,6 +88,29 @@ pub fn dialects() -> Vec<Box<dyn Dialect>> {
     ]
 }
 
+/// The API groups of the policy tools' documents. A policy directory also holds workloads,
+/// test files and package metadata (Kyverno's `.kyverno-test/`, `artifacthub-pkg.yml`, gator
+/// samples): documents outside these groups are not policies and are left out, as the
+/// tools' own CLIs leave them out. A document of one of these groups that no dialect reads
+/// (a Kyverno CleanupPolicy, a Gatekeeper mutator) is an error, never skipped.
+pub const POLICY_GROUPS: &[&str] = &[
+    "kyverno.io",
+    "policies.kyverno.io",
+    "templates.gatekeeper.sh",
+    "constraints.gatekeeper.sh",
+    "mutations.gatekeeper.sh",
+    "expansion.gatekeeper.sh",
+    "externaldata.gatekeeper.sh",
+    "admissionregistration.k8s.io",
+    "policy.sigstore.dev",
+];
+
+/// Whether a document belongs to a policy tool's API group (see [`POLICY_GROUPS`]).
+pub fn is_policy_document(doc: &Document) -> bool {
+    let group = doc.api_version().split_once('/').map(|(g, _)| g).unwrap_or_default();
+    POLICY_GROUPS.contains(&group)
+}
+
 /// Compiles policy documents with the dialect that claims each; a document no dialect claims is
 /// an error naming it (a policy file that silently does nothing is the worst outcome).
 pub fn compile(docs: &[Document]) -> Result<Vec<Box<dyn Policy>>, Vec<PolicyError>> {

@@ -307,10 +307,10 @@ fn usage_and_input_errors_exit_2() {
     let out = run(&["policy", "apply", "--pss", "baseline", "/nonexistent/x.yaml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.yaml"));
-    // A --policy document no dialect reads: its error is printed, exit 2.
+    // --policy paths with no policy in them: an error, exit 2 (they would check nothing).
     let out = run_paths(&["policy", "apply", "--policy"], &[&fixture, &fixture]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a policy Bulwark reads"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no policy under the --policy paths"));
 }
 
 #[test]
@@ -319,7 +319,7 @@ fn lint_and_test_report_what_they_read() {
     let out = run_paths(&["policy", "lint"], &[&fixture]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("base.yaml") && err.contains("is not a policy Bulwark reads"), "{err}");
+    assert!(err.contains("base.yaml") && err.contains("none of the 1 documents is a policy"), "{err}");
 
     let empty = tempfile::tempdir().unwrap();
     let out = run_paths(&["policy", "lint"], &[empty.path()]);
@@ -332,4 +332,39 @@ fn lint_and_test_report_what_they_read() {
     let out = run_paths(&["policy", "test", "--format", "json"], &[empty.path()]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(json(&out).len(), 0);
+}
+
+/// A policy folder as published (kyverno/policies: the policy, `artifacthub-pkg.yml`, and
+/// `.kyverno-test/` with resources and the test file) works as `--policy`: the documents that
+/// are not policies are left out with a note, the policy applies (autogen rules included), and
+/// `bulwark policy test` on the same folder agrees with its own test file. A document of a
+/// policy group that we do not read is an error, not left out.
+#[test]
+fn apply_a_published_kyverno_policy_folder_and_its_test() {
+    let dir = bulwark_testkit::shared().join("data/admission/kyverno/pod-security/baseline/disallow-capabilities");
+    let resources = dir.join(".kyverno-test/resource.yaml");
+    let out = run_paths(&["policy", "apply", "--format", "json", "--policy"], &[&dir, &resources]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("are not policies and were left out"), "{stderr}");
+    // The policy is in Audit mode: its violations are shown as `fail` (Kyverno's default
+    // without --audit-warn) but do not gate.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let records = json(&out);
+    let fails = results(&records, "fail");
+    assert!(!fails.is_empty() && !results(&records, "pass").is_empty(), "{records:?}");
+    assert!(fails.iter().all(|r| r["policy"] == "disallow-capabilities"));
+    assert!(fails.iter().any(|r| r["rule"] == "autogen-cronjob-adding-capabilities"), "{fails:?}");
+
+    let out = run_paths(&["policy", "test"], &[&dir]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.trim_end().ends_with(" passed, 0 failed, 0 skipped"), "{stdout}");
+
+    let t = tempfile::tempdir().unwrap();
+    let cleanup = t.path().join("cleanup.yaml");
+    std::fs::write(&cleanup, "apiVersion: kyverno.io/v2\nkind: ClusterCleanupPolicy\nmetadata: {name: c}\nspec: {}\n")
+        .unwrap();
+    let out = run_paths(&["policy", "lint"], &[&cleanup]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ClusterCleanupPolicy"), "{:?}", out);
 }
