@@ -226,6 +226,8 @@ pub struct Constraint {
     id: String,
     matcher: Match,
     parameters: Value,
+    /// `parameters` as regorus reads them, converted once.
+    rego_parameters: regorus::Value,
     /// What a violation is: `Fail` (deny) or `Warn` (dryrun, warn).
     pub action: Outcome,
     engine: Engine,
@@ -285,7 +287,8 @@ fn compile_constraint(doc: &Value, templates: &Templates) -> Result<Constraint, 
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(p) => p.clone(),
     };
-    Ok(Constraint { name, kind, id, matcher, parameters, action, engine: template.engine.clone() })
+    let rego_parameters = rego::to_rego(&parameters);
+    Ok(Constraint { name, kind, id, matcher, parameters, rego_parameters, action, engine: template.engine.clone() })
 }
 
 /// What the cluster would know beside the object: `data.inventory` and the namespaces.
@@ -464,8 +467,13 @@ impl Constraint {
         }
         match &self.engine {
             Engine::Rego(program) => {
-                let input = json!({"review": review, "parameters": self.parameters});
-                program.violations(&input, inventory).map(Some)
+                // `{"review": ..., "parameters": ...}`, built as regorus values: the review is
+                // converted without copying it, the parameters were converted once.
+                let input = regorus::Value::from(BTreeMap::from([
+                    (regorus::Value::from("review"), rego::to_rego(review)),
+                    (regorus::Value::from("parameters"), self.rego_parameters.clone()),
+                ]));
+                program.violations_of(input, inventory).map(Some)
             }
             Engine::Cel(rule) => {
                 let object = review.get("object").filter(|v| v.is_object()).cloned().unwrap_or(Value::Null);

@@ -18,9 +18,18 @@ use std::time::Duration;
 /// in total; a library template takes well under a millisecond).
 pub const EVAL_TIME_LIMIT: Duration = Duration::from_secs(2);
 
-/// A compiled template program: an engine with the modules loaded, cloned per evaluation.
+/// A compiled template program: an engine with the modules loaded and analysed.
+///
+/// `eval_rule` resets the interpreter's evaluation state (data, scopes, caches, timer) before
+/// each evaluation, so one prepared engine serves evaluation after evaluation without the
+/// cost of a clone. A clone is made only when the shared engine is busy (another thread) or
+/// when `data.inventory` must be added (which would make the engine re-analyse its modules).
 pub struct Program {
+    /// The prepared engine that evaluations without an inventory run on.
     engine: Mutex<Engine>,
+    /// A pristine copy: replaces `engine` after a panic left it in an unknown state, and is
+    /// the base of the clones.
+    pristine: Engine,
     /// `data.<package>.violation`.
     rule: String,
 }
@@ -258,37 +267,47 @@ impl Program {
         // Analyse now, without evaluating: a bad template is an error when it is read, and the
         // clones made per evaluation start prepared.
         engine.compile_with_entrypoint(&Arc::<str>::from(rule.as_str())).map_err(|e| format!("`rego`: {e}"))?;
-        Ok(Program { engine: Mutex::new(engine), rule })
+        Ok(Program { engine: Mutex::new(engine.clone()), pristine: engine, rule })
     }
 
     /// Every violation for this input. `inventory` becomes `data.inventory` when given.
     pub fn violations(&self, input: &Value, inventory: Option<&Value>) -> Result<Vec<Violation>, String> {
-        // A panic inside regorus (a builtin's `expect` on odd input) must be an error for this
-        // evaluation, not the end of the process: the engine is a clone, dropped either way.
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.evaluate(input, inventory))) {
-            Ok(r) => r,
-            Err(p) => {
-                let what = p
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(format!("the Rego engine failed (panicked: {what})"))
-            }
-        }
+        self.violations_of(to_rego(input), inventory)
     }
 
-    fn evaluate(&self, input: &Value, inventory: Option<&Value>) -> Result<Vec<Violation>, String> {
-        let mut engine = match self.engine.lock() {
-            Ok(e) => e.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        if let Some(inv) = inventory {
+    /// [`Program::violations`] for an input already converted (see [`to_rego`]).
+    pub fn violations_of(&self, input: regorus::Value, inventory: Option<&Value>) -> Result<Vec<Violation>, String> {
+        let inventory = inventory.map(|inv| {
             let mut data = serde_json::Map::new();
             data.insert("inventory".into(), inv.clone());
-            engine.add_data(regorus::Value::from(Value::Object(data))).map_err(|e| format!("data.inventory: {e}"))?;
+            regorus::Value::from(Value::Object(data))
+        });
+        // With an inventory, or when another thread holds the shared engine: a clone of the
+        // pristine engine, dropped after the evaluation.
+        let shared = if inventory.is_none() { self.engine.try_lock().ok() } else { None };
+        let Some(mut engine) = shared else {
+            let mut engine = self.pristine.clone();
+            return catching_panics(|| {
+                if let Some(data) = inventory {
+                    engine.add_data(data).map_err(|e| format!("data.inventory: {e}"))?;
+                }
+                self.evaluate(&mut engine, input)
+            });
+        };
+        // A panic inside regorus (a builtin's `expect` on odd input) must be an error for this
+        // evaluation, not the end of the process; the engine it left behind is replaced.
+        let result = catching_panics(|| self.evaluate(&mut engine, input));
+        if result.as_ref().is_err_and(|e| e.starts_with(PANICKED)) {
+            *engine = self.pristine.clone();
+        } else {
+            // The input is not kept alive until the next evaluation.
+            engine.set_input(regorus::Value::Undefined);
         }
-        engine.set_input(regorus::Value::from(input.clone()));
+        result
+    }
+
+    fn evaluate(&self, engine: &mut Engine, input: regorus::Value) -> Result<Vec<Violation>, String> {
+        engine.set_input(input);
         let out = engine.eval_rule(self.rule.clone()).map_err(|e| {
             let s = e.to_string();
             if s.contains("TimeLimitExceeded") || s.to_ascii_lowercase().contains("time limit") {
@@ -316,6 +335,29 @@ impl Program {
             })
             .collect()
     }
+}
+
+const PANICKED: &str = "the Rego engine failed (panicked";
+
+/// Runs `f`, a panic becoming an error.
+fn catching_panics<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(format!("{PANICKED}: {what})"))
+        }
+    }
+}
+
+/// A JSON value as regorus reads it (`regorus::Value::from(serde_json::Value)`, which
+/// deserialises), without the copy that conversion consumes.
+pub fn to_rego(v: &Value) -> regorus::Value {
+    serde::Deserialize::deserialize(v).unwrap_or(regorus::Value::Undefined)
 }
 
 /// The index of the next byte that is not blank or inside a comment, from `i`.
@@ -409,4 +451,66 @@ pub fn split_rule_bodies(src: &str) -> Option<String> {
     }
     out.push_str(&src[copied..]);
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const REGO: &str = r#"package k
+violation[{"msg": msg}] {
+  c := input.review.object.spec.containers[_]
+  not c.ok
+  msg := sprintf("%v: %v", [c.name, input.parameters.p])
+}
+violation[{"msg": msg}] {
+  x := data.inventory.cluster.v1.Thing[_]
+  msg := sprintf("inventory %v", [x.metadata.name])
+}
+"#;
+
+    fn input(containers: serde_json::Value, p: &str) -> Value {
+        json!({"review": {"object": {"spec": {"containers": containers}}}, "parameters": {"p": p}})
+    }
+
+    fn msgs(r: Result<Vec<Violation>, String>) -> Vec<String> {
+        let mut m: Vec<String> = r.unwrap().into_iter().map(|v| v.msg).collect();
+        m.sort();
+        m
+    }
+
+    /// The shared engine is reused: nothing of one evaluation (rule values, input, data)
+    /// may show in the next, and an inventory given once is not kept.
+    #[test]
+    fn evaluations_on_the_shared_engine_are_independent() {
+        let p = Program::compile(REGO, &[]).unwrap();
+        let inv = json!({"cluster": {"v1": {"Thing": {"t": {"metadata": {"name": "t"}}}}}});
+        let a = input(json!([{"name": "a"}, {"name": "b", "ok": true}]), "x");
+        let b = input(json!([{"name": "c"}]), "y");
+        assert_eq!(msgs(p.violations(&a, None)), ["a: x"]);
+        assert_eq!(msgs(p.violations(&b, None)), ["c: y"]);
+        assert_eq!(msgs(p.violations(&b, Some(&inv))), ["c: y", "inventory t"]);
+        assert_eq!(msgs(p.violations(&a, None)), ["a: x"]);
+        assert_eq!(msgs(p.violations(&input(json!([]), "z"), None)), Vec::<String>::new());
+        // While another evaluation holds the shared engine, a clone answers the same.
+        let held = p.engine.lock().unwrap();
+        assert_eq!(msgs(p.violations(&b, None)), ["c: y"]);
+        drop(held);
+        assert_eq!(msgs(p.violations(&b, None)), ["c: y"]);
+    }
+
+    /// A panic on the shared engine is an error, and the engine is replaced: the next
+    /// evaluation answers as a fresh one would.
+    #[test]
+    fn the_shared_engine_is_replaced_after_a_panic() {
+        let rego = "package k\nviolation[{\"msg\": m}] {\n  m := sprintf(input.parameters.f, [1])\n}\n";
+        let p = Program::compile(rego, &[]).unwrap();
+        let bad = json!({"review": {}, "parameters": {"f": "%\u{0663}d"}});
+        let err = p.violations(&bad, None).unwrap_err();
+        assert!(err.starts_with(PANICKED), "{err}");
+        let good = json!({"review": {}, "parameters": {"f": "n=%d"}});
+        assert_eq!(msgs(p.violations(&good, None)), ["n=1"]);
+        assert_eq!(msgs(p.violations(&good, None)), ["n=1"]);
+    }
 }

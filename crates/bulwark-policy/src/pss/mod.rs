@@ -341,31 +341,33 @@ pub fn evaluate_pod(lv: LevelVersion, metadata: &Value, spec: &Value) -> Vec<Che
         return Vec::new();
     }
     let minor = effective_minor(lv.version);
-    let overridden: Vec<&str> = if lv.level == Level::Restricted {
+    // Without collecting the overridden ids: this runs for every pod.
+    let overridden = |id: &str| {
+        lv.level == Level::Restricted
+            && CHECKS
+                .iter()
+                .filter(|c| c.level == Level::Restricted)
+                .filter_map(|c| at(c, minor))
+                .any(|v| v.overrides.contains(&id))
+    };
+    let mut out = Vec::with_capacity(CHECKS.len());
+    out.extend(
         CHECKS
             .iter()
-            .filter(|c| c.level == Level::Restricted)
-            .filter_map(|c| at(c, minor))
-            .flat_map(|v| v.overrides.iter().copied())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    CHECKS
-        .iter()
-        .filter(|c| c.level <= lv.level && !(c.level == Level::Baseline && overridden.contains(&c.id)))
-        .filter_map(|c| at(c, minor).map(|v| (c, v)))
-        .map(|(c, v)| match (v.check)(metadata, spec) {
-            None => CheckResult {
-                id: c.id,
-                control: c.control,
-                allowed: true,
-                reason: String::new(),
-                detail: String::new(),
-            },
-            Some((reason, detail)) => CheckResult { id: c.id, control: c.control, allowed: false, reason, detail },
-        })
-        .collect()
+            .filter(|c| c.level <= lv.level && !(c.level == Level::Baseline && overridden(c.id)))
+            .filter_map(|c| at(c, minor).map(|v| (c, v)))
+            .map(|(c, v)| match (v.check)(metadata, spec) {
+                None => CheckResult {
+                    id: c.id,
+                    control: c.control,
+                    allowed: true,
+                    reason: String::new(),
+                    detail: String::new(),
+                },
+                Some((reason, detail)) => CheckResult { id: c.id, control: c.control, allowed: false, reason, detail },
+            }),
+    );
+    out
 }
 
 #[cfg(test)]

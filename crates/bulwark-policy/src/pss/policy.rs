@@ -92,16 +92,8 @@ impl Policy for PodSecurity {
         if modes.fully_privileged() {
             return out;
         }
-        // Each distinct level:version once (upstream caches them the same way).
+        // Each distinct level:version once (upstream caches them the same way), read in place.
         let mut evaluated: Vec<(LevelVersion, Vec<CheckResult>)> = Vec::new();
-        let mut results_of = |lv: LevelVersion| -> Vec<CheckResult> {
-            if let Some((_, r)) = evaluated.iter().find(|(l, _)| *l == lv) {
-                return r.clone();
-            }
-            let r = evaluate_pod(lv, metadata, spec);
-            evaluated.push((lv, r.clone()));
-            r
-        };
         let modes_in_order =
             [(modes.enforce, Outcome::Fail), (modes.audit, Outcome::Warn), (modes.warn, Outcome::Warn)];
         // Per check id, in first-seen order: its outcome and message.
@@ -111,7 +103,14 @@ impl Policy for PodSecurity {
             if lv.level == Level::Privileged {
                 continue;
             }
-            for r in results_of(lv) {
+            let at = match evaluated.iter().position(|(l, _)| *l == lv) {
+                Some(i) => i,
+                None => {
+                    evaluated.push((lv, evaluate_pod(lv, metadata, spec)));
+                    evaluated.len() - 1
+                }
+            };
+            for r in &evaluated[at].1 {
                 let outcome = match (&exempt, r.allowed) {
                     (Some(_), _) => Outcome::Skip,
                     (None, true) => Outcome::Pass,
