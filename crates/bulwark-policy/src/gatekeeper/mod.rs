@@ -450,30 +450,52 @@ impl Constraint {
         namespace: Option<(&str, &BTreeMap<String, String>)>,
         inventory: Option<&Value>,
     ) -> Result<Option<Vec<Violation>>, String> {
-        let objects: Vec<&Value> =
-            ["object", "oldObject"].iter().filter_map(|k| review.get(*k)).filter(|v| v.is_object()).collect();
-        if objects.is_empty() {
-            return Err("neither object nor old object are defined".into());
-        }
-        let mut matched = false;
-        for object in objects {
-            if self.matcher.matches(&Target { object, namespace })? {
-                matched = true;
-                break;
-            }
-        }
-        if !matched {
+        let objects = ["object", "oldObject"].iter().filter_map(|k| review.get(*k));
+        if !self.applies(objects, namespace)? {
             return Ok(None);
         }
+        self.run(review, || rego::to_rego(review), namespace, inventory).map(Some)
+    }
+
+    /// Whether the constraint matches one of the objects (the review's object and old
+    /// object; those that are not objects do not count, and none is an error).
+    fn applies<'v>(
+        &self,
+        objects: impl Iterator<Item = &'v Value>,
+        namespace: Option<(&str, &BTreeMap<String, String>)>,
+    ) -> Result<bool, String> {
+        let mut any = false;
+        for object in objects.filter(|v| v.is_object()) {
+            any = true;
+            if self.matcher.matches(&Target { object, namespace })? {
+                return Ok(true);
+            }
+        }
+        if any {
+            Ok(false)
+        } else {
+            Err("neither object nor old object are defined".into())
+        }
+    }
+
+    /// The violations of a review the constraint matches; `rego_review` is the review as
+    /// regorus reads it (made only for a Rego template).
+    fn run(
+        &self,
+        review: &Value,
+        rego_review: impl FnOnce() -> regorus::Value,
+        namespace: Option<(&str, &BTreeMap<String, String>)>,
+        inventory: Option<&Value>,
+    ) -> Result<Vec<Violation>, String> {
         match &self.engine {
             Engine::Rego(program) => {
                 // `{"review": ..., "parameters": ...}`, built as regorus values: the review is
                 // converted without copying it, the parameters were converted once.
                 let input = regorus::Value::from(BTreeMap::from([
-                    (regorus::Value::from("review"), rego::to_rego(review)),
+                    (regorus::Value::from("review"), rego_review()),
                     (regorus::Value::from("parameters"), self.rego_parameters.clone()),
                 ]));
-                program.violations_of(input, inventory).map(Some)
+                program.violations_of(input, inventory)
             }
             Engine::Cel(rule) => {
                 let object = review.get("object").filter(|v| v.is_object()).cloned().unwrap_or(Value::Null);
@@ -488,8 +510,8 @@ impl Constraint {
                     cel::Input { object, old_object, request: review.clone(), params: Value::Null, namespace_object };
                 let bind: [(&str, &Value); 2] = [("params", &self.parameters), ("anyObject", &any_object)];
                 match rule.evaluate(&input, cel::Limits::default(), &bind) {
-                    Verdict::Skip | Verdict::Pass => Ok(Some(Vec::new())),
-                    Verdict::Fail(msg) => Ok(Some(vec![Violation { msg, details: Value::Null }])),
+                    Verdict::Skip | Verdict::Pass => Ok(Vec::new()),
+                    Verdict::Fail(msg) => Ok(vec![Violation { msg, details: Value::Null }]),
                     Verdict::Error(e) => Err(e),
                 }
             }
@@ -507,11 +529,29 @@ impl Policy for Constraint {
     }
 
     fn evaluate(&self, request: &Request) -> Vec<RuleResult> {
-        let review = review_of_request(request);
         let ns_name = request.object["metadata"]["namespace"].as_str().unwrap_or_default();
         let namespace = request.namespace_labels.filter(|_| !ns_name.is_empty()).map(|l| (ns_name, l));
         let inventory = request.context.and_then(|c| c.get("inventory"));
-        let (result, message) = match self.review(&review, namespace, inventory) {
+        // Matched on the request's own objects (what the review would hold as `object` and
+        // `oldObject`); the review is built only for a constraint that applies, and for Rego
+        // it is shared by the constraints that review the same request (see `ReviewCache`).
+        let objects = std::iter::once(request.object).chain(request.old_object);
+        let reviewed = self.applies(objects, namespace).and_then(|applies| {
+            if !applies {
+                return Ok(None);
+            }
+            match &self.engine {
+                Engine::Rego(_) => {
+                    let rego_review = REVIEW_CACHE.with(|c| c.borrow_mut().get(request));
+                    self.run(&Value::Null, || rego_review, namespace, inventory).map(Some)
+                }
+                Engine::Cel(_) => {
+                    let review = review_of_request(request);
+                    self.run(&review, || regorus::Value::Undefined, namespace, inventory).map(Some)
+                }
+            }
+        });
+        let (result, message) = match reviewed {
             Ok(None) => (Outcome::Skip, String::new()),
             Ok(Some(v)) if v.is_empty() => (Outcome::Pass, String::new()),
             Ok(Some(v)) => (self.action, v.iter().map(|v| v.msg.as_str()).collect::<Vec<_>>().join("; ")),
@@ -525,5 +565,111 @@ impl Policy for Constraint {
             result,
             message,
         }]
+    }
+}
+
+thread_local! {
+    static REVIEW_CACHE: std::cell::RefCell<ReviewCache> = const { std::cell::RefCell::new(ReviewCache { last: None }) };
+}
+
+/// The last request's review as regorus reads it. Every constraint is a policy of its own,
+/// evaluated one after another on the same request: converting the review (a copy of the
+/// whole object) once instead of once per constraint is most of a constraint's cost. The
+/// entry is used only for a request equal in every field the review is made of, compared by
+/// value (an address may be reused by the next object).
+struct ReviewCache {
+    last: Option<CachedReview>,
+}
+
+struct CachedReview {
+    object: Value,
+    old_object: Option<Value>,
+    operation: crate::dialect::Operation,
+    user: Option<(String, Vec<String>)>,
+    review: regorus::Value,
+}
+
+impl ReviewCache {
+    fn get(&mut self, request: &Request) -> regorus::Value {
+        let user = request.user.map(|u| (u.username.as_str(), u.groups.as_slice()));
+        if let Some(c) = &self.last {
+            if c.operation == request.operation
+                && c.user.as_ref().map(|(n, g)| (n.as_str(), g.as_slice())) == user
+                && c.old_object.as_ref() == request.old_object
+                && c.object == *request.object
+            {
+                return c.review.clone();
+            }
+        }
+        let mut built = review_of_request(request);
+        let review = rego::to_rego(&built);
+        // The review's own copies become the entry's key.
+        let mut take = |k: &str| built.get_mut(k).map(Value::take);
+        let object = take("object").unwrap_or_default();
+        let old_object = take("oldObject");
+        self.last = Some(CachedReview {
+            object,
+            old_object,
+            operation: request.operation,
+            user: request.user.map(|u| (u.username.clone(), u.groups.clone())),
+            review: review.clone(),
+        });
+        review
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::{Operation, UserInfo};
+
+    fn constraint() -> Constraint {
+        let rego = "package k\nviolation[{\"msg\": m}] {\n  m := sprintf(\"%v %v %v %v\", [input.review.object.metadata.name, input.review.operation, object.get(input.review, [\"oldObject\", \"metadata\", \"name\"], \"-\"), object.get(input.review, [\"userInfo\", \"username\"], \"-\")])\n}\n";
+        let mut t = Templates::default();
+        t.add(&json!({"apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+            "metadata": {"name": "k8sname"},
+            "spec": {"crd": {"spec": {"names": {"kind": "K8sName"}}},
+                     "targets": [{"target": TARGET, "rego": rego}]}}))
+            .unwrap();
+        t.constraint(&json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sName",
+            "metadata": {"name": "c"}}))
+            .unwrap()
+    }
+
+    fn pod(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {}})
+    }
+
+    /// The review shared between constraints is the one of this request: a request that
+    /// differs in its object, old object, operation or user gets its own.
+    #[test]
+    fn the_shared_review_is_never_another_requests() {
+        let c = constraint();
+        let msg = |r: &Request| {
+            let out = c.evaluate(r);
+            assert_eq!(out.len(), 1);
+            out[0].message.clone()
+        };
+        let (a, b) = (pod("a"), pod("b"));
+        let base = Request { file: "f", object: &a, ..Default::default() };
+        assert_eq!(msg(&base), "a CREATE - -");
+        assert_eq!(msg(&base), "a CREATE - -");
+        assert_eq!(msg(&Request { object: &b, ..base.clone() }), "b CREATE - -");
+        assert_eq!(
+            msg(&Request { operation: Operation::Update, old_object: Some(&b), ..base.clone() }),
+            "a UPDATE b -"
+        );
+        assert_eq!(
+            msg(&Request { operation: Operation::Update, old_object: Some(&a), ..base.clone() }),
+            "a UPDATE a -"
+        );
+        let user = UserInfo { username: "u".into(), groups: vec![] };
+        assert_eq!(msg(&Request { user: Some(&user), ..base.clone() }), "a CREATE - u");
+        assert_eq!(msg(&base), "a CREATE - -");
+        // The same object at a new address, changed in place between two requests.
+        let mut d = pod("d");
+        assert_eq!(msg(&Request { object: &d, ..base.clone() }), "d CREATE - -");
+        d["metadata"]["name"] = json!("e");
+        assert_eq!(msg(&Request { object: &d, ..base.clone() }), "e CREATE - -");
     }
 }
