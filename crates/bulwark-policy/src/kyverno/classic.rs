@@ -593,7 +593,7 @@ fn load_context(entries: &Value, ctx: &mut Vars, rule: &str, supplied: &Map<Stri
         }
         if let Some(var) = entry.get("variable") {
             let value = match var.get("value") {
-                Some(v) => variables::substitute_all(v, ctx).map_err(|e| format!("context {name}: {e}"))?,
+                Some(v) => variables::substitute_all(v, ctx).map_err(|e| format!("context {name}: {e}"))?.into_owned(),
                 None => Value::Null,
             };
             let value = match var.get("jmesPath").and_then(Value::as_str) {
@@ -613,7 +613,9 @@ fn load_context(entries: &Value, ctx: &mut Vars, rule: &str, supplied: &Map<Stri
             };
             let value = if value.is_null() {
                 match var.get("default") {
-                    Some(d) => variables::substitute_all(d, ctx).map_err(|e| format!("context {name}: {e}"))?,
+                    Some(d) => {
+                        variables::substitute_all(d, ctx).map_err(|e| format!("context {name}: {e}"))?.into_owned()
+                    }
                     None => return Err(format!("context {name}: the variable has no value and no default")),
                 }
             } else {
@@ -853,7 +855,7 @@ fn foreach(
                 .map(|n| n.split('.').next().unwrap_or(n).to_string()),
         )
         .collect();
-        let saved: Vec<(String, Option<Value>)> = touched.iter().map(|k| (k.clone(), ctx.get(k))).collect();
+        let saved: Vec<(String, variables::Saved)> = touched.iter().map(|k| (k.clone(), ctx.save(k))).collect();
         let last = elements.len().saturating_sub(1);
         let explicit_scope = f["elementScope"].as_bool();
         for (i, el) in elements.into_iter().enumerate() {
@@ -878,13 +880,13 @@ fn foreach(
                 None => el.is_object(),
             };
             for (k, v) in &saved {
-                ctx.set(k, v.clone());
+                ctx.restore(k, v);
             }
             let ectx = &mut *ctx;
             ectx.set("element", Some(el.clone()));
-            ectx.set(&format!("element{nesting}"), Some(el.clone()));
+            ectx.alias(&format!("element{nesting}"), "element");
             ectx.set("elementIndex", Some(json!(i)));
-            ectx.set(&format!("elementIndex{nesting}"), Some(json!(i)));
+            ectx.alias(&format!("elementIndex{nesting}"), "elementIndex");
             if let Err(e) = load_context(&f["context"], ectx, name, supplied) {
                 if i < last {
                     continue;
@@ -910,8 +912,8 @@ fn foreach(
                 _ => return (o, format!("validation failure: {m}")),
             }
         }
-        for (k, v) in saved {
-            ctx.set(&k, v);
+        for (k, v) in &saved {
+            ctx.restore(k, v);
         }
     }
     if applied == 0 {

@@ -4,6 +4,7 @@
 use jmespath::functions::{ArgumentType as A, CustomFunction, Signature};
 use jmespath::{Context, ErrorReason, JmespathError, Rcvar, Runtime, Variable};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -33,6 +34,9 @@ fn runtime() -> &'static Runtime {
 pub struct Vars {
     entries: BTreeMap<String, Entry>,
 }
+
+/// A variable saved by [`Vars::save`].
+pub struct Saved(Option<Entry>);
 
 #[derive(Clone)]
 struct Entry {
@@ -99,6 +103,27 @@ impl Vars {
             None => {
                 self.entries.remove(key);
             }
+        }
+    }
+    /// A top-level variable as it is, to be put back with [`Vars::restore`] (no copy).
+    pub fn save(&self, key: &str) -> Saved {
+        Saved(self.entries.get(key).cloned())
+    }
+    /// Puts back a variable saved with [`Vars::save`] (absent then: removed).
+    pub fn restore(&mut self, key: &str, saved: &Saved) {
+        match &saved.0 {
+            Some(e) => {
+                self.entries.insert(key.to_string(), e.clone());
+            }
+            None => {
+                self.entries.remove(key);
+            }
+        }
+    }
+    /// Sets `key` to the same value as `from` (shared, not converted again).
+    pub fn alias(&mut self, key: &str, from: &str) {
+        if let Some(e) = self.entries.get(from).cloned() {
+            self.entries.insert(key.to_string(), e);
         }
     }
     /// Sets a top-level variable already in JMESPath's form.
@@ -328,14 +353,31 @@ fn resolve(expr: &str, ctx: &Vars) -> Result<Value, String> {
     query(expr, ctx).map_err(|e| format!("failed to resolve {expr}: {e}"))
 }
 
-/// Every variable of a JSON value substituted (keys unchanged, as Kyverno).
-pub fn substitute_all(v: &Value, ctx: &Vars) -> Result<Value, String> {
-    walk(v, ctx, false)
+/// Every variable of a JSON value substituted (keys unchanged, as Kyverno). A value without
+/// variables (most patterns) is returned as it is, not copied.
+pub fn substitute_all<'a>(v: &'a Value, ctx: &Vars) -> Result<Cow<'a, Value>, String> {
+    if !any_variables(v) {
+        return Ok(Cow::Borrowed(v));
+    }
+    walk(v, ctx, false).map(Cow::Owned)
 }
 
 /// [`substitute_all`] for conditions (unresolved variables are empty strings).
-pub fn substitute_all_in_conditions(v: &Value, ctx: &Vars) -> Result<Value, String> {
-    walk(v, ctx, true)
+pub fn substitute_all_in_conditions<'a>(v: &'a Value, ctx: &Vars) -> Result<Cow<'a, Value>, String> {
+    if !any_variables(v) {
+        return Ok(Cow::Borrowed(v));
+    }
+    walk(v, ctx, true).map(Cow::Owned)
+}
+
+/// Whether any string of a value holds a variable.
+fn any_variables(v: &Value) -> bool {
+    match v {
+        Value::String(s) => has_variables(s),
+        Value::Array(a) => a.iter().any(any_variables),
+        Value::Object(o) => o.values().any(any_variables),
+        _ => false,
+    }
 }
 
 fn walk(v: &Value, ctx: &Vars, empty: bool) -> Result<Value, String> {
