@@ -765,6 +765,35 @@ mod tests {
     }
 
     #[test]
+    fn conversion_is_jmespaths_and_sameness_is_equality() {
+        let a = json!({"k": [1, 2.5, "s", null, true, {"n": {}}], "e": []});
+        assert_eq!(*convert(&a), Variable::try_from(&a).unwrap());
+        assert!(same(&a, &convert(&a)));
+        for b in [
+            json!({"k": [1, 2.5, "s", null, true, {"n": {}}]}),
+            json!({"k": [1, 2.5, "s", null, true, {"n": {}}], "e": {}}),
+            json!({"k": [1.0, 2.5, "s", null, true, {"n": {}}], "e": []}),
+            json!({"k": [1, 2.5, "s", null, false, {"n": {}}], "e": []}),
+            json!({"k": [1, 2.5, "s", null, true, {"m": {}}], "e": []}),
+        ] {
+            assert!(!same(&b, &convert(&a)), "{b}");
+        }
+    }
+
+    #[test]
+    fn saved_variables_are_put_back_and_aliases_share_the_value() {
+        let mut ctx = Vars::new(json!({"element": "a"}));
+        let saved = [ctx.save("element"), ctx.save("element0")];
+        ctx.set("element", Some(json!({"x": 1})));
+        ctx.alias("element0", "element");
+        assert_eq!(substitute_str("{{ element0.x }}", &ctx).unwrap(), json!(1));
+        ctx.restore("element", &saved[0]);
+        ctx.restore("element0", &saved[1]);
+        assert_eq!(ctx.get("element"), Some(json!("a")));
+        assert_eq!(ctx.get("element0"), None);
+    }
+
+    #[test]
     fn base64_round_trips() {
         for s in ["", "a", "ab", "abc", "abcd"] {
             assert_eq!(base64_decode(&base64_encode(s.as_bytes())).unwrap(), s.as_bytes());
