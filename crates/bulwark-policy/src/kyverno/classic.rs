@@ -13,6 +13,7 @@ use crate::error::PolicyError;
 use crate::outcome::{Outcome, ResourceId, RuleResult};
 use crate::pss;
 use crate::resource::Document;
+use jmespath::{Rcvar, Variable};
 use serde_json::{json, Map, Value};
 
 /// The most elements a rule's `foreach` lists may have in all, and the deepest nesting.
@@ -396,16 +397,20 @@ impl Policy for ClassicPolicy {
     fn evaluate(&self, req: &Request) -> Vec<RuleResult> {
         let mut out = Vec::with_capacity(self.rules.len());
         let mut applied = false;
+        let resource = ResourceId::of(req.object);
+        // The request's variables, built and converted for JMESPath once for all the rules
+        // that match (most rules do not: they are for other kinds).
+        let mut base: Option<Vars> = None;
         for rule in &self.rules {
             let (result, message) = if self.apply_one && applied {
                 (Outcome::Skip, "rule skipped: applyRules is One and an earlier rule applied".to_string())
             } else {
-                self.evaluate_rule(rule, req)
+                self.evaluate_rule(rule, req, &mut base)
             };
             applied |= result != Outcome::Skip;
             out.push(RuleResult {
                 file: req.file.to_string(),
-                resource: ResourceId::of(req.object),
+                resource: resource.clone(),
                 policy: self.name.clone(),
                 rule: rule.name.clone(),
                 result,
@@ -420,7 +425,7 @@ impl Policy for ClassicPolicy {
 type Verdict = (Outcome, String);
 
 impl ClassicPolicy {
-    fn evaluate_rule(&self, rule: &Rule, req: &Request) -> Verdict {
+    fn evaluate_rule(&self, rule: &Rule, req: &Request, base: &mut Option<Vars>) -> Verdict {
         let raw = &rule.raw;
         if let Some(ns) = &self.namespace {
             let rns = req.object["metadata"]["namespace"].as_str().unwrap_or_default();
@@ -437,11 +442,12 @@ impl ClassicPolicy {
         if matching::excluded(&raw["exclude"], req) {
             return (Outcome::Skip, "rule excluded".into());
         }
-        let mut ctx = match self.context(rule, req) {
-            Ok(c) => c,
-            Err(e) => return (Outcome::Error, e),
-        };
-        if let Err(e) = load_context(&raw["context"], &mut ctx, &rule.name, self.supplied(rule, req)) {
+        let supplied = self.supplied(rule, req);
+        let mut ctx = base.get_or_insert_with(|| request_vars(req)).clone();
+        for (k, v) in &supplied {
+            ctx.set_path(k, v.clone());
+        }
+        if let Err(e) = load_context(&raw["context"], &mut ctx, &rule.name, &supplied) {
             return (Outcome::Error, e);
         }
         match conditions::evaluate(&raw["preconditions"], &ctx) {
@@ -456,7 +462,6 @@ impl ClassicPolicy {
                 other => other,
             };
         }
-        let supplied = self.supplied(rule, req);
         let (outcome, message) = validate(rule, v, &mut ctx, req, Scope::default(), &supplied);
         // An UPDATE whose old object had the same pattern result is not reported again
         // (Kyverno's validateOldObject): a violation that was already there is skipped.
@@ -494,29 +499,68 @@ impl ClassicPolicy {
         }
         out
     }
+}
 
-    /// The JSON that variables read: `request`, `images`, then test values.
-    fn context(&self, rule: &Rule, req: &Request) -> Result<Vars, String> {
-        let object = req.object.clone();
-        let mut request = json!({
-            "object": object,
-            "operation": req.operation.as_str(),
-            "namespace": req.object["metadata"]["namespace"].as_str().unwrap_or_default(),
-            "name": req.object["metadata"]["name"].as_str().unwrap_or_default(),
-            "kind": {"kind": req.object["kind"].as_str().unwrap_or_default()},
-        });
-        if let Some(old) = req.old_object {
-            request["oldObject"] = old.clone();
-        }
-        if let Some(u) = req.user {
-            request["userInfo"] = json!({"username": u.username, "groups": u.groups});
-        }
-        let mut ctx = json!({ "request": request, "images": images(req.object) });
-        for (k, v) in self.supplied(rule, req) {
-            set_path(&mut ctx, &k, v);
-        }
-        Ok(Vars::new(ctx))
+/// The variables every rule reads, `request` and `images` (test values are set per rule),
+/// built once for all the policies that evaluate the same request: the last request's are
+/// kept, and used again when the request holds the same data.
+fn request_vars(req: &Request) -> Vars {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Vars>> = const { std::cell::RefCell::new(None) };
     }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some(v) = last.as_ref().filter(|v| same_request(v, req)) {
+            return v.clone();
+        }
+        let v = build_request_vars(req);
+        *last = Some(v.clone());
+        v
+    })
+}
+
+fn user_info(u: &crate::dialect::UserInfo) -> Value {
+    json!({"username": u.username, "groups": u.groups})
+}
+
+/// Whether variables built by [`build_request_vars`] are those of this request (everything
+/// else in them is derived from the object).
+fn same_request(vars: &Vars, req: &Request) -> bool {
+    let Some(request) = vars.get_var("request").and_then(|r| r.as_object()) else { return false };
+    let field = |k: &str| request.get(k).map(|v| &**v);
+    let same = |k: &str, v: Option<&Value>| match (field(k), v) {
+        (None, None) => true,
+        (Some(a), Some(b)) => variables::same(b, a),
+        _ => false,
+    };
+    field("operation").and_then(|o| o.as_string()).is_some_and(|o| o == req.operation.as_str())
+        && same("object", Some(req.object))
+        && same("oldObject", req.old_object)
+        && same("userInfo", req.user.map(user_info).as_ref())
+}
+
+fn build_request_vars(req: &Request) -> Vars {
+    let text = |s: &str| Rcvar::new(Variable::String(s.to_string()));
+    // The request in JMESPath's form directly: its JSON would be a copy of the object.
+    let mut request = std::collections::BTreeMap::new();
+    request.insert("object".to_string(), variables::convert(req.object));
+    request.insert("operation".to_string(), text(req.operation.as_str()));
+    request.insert("namespace".to_string(), text(req.object["metadata"]["namespace"].as_str().unwrap_or_default()));
+    request.insert("name".to_string(), text(req.object["metadata"]["name"].as_str().unwrap_or_default()));
+    request.insert(
+        "kind".to_string(),
+        variables::convert(&json!({"kind": req.object["kind"].as_str().unwrap_or_default()})),
+    );
+    if let Some(old) = req.old_object {
+        request.insert("oldObject".to_string(), variables::convert(old));
+    }
+    if let Some(u) = req.user {
+        request.insert("userInfo".to_string(), variables::convert(&user_info(u)));
+    }
+    let mut vars = Vars::default();
+    vars.set_var("request", Rcvar::new(Variable::Object(request)));
+    vars.set("images", Some(images(req.object)));
+    vars
 }
 
 /// `validate.cel`, as Kyverno evaluates it (its ValidatingAdmissionPolicy validator on the
@@ -538,26 +582,9 @@ fn base_rule_name(name: &str) -> &str {
     name.strip_prefix("autogen-cronjob-").or_else(|| name.strip_prefix("autogen-")).unwrap_or(name)
 }
 
-/// Sets `a.b.c` in a JSON object (creating the objects on the way).
-fn set_path(root: &mut Value, path: &str, v: Value) {
-    let mut cur = root;
-    let parts: Vec<&str> = path.split('.').collect();
-    for (i, p) in parts.iter().enumerate() {
-        if !cur.is_object() {
-            *cur = Value::Object(Map::new());
-        }
-        let Value::Object(o) = cur else { return };
-        if i + 1 == parts.len() {
-            o.insert(p.to_string(), v);
-            return;
-        }
-        cur = o.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
-    }
-}
-
 /// Loads `context` entries into the variables: `variable` entries are computed; the entries
 /// that need a cluster or a registry come from test values, else are an error.
-fn load_context(entries: &Value, ctx: &mut Vars, rule: &str, supplied: Map<String, Value>) -> Result<(), String> {
+fn load_context(entries: &Value, ctx: &mut Vars, rule: &str, supplied: &Map<String, Value>) -> Result<(), String> {
     for entry in entries.as_array().into_iter().flatten() {
         let name = entry["name"].as_str().unwrap_or_default();
         if let Some(v) = supplied.get(name) {
@@ -566,7 +593,7 @@ fn load_context(entries: &Value, ctx: &mut Vars, rule: &str, supplied: Map<Strin
         }
         if let Some(var) = entry.get("variable") {
             let value = match var.get("value") {
-                Some(v) => variables::substitute_all(v, ctx).map_err(|e| format!("context {name}: {e}"))?,
+                Some(v) => variables::substitute_all(v, ctx).map_err(|e| format!("context {name}: {e}"))?.into_owned(),
                 None => Value::Null,
             };
             let value = match var.get("jmesPath").and_then(Value::as_str) {
@@ -586,7 +613,9 @@ fn load_context(entries: &Value, ctx: &mut Vars, rule: &str, supplied: Map<Strin
             };
             let value = if value.is_null() {
                 match var.get("default") {
-                    Some(d) => variables::substitute_all(d, ctx).map_err(|e| format!("context {name}: {e}"))?,
+                    Some(d) => {
+                        variables::substitute_all(d, ctx).map_err(|e| format!("context {name}: {e}"))?.into_owned()
+                    }
                     None => return Err(format!("context {name}: the variable has no value and no default")),
                 }
             } else {
@@ -707,16 +736,13 @@ fn validate(
             Err(e) => (Outcome::Error, format!("failed to check deny conditions: {e}")),
         };
     }
-    let target = match &scope.element {
-        Some(e) => e.clone(),
-        None => req.object.clone(),
-    };
+    let target: &Value = scope.element.as_ref().unwrap_or(req.object);
     if let Some(p) = v.get("pattern") {
         let p = match variables::substitute_all(p, ctx) {
             Ok(p) => p,
             Err(e) => return (Outcome::Error, format!("variable substitution failed: {e}")),
         };
-        return match pattern::match_pattern(&target, &p) {
+        return match pattern::match_pattern(target, &p) {
             Ok(()) => (Outcome::Pass, format!("validation rule '{name}' passed.")),
             Err(m) if m.is_skip() => (Outcome::Skip, m.message),
             Err(m) if m.path.is_empty() => (Outcome::Error, pattern_message(name, rule_validate, ctx, "", &m.message)),
@@ -734,7 +760,7 @@ fn validate(
         let mut failed = Vec::new();
         let mut skipped = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
-            match pattern::match_pattern(&target, p) {
+            match pattern::match_pattern(target, p) {
                 Ok(()) => return (Outcome::Pass, format!("validation rule '{name}' anyPattern[{i}] passed.")),
                 Err(m) if m.is_skip() => skipped.push(format!("rule {name}[{i}] skipped: {}", m.message)),
                 Err(m) if m.path.is_empty() => failed.push(format!("rule {name}[{i}] failed: {}", m.message)),
@@ -829,8 +855,7 @@ fn foreach(
                 .map(|n| n.split('.').next().unwrap_or(n).to_string()),
         )
         .collect();
-        let saved: Vec<(String, Option<Value>)> =
-            touched.iter().map(|k| (k.clone(), ctx.value().get(k).cloned())).collect();
+        let saved: Vec<(String, variables::Saved)> = touched.iter().map(|k| (k.clone(), ctx.save(k))).collect();
         let last = elements.len().saturating_sub(1);
         let explicit_scope = f["elementScope"].as_bool();
         for (i, el) in elements.into_iter().enumerate() {
@@ -855,14 +880,14 @@ fn foreach(
                 None => el.is_object(),
             };
             for (k, v) in &saved {
-                ctx.set(k, v.clone());
+                ctx.restore(k, v);
             }
             let ectx = &mut *ctx;
             ectx.set("element", Some(el.clone()));
-            ectx.set(&format!("element{nesting}"), Some(el.clone()));
+            ectx.alias(&format!("element{nesting}"), "element");
             ectx.set("elementIndex", Some(json!(i)));
-            ectx.set(&format!("elementIndex{nesting}"), Some(json!(i)));
-            if let Err(e) = load_context(&f["context"], ectx, name, supplied.clone()) {
+            ectx.alias(&format!("elementIndex{nesting}"), "elementIndex");
+            if let Err(e) = load_context(&f["context"], ectx, name, supplied) {
                 if i < last {
                     continue;
                 }
@@ -887,8 +912,8 @@ fn foreach(
                 _ => return (o, format!("validation failure: {m}")),
             }
         }
-        for (k, v) in saved {
-            ctx.set(&k, v);
+        for (k, v) in &saved {
+            ctx.restore(k, v);
         }
     }
     if applied == 0 {

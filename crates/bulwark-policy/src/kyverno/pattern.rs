@@ -435,16 +435,27 @@ fn expand_metadata_wildcards(
 
 /// Kyverno's `wildcard.Match`: `*` any run of characters, `?` exactly one.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    // Most patterns have no wildcard; ASCII needs no decoding (a byte is a character).
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
+    if pattern.is_ascii() && text.is_ascii() {
+        return wildcard_match_units(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    wildcard_match_units(&p, &t, '*', '?')
+}
+
+fn wildcard_match_units<T: PartialEq + Copy>(p: &[T], t: &[T], any: T, one: T) -> bool {
     // Iterative matching with one backtrack point: linear in practice, never exponential.
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -455,7 +466,7 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == any {
         pi += 1;
     }
     pi == p.len()

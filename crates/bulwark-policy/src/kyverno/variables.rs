@@ -4,6 +4,9 @@
 use jmespath::functions::{ArgumentType as A, CustomFunction, Signature};
 use jmespath::{Context, ErrorReason, JmespathError, Rcvar, Runtime, Variable};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 /// The longest `{{ }}` expression accepted, and the most variables in one string.
@@ -23,65 +26,153 @@ fn runtime() -> &'static Runtime {
     })
 }
 
-/// The variables an evaluation reads: a JSON object, with each top-level variable also kept
-/// in JMESPath's form, converted when it is set rather than at every query (the object may
-/// be large and a foreach queries once per element).
-#[derive(Clone)]
+/// The variables an evaluation reads: each top-level variable in JMESPath's form, converted
+/// once when it is set rather than at every query (the object may be large and a foreach
+/// queries once per element), with its JSON when it was set as JSON. All shared: cloning the
+/// variables for a rule or an old object copies no data.
+#[derive(Clone, Default)]
 pub struct Vars {
-    data: Value,
-    converted: std::collections::BTreeMap<String, Rcvar>,
+    entries: BTreeMap<String, Entry>,
 }
 
-fn convert(v: &Value) -> Rcvar {
-    Rcvar::new(Variable::try_from(v).unwrap_or(Variable::Null))
+/// A variable saved by [`Vars::save`].
+pub struct Saved(Option<Entry>);
+
+#[derive(Clone)]
+struct Entry {
+    /// None for a variable set in JMESPath's form only (the request: its JSON is the
+    /// resource, which is not copied).
+    json: Option<Rc<Value>>,
+    var: Rcvar,
+}
+
+/// A JSON value in JMESPath's form (as `Variable::try_from`, without its detour through
+/// serde's serializer).
+pub fn convert(v: &Value) -> Rcvar {
+    Rcvar::new(match v {
+        Value::Null => Variable::Null,
+        Value::Bool(b) => Variable::Bool(*b),
+        Value::Number(n) => Variable::Number(n.clone()),
+        Value::String(s) => Variable::String(s.clone()),
+        Value::Array(a) => Variable::Array(a.iter().map(convert).collect()),
+        Value::Object(o) => Variable::Object(o.iter().map(|(k, v)| (k.clone(), convert(v))).collect()),
+    })
+}
+
+/// Whether a JSON value and a JMESPath value are the same data.
+pub fn same(v: &Value, var: &Variable) -> bool {
+    match (v, var) {
+        (Value::Null, Variable::Null) => true,
+        (Value::Bool(a), Variable::Bool(b)) => a == b,
+        (Value::Number(a), Variable::Number(b)) => a == b,
+        (Value::String(a), Variable::String(b)) => a == b,
+        (Value::Array(a), Variable::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)),
+        (Value::Object(a), Variable::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| same(x, y)))
+        }
+        _ => false,
+    }
 }
 
 impl Vars {
     /// `data` is a JSON object (`request`, `images`, context values, ...).
     pub fn new(data: Value) -> Self {
-        let converted = data.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), convert(v))).collect();
-        Vars { data, converted }
+        let mut vars = Vars::default();
+        if let Value::Object(o) = data {
+            for (k, v) in o {
+                vars.set(&k, Some(v));
+            }
+        }
+        vars
     }
-    /// The variables as JSON.
-    pub fn value(&self) -> &Value {
-        &self.data
+    /// A top-level variable as JSON.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.entries.get(key).map(Entry::json)
+    }
+    /// A top-level variable in JMESPath's form.
+    pub fn get_var(&self, key: &str) -> Option<&Rcvar> {
+        self.entries.get(key).map(|e| &e.var)
     }
     /// Sets a top-level variable (None removes it).
     pub fn set(&mut self, key: &str, v: Option<Value>) {
-        let Some(o) = self.data.as_object_mut() else { return };
         match v {
             Some(v) => {
-                self.converted.insert(key.to_string(), convert(&v));
-                o.insert(key.to_string(), v);
+                let var = convert(&v);
+                self.entries.insert(key.to_string(), Entry { json: Some(Rc::new(v)), var });
             }
             None => {
-                o.remove(key);
-                self.converted.remove(key);
+                self.entries.remove(key);
             }
         }
+    }
+    /// A top-level variable as it is, to be put back with [`Vars::restore`] (no copy).
+    pub fn save(&self, key: &str) -> Saved {
+        Saved(self.entries.get(key).cloned())
+    }
+    /// Puts back a variable saved with [`Vars::save`] (absent then: removed).
+    pub fn restore(&mut self, key: &str, saved: &Saved) {
+        match &saved.0 {
+            Some(e) => {
+                self.entries.insert(key.to_string(), e.clone());
+            }
+            None => {
+                self.entries.remove(key);
+            }
+        }
+    }
+    /// Sets `key` to the same value as `from` (shared, not converted again).
+    pub fn alias(&mut self, key: &str, from: &str) {
+        if let Some(e) = self.entries.get(from).cloned() {
+            self.entries.insert(key.to_string(), e);
+        }
+    }
+    /// Sets a top-level variable already in JMESPath's form.
+    pub fn set_var(&mut self, key: &str, var: Rcvar) {
+        self.entries.insert(key.to_string(), Entry { json: None, var });
     }
     /// Sets `a.b.c` (creating the objects on the way).
     pub fn set_path(&mut self, path: &str, v: Value) {
         let parts: Vec<&str> = path.split('.').collect();
-        let Some(first) = parts.first().map(|p| p.to_string()) else { return };
-        let mut cur = &mut self.data;
-        for (i, p) in parts.iter().enumerate() {
+        let Some((first, rest)) = parts.split_first() else { return };
+        if rest.is_empty() {
+            self.set(first, Some(v));
+            return;
+        }
+        let mut top = self.entries.remove(*first).map(|e| e.json()).unwrap_or(Value::Null);
+        let mut cur = &mut top;
+        for (i, p) in rest.iter().enumerate() {
             if !cur.is_object() {
                 *cur = Value::Object(serde_json::Map::new());
             }
             let Value::Object(o) = cur else { return };
-            if i + 1 == parts.len() {
+            if i + 1 == rest.len() {
                 o.insert(p.to_string(), v);
                 break;
             }
             cur = o.entry(p.to_string()).or_insert_with(|| Value::Object(serde_json::Map::new()));
         }
-        let top = convert(&self.data[&first]);
-        self.converted.insert(first, top);
+        self.set(first, Some(top));
+    }
+    /// Whether `request.operation` is DELETE.
+    fn is_delete(&self) -> bool {
+        self.get_var("request")
+            .and_then(|r| r.as_object())
+            .and_then(|r| r.get("operation"))
+            .and_then(|o| o.as_string())
+            .is_some_and(|o| o == "DELETE")
     }
     /// The JMESPath root.
     fn root(&self) -> Rcvar {
-        Rcvar::new(Variable::Object(self.converted.clone()))
+        Rcvar::new(Variable::Object(self.entries.iter().map(|(k, e)| (k.clone(), e.var.clone())).collect()))
+    }
+}
+
+impl Entry {
+    fn json(&self) -> Value {
+        match &self.json {
+            Some(j) => (**j).clone(),
+            None => serde_json::to_value(&*self.var).unwrap_or(Value::Null),
+        }
     }
 }
 
@@ -96,6 +187,28 @@ pub fn query_value(expr: &str, data: &Value) -> Result<Value, String> {
 }
 
 fn run(expr: &str, data: Rcvar) -> Result<Value, String> {
+    let compiled = compiled(expr)?;
+    // `interpret` on the converted data: `search` would serialize it again at every call.
+    let mut jctx = jmespath::Context::new(expr, runtime());
+    let result =
+        jmespath::interpret(&data, compiled.as_ast(), &mut jctx).map_err(|e| format!("JMESPath query failed: {e}"))?;
+    serde_json::to_value(&*result).map_err(|e| format!("JMESPath result: {e}"))
+}
+
+/// The most parsed expressions kept per thread (each at most [`MAX_EXPRESSION`] bytes).
+const MAX_CACHED: usize = 1024;
+
+thread_local! {
+    /// Parsed expressions by text: a policy's expressions are the same for every resource,
+    /// and parsing costs more than most queries.
+    static PARSED: std::cell::RefCell<std::collections::HashMap<String, Rc<jmespath::Expression<'static>>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn compiled(expr: &str) -> Result<Rc<jmespath::Expression<'static>>, String> {
+    if let Some(e) = PARSED.with(|c| c.borrow().get(expr).cloned()) {
+        return Ok(e);
+    }
     if expr.len() > MAX_EXPRESSION {
         return Err(format!("JMESPath expression longer than {MAX_EXPRESSION} bytes"));
     }
@@ -116,12 +229,15 @@ fn run(expr: &str, data: Rcvar) -> Result<Value, String> {
     if max > MAX_NESTING {
         return Err(format!("JMESPath expression nested deeper than {MAX_NESTING} levels"));
     }
-    let compiled = runtime().compile(expr).map_err(|e| format!("incorrect query {expr}: {e}"))?;
-    // `interpret` on the converted data: `search` would serialize it again at every call.
-    let mut jctx = jmespath::Context::new(expr, runtime());
-    let result =
-        jmespath::interpret(&data, compiled.as_ast(), &mut jctx).map_err(|e| format!("JMESPath query failed: {e}"))?;
-    serde_json::to_value(&*result).map_err(|e| format!("JMESPath result: {e}"))
+    let e = Rc::new(runtime().compile(expr).map_err(|e| format!("incorrect query {expr}: {e}"))?);
+    PARSED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_CACHED {
+            c.clear();
+        }
+        c.insert(expr.to_string(), e.clone());
+    });
+    Ok(e)
 }
 
 /// The `{{ ... }}` spans of a string: (start, end, inner expression). `\{{` is escaped.
@@ -230,21 +346,38 @@ fn resolve(expr: &str, ctx: &Vars) -> Result<Value, String> {
         return Err("empty variable {{ }}".into());
     }
     // A DELETE has no object: Kyverno reads the old object instead.
-    if ctx.value()["request"]["operation"].as_str() == Some("DELETE") && expr.contains("request.object") {
+    if ctx.is_delete() && expr.contains("request.object") {
         return query(&expr.replace("request.object", "request.oldObject"), ctx)
             .map_err(|e| format!("failed to resolve {expr}: {e}"));
     }
     query(expr, ctx).map_err(|e| format!("failed to resolve {expr}: {e}"))
 }
 
-/// Every variable of a JSON value substituted (keys unchanged, as Kyverno).
-pub fn substitute_all(v: &Value, ctx: &Vars) -> Result<Value, String> {
-    walk(v, ctx, false)
+/// Every variable of a JSON value substituted (keys unchanged, as Kyverno). A value without
+/// variables (most patterns) is returned as it is, not copied.
+pub fn substitute_all<'a>(v: &'a Value, ctx: &Vars) -> Result<Cow<'a, Value>, String> {
+    if !any_variables(v) {
+        return Ok(Cow::Borrowed(v));
+    }
+    walk(v, ctx, false).map(Cow::Owned)
 }
 
 /// [`substitute_all`] for conditions (unresolved variables are empty strings).
-pub fn substitute_all_in_conditions(v: &Value, ctx: &Vars) -> Result<Value, String> {
-    walk(v, ctx, true)
+pub fn substitute_all_in_conditions<'a>(v: &'a Value, ctx: &Vars) -> Result<Cow<'a, Value>, String> {
+    if !any_variables(v) {
+        return Ok(Cow::Borrowed(v));
+    }
+    walk(v, ctx, true).map(Cow::Owned)
+}
+
+/// Whether any string of a value holds a variable.
+fn any_variables(v: &Value) -> bool {
+    match v {
+        Value::String(s) => has_variables(s),
+        Value::Array(a) => a.iter().any(any_variables),
+        Value::Object(o) => o.values().any(any_variables),
+        _ => false,
+    }
 }
 
 fn walk(v: &Value, ctx: &Vars, empty: bool) -> Result<Value, String> {
@@ -299,7 +432,7 @@ fn to_json(v: &Rcvar) -> Value {
 }
 
 fn from_json(v: &Value) -> Rcvar {
-    var(Variable::try_from(v).unwrap_or(Variable::Null))
+    convert(v)
 }
 
 fn regex(ctx: &Context<'_>, pattern: &str) -> Result<regex::Regex, JmespathError> {
@@ -629,6 +762,35 @@ mod tests {
         );
         assert_eq!(substitute_str("{{ to_upper('ab') }}", &ctx).unwrap(), json!("AB"));
         assert_eq!(substitute_str("{{ `[]` | length(@) }}", &ctx).unwrap(), json!(0));
+    }
+
+    #[test]
+    fn conversion_is_jmespaths_and_sameness_is_equality() {
+        let a = json!({"k": [1, 2.5, "s", null, true, {"n": {}}], "e": []});
+        assert_eq!(*convert(&a), Variable::try_from(&a).unwrap());
+        assert!(same(&a, &convert(&a)));
+        for b in [
+            json!({"k": [1, 2.5, "s", null, true, {"n": {}}]}),
+            json!({"k": [1, 2.5, "s", null, true, {"n": {}}], "e": {}}),
+            json!({"k": [1.0, 2.5, "s", null, true, {"n": {}}], "e": []}),
+            json!({"k": [1, 2.5, "s", null, false, {"n": {}}], "e": []}),
+            json!({"k": [1, 2.5, "s", null, true, {"m": {}}], "e": []}),
+        ] {
+            assert!(!same(&b, &convert(&a)), "{b}");
+        }
+    }
+
+    #[test]
+    fn saved_variables_are_put_back_and_aliases_share_the_value() {
+        let mut ctx = Vars::new(json!({"element": "a"}));
+        let saved = [ctx.save("element"), ctx.save("element0")];
+        ctx.set("element", Some(json!({"x": 1})));
+        ctx.alias("element0", "element");
+        assert_eq!(substitute_str("{{ element0.x }}", &ctx).unwrap(), json!(1));
+        ctx.restore("element", &saved[0]);
+        ctx.restore("element0", &saved[1]);
+        assert_eq!(ctx.get("element"), Some(json!("a")));
+        assert_eq!(ctx.get("element0"), None);
     }
 
     #[test]
