@@ -22,7 +22,8 @@ fn an_alias_bomb_is_an_error_naming_the_document() {
     let start = std::time::Instant::now();
     let err = documents("bomb.yaml", &format!("kind: Pod\n---\n{bomb}")).unwrap_err().to_string();
     assert!(err.starts_with("bomb.yaml: document 2: "), "{err}");
-    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+    // A hang guard, not a speed test (it takes milliseconds; busy CI machines vary).
+    assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
 }
 
 #[test]
