@@ -32,7 +32,6 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use serde::Deserialize;
 use std::future::Future;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -361,7 +360,7 @@ async fn fetch(job: Job) -> Result<Fetched> {
     let diff_ids: Vec<Digest> = match &job.have_layer {
         Some(_) => {
             let path = blob_path(&job.blob_dir, &config_digest);
-            let bytes = read_bounded(&path, MAX_MANIFEST).map_err(|e| ImageError::io(&path, e))?;
+            let bytes = credentials::read_bounded(&path, MAX_MANIFEST).map_err(|e| ImageError::io(&path, e))?;
             let config: spec::ImageConfig =
                 serde_json::from_slice(&bytes).map_err(|e| ImageError::json(format!("config {config_digest}"), e))?;
             config.rootfs.diff_ids.iter().map(|d| Digest::parse(d)).collect::<std::result::Result<_, _>>()?
@@ -930,15 +929,6 @@ fn credentials(registry: &str, explicit: Option<&Path>) -> Result<Credentials> {
     Ok(Credentials { auth, source: found.source, searched: found.searched })
 }
 
-fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    std::fs::File::open(path)?.take(max + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > max {
-        return Err(std::io::Error::other(format!("larger than {max} bytes")));
-    }
-    Ok(buf)
-}
-
 /// Where `digest`'s blob goes under a download's `blobs` directory.
 fn blob_path(blobs: &Path, digest: &Digest) -> PathBuf {
     blobs.join(digest.algorithm().name()).join(digest.hex())
@@ -948,6 +938,7 @@ fn blob_path(blobs: &Path, digest: &Digest) -> PathBuf {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn schema1_and_artifacts_are_refused_by_name() {

@@ -169,7 +169,9 @@ pub fn load(registry: &str, explicit: Option<&Path>) -> Result<Credentials, Cred
     })
 }
 
-fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+/// A whole file, refused past `max` bytes without reading the rest (a config or manifest
+/// named by a stranger may be a device or a huge file).
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     std::fs::File::open(path)?.take(max + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > max {

@@ -3,6 +3,7 @@
 
 use crate::error::PolicyError;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,24 @@ impl Document {
     pub fn name(&self) -> &str {
         self.value["metadata"]["name"].as_str().unwrap_or_default()
     }
+    /// "kyverno.io/v1 ClusterPolicy disallow-x", for errors.
+    pub fn label(&self) -> String {
+        describe(&self.value)
+    }
+}
+
+/// An object named for errors: "templates.gatekeeper.sh/v1 ConstraintTemplate k8spsp".
+pub fn describe(object: &Value) -> String {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    format!("{} {} {}", s(&object["apiVersion"]), s(&object["kind"]), s(&object["metadata"]["name"]))
+}
+
+/// An object's labels (`metadata.labels`, string values only).
+pub fn labels(object: &Value) -> BTreeMap<String, String> {
+    object["metadata"]["labels"]
+        .as_object()
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .unwrap_or_default()
 }
 
 /// The kinds that carry a pod template, and where (Kyverno's auto-generation and

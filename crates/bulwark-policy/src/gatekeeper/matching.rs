@@ -162,7 +162,7 @@ impl Match {
                 return Ok(false);
             }
         }
-        let labels = labels_of(obj);
+        let labels = crate::resource::labels(obj);
         if let Some(sel) = &self.label_selector {
             if !sel.matches(&labels) {
                 return Ok(false);
@@ -211,13 +211,6 @@ pub fn group_version(api_version: &str) -> (&str, &str) {
         Some((g, v)) => (g, v),
         None => ("", api_version),
     }
-}
-
-pub fn labels_of(obj: &Value) -> BTreeMap<String, String> {
-    obj["metadata"]["labels"]
-        .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
-        .unwrap_or_default()
 }
 
 /// Gatekeeper's `wildcard.Wildcard.Matches`: `*x*` contains, `*x` suffix, `x*` prefix, else equal.

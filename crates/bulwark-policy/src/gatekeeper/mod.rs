@@ -16,7 +16,7 @@ use crate::error::PolicyError;
 use crate::kyverno::vpol::{CelRule, Verdict};
 use crate::outcome::{Outcome, ResourceId, RuleResult};
 use crate::resource::Document;
-use matching::{group_version, labels_of, Match, Target};
+use matching::{group_version, Match, Target};
 use rego::{Program, Violation};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -59,15 +59,7 @@ impl Dialect for Gatekeeper {
     }
 }
 
-/// "templates.gatekeeper.sh/v1 ConstraintTemplate k8srequiredlabels", for errors.
-fn describe(doc: &Value) -> String {
-    format!(
-        "{} {} {}",
-        doc["apiVersion"].as_str().unwrap_or_default(),
-        doc["kind"].as_str().unwrap_or_default(),
-        doc["metadata"]["name"].as_str().unwrap_or_default()
-    )
-}
+use crate::resource::describe;
 
 /// A compiled template: its constraint kind and program.
 pub struct Template {
@@ -314,7 +306,7 @@ impl Inventory {
             return Err(format!("resource {name} has no kind"));
         }
         if kind == "Namespace" && group.is_empty() {
-            self.namespaces.insert(name.to_string(), labels_of(obj));
+            self.namespaces.insert(name.to_string(), crate::resource::labels(obj));
         }
         let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
         let mut path: Vec<&str> = if ns.is_empty() { vec!["cluster"] } else { vec!["namespace", ns] };

@@ -42,10 +42,6 @@ struct Rule {
 /// The fields of `validate.cel` we evaluate; `paramKind`/`paramRef` need cluster objects.
 const CEL_FIELDS: &[&str] = &["expressions", "variables", "auditAnnotations"];
 
-fn label(doc: &Document) -> String {
-    format!("{} {} {}", doc.api_version(), doc.kind(), doc.name())
-}
-
 const SPEC_FIELDS: &[&str] = &[
     "rules",
     "validationFailureAction",
@@ -90,7 +86,7 @@ const VALIDATE_FIELDS: &[&str] = &[
 
 /// One ClusterPolicy or Policy document.
 pub fn compile(doc: &Document) -> Result<Box<dyn Policy>, Vec<PolicyError>> {
-    let policy = label(doc);
+    let policy = doc.label();
     let spec = &doc.value["spec"];
     let mut errors = Vec::new();
     let Some(spec_obj) = spec.as_object() else {

@@ -39,7 +39,7 @@ pub fn compile(docs: &[&Document]) -> Result<Vec<Box<dyn Policy>>, Vec<PolicyErr
     let mut vaps: Vec<&Document> = Vec::new();
     let mut bindings: Vec<&Document> = Vec::new();
     for doc in docs {
-        let label = label(doc);
+        let label = doc.label();
         match (doc.api_version().split('/').next().unwrap_or_default(), doc.kind()) {
             ("policies.kyverno.io", "ValidatingPolicy") => match compile_vpol(doc) {
                 Ok(p) => policies.push(Box::new(p)),
@@ -62,7 +62,7 @@ pub fn compile(docs: &[&Document]) -> Result<Vec<Box<dyn Policy>>, Vec<PolicyErr
         let target = b.value["spec"]["policyName"].as_str().unwrap_or_default();
         if !docs.iter().any(|d| d.kind() == "ValidatingAdmissionPolicy" && d.name() == target) {
             errors.push(PolicyError::invalid(
-                label(b),
+                b.label(),
                 format!("binds policy {target:?}, which is not among the policies given"),
             ));
         }
@@ -72,10 +72,6 @@ pub fn compile(docs: &[&Document]) -> Result<Vec<Box<dyn Policy>>, Vec<PolicyErr
     } else {
         Err(errors)
     }
-}
-
-fn label(doc: &Document) -> String {
-    format!("{} {} {}", doc.api_version(), doc.kind(), doc.name())
 }
 
 /// Refuses fields we do not know at `path` (never a silent skip).
@@ -382,7 +378,7 @@ impl std::fmt::Debug for CelPolicy {
 }
 
 fn compile_vpol(doc: &Document) -> Result<CelPolicy, Vec<PolicyError>> {
-    let label = label(doc);
+    let label = doc.label();
     let spec = &doc.value["spec"];
     known(
         &label,
@@ -430,7 +426,7 @@ fn compile_vpol(doc: &Document) -> Result<CelPolicy, Vec<PolicyError>> {
 }
 
 fn compile_vap(doc: &Document, bindings: &[&Document]) -> Result<CelPolicy, Vec<PolicyError>> {
-    let label = label(doc);
+    let label = doc.label();
     let spec = &doc.value["spec"];
     known(
         &label,
@@ -456,7 +452,7 @@ fn compile_vap(doc: &Document, bindings: &[&Document]) -> Result<CelPolicy, Vec<
     let mut bound = Vec::new();
     let mut errors = Vec::new();
     for b in bindings {
-        let blabel = self::label(b);
+        let blabel = b.label();
         let bspec = &b.value["spec"];
         let parsed = (|| {
             known(&blabel, bspec, "spec", &["policyName", "paramRef", "matchResources", "validationActions"])?;

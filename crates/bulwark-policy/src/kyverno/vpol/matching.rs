@@ -3,6 +3,7 @@
 
 use crate::dialect::Request;
 use crate::error::PolicyError;
+use crate::resource::labels;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -221,13 +222,6 @@ impl MatchResources {
         }
         Ok(true)
     }
-}
-
-fn labels(object: &Value) -> BTreeMap<String, String> {
-    object["metadata"]["labels"]
-        .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
-        .unwrap_or_default()
 }
 
 /// The resource (plural) of an object's kind, as Kubernetes guesses it when there is no
