@@ -105,32 +105,42 @@ fn length_config() -> PolicyLengthConfig {
 /// 24: 15 s) and overflowing the stack in the thousands; real templates stay under 10.
 pub const MAX_NESTING: usize = 16;
 
+/// Where the comment, string or raw string that starts at `b[i]` ends, as Rego lexes them
+/// (`#` to the end of the line, `"` with `\` escapes, `` ` `` raw): the index of its last byte
+/// (a comment's last byte before its newline; `b.len()` or past it when unterminated). None
+/// when `b[i]` starts none of them. The scanners below skip literals with it.
+fn literal_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    match b[i] {
+        b'#' => {
+            while j < b.len() && b[j] != b'\n' {
+                j += 1;
+            }
+            Some(j - 1)
+        }
+        q @ (b'"' | b'`') => {
+            while j < b.len() && b[j] != q {
+                if q == b'"' && b[j] == b'\\' {
+                    j += 1;
+                }
+                j += 1;
+            }
+            Some(j)
+        }
+        _ => None,
+    }
+}
+
 /// The deepest nesting of `(`, `[` and `{` outside strings and comments.
 fn max_nesting(src: &str) -> usize {
     let b = src.as_bytes();
     let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
     while i < b.len() {
+        if let Some(end) = literal_end(b, i) {
+            i = end + 1;
+            continue;
+        }
         match b[i] {
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'`' => {
-                i += 1;
-                while i < b.len() && b[i] != b'`' {
-                    i += 1;
-                }
-            }
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 max = max.max(depth);
@@ -152,22 +162,10 @@ fn format_problem(src: &str) -> Option<String> {
     let b = src.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        match b[i] {
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            q @ (b'"' | b'`') => {
-                let start = i + 1;
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if q == b'"' && b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                let lit = src.get(start..i.min(b.len())).unwrap_or_default();
+        match literal_end(b, i) {
+            Some(end) if b[i] != b'#' => {
+                let lit = src.get(i + 1..end.min(b.len())).unwrap_or_default();
+                i = end;
                 for (at, _) in lit.match_indices('%') {
                     let digits: String = lit[at + 1..].chars().take_while(|c| c.is_numeric()).collect();
                     if digits.chars().any(|c| !c.is_ascii_digit()) {
@@ -178,7 +176,8 @@ fn format_problem(src: &str) -> Option<String> {
                     }
                 }
             }
-            _ => {}
+            Some(end) => i = end,
+            None => {}
         }
         i += 1;
     }
@@ -388,28 +387,12 @@ pub fn split_rule_bodies(src: &str) -> Option<String> {
     let mut copied = 0;
     let mut i = 0;
     while i < b.len() {
+        if let Some(end) = literal_end(b, i) {
+            i = end + 1;
+            continue;
+        }
         let c = b[i];
         match c {
-            b'#' => {
-                while i + 1 < b.len() && b[i + 1] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'`' => {
-                i += 1;
-                while i < b.len() && b[i] != b'`' {
-                    i += 1;
-                }
-            }
             b'(' | b'[' => depth += 1,
             b')' | b']' => depth = depth.saturating_sub(1),
             b'{' => {
