@@ -58,6 +58,10 @@ pub(crate) struct ApplyArgs {
     /// reads it.
     #[arg(long)]
     stats: bool,
+    /// Stop a Rego evaluation when the process has more than MIB mebibytes allocated (a
+    /// template building values without bound); the evaluation's result is an error.
+    #[arg(long, value_name = "MIB", default_value_t = bulwark_policy::gatekeeper::rego::REGO_MEMORY_LIMIT >> 20)]
+    rego_memory_limit: u64,
     /// Resource files or directories (`.yaml`, `.yml`, `.json`), or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -170,6 +174,7 @@ fn apply(a: ApplyArgs) -> Result<Exit> {
     if a.policies.is_empty() && a.pss.is_none() && a.namespace_labels.is_none() && a.pss_config.is_none() {
         bail!("nothing to apply: give --policy, --pss, --pss-config or --namespace-labels");
     }
+    bulwark_policy::gatekeeper::rego::set_memory_limit(a.rego_memory_limit.saturating_mul(1 << 20));
     let mut input_errors = 0;
     let mut policies: Vec<Box<dyn Policy>> = Vec::new();
     if !a.policies.is_empty() {

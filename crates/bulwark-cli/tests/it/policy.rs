@@ -368,3 +368,58 @@ fn apply_a_published_kyverno_policy_folder_and_its_test() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ClusterCleanupPolicy"), "{:?}", out);
 }
+
+/// A template whose Rego builds a 100 MB string and then a list of copies of it without
+/// end: the memory ceiling stops it (in its own process: the ceiling is process-wide).
+const HUNGRY_TEMPLATE: &str = r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8shungry
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sHungry
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8shungry
+        violation[{"msg": msg}] {
+          pad := concat("", [p | numbers.range(1, 1000)[_]; p := "x"])
+          parts := [s | i := numbers.range(1, 100000)[_]; s := sprintf("%v%v", [i, pad])]
+          big := concat(",", parts)
+          copies := [c | k := numbers.range(1, 1000)[_]; c := concat("", [big, sprintf("%v", [k])])]
+          msg := sprintf("%v", [count(copies)])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sHungry
+metadata:
+  name: hungry
+spec:
+  match:
+    kinds:
+      - apiGroups: [""]
+        kinds: ["Pod"]
+"#;
+
+#[test]
+fn rego_that_allocates_without_bound_is_stopped_by_the_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("hungry.yaml");
+    std::fs::write(&policy, HUNGRY_TEMPLATE).unwrap();
+    let pod = pss("baseline/v1.36/pass/base.yaml");
+    let started = std::time::Instant::now();
+    let out = run_paths(
+        &["policy", "apply", "--rego-memory-limit", "512", "--format", "json", "--policy", policy.to_str().unwrap()],
+        &[&pod],
+    );
+    let records = json(&out);
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["result"], "error", "{records:?}");
+    let msg = records[0]["message"].as_str().unwrap();
+    assert!(msg.contains("over the 512 MiB memory limit for Rego"), "{msg}");
+    assert_eq!(out.status.code(), Some(1));
+    // 1000 copies of 100 MB would be 100 GB and minutes of copying.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+}

@@ -3,9 +3,13 @@
 //! inventory at `data.inventory`.
 //!
 //! Limits: regorus has a cooperative execution timer (`ExecutionTimerConfig`, checked in the
-//! interpreter's loops) and policy length limits (`PolicyLengthConfig`); both are always set.
-//! It has no allocation budget without replacing the process allocator (its
-//! `allocator-memory-limits` feature is mimalloc's), so memory is bounded only through time.
+//! interpreter's loops), policy length limits (`PolicyLengthConfig`) and, with its
+//! `allocator-memory-limits` feature, a memory ceiling: the feature makes its mimalloc the
+//! process allocator, and the interpreter checks the bytes the process has allocated against
+//! the ceiling as it builds values. All three are always set. The ceiling is process-wide
+//! (regorus has no per-evaluation budget outside its bytecode VM), so it is a ceiling on the
+//! whole process while Rego runs: [`REGO_MEMORY_LIMIT`] by default, [`set_memory_limit`] to
+//! change it.
 
 use regorus::utils::limits::{ExecutionTimerConfig, PolicyLengthConfig};
 use regorus::Engine;
@@ -17,6 +21,20 @@ use std::time::Duration;
 /// Wall-clock budget for one evaluation of one template (Gatekeeper's webhook times out at 3 s
 /// in total; a library template takes well under a millisecond).
 pub const EVAL_TIME_LIMIT: Duration = Duration::from_secs(2);
+
+/// The default ceiling on the bytes the process has allocated while Rego evaluates. A
+/// library template evaluates in kilobytes; what passes this is a template (or an inventory)
+/// building values without bound.
+pub const REGO_MEMORY_LIMIT: u64 = 2 << 30;
+
+static MEMORY_LIMIT_SET: std::sync::Once = std::sync::Once::new();
+
+/// Sets the ceiling on the process's allocated bytes above which Rego evaluations stop with
+/// an error (see the module comment). Applies to every evaluation from now on.
+pub fn set_memory_limit(bytes: u64) {
+    MEMORY_LIMIT_SET.call_once(|| {});
+    regorus::set_global_memory_limit(Some(bytes));
+}
 
 /// A compiled template program: an engine with the modules loaded and analysed.
 ///
@@ -221,6 +239,7 @@ impl Program {
     /// Compiles the template's Rego and libs. Libraries must be packages under `lib` (as
     /// Gatekeeper's rewriter requires); the entry point must define `violation`.
     pub fn compile(rego: &str, libs: &[String]) -> Result<Program, String> {
+        MEMORY_LIMIT_SET.call_once(|| regorus::set_global_memory_limit(Some(REGO_MEMORY_LIMIT)));
         let mut engine = Engine::new();
         engine.set_policy_length_config(length_config());
         engine.set_execution_timer_config(ExecutionTimerConfig {
@@ -307,12 +326,24 @@ impl Program {
 
     fn evaluate(&self, engine: &mut Engine, input: regorus::Value) -> Result<Vec<Violation>, String> {
         engine.set_input(input);
-        let out = engine.eval_rule(self.rule.clone()).map_err(|e| {
-            let s = e.to_string();
-            if s.contains("TimeLimitExceeded") || s.to_ascii_lowercase().contains("time limit") {
-                format!("evaluation stopped: over the {EVAL_TIME_LIMIT:?} time limit ({s})")
-            } else {
-                s
+        let out = engine.eval_rule(self.rule.clone()).map_err(|e| match e.downcast_ref::<regorus::LimitError>() {
+            Some(regorus::LimitError::MemoryLimitExceeded { usage, limit }) => format!(
+                "evaluation stopped: the process has {} MiB allocated, over the {} MiB memory limit for Rego",
+                usage >> 20,
+                limit >> 20
+            ),
+            Some(regorus::LimitError::TimeLimitExceeded { .. }) => {
+                format!("evaluation stopped: over the {EVAL_TIME_LIMIT:?} time limit ({e})")
+            }
+            _ => {
+                let s = e.to_string();
+                if s.contains("TimeLimitExceeded") || s.to_ascii_lowercase().contains("time limit") {
+                    format!("evaluation stopped: over the {EVAL_TIME_LIMIT:?} time limit ({s})")
+                } else if s.contains("memory limit") {
+                    format!("evaluation stopped: over the memory limit for Rego ({s})")
+                } else {
+                    s
+                }
             }
         })?;
         if out == regorus::Value::Undefined {
