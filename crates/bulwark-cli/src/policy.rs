@@ -58,8 +58,8 @@ pub(crate) struct ApplyArgs {
     /// reads it.
     #[arg(long)]
     stats: bool,
-    /// Stop a Rego evaluation when the process has more than MIB mebibytes allocated (a
-    /// template building values without bound); the evaluation's result is an error.
+    /// Stop a Rego evaluation that allocates more than MIB mebibytes (a template building values
+    /// without bound); the evaluation's result is an error.
     #[arg(long, value_name = "MIB", default_value_t = bulwark_policy::gatekeeper::rego::REGO_MEMORY_LIMIT >> 20)]
     rego_memory_limit: u64,
     /// Resource files or directories (`.yaml`, `.yml`, `.json`), or `-` for standard input.

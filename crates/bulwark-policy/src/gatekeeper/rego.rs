@@ -2,19 +2,18 @@
 //! `data.<package>.violation` with `input = {"review": ..., "parameters": ...}` and the
 //! inventory at `data.inventory`.
 //!
-//! Limits: regorus has a cooperative execution timer (`ExecutionTimerConfig`, checked in the
-//! interpreter's loops), policy length limits (`PolicyLengthConfig`) and, with its
-//! `allocator-memory-limits` feature, a memory ceiling: the feature makes its mimalloc the
-//! process allocator, and the interpreter checks the bytes the process has allocated against
-//! the ceiling as it builds values. All three are always set. The ceiling is process-wide
-//! (regorus has no per-evaluation budget outside its bytecode VM), so it is a ceiling on the
-//! whole process while Rego runs: [`REGO_MEMORY_LIMIT`] by default, [`set_memory_limit`] to
-//! change it.
+//! Limits, always set: an execution timer ([`EVAL_TIME_LIMIT`]), policy length limits
+//! (`PolicyLengthConfig`), an instruction budget on the VM, and a memory limit
+//! ([`REGO_MEMORY_LIMIT`] by default, [`set_memory_limit`] to change it). regorus' memory
+//! accounting comes with its `allocator-memory-limits` feature, which makes its mimalloc the
+//! process allocator: on the VM the limit is what one evaluation may allocate; on the
+//! interpreter (the fallback) regorus only has a process-wide check, so there it is a ceiling
+//! on the process's allocated bytes while Rego runs.
 
 use regorus::utils::limits::{ExecutionTimerConfig, PolicyLengthConfig};
 use regorus::Engine;
 use serde_json::Value;
-use std::num::{NonZeroU32, NonZeroUsize};
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,28 +27,148 @@ pub const EVAL_TIME_LIMIT: Duration = Duration::from_secs(2);
 pub const REGO_MEMORY_LIMIT: u64 = 2 << 30;
 
 static MEMORY_LIMIT_SET: std::sync::Once = std::sync::Once::new();
+static MEMORY_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(REGO_MEMORY_LIMIT);
 
-/// Sets the ceiling on the process's allocated bytes above which Rego evaluations stop with
-/// an error (see the module comment). Applies to every evaluation from now on.
+/// Sets the memory limit for Rego (see the module comment): the bytes one evaluation may
+/// allocate on the VM, and the process's allocated bytes above which an interpreter
+/// evaluation stops. Applies to the programs compiled from now on.
 pub fn set_memory_limit(bytes: u64) {
     MEMORY_LIMIT_SET.call_once(|| {});
+    MEMORY_LIMIT.store(bytes, std::sync::atomic::Ordering::Relaxed);
     regorus::set_global_memory_limit(Some(bytes));
 }
 
-/// A compiled template program: an engine with the modules loaded and analysed.
+fn memory_limit() -> u64 {
+    MEMORY_LIMIT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A compiled template program.
 ///
-/// `eval_rule` resets the interpreter's evaluation state (data, scopes, caches, timer) before
-/// each evaluation, so one prepared engine serves evaluation after evaluation without the
-/// cost of a clone. A clone is made only when the shared engine is busy (another thread) or
-/// when `data.inventory` must be added (which would make the engine re-analyse its modules).
+/// Templates run on regorus' bytecode VM (RVM), about three times faster than its tree-walking
+/// interpreter on the gatekeeper-library templates; a template the VM compiler cannot take
+/// runs on the interpreter. Both are the same maintained engine, with the same builtins.
 pub struct Program {
-    /// The prepared engine that evaluations without an inventory run on.
-    engine: Mutex<Engine>,
-    /// A pristine copy: replaces `engine` after a panic left it in an unknown state, and is
-    /// the base of the clones.
-    pristine: Engine,
+    backend: Backend,
     /// `data.<package>.violation`.
     rule: String,
+}
+
+enum Backend {
+    Vm(Box<VmProgram>),
+    /// `eval_rule` resets the interpreter's evaluation state (data, scopes, caches, timer)
+    /// before each evaluation, so one prepared engine serves evaluation after evaluation
+    /// without the cost of a clone. A clone is made only when the shared engine is busy
+    /// (another thread) or when `data.inventory` must be added (which would make the engine
+    /// re-analyse its modules).
+    Interpreter {
+        /// The prepared engine that evaluations without an inventory run on.
+        engine: Box<Mutex<Engine>>,
+        /// A pristine copy: replaces `engine` after a panic left it in an unknown state, and
+        /// is the base of the clones.
+        pristine: Box<Engine>,
+    },
+}
+
+/// The builtins the VM hands back to us (host calls) instead of running its own: the bounded
+/// `numbers.range`/`numbers.range_step` and OPA v0's `re_match` (see [`Program::compile`]).
+const HOST_CALLS: &[(&str, usize)] = &[("numbers.range", 2), ("numbers.range_step", 3), ("re_match", 2)];
+
+/// Instructions one evaluation may execute: a backstop behind the time limit (a library
+/// template on a large Pod runs tens of thousands).
+const MAX_INSTRUCTIONS: usize = 200_000_000;
+
+struct VmProgram {
+    policy: regorus::CompiledPolicy,
+    program: Arc<regorus::rvm::Program>,
+    /// The VM evaluations run on; a fresh one when another thread holds it.
+    vm: Mutex<regorus::rvm::RegoVM>,
+    /// Whether the program calls a host function (the VM then runs suspendable).
+    host_calls: bool,
+}
+
+impl VmProgram {
+    fn new_vm(&self) -> Result<regorus::rvm::RegoVM, String> {
+        use regorus::rvm::vm::ExecutionMode;
+        let mut vm = regorus::rvm::RegoVM::new_with_policy(self.policy.clone());
+        vm.load_program(self.program.clone());
+        vm.set_max_instructions(MAX_INSTRUCTIONS);
+        vm.set_execution_timer_config(Some(timer_config()));
+        vm.set_memory_budget_config(NonZeroU64::new(memory_limit()).map(|limit| regorus::MemoryBudgetConfig { limit }));
+        if self.host_calls {
+            vm.set_execution_mode(ExecutionMode::Suspendable);
+        }
+        vm.set_data(empty_object()).map_err(|e| e.to_string())?;
+        Ok(vm)
+    }
+
+    fn run(
+        &self,
+        vm: &mut regorus::rvm::RegoVM,
+        rule: &str,
+        input: regorus::Value,
+        inventory: Option<regorus::Value>,
+    ) -> Result<regorus::Value, String> {
+        use regorus::rvm::vm::{ExecutionState, SuspendReason};
+        let with_inventory = inventory.is_some();
+        if let Some(data) = inventory {
+            vm.set_data(data).map_err(|e| format!("data.inventory: {e}"))?;
+        }
+        vm.set_input(input);
+        let mut out = vm.execute_entry_point_by_name(rule);
+        // Host calls: the VM suspends with the call's arguments; the answer resumes it.
+        while let ExecutionState::Suspended { reason: SuspendReason::HostAwait { identifier, argument, .. }, .. } =
+            vm.execution_state()
+        {
+            let args: Vec<regorus::Value> = argument.as_array().map(|a| a.to_vec()).unwrap_or_default();
+            let answer = match identifier.as_string().map(|s| s.as_ref()).unwrap_or_default() {
+                "numbers.range" | "numbers.range_step" => bounded_range(&args).map_err(|e| e.to_string()),
+                "re_match" => re_match(&args).map_err(|e| e.to_string()),
+                other => Err(format!("unknown host call {other:?}")),
+            };
+            match answer {
+                Ok(v) => out = vm.resume(Some(v)),
+                Err(e) => {
+                    // Leave the VM ready for the next evaluation.
+                    *vm = self.new_vm()?;
+                    return Err(e);
+                }
+            }
+        }
+        // The input and inventory are not kept alive until the next evaluation.
+        vm.set_input(regorus::Value::Undefined);
+        if with_inventory {
+            vm.set_data(empty_object()).map_err(|e| e.to_string())?;
+        }
+        out.map_err(|e| vm_error(&e))
+    }
+}
+
+fn empty_object() -> regorus::Value {
+    regorus::Value::new_object()
+}
+
+fn timer_config() -> ExecutionTimerConfig {
+    ExecutionTimerConfig { limit: EVAL_TIME_LIMIT, check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN) }
+}
+
+/// A VM error as the interpreter's limit errors read.
+fn vm_error(e: &regorus::rvm::vm::VmError) -> String {
+    use regorus::rvm::vm::VmError;
+    match e {
+        VmError::MemoryLimitExceeded { usage, limit, .. } => memory_message(*usage, *limit),
+        VmError::MemoryBudgetExceeded { usage, budget, .. } => memory_message(*usage, *budget),
+        VmError::TimeLimitExceeded { .. } => {
+            format!("evaluation stopped: over the {EVAL_TIME_LIMIT:?} time limit ({e})")
+        }
+        VmError::InstructionLimitExceeded { .. } => {
+            format!("evaluation stopped: over the limit of {MAX_INSTRUCTIONS} instructions ({e})")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn memory_message(usage: u64, limit: u64) -> String {
+    format!("evaluation stopped: {} MiB allocated, over the {} MiB memory limit for Rego", usage >> 20, limit >> 20)
 }
 
 /// The most elements `numbers.range` and `numbers.range_step` make (a port range has 65,536).
@@ -242,10 +361,7 @@ impl Program {
         MEMORY_LIMIT_SET.call_once(|| regorus::set_global_memory_limit(Some(REGO_MEMORY_LIMIT)));
         let mut engine = Engine::new();
         engine.set_policy_length_config(length_config());
-        engine.set_execution_timer_config(ExecutionTimerConfig {
-            limit: EVAL_TIME_LIMIT,
-            check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
-        });
+        engine.set_execution_timer_config(timer_config());
         // `numbers.range` and `numbers.range_step` allocate their whole result in one call,
         // before any time check: one call with a huge bound would exhaust memory. Extensions
         // are looked up before builtins, so these bounded versions (same results up to the
@@ -284,8 +400,30 @@ impl Program {
         let rule = format!("{package}.violation");
         // Analyse now, without evaluating: a bad template is an error when it is read, and the
         // clones made per evaluation start prepared.
-        engine.compile_with_entrypoint(&Arc::<str>::from(rule.as_str())).map_err(|e| format!("`rego`: {e}"))?;
-        Ok(Program { engine: Mutex::new(engine.clone()), pristine: engine, rule })
+        let policy =
+            engine.compile_with_entrypoint(&Arc::<str>::from(rule.as_str())).map_err(|e| format!("`rego`: {e}"))?;
+        let backend = match regorus::languages::rego::compiler::Compiler::compile_from_policy_with_host_await(
+            &policy,
+            &[rule.as_str()],
+            HOST_CALLS,
+        ) {
+            Ok(program) => {
+                let host_calls =
+                    program.instructions.iter().any(|i| matches!(i, regorus::rvm::Instruction::HostAwait { .. }));
+                let vm = VmProgram { policy, program, vm: Mutex::new(regorus::rvm::RegoVM::new()), host_calls };
+                let fresh = vm.new_vm()?;
+                *vm.vm.lock().map_err(|_| "the Rego VM lock is poisoned".to_string())? = fresh;
+                Backend::Vm(Box::new(vm))
+            }
+            // A construct the VM compiler does not take yet: the interpreter runs it.
+            Err(_) => Backend::Interpreter { engine: Box::new(Mutex::new(engine.clone())), pristine: Box::new(engine) },
+        };
+        Ok(Program { backend, rule })
+    }
+
+    /// Whether the template runs on the bytecode VM (else on the interpreter).
+    pub fn on_vm(&self) -> bool {
+        matches!(self.backend, Backend::Vm(_))
     }
 
     /// Every violation for this input. `inventory` becomes `data.inventory` when given.
@@ -300,11 +438,30 @@ impl Program {
             data.insert("inventory".into(), inv.clone());
             regorus::Value::from(Value::Object(data))
         });
+        let (engine, pristine) = match &self.backend {
+            Backend::Vm(p) => {
+                let out = match p.vm.try_lock() {
+                    Ok(mut vm) => {
+                        let out = catching_panics(|| p.run(&mut vm, &self.rule, input, inventory));
+                        if out.as_ref().is_err_and(|e| e.starts_with(PANICKED)) {
+                            *vm = p.new_vm()?;
+                        }
+                        out
+                    }
+                    Err(_) => {
+                        let mut vm = p.new_vm()?;
+                        catching_panics(|| p.run(&mut vm, &self.rule, input, inventory))
+                    }
+                }?;
+                return violations_in(out);
+            }
+            Backend::Interpreter { engine, pristine } => (engine, pristine),
+        };
         // With an inventory, or when another thread holds the shared engine: a clone of the
         // pristine engine, dropped after the evaluation.
-        let shared = if inventory.is_none() { self.engine.try_lock().ok() } else { None };
+        let shared = if inventory.is_none() { engine.try_lock().ok() } else { None };
         let Some(mut engine) = shared else {
-            let mut engine = self.pristine.clone();
+            let mut engine = pristine.clone();
             return catching_panics(|| {
                 if let Some(data) = inventory {
                     engine.add_data(data).map_err(|e| format!("data.inventory: {e}"))?;
@@ -316,7 +473,7 @@ impl Program {
         // evaluation, not the end of the process; the engine it left behind is replaced.
         let result = catching_panics(|| self.evaluate(&mut engine, input));
         if result.as_ref().is_err_and(|e| e.starts_with(PANICKED)) {
-            *engine = self.pristine.clone();
+            *engine = (**pristine).clone();
         } else {
             // The input is not kept alive until the next evaluation.
             engine.set_input(regorus::Value::Undefined);
@@ -327,11 +484,7 @@ impl Program {
     fn evaluate(&self, engine: &mut Engine, input: regorus::Value) -> Result<Vec<Violation>, String> {
         engine.set_input(input);
         let out = engine.eval_rule(self.rule.clone()).map_err(|e| match e.downcast_ref::<regorus::LimitError>() {
-            Some(regorus::LimitError::MemoryLimitExceeded { usage, limit }) => format!(
-                "evaluation stopped: the process has {} MiB allocated, over the {} MiB memory limit for Rego",
-                usage >> 20,
-                limit >> 20
-            ),
+            Some(regorus::LimitError::MemoryLimitExceeded { usage, limit }) => memory_message(*usage, *limit),
             Some(regorus::LimitError::TimeLimitExceeded { .. }) => {
                 format!("evaluation stopped: over the {EVAL_TIME_LIMIT:?} time limit ({e})")
             }
@@ -346,25 +499,30 @@ impl Program {
                 }
             }
         })?;
-        if out == regorus::Value::Undefined {
-            return Ok(Vec::new());
-        }
-        let out = serde_json::to_value(&out).map_err(|e| e.to_string())?;
-        let items = match out {
-            Value::Array(a) => a,
-            other => return Err(format!("`violation` is not a set: {other}")),
-        };
-        items
-            .into_iter()
-            .map(|r| match r.get("msg") {
-                Some(Value::String(msg)) => Ok(Violation {
-                    msg: msg.clone(),
-                    details: r.get("details").cloned().unwrap_or_else(|| Value::Object(Default::default())),
-                }),
-                _ => Err(format!("a violation has no string `msg`: {r}")),
-            })
-            .collect()
+        violations_in(out)
     }
+}
+
+/// The violations in the value of a `violation` rule.
+fn violations_in(out: regorus::Value) -> Result<Vec<Violation>, String> {
+    if out == regorus::Value::Undefined {
+        return Ok(Vec::new());
+    }
+    let out = serde_json::to_value(&out).map_err(|e| e.to_string())?;
+    let items = match out {
+        Value::Array(a) => a,
+        other => return Err(format!("`violation` is not a set: {other}")),
+    };
+    items
+        .into_iter()
+        .map(|r| match r.get("msg") {
+            Some(Value::String(msg)) => Ok(Violation {
+                msg: msg.clone(),
+                details: r.get("details").cloned().unwrap_or_else(|| Value::Object(Default::default())),
+            }),
+            _ => Err(format!("a violation has no string `msg`: {r}")),
+        })
+        .collect()
 }
 
 const PANICKED: &str = "the Rego engine failed (panicked";
@@ -507,8 +665,9 @@ violation[{"msg": msg}] {
         assert_eq!(msgs(p.violations(&b, Some(&inv))), ["c: y", "inventory t"]);
         assert_eq!(msgs(p.violations(&a, None)), ["a: x"]);
         assert_eq!(msgs(p.violations(&input(json!([]), "z"), None)), Vec::<String>::new());
-        // While another evaluation holds the shared engine, a clone answers the same.
-        let held = p.engine.lock().unwrap();
+        // While another evaluation holds the shared VM, a fresh one answers the same.
+        let Backend::Vm(vm) = &p.backend else { panic!("not on the VM") };
+        let held = vm.vm.lock().unwrap();
         assert_eq!(msgs(p.violations(&b, None)), ["c: y"]);
         drop(held);
         assert_eq!(msgs(p.violations(&b, None)), ["c: y"]);
