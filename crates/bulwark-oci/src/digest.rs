@@ -81,7 +81,7 @@ pub enum DigestError {
 /// Longest prefix of bad input kept in an error.
 const MAX_SHOWN: usize = 160;
 
-fn shown(s: &str) -> String {
+pub(crate) fn shown(s: &str) -> String {
     if s.len() <= MAX_SHOWN {
         return s.to_string();
     }

@@ -10,7 +10,9 @@ pub mod credentials;
 pub mod descriptor;
 pub mod digest;
 pub mod media_type;
+pub mod reference;
 
 pub use credentials::{Auth, Credentials, CredentialsError};
 pub use descriptor::{Descriptor, Platform};
 pub use digest::{Algorithm, Digest, DigestError, Hasher};
+pub use reference::{ImageRef, ReferenceError};
