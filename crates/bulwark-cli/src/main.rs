@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use exit::Exit;
 
+mod admission;
 mod db;
 mod exit;
 mod policy;
@@ -56,6 +57,9 @@ enum Command {
     /// offline.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// The Kubernetes admission webhook: decide AdmissionReviews with the policies.
+    #[command(subcommand)]
+    Admission(admission::AdmissionCommand),
 }
 
 #[derive(Args)]
@@ -158,6 +162,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::VerifyBundle(a) => sign::verify_bundle(a),
         Command::Registry(c) => registry::run(c).map(|_| Exit::Success),
         Command::Policy(c) => policy::run(c),
+        Command::Admission(c) => admission::run(c),
     }
 }
 

@@ -101,7 +101,7 @@ enum Format {
 
 /// The policy documents among `docs`; how many others were left out is said on stderr (a
 /// policy folder also holds test resources and package metadata).
-fn policy_documents(docs: Vec<Document>) -> Vec<Document> {
+pub(crate) fn policy_documents(docs: Vec<Document>) -> Vec<Document> {
     let total = docs.len();
     let (policies, others): (Vec<Document>, Vec<Document>) =
         docs.into_iter().partition(bulwark_policy::dialect::is_policy_document);
@@ -119,7 +119,7 @@ fn policy_documents(docs: Vec<Document>) -> Vec<Document> {
 }
 
 /// Every document under `paths`; each unreadable input printed (it makes the run exit 2).
-fn read_documents(paths: &[PathBuf], errors: &mut usize) -> Vec<Document> {
+pub(crate) fn read_documents(paths: &[PathBuf], errors: &mut usize) -> Vec<Document> {
     let mut docs = Vec::new();
     for doc in read_paths(paths) {
         match doc {
@@ -133,14 +133,14 @@ fn read_documents(paths: &[PathBuf], errors: &mut usize) -> Vec<Document> {
     docs
 }
 
-fn print_errors(errors: &[PolicyError]) {
+pub(crate) fn print_errors(errors: &[PolicyError]) {
     for e in errors {
         eprintln!("bulwark: error: {e}");
     }
 }
 
 /// Namespace name -> labels, from YAML `Namespace` objects.
-fn namespace_labels(path: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+pub(crate) fn namespace_labels(path: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
     let mut out = BTreeMap::new();
     for doc in read_paths(std::slice::from_ref(&path.to_path_buf())) {
         let doc = doc?;

@@ -4,8 +4,8 @@
 //! a `:` or is `localhost`, else Docker Hub; a Docker Hub name of one component is under
 //! `library/`; no tag and no digest means `latest`.
 
-use crate::digest::{Digest, DigestError};
 use crate::digest::shown;
+use crate::digest::{Digest, DigestError};
 use std::fmt;
 
 /// Docker Hub, as references name it (`docker.io/library/nginx`).

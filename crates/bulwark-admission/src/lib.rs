@@ -1,0 +1,13 @@
+//! The Kubernetes admission webhook's decisions, without the server: an AdmissionReview in
+//! ([`review`]), every policy of the policy engine plus the Pod Security Standards by
+//! namespace labels and the image rules ([`decide`], [`images`]), the AdmissionReview
+//! response out. `bulwark admission review` and `bulwark admission serve` both decide here,
+//! so a review through the CLI decides exactly as the server would.
+
+pub mod decide;
+pub mod images;
+pub mod review;
+
+pub use decide::{Admission, NamespaceLabels};
+pub use images::{ImageRules, ImageSettings};
+pub use review::{Review, ReviewError, ReviewVersion, Verdict};
