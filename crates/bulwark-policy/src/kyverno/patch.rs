@@ -1,0 +1,815 @@
+//! Kyverno's two patch forms, on JSON values: `patchStrategicMerge` (Kyverno's anchor
+//! preprocessing of pkg/engine/mutate/patch/strategicPreprocessing.go, then the strategic
+//! merge that Kyverno gets from kustomize's kyaml `merge2`) and `patchesJson6902` (RFC 6902
+//! with the options Kyverno passes to evanphx/json-patch: negative indices, missing paths
+//! ignored by `remove`, intermediate paths created by `add`).
+//!
+//! Patches come from policies and resources: every walk is bounded in depth, every list index
+//! in size, and the nodes a patch may add in all are counted ([`Budget`]).
+
+use super::pattern::{self, Anchor};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// How deep a patch may nest (the YAML reader allows 128 levels).
+pub const MAX_DEPTH: usize = 200;
+/// The most operations one `patchesJson6902` may hold.
+pub const MAX_OPERATIONS: usize = 10_000;
+/// The highest array index `add` pads up to (evanphx pads with nulls; a path such as
+/// `/a/100000000` would otherwise allocate without bound).
+pub const MAX_PAD: usize = 10_000;
+/// The most JSON nodes that the patches of one rule may add in all (`copy` doubling a
+/// subtree, `add` in a foreach over a long list).
+pub const MAX_ADDED_NODES: usize = 1_000_000;
+
+/// The nodes a rule's patches have added so far, against [`MAX_ADDED_NODES`].
+#[derive(Debug, Default)]
+pub struct Budget {
+    added: usize,
+}
+
+impl Budget {
+    fn spend(&mut self, v: &Value) -> Result<(), String> {
+        let left = MAX_ADDED_NODES.saturating_sub(self.added);
+        let n = count_nodes(v, left + 1);
+        self.added += n;
+        if self.added > MAX_ADDED_NODES {
+            return Err(format!("the patches add more than {MAX_ADDED_NODES} JSON nodes"));
+        }
+        Ok(())
+    }
+}
+
+/// Nodes of a value, counting no further than `limit`.
+fn count_nodes(v: &Value, limit: usize) -> usize {
+    let mut n = 0usize;
+    let mut stack = vec![v];
+    while let Some(x) = stack.pop() {
+        n += 1;
+        if n >= limit {
+            return n;
+        }
+        match x {
+            Value::Array(a) => stack.extend(a),
+            Value::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    n
+}
+
+// ---------------------------------------------------------------------------------------
+// patchStrategicMerge: anchors first (Kyverno's preprocessing), then the merge.
+
+/// Why preprocessing stopped: a conditional `(k)` or global `<(k)` anchor that does not hold
+/// makes the whole patch empty (the rule then changes nothing and is skipped); any other
+/// error fails the rule.
+#[derive(Debug)]
+enum Pre {
+    Condition,
+    Global(String),
+    Error(String),
+}
+
+/// Applies a `patchStrategicMerge` (variables already substituted) to a resource: the
+/// resource patched, or unchanged when an anchor's condition does not hold.
+pub fn strategic_merge(resource: &Value, patch: &Value, budget: &mut Budget) -> Result<Value, String> {
+    let mut pattern = patch.clone();
+    match preprocess(&mut pattern, resource) {
+        Ok(()) => {}
+        Err(Pre::Condition | Pre::Global(_)) => return Ok(resource.clone()),
+        Err(Pre::Error(e)) => return Err(format!("failed to preProcess rule: {e}")),
+    }
+    budget.spend(&pattern)?;
+    let schema = Schema::of(resource);
+    let mut path = Vec::new();
+    match merge(Some(resource), &pattern, &schema, &mut path)? {
+        Some(v) => Ok(v),
+        // A patch that deletes the whole object: kyaml yields no document.
+        None => Err("the patch deletes the whole resource".into()),
+    }
+}
+
+/// Kyverno's PreProcessPattern: anchors checked against the resource and removed.
+fn preprocess(pattern: &mut Value, resource: &Value) -> Result<(), Pre> {
+    recurse(pattern, Some(resource), 0)?;
+    if pattern.is_object() {
+        delete_condition_elements(pattern, 0).map_err(Pre::Error)?;
+        Ok(())
+    } else {
+        Err(Pre::Error("the patch is not a mapping".into()))
+    }
+}
+
+fn deep(depth: usize) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("the patch nests deeper than {MAX_DEPTH} levels"));
+    }
+    Ok(())
+}
+
+fn recurse(pattern: &mut Value, resource: Option<&Value>, depth: usize) -> Result<(), Pre> {
+    deep(depth).map_err(Pre::Error)?;
+    match pattern {
+        Value::Object(_) => walk_map(pattern, resource, depth),
+        Value::Array(a) => {
+            if a.first().is_some_and(Value::is_object) {
+                process_list_of_maps(a, resource, depth)
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+fn anchor_of(key: &str) -> Option<Anchor> {
+    pattern::parse_anchor(key).map(|(a, _)| a)
+}
+
+/// Kyverno's ContainsCondition: every anchor but `+()`.
+fn contains_condition(a: Option<Anchor>) -> bool {
+    matches!(a, Some(Anchor::Condition | Anchor::Existence | Anchor::Equality | Anchor::Negation | Anchor::Global))
+}
+
+/// Kyverno's hasAnchor: a condition or an add-if-not-present anchor.
+fn has_anchor(a: Option<Anchor>) -> bool {
+    contains_condition(a) || a == Some(Anchor::AddIfNotPresent)
+}
+
+fn field<'a>(resource: Option<&'a Value>, key: &str) -> Option<&'a Value> {
+    resource.and_then(Value::as_object).and_then(|o| o.get(key))
+}
+
+fn walk_map(pattern: &mut Value, resource: Option<&Value>, depth: usize) -> Result<(), Pre> {
+    handle_add_if_not_present(pattern, resource);
+    validate_conditions(pattern, resource, depth)?;
+    let Value::Object(map) = pattern else { return Ok(()) };
+    let plain: Vec<String> = map.keys().filter(|k| anchor_of(k).is_none()).cloned().collect();
+    for k in plain {
+        if let Some(v) = map.get_mut(&k) {
+            recurse(v, field(resource, &k), depth + 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// `+(k)`: dropped from the patch when the resource has `k`, else the anchor is removed from
+/// the key. Returns how many such anchors there were.
+fn handle_add_if_not_present(pattern: &mut Value, resource: Option<&Value>) -> usize {
+    let Value::Object(map) = pattern else { return 0 };
+    let anchored: Vec<(String, String)> = map
+        .keys()
+        .filter_map(|k| match pattern::parse_anchor(k) {
+            Some((Anchor::AddIfNotPresent, inner)) => Some((k.clone(), inner.to_string())),
+            _ => None,
+        })
+        .collect();
+    for (k, inner) in &anchored {
+        let v = map.remove(k);
+        if field(resource, inner).is_none() {
+            if let Some(v) = v {
+                map.insert(inner.clone(), v);
+            }
+        }
+    }
+    anchored.len()
+}
+
+/// Kyverno's validateConditions: global anchors, then conditional anchors, each checked as a
+/// validate pattern against the resource's field.
+fn validate_conditions(pattern: &mut Value, resource: Option<&Value>, depth: usize) -> Result<(), Pre> {
+    check_anchors(pattern, resource, Anchor::Global, depth).map_err(Pre::Global)?;
+    check_anchors(pattern, resource, Anchor::Condition, depth).map_err(|_| Pre::Condition)
+}
+
+fn check_anchors(pattern: &mut Value, resource: Option<&Value>, which: Anchor, depth: usize) -> Result<(), String> {
+    deep(depth)?;
+    let Value::Object(map) = pattern else { return Ok(()) };
+    let keys: Vec<(String, String)> = map
+        .keys()
+        .filter_map(|k| match pattern::parse_anchor(k) {
+            Some((a, inner)) if a == which => Some((k.clone(), inner.to_string())),
+            _ => None,
+        })
+        .collect();
+    for (k, inner) in keys {
+        let Some(rv) = field(resource, &inner) else {
+            return Err(format!("could not found \"{inner}\" key in the resource"));
+        };
+        let Some(pv) = map.get_mut(&k) else { continue };
+        if handle_add_if_not_present(pv, Some(rv)) > 0 {
+            continue;
+        }
+        pattern::match_pattern(rv, pv).map_err(|m| m.message)?;
+    }
+    Ok(())
+}
+
+/// Kyverno's processListOfMaps: an element with anchors is checked against every element of
+/// the resource's list; each element it holds for becomes a patch element named after it
+/// (the merge then finds it by name). A global anchor that holds for no element skips the
+/// whole patch.
+fn process_list_of_maps(pattern: &mut Vec<Value>, resource: Option<&Value>, depth: usize) -> Result<(), Pre> {
+    let resource_elements: &[Value] = match resource {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(Pre::Error("wrong node kind: expected a sequence in the resource".into())),
+    };
+    let mut added = Vec::new();
+    for element in pattern.iter() {
+        if !has_anchors(element, has_anchor, 0) {
+            continue;
+        }
+        let has_global = has_anchors(element, |a| a == Some(Anchor::Global), 0);
+        let mut passed = false;
+        let mut last_global: Option<String> = None;
+        let mut copy = element.clone();
+        for re in resource_elements {
+            match recurse(&mut copy, Some(re), depth + 1) {
+                Ok(()) => {}
+                Err(Pre::Condition) => continue,
+                Err(Pre::Global(e)) => {
+                    last_global = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            if has_global {
+                passed = true;
+            } else if let Some(named) = pattern_for(&copy, re).map_err(Pre::Error)? {
+                added.push(named);
+            }
+        }
+        if resource.is_none() {
+            match recurse(&mut copy, None, depth + 1) {
+                Ok(()) => passed |= has_global,
+                Err(Pre::Condition) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if !passed {
+            if let Some(e) = last_global {
+                return Err(Pre::Global(e));
+            }
+        }
+    }
+    pattern.extend(added);
+    Ok(())
+}
+
+/// Kyverno's handlePatternName: the checked element without its anchors, named as the
+/// resource's element (none when that element has no name, or nothing is left).
+fn pattern_for(checked: &Value, resource_element: &Value) -> Result<Option<Value>, String> {
+    let name = match resource_element.get("name") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.is_empty() => return Ok(None),
+        Some(n) => n.clone(),
+    };
+    let mut node = checked.clone();
+    if delete_anchors(&mut node, true, false, 0)? {
+        return Ok(None);
+    }
+    if let Value::Object(o) = &mut node {
+        o.insert("name".into(), name);
+    }
+    Ok(Some(node))
+}
+
+fn has_anchors(v: &Value, pred: fn(Option<Anchor>) -> bool, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    match v {
+        Value::Object(o) => {
+            o.iter().any(|(k, x)| pred(anchor_of(k)) || (!is_nil_or_empty(x) && has_anchors(x, pred, depth + 1)))
+        }
+        Value::String(s) => contains_condition(anchor_of(s)),
+        Value::Array(a) => a.iter().any(|x| has_anchors(x, pred, depth + 1)),
+        _ => false,
+    }
+}
+
+fn is_nil_or_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(o) => o.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Kyverno's deleteConditionElements on the patch's top level.
+fn delete_condition_elements(pattern: &mut Value, depth: usize) -> Result<(), String> {
+    let Value::Object(map) = pattern else { return Ok(()) };
+    let keys: Vec<String> = map.keys().cloned().collect();
+    for k in keys {
+        let delete_scalar = contains_condition(anchor_of(&k));
+        let Some(v) = map.get_mut(&k) else { continue };
+        if delete_anchors(v, delete_scalar, false, depth + 1)? {
+            map.remove(&k);
+        }
+    }
+    Ok(())
+}
+
+/// Kyverno's deleteAnchors: anchors removed; true when nothing but anchors was there (the
+/// node then goes, so that it does not delete fields of the resource).
+fn delete_anchors(node: &mut Value, delete_scalar: bool, traverse_maps: bool, depth: usize) -> Result<bool, String> {
+    deep(depth)?;
+    match node {
+        Value::Object(map) => {
+            let anchored: Vec<String> = map.keys().filter(|k| contains_condition(anchor_of(k))).cloned().collect();
+            let mut anchors_left = false;
+            for k in &anchored {
+                let Some(v) = map.get_mut(k) else { continue };
+                if delete_anchors(v, true, traverse_maps, depth + 1)? {
+                    map.remove(k);
+                } else {
+                    anchors_left = true;
+                }
+            }
+            if anchors_left {
+                let keys: Vec<String> = map.keys().filter(|k| contains_condition(anchor_of(k))).cloned().collect();
+                for k in keys {
+                    if let (Some(v), Some((_, inner))) = (map.remove(&k), pattern::parse_anchor(&k)) {
+                        map.insert(inner.to_string(), v);
+                    }
+                }
+            }
+            let mut delete = true;
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                let Some(v) = map.get_mut(&k) else { continue };
+                if delete_anchors(v, false, traverse_maps, depth + 1)? {
+                    map.remove(&k);
+                } else {
+                    delete = false;
+                }
+            }
+            Ok(delete)
+        }
+        Value::Array(list) => {
+            let was_empty = list.is_empty();
+            let mut kept = Vec::with_capacity(list.len());
+            for mut el in std::mem::take(list) {
+                let remove = if has_anchors(&el, has_anchor, 0) {
+                    if traverse_maps && el.is_object() {
+                        delete_anchors(&mut el, true, traverse_maps, depth + 1)?
+                    } else {
+                        true
+                    }
+                } else {
+                    delete_anchors(&mut el, false, traverse_maps, depth + 1)?
+                };
+                if !remove {
+                    kept.push(el);
+                }
+            }
+            *list = kept;
+            Ok(list.is_empty() && !was_empty)
+        }
+        _ => Ok(delete_scalar),
+    }
+}
+
+/// Where the merge is: the resource's kind decides the merge keys of lists (kyaml reads them
+/// from the Kubernetes OpenAPI schema for built-in kinds; other kinds only by `name`).
+struct Schema {
+    builtin: bool,
+    service: bool,
+}
+
+impl Schema {
+    fn of(resource: &Value) -> Self {
+        let api = resource["apiVersion"].as_str().unwrap_or_default();
+        let group = api.split_once('/').map(|(g, _)| g).unwrap_or("");
+        Schema {
+            builtin: group.is_empty() || !group.contains('.') || group.ends_with(".k8s.io"),
+            service: resource["kind"].as_str() == Some("Service") && group.is_empty(),
+        }
+    }
+
+    /// The `x-kubernetes-patch-merge-key` of a list field of the built-in types.
+    fn merge_key(&self, path: &[String]) -> Option<&'static str> {
+        if !self.builtin {
+            return None;
+        }
+        let name = path.last()?.as_str();
+        Some(match name {
+            "containers"
+            | "initContainers"
+            | "ephemeralContainers"
+            | "volumes"
+            | "env"
+            | "imagePullSecrets"
+            | "resourceClaims"
+            | "schedulingGates" => "name",
+            "volumeMounts" => "mountPath",
+            "volumeDevices" => "devicePath",
+            "hostAliases" => "ip",
+            "topologySpreadConstraints" => "topologyKey",
+            "ownerReferences" => "uid",
+            "conditions" => "type",
+            "ports" if self.service && path.len() == 2 && path[0] == "spec" => "port",
+            "ports" => "containerPort",
+            _ => return None,
+        })
+    }
+}
+
+/// kyaml's merge2 of one node: `patch` onto `dest`. `None` removes the node.
+fn merge(
+    dest: Option<&Value>,
+    patch: &Value,
+    schema: &Schema,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, String> {
+    deep(path.len())?;
+    let dest = dest.filter(|d| !d.is_null());
+    match patch {
+        // An explicit null deletes the field.
+        Value::Null => Ok(None),
+        Value::Object(p) => {
+            match p.get("$patch").and_then(Value::as_str) {
+                Some("delete") => return Ok(None),
+                Some("replace") => {
+                    let mut r = p.clone();
+                    r.remove("$patch");
+                    return Ok(Some(Value::Object(r)));
+                }
+                Some("merge") | None => {}
+                Some(other) => return Err(format!("unknown patch directive $patch: {other}")),
+            }
+            let mut out = match dest {
+                None => Map::new(),
+                Some(Value::Object(d)) => d.clone(),
+                Some(_) => return Err(format!("wrong node kind at {}: the patch has a mapping", show(path))),
+            };
+            for (k, pv) in p {
+                if k == "$patch" {
+                    continue;
+                }
+                path.push(k.clone());
+                let merged = merge(out.get(k), pv, schema, path)?;
+                path.pop();
+                match merged {
+                    Some(v) => {
+                        out.insert(k.clone(), v);
+                    }
+                    None => {
+                        out.remove(k);
+                    }
+                }
+            }
+            Ok(Some(Value::Object(out)))
+        }
+        Value::Array(p) => {
+            let d = match dest {
+                None => None,
+                Some(Value::Array(d)) => Some(d),
+                Some(_) => return Err(format!("wrong node kind at {}: the patch has a sequence", show(path))),
+            };
+            merge_list(d, p, schema, path)
+        }
+        scalar => {
+            if let Some(d) = dest {
+                if d.is_object() || d.is_array() {
+                    return Err(format!("wrong node kind at {}: the patch has a scalar", show(path)));
+                }
+            }
+            Ok(Some(scalar.clone()))
+        }
+    }
+}
+
+fn show(path: &[String]) -> String {
+    if path.is_empty() {
+        ".".into()
+    } else {
+        path.join(".")
+    }
+}
+
+/// The key all elements of a list have (kyaml's GetAssociativeKey, `name` only).
+fn associative_key(list: &[Value]) -> Option<&'static str> {
+    (!list.is_empty() && list.iter().all(|e| e.get("name").is_some())).then_some("name")
+}
+
+fn key_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn merge_list(
+    dest: Option<&Vec<Value>>,
+    patch: &[Value],
+    schema: &Schema,
+    path: &mut Vec<String>,
+) -> Result<Option<Value>, String> {
+    // `- $patch: replace` in the list: the rest of the patch list replaces the list.
+    if patch.iter().any(|e| e.get("$patch").and_then(Value::as_str) == Some("replace")) {
+        let rest: Vec<Value> =
+            patch.iter().filter(|e| e.get("$patch").and_then(Value::as_str) != Some("replace")).cloned().collect();
+        return Ok(Some(Value::Array(rest)));
+    }
+    let key = match schema.merge_key(path) {
+        Some(k) => Some(k),
+        None => {
+            let dk = dest.and_then(|d| (!d.is_empty()).then(|| associative_key(d)));
+            let pk = (!patch.is_empty()).then(|| associative_key(patch));
+            match (dk, pk) {
+                (Some(a), Some(b)) if a != b => {
+                    return Err(format!(
+                        "conflicting merge keys [{},{}] for field {}",
+                        a.unwrap_or_default(),
+                        b.unwrap_or_default(),
+                        show(path)
+                    ))
+                }
+                (Some(Some(k)), _) | (_, Some(Some(k))) => Some(k),
+                _ => None,
+            }
+        }
+    };
+    let Some(key) = key else {
+        // A list without a merge key is replaced by the patch's.
+        return Ok(Some(Value::Array(patch.to_vec())));
+    };
+    let mut out: Vec<Value> = dest.cloned().unwrap_or_default();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (i, e) in out.iter().enumerate() {
+        if let Some(k) = e.get(key) {
+            index.entry(key_text(k)).or_insert(i);
+        }
+    }
+    let mut removed = vec![false; out.len()];
+    for pe in patch {
+        let Some(kv) = pe.get(key) else { continue };
+        let kt = key_text(kv);
+        let at = index.get(&kt).copied();
+        let current = at.filter(|i| !removed[*i]).map(|i| &out[i]);
+        path.push(format!("[{key}={kt}]"));
+        let merged = merge(current, pe, schema, path)?;
+        path.pop();
+        match (merged, at) {
+            (None, Some(i)) => removed[i] = true,
+            (None, None) => {}
+            (Some(mut v), at) => {
+                if let Value::Object(o) = &mut v {
+                    o.entry(key.to_string()).or_insert_with(|| kv.clone());
+                }
+                match at {
+                    Some(i) => {
+                        out[i] = v;
+                        removed[i] = false;
+                    }
+                    None => {
+                        index.insert(kt, out.len());
+                        out.push(v);
+                        removed.push(false);
+                    }
+                }
+            }
+        }
+    }
+    let out: Vec<Value> = out.into_iter().zip(removed).filter(|(_, r)| !r).map(|(v, _)| v).collect();
+    if out.is_empty() && dest.is_none_or(|d| !d.is_empty()) {
+        return Ok(None);
+    }
+    Ok(Some(Value::Array(out)))
+}
+
+// ---------------------------------------------------------------------------------------
+// patchesJson6902
+
+/// Parses a `patchesJson6902` (YAML or JSON text, variables already substituted) into its
+/// operations.
+pub fn parse_json_patch(text: &str) -> Result<Vec<Value>, String> {
+    let v = crate::yaml::parse_one("patchesJson6902", text).map_err(|e| format!("failed to decode patches: {e}"))?;
+    match v {
+        Value::Array(ops) if ops.len() > MAX_OPERATIONS => {
+            Err(format!("failed to decode patches: more than {MAX_OPERATIONS} operations"))
+        }
+        Value::Array(ops) => Ok(ops),
+        Value::Null => Ok(Vec::new()),
+        _ => Err("failed to decode patches: not a list of operations".into()),
+    }
+}
+
+/// Applies RFC 6902 operations in order; any failing operation fails the whole patch.
+pub fn json_patch(resource: &Value, ops: &[Value], budget: &mut Budget) -> Result<Value, String> {
+    let mut doc = resource.clone();
+    for (i, op) in ops.iter().enumerate() {
+        apply_op(&mut doc, op, budget).map_err(|e| format!("operation {i}: {e}"))?;
+    }
+    Ok(doc)
+}
+
+fn apply_op(doc: &mut Value, op: &Value, budget: &mut Budget) -> Result<(), String> {
+    let kind = op["op"].as_str().ok_or("missing \"op\"")?;
+    let path = op["path"].as_str().ok_or_else(|| format!("{kind} operation has no \"path\""))?;
+    let tokens = pointer(path)?;
+    match kind {
+        "add" => {
+            let v = op.get("value").ok_or("add operation has no \"value\"")?;
+            budget.spend(v)?;
+            add(doc, &tokens, v.clone(), true)
+        }
+        "remove" => remove(doc, &tokens, true).map(|_| ()),
+        "replace" => {
+            let v = op.get("value").ok_or("replace operation has no \"value\"")?;
+            budget.spend(v)?;
+            replace(doc, &tokens, v.clone())
+        }
+        "move" => {
+            let from = pointer(op["from"].as_str().ok_or("move operation has no \"from\"")?)?;
+            if tokens.len() > from.len() && tokens[..from.len()] == from[..] {
+                return Err("move operation: \"from\" is a prefix of \"path\"".into());
+            }
+            let v = remove(doc, &from, false)?.ok_or("move operation does not apply: doc is missing from path")?;
+            add(doc, &tokens, v, false)
+        }
+        "copy" => {
+            let from = pointer(op["from"].as_str().ok_or("copy operation has no \"from\"")?)?;
+            let v = get(doc, &from).ok_or("copy operation does not apply: doc is missing from path")?.clone();
+            budget.spend(&v)?;
+            add(doc, &tokens, v, false)
+        }
+        "test" => {
+            let want = op.get("value").unwrap_or(&Value::Null);
+            match get(doc, &tokens) {
+                Some(got) if got == want => Ok(()),
+                None if want.is_null() => Ok(()),
+                _ => Err(format!("testing value {path} failed")),
+            }
+        }
+        other => Err(format!("unknown operation {other:?}")),
+    }
+}
+
+/// A JSON pointer's tokens (`~1` is `/`, `~0` is `~`).
+fn pointer(p: &str) -> Result<Vec<String>, String> {
+    if p.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(rest) = p.strip_prefix('/') else {
+        return Err(format!("JSON pointer {p:?} does not start with /"));
+    };
+    let tokens: Vec<String> = rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
+    if tokens.len() > MAX_DEPTH {
+        return Err(format!("JSON pointer deeper than {MAX_DEPTH}"));
+    }
+    Ok(tokens)
+}
+
+/// An array index: `-` is the end (for add), negative counts from the end.
+fn index(token: &str, len: usize, for_add: bool) -> Result<usize, String> {
+    if token == "-" && for_add {
+        return Ok(len);
+    }
+    let i: i64 = token.parse().map_err(|_| format!("invalid array index {token:?}"))?;
+    let limit = if for_add { len } else { len.saturating_sub(1) };
+    let i = if i < 0 {
+        let back = i.unsigned_abs() as usize;
+        if back > len {
+            return Err(format!("array index {i} out of bounds"));
+        }
+        len - back
+    } else {
+        usize::try_from(i).map_err(|_| format!("array index {i} out of bounds"))?
+    };
+    if i > limit || (!for_add && len == 0) {
+        return Err(format!("array index {i} out of bounds (length {len})"));
+    }
+    Ok(i)
+}
+
+fn get<'a>(doc: &'a Value, tokens: &[String]) -> Option<&'a Value> {
+    let mut cur = doc;
+    for t in tokens {
+        cur = match cur {
+            Value::Object(o) => o.get(t)?,
+            Value::Array(a) => a.get(index(t, a.len(), false).ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// The parent of the last token, created on the way when `ensure` (evanphx's
+/// EnsurePathExistsOnAdd: an array when the next token is an index or `-`, else a map).
+fn parent<'a>(doc: &'a mut Value, tokens: &[String], ensure: bool) -> Result<&'a mut Value, String> {
+    let mut cur = doc;
+    for (i, t) in tokens[..tokens.len().saturating_sub(1)].iter().enumerate() {
+        let next = &tokens[i + 1];
+        let fresh = || {
+            if next == "-" || next.parse::<i64>().is_ok() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Object(Map::new())
+            }
+        };
+        cur = match cur {
+            Value::Object(o) => {
+                let missing = o.get(t).is_none_or(Value::is_null);
+                if missing {
+                    if !ensure {
+                        return Err(format!("doc is missing path: {t}"));
+                    }
+                    o.insert(t.clone(), fresh());
+                }
+                o.get_mut(t).ok_or_else(|| format!("doc is missing path: {t}"))?
+            }
+            Value::Array(a) => {
+                let len = a.len();
+                let at = match t.parse::<usize>() {
+                    Ok(n) if ensure && n >= len => {
+                        if n > MAX_PAD {
+                            return Err(format!("array index {n} is over the {MAX_PAD} limit"));
+                        }
+                        a.resize(n + 1, Value::Null);
+                        n
+                    }
+                    _ => index(t, len, false)?,
+                };
+                let slot = &mut a[at];
+                if slot.is_null() && ensure {
+                    *slot = fresh();
+                }
+                slot
+            }
+            _ => return Err(format!("doc is missing path: {t}")),
+        };
+    }
+    Ok(cur)
+}
+
+fn add(doc: &mut Value, tokens: &[String], v: Value, ensure: bool) -> Result<(), String> {
+    let Some(last) = tokens.last() else {
+        *doc = v;
+        return Ok(());
+    };
+    match parent(doc, tokens, ensure)? {
+        Value::Object(o) => {
+            o.insert(last.clone(), v);
+            Ok(())
+        }
+        Value::Array(a) => {
+            let i = index(last, a.len(), true).map_err(|e| format!("add operation does not apply: {e}"))?;
+            a.insert(i, v);
+            Ok(())
+        }
+        _ => Err(format!("add operation does not apply: doc is missing path: {}", tokens.join("/"))),
+    }
+}
+
+/// Removes the value at the path; a missing path is no error when `allow_missing`
+/// (Kyverno's AllowMissingPathOnRemove).
+fn remove(doc: &mut Value, tokens: &[String], allow_missing: bool) -> Result<Option<Value>, String> {
+    let Some(last) = tokens.last() else {
+        return Ok(Some(std::mem::take(doc)));
+    };
+    let parent = match parent(doc, tokens, false) {
+        Ok(p) => p,
+        Err(_) if allow_missing => return Ok(None),
+        Err(e) => return Err(format!("remove operation does not apply: {e}")),
+    };
+    let removed = match parent {
+        Value::Object(o) => o.remove(last),
+        Value::Array(a) => match index(last, a.len(), false) {
+            Ok(i) => Some(a.remove(i)),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    if removed.is_none() && !allow_missing {
+        return Err(format!("remove operation does not apply: doc is missing path: /{}", tokens.join("/")));
+    }
+    Ok(removed)
+}
+
+fn replace(doc: &mut Value, tokens: &[String], v: Value) -> Result<(), String> {
+    let Some(last) = tokens.last() else {
+        *doc = v;
+        return Ok(());
+    };
+    let missing = || format!("replace operation does not apply: doc is missing path: /{}", tokens.join("/"));
+    match parent(doc, tokens, false).map_err(|_| missing())? {
+        Value::Object(o) => match o.get_mut(last) {
+            Some(slot) => {
+                *slot = v;
+                Ok(())
+            }
+            None => Err(missing()),
+        },
+        Value::Array(a) => {
+            let i = index(last, a.len(), false).map_err(|_| missing())?;
+            a[i] = v;
+            Ok(())
+        }
+        _ => Err(missing()),
+    }
+}
