@@ -431,8 +431,10 @@ impl Policy for ClassicPolicy {
         out
     }
 
-    /// The mutate rules in order, each on the resource as the previous one left it (and
-    /// seeing it as `request.object`), then the generate rules on the patched resource.
+    /// The mutate rules in order, each on the resource as the previous one left it (matched
+    /// against it too), then the generate rules. As in Kyverno's engine, the variables
+    /// (`request.object`, `images`) stay those of the request: a later rule patches the
+    /// previous rule's output but reads the object as it was sent.
     fn mutate(&self, req: &Request) -> Mutation {
         let mut out = Mutation::default();
         if self.rules.iter().all(|r| r.kind == RuleKind::Validate) {
@@ -441,6 +443,7 @@ impl Policy for ClassicPolicy {
         let resource = ResourceId::of(req.object);
         let mut patched: Option<Value> = None;
         let mut base: Option<Vars> = None;
+        let original = req.clone();
         let mut applied = false;
         for kind in [RuleKind::Mutate, RuleKind::Generate] {
             for rule in self.rules.iter().filter(|r| r.kind == kind) {
@@ -449,13 +452,12 @@ impl Policy for ClassicPolicy {
                 let (result, message) = if self.apply_one && applied {
                     (Outcome::Skip, "rule skipped: applyRules is One and an earlier rule applied".to_string())
                 } else {
-                    match self.prepare(rule, &now, &mut base) {
+                    match self.prepare(rule, &now, &original, &mut base) {
                         Err(verdict) => verdict,
                         Ok((mut ctx, supplied)) if kind == RuleKind::Mutate => {
                             let a = super::mutate::apply(&rule.name, &rule.raw["mutate"], &mut ctx, object, &supplied);
                             if let Some(p) = a.patched {
                                 patched = Some(p);
-                                base = None;
                             }
                             (a.outcome, a.message)
                         }
@@ -491,11 +493,12 @@ type Verdict = (Outcome, String);
 impl ClassicPolicy {
     /// What every rule does first: the namespace of a Policy, match and exclude, the test
     /// values, the context and the preconditions. `Err` is the rule's result when it does not
-    /// go on (skip or error).
+    /// go on (skip or error). `req` is matched; the variables are those of `vars_req`.
     fn prepare(
         &self,
         rule: &Rule,
         req: &Request,
+        vars_req: &Request,
         base: &mut Option<Vars>,
     ) -> Result<(Vars, Map<String, Value>), Verdict> {
         let raw = &rule.raw;
@@ -514,8 +517,8 @@ impl ClassicPolicy {
         if matching::excluded(&raw["exclude"], req) {
             return Err((Outcome::Skip, "rule excluded".into()));
         }
-        let supplied = self.supplied(rule, req);
-        let mut ctx = base.get_or_insert_with(|| request_vars(req)).clone();
+        let supplied = self.supplied(rule, vars_req);
+        let mut ctx = base.get_or_insert_with(|| request_vars(vars_req)).clone();
         for (k, v) in &supplied {
             ctx.set_path(k, v.clone());
         }
@@ -532,7 +535,7 @@ impl ClassicPolicy {
 
     fn evaluate_rule(&self, rule: &Rule, req: &Request, base: &mut Option<Vars>) -> Verdict {
         let raw = &rule.raw;
-        let (mut ctx, supplied) = match self.prepare(rule, req, base) {
+        let (mut ctx, supplied) = match self.prepare(rule, req, req, base) {
             Ok(x) => x,
             Err(verdict) => return verdict,
         };

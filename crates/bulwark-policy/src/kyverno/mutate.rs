@@ -140,11 +140,12 @@ pub(super) fn apply(
             Err(e) => Applied::error(e),
             Ok((applied, patched)) => {
                 let changed = patched != *resource;
-                Applied {
-                    outcome: if applied == 0 { Outcome::Skip } else { Outcome::Pass },
-                    message: format!("{applied} elements processed"),
-                    patched: changed.then_some(patched),
-                }
+                let (outcome, message) = if applied == 0 {
+                    (Outcome::Skip, format!("{applied} elements processed"))
+                } else {
+                    (Outcome::Pass, success_message(&patched))
+                };
+                Applied { outcome, message, patched: changed.then_some(patched) }
             }
         };
     }
@@ -153,7 +154,17 @@ pub(super) fn apply(
         Ok(p) if p == *resource => {
             Applied { outcome: Outcome::Skip, message: "no patches applied".into(), patched: None }
         }
-        Ok(p) => Applied { outcome: Outcome::Pass, message: "resource patched".into(), patched: Some(p) },
+        Ok(p) => Applied { outcome: Outcome::Pass, message: success_message(&p), patched: Some(p) },
+    }
+}
+
+/// Kyverno's buildSuccessMessage.
+fn success_message(r: &Value) -> String {
+    let id = crate::outcome::ResourceId::of(r);
+    if id.namespace.is_empty() {
+        format!("mutated {}/{}", id.kind, id.name)
+    } else {
+        format!("mutated {}/{} in namespace {}", id.kind, id.name, id.namespace)
     }
 }
 
@@ -161,7 +172,7 @@ pub(super) fn apply(
 /// NewPatcher: patchStrategicMerge before patchesJson6902).
 fn patch_once(block: &Value, ctx: &Vars, resource: &Value, budget: &mut Budget) -> Result<Value, String> {
     if let Some(psm) = block.get("patchStrategicMerge") {
-        let psm = variables::substitute_all(psm, ctx).map_err(|e| format!("variable substitution failed: {e}"))?;
+        let psm = substitute(psm, ctx).map_err(|e| format!("variable substitution failed: {e}"))?;
         return patch::strategic_merge(resource, &psm, budget).map_err(|e| format!("failed to patch resource: {e}"));
     }
     if let Some(text) = block.get("patchesJson6902").and_then(Value::as_str) {
@@ -174,6 +185,40 @@ fn patch_once(block: &Value, ctx: &Vars, resource: &Value, budget: &mut Budget) 
         return patch::json_patch(resource, &ops, budget).map_err(|e| format!("failed to patch resource: {e}"));
     }
     Err("empty mutate rule".into())
+}
+
+/// Kyverno's SubstituteAll: variables in values, and in keys too (its JSON traversal visits
+/// keys; a key must stay a string: `labels: {"{{ element.name }}": "yes"}`).
+fn substitute(v: &Value, ctx: &Vars) -> Result<Value, String> {
+    let values = variables::substitute_all(v, ctx)?.into_owned();
+    substitute_keys(values, ctx, 0)
+}
+
+fn substitute_keys(v: Value, ctx: &Vars, depth: usize) -> Result<Value, String> {
+    if depth > patch::MAX_DEPTH {
+        return Err(format!("nested deeper than {} levels", patch::MAX_DEPTH));
+    }
+    match v {
+        Value::Object(o) => {
+            let mut out = Map::new();
+            for (k, x) in o {
+                let key = if variables::has_variables(&k) {
+                    match variables::substitute_str(&k, ctx)? {
+                        Value::String(s) => s,
+                        _ => return Err(format!("expected string after substituting variables in key \"{k}\"")),
+                    }
+                } else {
+                    k
+                };
+                out.insert(key, substitute_keys(x, ctx, depth + 1)?);
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(a) => {
+            a.into_iter().map(|x| substitute_keys(x, ctx, depth + 1)).collect::<Result<_, _>>().map(Value::Array)
+        }
+        other => Ok(other),
+    }
 }
 
 struct Foreach<'a> {
@@ -296,7 +341,7 @@ impl Foreach<'_> {
 /// A `generate` rule with `data`: the resource it creates, variables substituted (Kyverno
 /// sets the data as the object's content, then its apiVersion, kind, name and namespace).
 pub(super) fn generate(generate: &Value, ctx: &Vars) -> Result<Value, String> {
-    let g = variables::substitute_all(generate, ctx).map_err(|e| format!("variable substitution failed: {e}"))?;
+    let g = substitute(generate, ctx).map_err(|e| format!("variable substitution failed: {e}"))?;
     let text = |k: &str| -> String {
         match &g[k] {
             Value::String(s) => s.clone(),

@@ -233,6 +233,10 @@ fn foreach_strategic_merge_goes_in_descending_order_each_on_the_previous_result(
         assert_eq!(patched["spec"]["containers"][i]["name"], *name);
         assert_eq!(patched["spec"]["containers"][i]["env"], json!([{"name": "INDEX", "value": format!("i{i}")}]));
     }
+    // Variables in keys are substituted too (Kyverno's traversal visits keys).
+    let keyed = "      foreach:\n      - list: request.object.spec.containers\n        patchStrategicMerge:\n          metadata:\n            labels:\n              \"has-{{ element.name }}\": \"yes\"\n";
+    let patched = run(policy(keyed).as_ref(), &object).patched.unwrap();
+    assert_eq!(patched["metadata"]["labels"], json!({"has-a": "yes", "has-b": "yes", "has-c": "yes"}));
     // Two foreach lists: the second patches what the first produced.
     let two = "      foreach:\n      - list: request.object.spec.containers\n        patchesJson6902: |-\n          - op: add\n            path: /metadata/labels/{{element.name}}\n            value: one\n      - list: request.object.spec.containers\n        patchesJson6902: |-\n          - op: replace\n            path: /metadata/labels/{{element.name}}\n            value: two\n";
     let patched = run(policy(two).as_ref(), &object).patched.unwrap();
@@ -259,9 +263,8 @@ spec:
     match: {any: [{resources: {kinds: [Pod]}}]}
     mutate: {patchStrategicMerge: {metadata: {labels: {+(stage): one}}}}
   - name: second
-    match: {any: [{resources: {kinds: [Pod]}}]}
-    preconditions: {all: [{key: "{{ request.object.metadata.labels.stage || '' }}", operator: Equals, value: one}]}
-    mutate: {patchStrategicMerge: {metadata: {labels: {stage: two}}}}
+    match: {any: [{resources: {kinds: [Pod], selector: {matchLabels: {stage: one}}}}]}
+    mutate: {patchStrategicMerge: {metadata: {labels: {stage: two, was: "{{ request.object.metadata.labels.stage || 'none' }}"}}}}
   - name: check
     match: {any: [{resources: {kinds: [Pod]}}]}
     validate: {pattern: {metadata: {labels: {stage: two}}}}
@@ -271,7 +274,9 @@ spec:
     let m = run(p.as_ref(), &object);
     assert_eq!(outcomes(&m), [("first", "pass"), ("second", "pass")]);
     let patched = m.patched.unwrap();
-    assert_eq!(patched["metadata"]["labels"]["stage"], "two");
+    // The second rule matched the first one's output and patched it, while its variables
+    // read the object as sent (Kyverno's engine keeps `request.object`).
+    assert_eq!(patched["metadata"]["labels"], json!({"stage": "two", "was": "none"}));
     // evaluate() has the validate rules only; on the original the pattern fails.
     let on_original = p.evaluate(&Request { file: "r.yaml", object: &object, ..Default::default() });
     assert_eq!(
