@@ -373,11 +373,28 @@ fn delete_anchors(node: &mut Value, delete_scalar: bool, traverse_maps: bool, de
     }
 }
 
-/// Where the merge is: the resource's kind decides the merge keys of lists (kyaml reads them
-/// from the Kubernetes OpenAPI schema for built-in kinds; other kinds only by `name`).
+/// Where the merge is: the resource's kind decides how its lists merge. kyaml reads the
+/// Kubernetes OpenAPI schema of built-in kinds: a list field whose
+/// `x-kubernetes-patch-strategy` has `merge` merges by its merge keys (or, for scalars such
+/// as finalizers, as a set); any other list of a built-in kind is replaced. Other kinds have
+/// no schema: a list merges by `name` when its elements all have one (kyaml's inference).
 struct Schema {
     builtin: bool,
     service: bool,
+}
+
+/// How a list merges.
+#[derive(Debug, PartialEq)]
+enum ListMerge {
+    /// The patch's list replaces the resource's.
+    Replace,
+    /// Elements matched by these fields (`x-kubernetes-list-map-keys`, the first being the
+    /// patch merge key).
+    Keys(&'static [&'static str]),
+    /// Scalars merged as a set (strategy merge without a key: finalizers).
+    Primitive,
+    /// No schema: inferred from the elements.
+    Infer,
 }
 
 impl Schema {
@@ -385,36 +402,43 @@ impl Schema {
         let api = resource["apiVersion"].as_str().unwrap_or_default();
         let group = api.split_once('/').map(|(g, _)| g).unwrap_or("");
         Schema {
-            builtin: group.is_empty() || !group.contains('.') || group.ends_with(".k8s.io"),
+            builtin: !api.is_empty() && (group.is_empty() || !group.contains('.') || group.ends_with(".k8s.io")),
             service: resource["kind"].as_str() == Some("Service") && group.is_empty(),
         }
     }
 
-    /// The `x-kubernetes-patch-merge-key` of a list field of the built-in types.
-    fn merge_key(&self, path: &[String]) -> Option<&'static str> {
+    /// The patch strategy of a list field of the built-in types (the `patchStrategy:"merge"`
+    /// fields of k8s.io/api that pods, controllers and services carry).
+    fn list_merge(&self, path: &[String]) -> ListMerge {
         if !self.builtin {
-            return None;
+            return ListMerge::Infer;
         }
-        let name = path.last()?.as_str();
-        Some(match name {
+        let Some(name) = path.last().map(String::as_str) else { return ListMerge::Replace };
+        // The field's parent, list elements skipped (`containers`, `[name=x]`, `ports`).
+        let parent = path.iter().rev().skip(1).find(|p| !p.starts_with('[')).map(String::as_str).unwrap_or("");
+        let in_container = matches!(parent, "containers" | "initContainers" | "ephemeralContainers");
+        match name {
             "containers"
             | "initContainers"
             | "ephemeralContainers"
             | "volumes"
-            | "env"
             | "imagePullSecrets"
             | "resourceClaims"
-            | "schedulingGates" => "name",
-            "volumeMounts" => "mountPath",
-            "volumeDevices" => "devicePath",
-            "hostAliases" => "ip",
-            "topologySpreadConstraints" => "topologyKey",
-            "ownerReferences" => "uid",
-            "conditions" => "type",
-            "ports" if self.service && path.len() == 2 && path[0] == "spec" => "port",
-            "ports" => "containerPort",
-            _ => return None,
-        })
+            | "schedulingGates" => ListMerge::Keys(&["name"]),
+            "hostAliases" => ListMerge::Keys(&["ip"]),
+            "topologySpreadConstraints" => ListMerge::Keys(&["topologyKey", "whenUnsatisfiable"]),
+            "env" | "volumeMounts" | "volumeDevices" | "ports" if in_container => match name {
+                "env" => ListMerge::Keys(&["name"]),
+                "volumeMounts" => ListMerge::Keys(&["mountPath"]),
+                "volumeDevices" => ListMerge::Keys(&["devicePath"]),
+                _ => ListMerge::Keys(&["containerPort", "protocol"]),
+            },
+            "ports" if self.service && path.len() == 2 && path[0] == "spec" => ListMerge::Keys(&["port", "protocol"]),
+            "ownerReferences" if parent == "metadata" => ListMerge::Keys(&["uid"]),
+            "finalizers" if parent == "metadata" => ListMerge::Primitive,
+            "conditions" if path.first().is_some_and(|p| p == "status") => ListMerge::Keys(&["type"]),
+            _ => ListMerge::Replace,
+        }
     }
 }
 
@@ -491,7 +515,7 @@ fn show(path: &[String]) -> String {
     }
 }
 
-/// The key all elements of a list have (kyaml's GetAssociativeKey, `name` only).
+/// The key all elements of a list have (kyaml's GetAssociativeKey: only `name` is inferred).
 fn associative_key(list: &[Value]) -> Option<&'static str> {
     (!list.is_empty() && list.iter().all(|e| e.get("name").is_some())).then_some("name")
 }
@@ -502,6 +526,10 @@ fn key_text(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// The most element comparisons one list merge with several keys may make (those lists are
+/// matched element by element).
+const MAX_COMPARISONS: usize = 10_000_000;
 
 fn merge_list(
     dest: Option<&Vec<Value>>,
@@ -515,51 +543,87 @@ fn merge_list(
             patch.iter().filter(|e| e.get("$patch").and_then(Value::as_str) != Some("replace")).cloned().collect();
         return Ok(Some(Value::Array(rest)));
     }
-    let key = match schema.merge_key(path) {
-        Some(k) => Some(k),
-        None => {
-            let dk = dest.and_then(|d| (!d.is_empty()).then(|| associative_key(d)));
+    let keys: &[&str] = match schema.list_merge(path) {
+        ListMerge::Replace => return Ok(Some(Value::Array(patch.to_vec()))),
+        ListMerge::Primitive => return Ok(Some(Value::Array(merge_set(dest, patch)))),
+        ListMerge::Keys(k) => k,
+        ListMerge::Infer => {
+            // kyaml: associative when a source's elements all have `name`; a source whose
+            // elements do not, after one whose do, is a conflict.
+            let dk = dest.filter(|d| !d.is_empty()).map(|d| associative_key(d));
             let pk = (!patch.is_empty()).then(|| associative_key(patch));
             match (dk, pk) {
-                (Some(a), Some(b)) if a != b => {
+                (Some(Some(a)), Some(b)) if Some(a) != b => {
                     return Err(format!(
-                        "conflicting merge keys [{},{}] for field {}",
-                        a.unwrap_or_default(),
+                        "conflicting merge keys [{a},{}] for field {}",
                         b.unwrap_or_default(),
                         show(path)
                     ))
                 }
-                (Some(Some(k)), _) | (_, Some(Some(k))) => Some(k),
-                _ => None,
+                (Some(Some(_)), _) | (_, Some(Some(_))) => &["name"],
+                _ => return Ok(Some(Value::Array(patch.to_vec()))),
             }
         }
     };
-    let Some(key) = key else {
-        // A list without a merge key is replaced by the patch's.
-        return Ok(Some(Value::Array(patch.to_vec())));
+    let values = |e: &Value| -> Vec<String> {
+        keys.iter().map(|k| e.get(*k).filter(|v| !v.is_null()).map(key_text).unwrap_or_default()).collect()
     };
     let mut out: Vec<Value> = dest.cloned().unwrap_or_default();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (i, e) in out.iter().enumerate() {
-        if let Some(k) = e.get(key) {
-            index.entry(key_text(k)).or_insert(i);
-        }
-    }
     let mut removed = vec![false; out.len()];
+    // One key: an index by value; several: kyaml's match (equal where both are set, one
+    // value in common), element by element.
+    let mut index: HashMap<String, usize> = HashMap::new();
+    if keys.len() == 1 {
+        for (i, e) in out.iter().enumerate() {
+            let v = values(e).remove(0);
+            if !v.is_empty() {
+                index.entry(v).or_insert(i);
+            }
+        }
+    } else if out.len().saturating_mul(patch.len()) > MAX_COMPARISONS {
+        return Err(format!(
+            "the lists at {} are too long to merge ({} x {} elements)",
+            show(path),
+            out.len(),
+            patch.len()
+        ));
+    }
     for pe in patch {
-        let Some(kv) = pe.get(key) else { continue };
-        let kt = key_text(kv);
-        let at = index.get(&kt).copied();
+        let pv = values(pe);
+        if pv.iter().all(String::is_empty) {
+            // An element without its merge key matches nothing (kyaml drops it).
+            continue;
+        }
+        let at = if keys.len() == 1 {
+            index.get(&pv[0]).copied()
+        } else {
+            out.iter().enumerate().position(|(i, e)| !removed[i] && keys_match(&values(e), &pv))
+        };
         let current = at.filter(|i| !removed[*i]).map(|i| &out[i]);
-        path.push(format!("[{key}={kt}]"));
+        path.push(format!("[{}]", keys.iter().zip(&pv).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")));
         let merged = merge(current, pe, schema, path)?;
         path.pop();
-        match (merged, at) {
-            (None, Some(i)) => removed[i] = true,
-            (None, None) => {}
-            (Some(mut v), at) => {
+        match merged {
+            // A deleted or emptied element leaves the list.
+            None => {
+                if let Some(i) = at {
+                    removed[i] = true;
+                }
+            }
+            Some(Value::Object(o)) if o.is_empty() => {
+                if let Some(i) = at {
+                    removed[i] = true;
+                }
+            }
+            Some(mut v) => {
                 if let Value::Object(o) = &mut v {
-                    o.entry(key.to_string()).or_insert_with(|| kv.clone());
+                    for (k, kv) in keys.iter().zip(&pv) {
+                        if !kv.is_empty() && !o.contains_key(*k) {
+                            if let Some(x) = pe.get(*k) {
+                                o.insert((*k).to_string(), x.clone());
+                            }
+                        }
+                    }
                 }
                 match at {
                     Some(i) => {
@@ -567,7 +631,9 @@ fn merge_list(
                         removed[i] = false;
                     }
                     None => {
-                        index.insert(kt, out.len());
+                        if keys.len() == 1 {
+                            index.insert(pv[0].clone(), out.len());
+                        }
                         out.push(v);
                         removed.push(false);
                     }
@@ -576,10 +642,34 @@ fn merge_list(
         }
     }
     let out: Vec<Value> = out.into_iter().zip(removed).filter(|(_, r)| !r).map(|(v, _)| v).collect();
-    if out.is_empty() && dest.is_none_or(|d| !d.is_empty()) {
-        return Ok(None);
-    }
     Ok(Some(Value::Array(out)))
+}
+
+/// kyaml's match of two elements' key values: equal wherever both are set, and at least one
+/// value in common (a port without a protocol is the same port).
+fn keys_match(a: &[String], b: &[String]) -> bool {
+    let mut common = false;
+    for (x, y) in a.iter().zip(b) {
+        if x == y {
+            common |= !x.is_empty();
+        } else if !x.is_empty() && !y.is_empty() {
+            return false;
+        }
+    }
+    common
+}
+
+/// A primitive associative list (finalizers): the resource's values, then the patch's new
+/// ones.
+fn merge_set(dest: Option<&Vec<Value>>, patch: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = dest.cloned().unwrap_or_default();
+    let mut seen: std::collections::HashSet<String> = out.iter().map(key_text).collect();
+    for v in patch {
+        if seen.insert(key_text(v)) {
+            out.push(v.clone());
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------

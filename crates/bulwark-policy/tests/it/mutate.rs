@@ -152,6 +152,26 @@ fn lists_merge_by_their_kubernetes_merge_key() {
     assert_eq!(patched["spec"]["containers"].as_array().unwrap().len(), 1);
     assert_eq!(patched["spec"]["containers"][0]["env"], json!([{"name": "A", "value": "9"}]));
 
+    // Ports by (containerPort, protocol): a port without a protocol is the same port; finalizers
+    // merge as a set; tolerations (no patch strategy) are replaced even when similar.
+    let object = pod(json!({"containers": [{"name": "a", "ports": [{"containerPort": 53, "protocol": "UDP"}]}],
+        "tolerations": [{"key": "k", "operator": "Exists"}]}));
+    let mut object = object;
+    object["metadata"]["finalizers"] = json!(["x"]);
+    let patched = smp(
+        &object,
+        json!({"metadata": {"finalizers": ["y", "x"]}, "spec": {
+            "containers": [{"name": "a", "ports": [{"containerPort": 53, "protocol": "TCP"}, {"containerPort": 53, "name": "dns"}]}],
+            "tolerations": [{"key": "other", "operator": "Exists"}]}}),
+    )
+    .unwrap();
+    assert_eq!(patched["metadata"]["finalizers"], json!(["x", "y"]));
+    assert_eq!(
+        patched["spec"]["containers"][0]["ports"],
+        json!([{"containerPort": 53, "protocol": "UDP", "name": "dns"}, {"containerPort": 53, "protocol": "TCP"}])
+    );
+    assert_eq!(patched["spec"]["tolerations"], json!([{"key": "other", "operator": "Exists"}]));
+
     // A custom resource's list merges by `name` only when every element has one.
     let cr = json!({"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t"},
         "spec": {"ports": [{"containerPort": 1, "name": "a"}], "items": [{"id": 1}]}});
