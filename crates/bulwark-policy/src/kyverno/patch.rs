@@ -22,13 +22,31 @@ pub const MAX_PAD: usize = 10_000;
 /// subtree, `add` in a foreach over a long list).
 pub const MAX_ADDED_NODES: usize = 1_000_000;
 
-/// The nodes a rule's patches have added so far, against [`MAX_ADDED_NODES`].
+/// The most resource nodes that the patches of one rule may go through in all: each patch
+/// copies the resource, so a foreach over a long list of a large resource is quadratic.
+pub const MAX_WORK_NODES: usize = 20_000_000;
+
+/// What a rule's patches have spent so far: nodes added (against [`MAX_ADDED_NODES`]) and
+/// resource nodes gone through (against [`MAX_WORK_NODES`]).
 #[derive(Debug, Default)]
 pub struct Budget {
     added: usize,
+    work: usize,
 }
 
 impl Budget {
+    /// One more patch of `resource`.
+    fn work(&mut self, resource: &Value) -> Result<(), String> {
+        let left = MAX_WORK_NODES.saturating_sub(self.work);
+        self.work += count_nodes(resource, left + 1);
+        if self.work > MAX_WORK_NODES {
+            return Err(format!(
+                "the patches of this rule go through more than {MAX_WORK_NODES} resource nodes (a foreach over a long list of a large resource)"
+            ));
+        }
+        Ok(())
+    }
+
     fn spend(&mut self, v: &Value) -> Result<(), String> {
         let left = MAX_ADDED_NODES.saturating_sub(self.added);
         let n = count_nodes(v, left + 1);
@@ -74,6 +92,7 @@ enum Pre {
 /// Applies a `patchStrategicMerge` (variables already substituted) to a resource: the
 /// resource patched, or unchanged when an anchor's condition does not hold.
 pub fn strategic_merge(resource: &Value, patch: &Value, budget: &mut Budget) -> Result<Value, String> {
+    budget.work(resource)?;
     let mut pattern = patch.clone();
     match preprocess(&mut pattern, resource) {
         Ok(()) => {}
@@ -83,7 +102,7 @@ pub fn strategic_merge(resource: &Value, patch: &Value, budget: &mut Budget) -> 
     budget.spend(&pattern)?;
     let schema = Schema::of(resource);
     let mut path = Vec::new();
-    match merge(Some(resource), &pattern, &schema, &mut path)? {
+    match merge(Some(resource.clone()), &pattern, &schema, &mut path)? {
         Some(v) => Ok(v),
         // A patch that deletes the whole object: kyaml yields no document.
         None => Err("the patch deletes the whole resource".into()),
@@ -443,12 +462,8 @@ impl Schema {
 }
 
 /// kyaml's merge2 of one node: `patch` onto `dest`. `None` removes the node.
-fn merge(
-    dest: Option<&Value>,
-    patch: &Value,
-    schema: &Schema,
-    path: &mut Vec<String>,
-) -> Result<Option<Value>, String> {
+/// The resource's node is taken, not copied: a patch walks only the patch's paths.
+fn merge(dest: Option<Value>, patch: &Value, schema: &Schema, path: &mut Vec<String>) -> Result<Option<Value>, String> {
     deep(path.len())?;
     let dest = dest.filter(|d| !d.is_null());
     match patch {
@@ -467,7 +482,7 @@ fn merge(
             }
             let mut out = match dest {
                 None => Map::new(),
-                Some(Value::Object(d)) => d.clone(),
+                Some(Value::Object(d)) => d,
                 Some(_) => return Err(format!("wrong node kind at {}: the patch has a mapping", show(path))),
             };
             for (k, pv) in p {
@@ -475,7 +490,7 @@ fn merge(
                     continue;
                 }
                 path.push(k.clone());
-                let merged = merge(out.get(k), pv, schema, path)?;
+                let merged = merge(out.remove(k), pv, schema, path)?;
                 path.pop();
                 match merged {
                     Some(v) => {
@@ -497,7 +512,7 @@ fn merge(
             merge_list(d, p, schema, path)
         }
         scalar => {
-            if let Some(d) = dest {
+            if let Some(d) = &dest {
                 if d.is_object() || d.is_array() {
                     return Err(format!("wrong node kind at {}: the patch has a scalar", show(path)));
                 }
@@ -532,7 +547,7 @@ fn key_text(v: &Value) -> String {
 const MAX_COMPARISONS: usize = 10_000_000;
 
 fn merge_list(
-    dest: Option<&Vec<Value>>,
+    dest: Option<Vec<Value>>,
     patch: &[Value],
     schema: &Schema,
     path: &mut Vec<String>,
@@ -545,12 +560,12 @@ fn merge_list(
     }
     let keys: &[&str] = match schema.list_merge(path) {
         ListMerge::Replace => return Ok(Some(Value::Array(patch.to_vec()))),
-        ListMerge::Primitive => return Ok(Some(Value::Array(merge_set(dest, patch)))),
+        ListMerge::Primitive => return Ok(Some(Value::Array(merge_set(dest.unwrap_or_default(), patch)))),
         ListMerge::Keys(k) => k,
         ListMerge::Infer => {
             // kyaml: associative when a source's elements all have `name`; a source whose
             // elements do not, after one whose do, is a conflict.
-            let dk = dest.filter(|d| !d.is_empty()).map(|d| associative_key(d));
+            let dk = dest.as_ref().filter(|d| !d.is_empty()).map(|d| associative_key(d));
             let pk = (!patch.is_empty()).then(|| associative_key(patch));
             match (dk, pk) {
                 (Some(Some(a)), Some(b)) if Some(a) != b => {
@@ -568,7 +583,7 @@ fn merge_list(
     let values = |e: &Value| -> Vec<String> {
         keys.iter().map(|k| e.get(*k).filter(|v| !v.is_null()).map(key_text).unwrap_or_default()).collect()
     };
-    let mut out: Vec<Value> = dest.cloned().unwrap_or_default();
+    let mut out: Vec<Value> = dest.unwrap_or_default();
     let mut removed = vec![false; out.len()];
     // One key: an index by value; several: kyaml's match (equal where both are set, one
     // value in common), element by element.
@@ -599,7 +614,8 @@ fn merge_list(
         } else {
             out.iter().enumerate().position(|(i, e)| !removed[i] && keys_match(&values(e), &pv))
         };
-        let current = at.filter(|i| !removed[*i]).map(|i| &out[i]);
+        // The element is taken out for the merge and its result put back (or removed).
+        let current = at.filter(|i| !removed[*i]).map(|i| std::mem::take(&mut out[i]));
         path.push(format!("[{}]", keys.iter().zip(&pv).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")));
         let merged = merge(current, pe, schema, path)?;
         path.pop();
@@ -661,8 +677,8 @@ fn keys_match(a: &[String], b: &[String]) -> bool {
 
 /// A primitive associative list (finalizers): the resource's values, then the patch's new
 /// ones.
-fn merge_set(dest: Option<&Vec<Value>>, patch: &[Value]) -> Vec<Value> {
-    let mut out: Vec<Value> = dest.cloned().unwrap_or_default();
+fn merge_set(dest: Vec<Value>, patch: &[Value]) -> Vec<Value> {
+    let mut out = dest;
     let mut seen: std::collections::HashSet<String> = out.iter().map(key_text).collect();
     for v in patch {
         if seen.insert(key_text(v)) {
@@ -691,6 +707,7 @@ pub fn parse_json_patch(text: &str) -> Result<Vec<Value>, String> {
 
 /// Applies RFC 6902 operations in order; any failing operation fails the whole patch.
 pub fn json_patch(resource: &Value, ops: &[Value], budget: &mut Budget) -> Result<Value, String> {
+    budget.work(resource)?;
     let mut doc = resource.clone();
     for (i, op) in ops.iter().enumerate() {
         apply_op(&mut doc, op, budget).map_err(|e| format!("operation {i}: {e}"))?;

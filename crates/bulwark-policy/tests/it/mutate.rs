@@ -453,6 +453,19 @@ fn hostile_patches_are_stopped_with_clear_errors() {
     let m = run(p.as_ref(), &pod(json!({"containers": many})));
     assert_eq!(outcomes(&m), [("r", "error")]);
     assert!(m.results[0].message.contains("10000"), "{}", m.results[0].message);
+    // A foreach within the element limit over a large resource: each patch copies the
+    // resource, so the work is bounded too.
+    let p = policy(
+        "      foreach:\n      - list: request.object.spec.containers\n        patchStrategicMerge:\n          spec:\n            containers:\n            - name: \"{{ element.name }}\"\n              imagePullPolicy: Always\n",
+    );
+    let big: Vec<Value> = (0..9_000)
+        .map(|i| json!({"name": format!("c{i}"), "image": "nginx", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}))
+        .collect();
+    let start = std::time::Instant::now();
+    let m = run(p.as_ref(), &pod(json!({"containers": big})));
+    assert_eq!(outcomes(&m), [("r", "error")]);
+    assert!(m.results[0].message.contains("resource nodes"), "{}", m.results[0].message);
+    assert!(start.elapsed().as_secs() < 60, "took {:?}", start.elapsed());
     // Operations without bound.
     let ops: Vec<Value> = (0..20_000).map(|_| json!({"op": "test", "path": "/a"})).collect();
     assert!(parse_json_patch(&Value::Array(ops).to_string()).unwrap_err().contains("operations"));
