@@ -471,7 +471,8 @@ impl Policy for ClassicPolicy {
                         },
                     }
                 };
-                applied |= result != Outcome::Skip;
+                // Kyverno counts the rules that applied (passed) for applyRules: One.
+                applied |= result == Outcome::Pass;
                 out.results.push(RuleResult {
                     file: req.file.to_string(),
                     resource: resource.clone(),

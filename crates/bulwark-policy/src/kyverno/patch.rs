@@ -220,9 +220,23 @@ fn check_anchors(pattern: &mut Value, resource: Option<&Value>, which: Anchor, d
         if handle_add_if_not_present(pv, Some(rv)) > 0 {
             continue;
         }
-        pattern::match_pattern(rv, pv).map_err(|m| m.message)?;
+        // Kyverno's checkCondition reads a scalar node as its text (`3`, `true`), maps and
+        // lists as JSON.
+        let (rv, pv) = (scalar_text(rv), scalar_text(pv));
+        pattern::match_pattern(&rv, &pv).map_err(|m| m.message)?;
     }
     Ok(())
+}
+
+/// A scalar as the text of its YAML node; maps and lists as they are.
+fn scalar_text(v: &Value) -> std::borrow::Cow<'_, Value> {
+    use std::borrow::Cow;
+    match v {
+        Value::Bool(b) => Cow::Owned(Value::String(b.to_string())),
+        Value::Number(n) => Cow::Owned(Value::String(n.to_string())),
+        Value::Null => Cow::Owned(Value::String("null".into())),
+        other => Cow::Borrowed(other),
+    }
 }
 
 /// Kyverno's processListOfMaps: an element with anchors is checked against every element of

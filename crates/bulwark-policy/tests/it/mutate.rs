@@ -82,6 +82,12 @@ fn conditional_anchor_in_a_list_patches_the_matching_elements_by_name() {
             {"name": "c", "image": "busybox:latest", "imagePullPolicy": "Always"}
         ])
     );
+    // Scalars compare as their text, with the value operators of validate patterns.
+    let p = policy("      patchStrategicMerge:\n        spec:\n          (hostNetwork): \"true\"\n          (priority): \">5\"\n          dnsPolicy: ClusterFirstWithHostNet\n");
+    let mut host = pod(json!({"containers": [{"name": "a"}], "hostNetwork": true, "priority": 10}));
+    assert_eq!(run(p.as_ref(), &host).patched.unwrap()["spec"]["dnsPolicy"], "ClusterFirstWithHostNet");
+    host["spec"]["priority"] = json!(1);
+    assert_eq!(outcomes(&run(p.as_ref(), &host)), [("r", "skip")]);
     // A conditional anchor on a map that does not hold: the whole patch is dropped.
     let p =
         policy("      patchStrategicMerge:\n        metadata:\n          (name): other\n          labels: {x: y}\n");
