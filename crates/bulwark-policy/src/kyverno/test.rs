@@ -252,7 +252,7 @@ fn compare_output(dir: &Path, file: &Value, produced: &[Value], what: &str) -> R
             Some(p) => format!("{file} has no resource {}", ResourceId::of(p)),
         });
     };
-    let (mut a, mut e) = (tidy(actual), tidy(expected));
+    let (mut a, mut e) = (tidy(&fixup_generate_labels(actual)), tidy(&fixup_generate_labels(expected)));
     default_namespace(&mut a, &mut e);
     if a == e {
         return Ok(());
@@ -280,7 +280,26 @@ fn default_namespace(a: &mut Option<Value>, e: &mut Option<Value>) {
     }
 }
 
-/// Kyverno's resource.Tidy: nulls, empty maps and empty lists removed, bottom up.
+/// Kyverno's FixupGenerateLabels, on both sides of a comparison: the labels that Kyverno's
+/// generate adds (`generate.kyverno.io/*`) left out, `app.kubernetes.io/managed-by: kyverno`
+/// set.
+fn fixup_generate_labels(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(Value::Object(meta)) = v.get_mut("metadata") {
+        let mut labels = Map::new();
+        labels.insert("app.kubernetes.io/managed-by".into(), json!("kyverno"));
+        for (k, x) in meta.get("labels").and_then(Value::as_object).into_iter().flatten() {
+            if !k.starts_with("generate.kyverno.io/") {
+                labels.insert(k.clone(), x.clone());
+            }
+        }
+        meta.insert("labels".into(), Value::Object(labels));
+    }
+    v
+}
+
+/// Kyverno's resource.Tidy: nulls, empty maps and empty lists removed, bottom up. Numbers
+/// compare by value (Kyverno compares decoded JSON, where `1` and `1.0` are one number).
 fn tidy(v: &Value) -> Option<Value> {
     match v {
         Value::Null => None,
@@ -292,6 +311,10 @@ fn tidy(v: &Value) -> Option<Value> {
             let l: Vec<Value> = a.iter().filter_map(tidy).collect();
             (!l.is_empty()).then_some(Value::Array(l))
         }
+        Value::Number(n) => match n.as_f64().and_then(serde_json::Number::from_f64) {
+            Some(f) => Some(Value::Number(f)),
+            None => Some(v.clone()),
+        },
         other => Some(other.clone()),
     }
 }

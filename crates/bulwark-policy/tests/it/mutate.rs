@@ -476,3 +476,50 @@ fn hostile_patches_are_stopped_with_clear_errors() {
     let ops: Vec<Value> = (0..20_000).map(|_| json!({"op": "test", "path": "/a"})).collect();
     assert!(parse_json_patch(&Value::Array(ops).to_string()).unwrap_err().contains("operations"));
 }
+
+/// `kyverno test` assertions on patched and generated resources compare the resources: a test
+/// whose expected resource differs fails with a short diff (path, expected, got), and one
+/// that agrees passes. The suite's own folder, copied with one expected value changed.
+#[test]
+fn patched_and_generated_resources_are_compared_with_the_tests() {
+    let kyverno = bulwark_testkit::shared().join("data/admission/kyverno");
+    let t = tempfile::tempdir().unwrap();
+    let changes = [
+        ("other/always-pull-images", "patchedResource1.yaml", "imagePullPolicy: Always", "imagePullPolicy: Never"),
+        ("best-practices/add-network-policy", "generatedResource.yaml", "- Egress", "- Egress\n  - Other"),
+    ];
+    for (folder, ..) in changes {
+        let dest = t.path().join(folder);
+        std::fs::create_dir_all(dest.join(".kyverno-test")).unwrap();
+        let src = kyverno.join(folder);
+        for entry in std::fs::read_dir(&src).unwrap().chain(std::fs::read_dir(src.join(".kyverno-test")).unwrap()) {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                let rel = entry.path().strip_prefix(&src).unwrap().to_path_buf();
+                std::fs::copy(entry.path(), dest.join(rel)).unwrap();
+            }
+        }
+    }
+    let all = bulwark_policy::testfiles::run(t.path()).unwrap();
+    assert!(all.len() == 3 && all.iter().all(|r| r.ok), "{all:?}");
+    for (folder, file, from, to) in changes {
+        let expected = t.path().join(folder).join(".kyverno-test").join(file);
+        let text = std::fs::read_to_string(&expected).unwrap();
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&expected, text.replace(from, to)).unwrap();
+    }
+    let records = bulwark_policy::testfiles::run(t.path()).unwrap();
+    let failed: Vec<_> = records.iter().filter(|r| !r.ok).collect();
+    assert_eq!(failed.len(), 2, "{records:?}");
+    assert_eq!((failed[0].expected.as_str(), failed[0].got.as_str()), ("pass", "fail"));
+    assert!(
+        failed.iter().any(|r| r.detail
+            == "generated resource differs from generatedResource.yaml: /spec/policyTypes: expected [\"Ingress\",\"Egress\",\"Other\"], got [\"Ingress\",\"Egress\"]"),
+        "{failed:?}"
+    );
+    assert!(
+        failed.iter().any(|r| r.detail
+            == "patched resource differs from patchedResource1.yaml: /spec/containers/0/imagePullPolicy: expected \"Never\", got \"Always\""),
+        "{failed:?}"
+    );
+}
