@@ -277,6 +277,22 @@ fn foreach_strategic_merge_goes_in_descending_order_each_on_the_previous_result(
 }
 
 #[test]
+fn nested_foreach_sees_both_elements() {
+    let p = policy(
+        "      foreach:\n      - list: request.object.spec.containers\n        foreach:\n        - list: element.env\n          preconditions:\n            all:\n            - {key: \"{{ element.name }}\", operator: Equals, value: SECRET}\n          patchesJson6902: |-\n            - op: replace\n              path: /spec/containers/{{elementIndex0}}/env/{{elementIndex1}}/value\n              value: \"{{ element0.name }}-redacted\"\n",
+    );
+    let object = pod(json!({"containers": [
+        {"name": "a", "env": [{"name": "X", "value": "1"}, {"name": "SECRET", "value": "s"}]},
+        {"name": "b", "env": [{"name": "SECRET", "value": "t"}]}
+    ]}));
+    let m = run(p.as_ref(), &object);
+    assert_eq!(outcomes(&m), [("r", "pass")]);
+    let c = &m.patched.unwrap()["spec"]["containers"];
+    assert_eq!(c[0]["env"], json!([{"name": "X", "value": "1"}, {"name": "SECRET", "value": "a-redacted"}]));
+    assert_eq!(c[1]["env"], json!([{"name": "SECRET", "value": "b-redacted"}]));
+}
+
+#[test]
 fn rules_apply_in_order_and_validation_sees_the_patched_resource() {
     let text = r#"
 apiVersion: kyverno.io/v1
