@@ -53,6 +53,11 @@ pub(crate) struct ApplyArgs {
     /// Write to FILE instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Write the resources that mutate rules changed, as they left them, and the resources
+    /// that generate rules create, as a YAML stream to FILE (`-`: standard output, after the
+    /// results), as `kyverno apply` prints them. Mutations never change the exit code.
+    #[arg(long, value_name = "FILE")]
+    output_mutated: Option<PathBuf>,
     /// Print to stderr how many resources were evaluated and the evaluation time per resource
     /// (p50, p99, max; every policy together, reading and parsing excluded). bench/policy.sh
     /// reads it.
@@ -225,6 +230,8 @@ fn apply(a: ApplyArgs) -> Result<Exit> {
     let mut kept: Vec<RuleResult> = Vec::new();
     // Nanoseconds per resource, for --stats (4 bytes a resource).
     let mut timings: Vec<u32> = Vec::new();
+    // The mutated and generated resources, as YAML documents (--output-mutated).
+    let mut mutated: Vec<String> = Vec::new();
     let started = std::time::Instant::now();
     crate::write_output(a.output.as_deref(), |out| {
         let mut first = true;
@@ -246,9 +253,28 @@ fn apply(a: ApplyArgs) -> Result<Exit> {
             let request =
                 Request { file: &doc.file, object: &doc.value, namespace_labels: labels, ..Default::default() };
             let t = std::time::Instant::now();
-            let results: Vec<RuleResult> = policies.iter().flat_map(|p| p.evaluate(&request)).collect();
+            // Mutation first, each policy on the previous one's output, then validation of the
+            // patched resource (Kyverno's order).
+            let mut results: Vec<RuleResult> = Vec::new();
+            let mut patched: Option<serde_json::Value> = None;
+            let mut generated = Vec::new();
+            for p in &policies {
+                let m = p.mutate(&Request { object: patched.as_ref().unwrap_or(&doc.value), ..request.clone() });
+                results.extend(m.results);
+                generated.extend(m.generated);
+                if m.patched.is_some() {
+                    patched = m.patched;
+                }
+            }
+            let request = Request { object: patched.as_ref().unwrap_or(&doc.value), ..request };
+            results.extend(policies.iter().flat_map(|p| p.evaluate(&request)));
             if a.stats && pod_template(&doc.value).is_some() {
                 timings.push(u32::try_from(t.elapsed().as_nanos()).unwrap_or(u32::MAX));
+            }
+            if a.output_mutated.is_some() {
+                for v in patched.iter().chain(&generated) {
+                    mutated.push(bulwark_policy::yaml::to_yaml(v)?);
+                }
             }
             {
                 for mut r in results {
@@ -285,6 +311,19 @@ fn apply(a: ApplyArgs) -> Result<Exit> {
     })?;
     if a.stats {
         print_stats(&mut timings, started.elapsed());
+    }
+    if let Some(path) = &a.output_mutated {
+        let to = (path.as_os_str() != "-").then_some(path.as_path());
+        crate::write_output(to, |out| {
+            for doc in &mutated {
+                writeln!(out, "---")?;
+                out.write_all(doc.as_bytes())?;
+                if !doc.ends_with('\n') {
+                    writeln!(out)?;
+                }
+            }
+            Ok(())
+        })?;
     }
     Ok(if input_errors > 0 {
         Exit::Error

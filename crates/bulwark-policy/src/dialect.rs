@@ -1,7 +1,7 @@
 //! The one interface every policy dialect implements, and the one list of dialects.
 
 use crate::error::PolicyError;
-use crate::outcome::RuleResult;
+use crate::outcome::{Mutation, RuleResult};
 use crate::resource::Document;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -66,6 +66,14 @@ pub trait Policy: Send + Sync {
     fn name(&self) -> &str;
     /// Every rule's result for this request (skipped rules included, as `skip`).
     fn evaluate(&self, request: &Request) -> Vec<RuleResult>;
+    /// What the policy's mutating rules do to the request (Kyverno `mutate` and `generate`):
+    /// their results, the patched object and the generated resources. Validation
+    /// ([`Policy::evaluate`]) is then done on the patched object, as Kyverno does. Dialects
+    /// without mutation keep this default: no results, no patch.
+    fn mutate(&self, request: &Request) -> Mutation {
+        let _ = request;
+        Mutation::default()
+    }
 }
 
 /// A policy language: which documents it reads, and how it compiles them.

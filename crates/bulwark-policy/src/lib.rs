@@ -25,5 +25,5 @@ pub mod yaml;
 
 pub use dialect::{dialects, Dialect, Operation, Policy, Request};
 pub use error::PolicyError;
-pub use outcome::{Outcome, ResourceId, RuleResult, TestRecord};
+pub use outcome::{Mutation, Outcome, ResourceId, RuleResult, TestRecord};
 pub use resource::Document;

@@ -82,6 +82,21 @@ pub struct RuleResult {
     pub message: String,
 }
 
+/// What a policy's mutating rules do to one request (Kyverno `mutate` and `generate`), as
+/// [`crate::dialect::Policy::mutate`] returns it. The admission webhook turns `patched` into
+/// its JSONPatch response; `bulwark policy apply --output-mutated` prints it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mutation {
+    /// One result per mutate or generate rule: `pass` (applied), `skip` (not matched, or
+    /// nothing to change) or `error`; never `fail` (a mutation does not block).
+    pub results: Vec<RuleResult>,
+    /// The object after every mutate rule, in order; `None` when none changed it.
+    pub patched: Option<Value>,
+    /// The resources that generate rules create (apiVersion, kind, metadata.name and
+    /// namespace set), for the request's object.
+    pub generated: Vec<Value>,
+}
+
 /// One assertion of a policy test file (Kyverno `kyverno-test.yaml`, gator `suite.yaml`), as
 /// `bulwark policy test --format json` prints it. Field names are an interface: keep them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

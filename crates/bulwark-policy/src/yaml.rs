@@ -132,6 +132,11 @@ pub fn parse_one(input: &str, text: &str) -> Result<Value, PolicyError> {
     Ok(v)
 }
 
+/// One value as a YAML document (`bulwark policy apply --output-mutated`).
+pub fn to_yaml(v: &Value) -> Result<String, PolicyError> {
+    serde_saphyr::to_string(v).map_err(|e| PolicyError::input("YAML output", e.to_string()))
+}
+
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {

@@ -422,4 +422,81 @@ fn rego_that_allocates_without_bound_is_stopped_by_the_memory_limit() {
     assert_eq!(out.status.code(), Some(1));
     // 1000 copies of 100 MB would be 100 GB and minutes of copying.
     assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+
+/// A mutate policy: per-rule results as for validation (a mutation never gates), and
+/// `--output-mutated` writes the patched resources as YAML, to a file or after the results on
+/// standard output; a validate rule in the same run sees the patched resource.
+#[test]
+fn apply_a_mutate_policy_writes_the_mutated_resources() {
+    let t = tempfile::tempdir().unwrap();
+    let policy = t.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: pull}
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: always
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    mutate:
+      patchStrategicMerge:
+        spec:
+          containers:
+          - (image): "*:latest"
+            imagePullPolicy: Always
+  - name: must-pull
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      pattern: {spec: {containers: [{(image): "*:latest", imagePullPolicy: Always}]}}
+"#,
+    )
+    .unwrap();
+    let pods = t.path().join("pods.yaml");
+    std::fs::write(
+        &pods,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: latest}\nspec: {containers: [{name: c, image: 'nginx:latest'}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: pinned}\nspec: {containers: [{name: c, image: 'nginx:1.27'}]}\n",
+    )
+    .unwrap();
+    let mutated = t.path().join("mutated.yaml");
+    let out = run_paths(
+        &["policy", "apply", "--format", "json", "--output-mutated", mutated.to_str().unwrap(), "--policy"],
+        &[&policy, &pods],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let records = json(&out);
+    let get = |res: &str, rule: &str| {
+        records
+            .iter()
+            .find(|r| r["resource"]["name"] == res && r["rule"] == rule)
+            .map(|r| r["result"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(get("latest", "always"), "pass");
+    assert_eq!(get("pinned", "always"), "skip");
+    // Validated after mutation: the enforce rule holds on the patched pod.
+    assert_eq!(get("latest", "must-pull"), "pass");
+    let written = std::fs::read_to_string(&mutated).unwrap();
+    let docs = bulwark_policy::yaml::documents("mutated.yaml", &written).unwrap();
+    assert_eq!(docs.len(), 1, "{written}");
+    assert_eq!(docs[0]["metadata"]["name"], "latest");
+    assert_eq!(docs[0]["spec"]["containers"][0]["imagePullPolicy"], "Always");
+
+    // Standard output: the table, then the YAML stream.
+    let out = run_paths(&["policy", "apply", "--output-mutated", "-", "--policy"], &[&policy, &pods]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let (table, yaml) = stdout.split_once("---\n").unwrap();
+    assert!(table.contains("mutated Pod/latest"), "{table}");
+    assert!(yaml.contains("imagePullPolicy: Always") && !yaml.contains("pinned"), "{yaml}");
+
+    // Without the mutation, the same validate rule fails and gates.
+    let text = std::fs::read_to_string(&policy).unwrap();
+    let (head, rest) = text.split_once("  - name: always\n").unwrap();
+    let validate_only = format!("{head}{}", &rest[rest.find("  - name: must-pull").unwrap()..]);
+    std::fs::write(&policy, validate_only).unwrap();
+    let out = run_paths(&["policy", "apply", "--format", "json", "--policy"], &[&policy, &pods]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
 }

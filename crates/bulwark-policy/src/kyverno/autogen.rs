@@ -204,7 +204,35 @@ fn generate(name: &str, rule: &Value, tpl_key: &str, new_kinds: &[String], all_f
         obj.insert("validate".into(), Value::Object(nv));
         return Some(r);
     }
-    if obj.get("mutate").is_some() || obj.get("verifyImages").is_some() {
+    if let Some(m) = obj.get("mutate").and_then(Value::as_object).cloned() {
+        // Kyverno's generateRule: the strategic merge patch moved under the template; a
+        // foreach keeps its list, context, preconditions and order, its patch moved too.
+        if let Some(p) = m.get("patchStrategicMerge") {
+            obj.insert("mutate".into(), json!({"patchStrategicMerge": wrap(p)}));
+            return Some(r);
+        }
+        if let Some(Value::Array(list)) = m.get("foreach").filter(|f| f.as_array().is_some_and(|a| !a.is_empty())) {
+            let fe: Vec<Value> = list
+                .iter()
+                .map(|f| {
+                    let mut nf = Map::new();
+                    for k in ["list", "context", "preconditions", "order"] {
+                        if let Some(x) = f.get(k) {
+                            nf.insert(k.into(), x.clone());
+                        }
+                    }
+                    if let Some(p) = f.get("patchStrategicMerge") {
+                        nf.insert("patchStrategicMerge".into(), wrap(p));
+                    }
+                    Value::Object(nf)
+                })
+                .collect();
+            obj.insert("mutate".into(), json!({"foreach": fe}));
+            return Some(r);
+        }
+        return Some(r);
+    }
+    if obj.get("verifyImages").is_some() {
         // Not evaluated (refused at compile time), but generated as Kyverno does so that
         // the generated names are the same.
         return Some(r);

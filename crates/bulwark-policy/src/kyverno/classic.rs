@@ -10,7 +10,7 @@ use super::vpol::{self, CelRule, Verdict as CelVerdict};
 use super::{autogen, conditions, matching, pattern, variables};
 use crate::dialect::{Policy, Request};
 use crate::error::PolicyError;
-use crate::outcome::{Outcome, ResourceId, RuleResult};
+use crate::outcome::{Mutation, Outcome, ResourceId, RuleResult};
 use crate::pss;
 use crate::resource::Document;
 use jmespath::{Rcvar, Variable};
@@ -30,9 +30,19 @@ pub struct ClassicPolicy {
     apply_one: bool,
 }
 
+/// What a rule does: Kyverno runs mutate rules first, then validate rules (generate rules
+/// run in the background on admission).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RuleKind {
+    Validate,
+    Mutate,
+    Generate,
+}
+
 struct Rule {
     name: String,
     raw: Value,
+    kind: RuleKind,
     /// Outcome of a violation: `Fail` (Enforce) or `Warn` (Audit).
     violation: Outcome,
     /// `validate.cel`, compiled (after auto-generation rewrote its expressions).
@@ -68,6 +78,8 @@ const RULE_FIELDS: &[&str] = &[
     "celPreconditions",
     "context",
     "validate",
+    "mutate",
+    "generate",
     "skipBackgroundRequests",
     "reportProperties",
 ];
@@ -148,7 +160,8 @@ pub fn compile(doc: &Document) -> Result<Box<dyn Policy>, Vec<PolicyError>> {
                 }
             }
         };
-        rules.push(Rule { name, raw, violation, cel });
+        let kind = super::mutate::kind_of(&raw);
+        rules.push(Rule { name, raw, kind, violation, cel });
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -183,18 +196,19 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
     }
     for k in obj.keys() {
         if !RULE_FIELDS.contains(&k.as_str()) {
-            // mutate, generate, verifyImages, celPreconditions, imageExtractors, ...
-            let field = match k.as_str() {
-                "mutate" => obj[k]
-                    .as_object()
-                    .and_then(|m| m.keys().find(|k| k.as_str() != "targets"))
-                    .map(|f| format!("mutate.{f}")),
-                _ => None,
-            };
-            errors.push(PolicyError::unsupported(policy, rule, field.unwrap_or_else(|| k.clone())));
+            // verifyImages, imageExtractors, ...
+            errors.push(PolicyError::unsupported(policy, rule, k.clone()));
         }
     }
-    if !obj.contains_key("validate") && !obj.keys().any(|k| !RULE_FIELDS.contains(&k.as_str())) {
+    let actions = ["validate", "mutate", "generate"].iter().filter(|k| obj.contains_key(**k)).count();
+    if actions > 1 {
+        errors.push(PolicyError::invalid(
+            policy,
+            format!("rule {name}: a rule has only one of validate, mutate or generate"),
+        ));
+    }
+    super::mutate::check(policy, rule, r, errors);
+    if actions == 0 && !obj.keys().any(|k| !RULE_FIELDS.contains(&k.as_str())) {
         errors.push(PolicyError::invalid(
             policy,
             format!("rule {name}: has no validate, mutate, generate or verifyImages"),
@@ -397,7 +411,8 @@ impl Policy for ClassicPolicy {
         // The request's variables, built and converted for JMESPath once for all the rules
         // that match (most rules do not: they are for other kinds).
         let mut base: Option<Vars> = None;
-        for rule in &self.rules {
+        // Mutate and generate rules answer through `mutate`.
+        for rule in self.rules.iter().filter(|r| r.kind == RuleKind::Validate) {
             let (result, message) = if self.apply_one && applied {
                 (Outcome::Skip, "rule skipped: applyRules is One and an earlier rule applied".to_string())
             } else {
@@ -415,42 +430,116 @@ impl Policy for ClassicPolicy {
         }
         out
     }
+
+    /// The mutate rules in order, each on the resource as the previous one left it (matched
+    /// against it too), then the generate rules. As in Kyverno's engine, the variables
+    /// (`request.object`, `images`) stay those of the request: a later rule patches the
+    /// previous rule's output but reads the object as it was sent.
+    fn mutate(&self, req: &Request) -> Mutation {
+        let mut out = Mutation::default();
+        if self.rules.iter().all(|r| r.kind == RuleKind::Validate) {
+            return out;
+        }
+        let resource = ResourceId::of(req.object);
+        let mut patched: Option<Value> = None;
+        let mut base: Option<Vars> = None;
+        let original = req.clone();
+        let mut applied = false;
+        for kind in [RuleKind::Mutate, RuleKind::Generate] {
+            for rule in self.rules.iter().filter(|r| r.kind == kind) {
+                let object = patched.as_ref().unwrap_or(req.object);
+                let now = Request { object, ..req.clone() };
+                let (result, message) = if self.apply_one && applied {
+                    (Outcome::Skip, "rule skipped: applyRules is One and an earlier rule applied".to_string())
+                } else {
+                    match self.prepare(rule, &now, &original, &mut base) {
+                        Err(verdict) => verdict,
+                        Ok((mut ctx, supplied)) if kind == RuleKind::Mutate => {
+                            let a = super::mutate::apply(&rule.name, &rule.raw["mutate"], &mut ctx, object, &supplied);
+                            if let Some(p) = a.patched {
+                                patched = Some(p);
+                            }
+                            (a.outcome, a.message)
+                        }
+                        Ok((ctx, _)) => match super::mutate::generate(&rule.raw["generate"], &ctx) {
+                            Ok(g) => {
+                                let m = super::mutate::generated_message(&g);
+                                out.generated.push(g);
+                                (Outcome::Pass, m)
+                            }
+                            Err(e) => (Outcome::Error, e),
+                        },
+                    }
+                };
+                // Kyverno counts the rules that applied (passed) for applyRules: One.
+                applied |= result == Outcome::Pass;
+                out.results.push(RuleResult {
+                    file: req.file.to_string(),
+                    resource: resource.clone(),
+                    policy: self.name.clone(),
+                    rule: rule.name.clone(),
+                    result,
+                    message,
+                });
+            }
+        }
+        out.patched = patched;
+        out
+    }
 }
 
 /// An outcome with its message.
 type Verdict = (Outcome, String);
 
 impl ClassicPolicy {
-    fn evaluate_rule(&self, rule: &Rule, req: &Request, base: &mut Option<Vars>) -> Verdict {
+    /// What every rule does first: the namespace of a Policy, match and exclude, the test
+    /// values, the context and the preconditions. `Err` is the rule's result when it does not
+    /// go on (skip or error). `req` is matched; the variables are those of `vars_req`.
+    fn prepare(
+        &self,
+        rule: &Rule,
+        req: &Request,
+        vars_req: &Request,
+        base: &mut Option<Vars>,
+    ) -> Result<(Vars, Map<String, Value>), Verdict> {
         let raw = &rule.raw;
         if let Some(ns) = &self.namespace {
             let rns = req.object["metadata"]["namespace"].as_str().unwrap_or_default();
             if rns != ns {
-                return (
+                return Err((
                     Outcome::Skip,
                     format!("rule not matched: a Policy of namespace {ns} applies only to its namespace"),
-                );
+                ));
             }
         }
         if !matching::matches(&raw["match"], req) {
-            return (Outcome::Skip, "rule not matched".into());
+            return Err((Outcome::Skip, "rule not matched".into()));
         }
         if matching::excluded(&raw["exclude"], req) {
-            return (Outcome::Skip, "rule excluded".into());
+            return Err((Outcome::Skip, "rule excluded".into()));
         }
-        let supplied = self.supplied(rule, req);
-        let mut ctx = base.get_or_insert_with(|| request_vars(req)).clone();
+        let supplied = self.supplied(rule, vars_req);
+        let mut ctx = base.get_or_insert_with(|| request_vars(vars_req)).clone();
         for (k, v) in &supplied {
             ctx.set_path(k, v.clone());
         }
         if let Err(e) = load_context(&raw["context"], &mut ctx, &rule.name, &supplied) {
-            return (Outcome::Error, e);
+            return Err((Outcome::Error, e));
         }
         match conditions::evaluate(&raw["preconditions"], &ctx) {
             Ok(true) => {}
-            Ok(false) => return (Outcome::Skip, "preconditions not met".into()),
-            Err(e) => return (Outcome::Error, format!("failed to evaluate preconditions: {e}")),
+            Ok(false) => return Err((Outcome::Skip, "preconditions not met".into())),
+            Err(e) => return Err((Outcome::Error, format!("failed to evaluate preconditions: {e}"))),
         }
+        Ok((ctx, supplied))
+    }
+
+    fn evaluate_rule(&self, rule: &Rule, req: &Request, base: &mut Option<Vars>) -> Verdict {
+        let raw = &rule.raw;
+        let (mut ctx, supplied) = match self.prepare(rule, req, req, base) {
+            Ok(x) => x,
+            Err(verdict) => return verdict,
+        };
         let v = &raw["validate"];
         if let Some(cel) = &rule.cel {
             return match validate_cel(&rule.name, cel, req) {
@@ -580,7 +669,12 @@ fn base_rule_name(name: &str) -> &str {
 
 /// Loads `context` entries into the variables: `variable` entries are computed; the entries
 /// that need a cluster or a registry come from test values, else are an error.
-fn load_context(entries: &Value, ctx: &mut Vars, rule: &str, supplied: &Map<String, Value>) -> Result<(), String> {
+pub(super) fn load_context(
+    entries: &Value,
+    ctx: &mut Vars,
+    rule: &str,
+    supplied: &Map<String, Value>,
+) -> Result<(), String> {
     for entry in entries.as_array().into_iter().flatten() {
         let name = entry["name"].as_str().unwrap_or_default();
         if let Some(v) = supplied.get(name) {

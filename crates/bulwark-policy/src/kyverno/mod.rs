@@ -5,6 +5,8 @@ pub mod autogen;
 pub mod classic;
 pub mod conditions;
 pub mod matching;
+pub mod mutate;
+pub mod patch;
 pub mod pattern;
 pub mod test;
 pub mod variables;

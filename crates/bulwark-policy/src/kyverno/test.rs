@@ -79,7 +79,7 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
         None => None,
     };
 
-    let mut cache: HashMap<(usize, usize), Vec<RuleResult>> = HashMap::new();
+    let mut cache: HashMap<(usize, usize), Evaluated> = HashMap::new();
     let mut records = Vec::new();
     for entry in test["results"].as_array().into_iter().flatten() {
         let policy_name = entry["policy"].as_str().unwrap_or_default();
@@ -88,7 +88,7 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
         let rule = entry["rule"].as_str().unwrap_or_default();
         let kind = entry["kind"].as_str().unwrap_or_default();
         let expected = entry["result"].as_str().or_else(|| entry["status"].as_str()).unwrap_or_default().to_lowercase();
-        // Assertions on mutated or generated output compare resources we do not produce.
+        // Assertions on mutated or generated output also compare the resources produced.
         let output_assertion = ["patchedResource", "patchedResources", "generatedResource", "cloneSourceResource"]
             .into_iter()
             .find(|k| entry.get(*k).is_some());
@@ -113,9 +113,9 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
                 records.push(record);
                 continue;
             }
-            if let Some(field) = output_assertion {
+            if output_assertion == Some("cloneSourceResource") {
                 record.got = "error".into();
-                record.detail = format!("`results[].{field}` is not supported (mutate and generate output)");
+                record.detail = "`results[].cloneSourceResource` is not supported (generate.clone is not)".into();
                 records.push(record);
                 continue;
             }
@@ -143,7 +143,7 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
                 records.push(record);
                 continue;
             };
-            let results = cache.entry((pi, ri)).or_insert_with(|| {
+            let evaluated = cache.entry((pi, ri)).or_insert_with(|| {
                 let doc = &resources[ri];
                 let policy = &policies[pi];
                 let (ctx, op) = values.context(policy.name(), &ResourceId::of(&doc.value).name);
@@ -158,9 +158,16 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
                     user: user.as_ref(),
                     context: Some(&ctx),
                 };
-                policy.evaluate(&req)
+                // Kyverno mutates first, then validates the patched resource.
+                let mutation = policy.mutate(&req);
+                let mut results = mutation.results;
+                let patched = mutation.patched;
+                let validated = Request { object: patched.as_ref().unwrap_or(&doc.value), ..req };
+                results.extend(policy.evaluate(&validated));
+                Evaluated { results, patched, generated: mutation.generated }
             });
-            let candidates: Vec<&RuleResult> = results
+            let candidates: Vec<&RuleResult> = evaluated
+                .results
                 .iter()
                 .filter(|r| {
                     rule.is_empty()
@@ -185,10 +192,168 @@ pub fn run_file(path: &Path) -> Result<Vec<TestRecord>, PolicyError> {
                 }
             }
             record.ok = record.got == record.expected;
+            // Output assertions compare resources, as `kyverno test` does (tidied: nulls,
+            // empty maps and empty lists left out).
+            let compared = match output_assertion {
+                Some(field @ ("patchedResource" | "patchedResources")) => {
+                    let actual = evaluated.patched.as_ref().unwrap_or(&resources[ri].value);
+                    Some(compare_output(dir, &entry[field], std::slice::from_ref(actual), "patched"))
+                }
+                Some("generatedResource") => {
+                    Some(compare_output(dir, &entry["generatedResource"], &evaluated.generated, "generated"))
+                }
+                _ => None,
+            };
+            if let Some(Err(why)) = compared {
+                record.ok = false;
+                record.got = "fail".into();
+                record.detail = why;
+            }
             records.push(record);
         }
     }
     Ok(records)
+}
+
+/// One (policy, resource) evaluation: every rule's result, the patched resource, the
+/// generated ones.
+struct Evaluated {
+    results: Vec<RuleResult>,
+    patched: Option<Value>,
+    generated: Vec<Value>,
+}
+
+/// Compares an output assertion's expected resource (`file`, relative to the test) with the
+/// resources produced: the one of the same kind, name and namespace (or the only one). `Err`
+/// says why they differ, with a short diff.
+fn compare_output(dir: &Path, file: &Value, produced: &[Value], what: &str) -> Result<(), String> {
+    let Some(file) = file.as_str() else { return Err(format!("the {what} resource file is not a string")) };
+    let expected_docs = read_docs(dir.join(file)).map_err(|e| e.to_string())?;
+    let same_id = |a: &ResourceId, b: &ResourceId| {
+        a.kind == b.kind
+            && a.name == b.name
+            && (a.namespace == b.namespace || a.namespace.is_empty() || b.namespace.is_empty())
+    };
+    // The expected document for a produced resource (a file may hold several).
+    let mut pairs = Vec::new();
+    for p in produced {
+        let id = ResourceId::of(p);
+        let e = expected_docs
+            .iter()
+            .find(|d| same_id(&ResourceId::of(&d.value), &id))
+            .or(if expected_docs.len() == 1 { expected_docs.first() } else { None });
+        if let Some(e) = e {
+            pairs.push((p, &e.value));
+        }
+    }
+    let Some((actual, expected)) = pairs.first() else {
+        return Err(match produced.first() {
+            None => format!("no {what} resource, expected the one in {file}"),
+            Some(p) => format!("{file} has no resource {}", ResourceId::of(p)),
+        });
+    };
+    let (mut a, mut e) = (tidy(&fixup_generate_labels(actual)), tidy(&fixup_generate_labels(expected)));
+    default_namespace(&mut a, &mut e);
+    if a == e {
+        return Ok(());
+    }
+    let mut diffs = Vec::new();
+    diff(e.as_ref().unwrap_or(&Value::Null), a.as_ref().unwrap_or(&Value::Null), String::new(), &mut diffs);
+    Err(format!("{what} resource differs from {file}: {}", diffs.join("; ")))
+}
+
+/// A namespaced resource without a namespace is in `default` (the CLI's reading of a file).
+fn default_namespace(a: &mut Option<Value>, e: &mut Option<Value>) {
+    let ns = |v: &Option<Value>| v.as_ref().and_then(|v| v["metadata"]["namespace"].as_str().map(str::to_string));
+    match (ns(a), ns(e)) {
+        (None, Some(n)) if n == "default" => {
+            if let Some(Value::Object(m)) = e.as_mut().and_then(|v| v.get_mut("metadata")) {
+                m.remove("namespace");
+            }
+        }
+        (Some(n), None) if n == "default" => {
+            if let Some(Value::Object(m)) = a.as_mut().and_then(|v| v.get_mut("metadata")) {
+                m.remove("namespace");
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Kyverno's FixupGenerateLabels, on both sides of a comparison: the labels that Kyverno's
+/// generate adds (`generate.kyverno.io/*`) left out, `app.kubernetes.io/managed-by: kyverno`
+/// set.
+fn fixup_generate_labels(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(Value::Object(meta)) = v.get_mut("metadata") {
+        let mut labels = Map::new();
+        labels.insert("app.kubernetes.io/managed-by".into(), json!("kyverno"));
+        for (k, x) in meta.get("labels").and_then(Value::as_object).into_iter().flatten() {
+            if !k.starts_with("generate.kyverno.io/") {
+                labels.insert(k.clone(), x.clone());
+            }
+        }
+        meta.insert("labels".into(), Value::Object(labels));
+    }
+    v
+}
+
+/// Kyverno's resource.Tidy: nulls, empty maps and empty lists removed, bottom up. Numbers
+/// compare by value (Kyverno compares decoded JSON, where `1` and `1.0` are one number).
+fn tidy(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null => None,
+        Value::Object(o) => {
+            let m: Map<String, Value> = o.iter().filter_map(|(k, x)| tidy(x).map(|t| (k.clone(), t))).collect();
+            (!m.is_empty()).then_some(Value::Object(m))
+        }
+        Value::Array(a) => {
+            let l: Vec<Value> = a.iter().filter_map(tidy).collect();
+            (!l.is_empty()).then_some(Value::Array(l))
+        }
+        Value::Number(n) => match n.as_f64().and_then(serde_json::Number::from_f64) {
+            Some(f) => Some(Value::Number(f)),
+            None => Some(v.clone()),
+        },
+        other => Some(other.clone()),
+    }
+}
+
+/// The first few paths where two values differ (`path: expected X, got Y`).
+fn diff(expected: &Value, got: &Value, path: String, out: &mut Vec<String>) {
+    const MAX_DIFFS: usize = 5;
+    if out.len() >= MAX_DIFFS || expected == got {
+        return;
+    }
+    match (expected, got) {
+        (Value::Object(e), Value::Object(g)) => {
+            let keys: std::collections::BTreeSet<&String> = e.keys().chain(g.keys()).collect();
+            for k in keys {
+                diff(e.get(k).unwrap_or(&Value::Null), g.get(k).unwrap_or(&Value::Null), format!("{path}/{k}"), out);
+            }
+        }
+        (Value::Array(e), Value::Array(g)) if e.len() == g.len() => {
+            for (i, (x, y)) in e.iter().zip(g).enumerate() {
+                diff(x, y, format!("{path}/{i}"), out);
+            }
+        }
+        _ => {
+            let short = |v: &Value| {
+                let mut t = v.to_string();
+                if t.len() > 120 {
+                    let mut cut = 117;
+                    while !t.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    t.truncate(cut);
+                    t.push_str("...");
+                }
+                t
+            };
+            let at = if path.is_empty() { "/".to_string() } else { path };
+            out.push(format!("{at}: expected {}, got {}", short(expected), short(got)));
+        }
+    }
 }
 
 /// The result word `kyverno test` compares: an Audit violation is a `fail` too.

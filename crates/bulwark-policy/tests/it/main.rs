@@ -6,6 +6,7 @@ mod cel;
 mod gatekeeper;
 mod glob;
 mod kyverno;
+mod mutate;
 mod pss;
 mod report;
 mod yaml;
