@@ -71,9 +71,16 @@ impl Admission {
         results
     }
 
-    /// The verdict: denied when a rule failed in enforce mode or could not be evaluated.
-    pub fn decide(&self, review: &Review) -> Verdict {
+    /// The /validate verdict: denied when a rule failed in enforce mode or could not be
+    /// evaluated. Async because image verification (registry reads) will be part of it.
+    pub async fn decide(&self, review: &Review) -> Verdict {
         verdict(&self.results(review))
+    }
+
+    /// The /mutate verdict: the JSONPatch to apply (Kyverno mutate rules, digest pins). Not
+    /// implemented yet: allowed with no patch (the decision itself is /validate's).
+    pub async fn mutate(&self, _review: &Review) -> Verdict {
+        Verdict { allowed: true, ..Default::default() }
     }
 }
 

@@ -76,12 +76,17 @@ pub struct Review {
 /// Reads an HTTP request body as the webhook receives it. `content_type` is the header, when
 /// the request had one.
 pub fn read_http(content_type: Option<&str>, body: &[u8]) -> Result<Review, ReviewError> {
+    // controller-runtime's order: a wrong content type first, then an empty body, then a
+    // missing content type.
+    let json = content_type.map(|ct| media_type(ct) == "application/json");
+    if json == Some(false) {
+        return Err(ReviewError::ContentType(content_type.unwrap_or_default().to_string()));
+    }
     if body.is_empty() {
         return Err(ReviewError::EmptyBody);
     }
-    match content_type {
-        Some(ct) if media_type(ct) == "application/json" => {}
-        other => return Err(ReviewError::ContentType(other.unwrap_or_default().to_string())),
+    if json.is_none() {
+        return Err(ReviewError::ContentType(String::new()));
     }
     parse(body)
 }

@@ -120,7 +120,8 @@ fn review_one(a: ReviewArgs) -> Result<Exit> {
             return Ok(Exit::Error);
         }
     };
-    let verdict = admission.decide(&parsed);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let verdict = rt.block_on(admission.decide(&parsed));
     println!("{}", serde_json::to_string_pretty(&review::response(&parsed, &verdict))?);
     Ok(if verdict.allowed { Exit::Success } else { Exit::Failure })
 }

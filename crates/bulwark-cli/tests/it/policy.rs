@@ -422,6 +422,7 @@ fn rego_that_allocates_without_bound_is_stopped_by_the_memory_limit() {
     assert_eq!(out.status.code(), Some(1));
     // 1000 copies of 100 MB would be 100 GB and minutes of copying.
     assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+}
 
 /// A mutate policy: per-rule results as for validation (a mutation never gates), and
 /// `--output-mutated` writes the patched resources as YAML, to a file or after the results on

@@ -1,0 +1,72 @@
+//! controller-runtime's webhook HTTP edge cases (its own test table), answered as it answers.
+
+use crate::Now;
+use bulwark_admission::review::{self, ReviewError};
+use bulwark_admission::{Admission, ImageRules};
+use serde_json::Value;
+
+fn answer(content_type: Option<&str>, body: &[u8]) -> Value {
+    match review::read_http(content_type, body) {
+        Ok(r) => {
+            let a = Admission::new(Vec::new(), Default::default(), Default::default(), ImageRules::default());
+            review::response(&r, &a.decide(&r).now())
+        }
+        Err(e) => review::error_response(&e),
+    }
+}
+
+#[test]
+fn controller_runtime_edge_cases() {
+    let path = crate::data("admissionreview/controller-runtime/http_edge_cases.json");
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(cases.len(), 8);
+    let mut checked = 0;
+    for case in &cases {
+        let it = case["it"].as_str().unwrap();
+        let ct = case["content_type"].as_str();
+        let body: Vec<u8> = match case["body"].as_str() {
+            None | Some("<http.NoBody>") => Vec::new(),
+            // 8 MiB of bytes: over the limit, read no further than it.
+            Some("<endless random bytes (crypto/rand.Reader)>") => {
+                (0..8 * 1024 * 1024).map(|i| (i % 251) as u8).collect()
+            }
+            Some(b) => b.as_bytes().to_vec(),
+        };
+        let expected: Value = serde_json::from_str(case["expected_response_body"].as_str().unwrap()).unwrap();
+        let got = answer(ct, &body);
+        let e = &expected["response"];
+        let g = &got["response"];
+        assert_eq!(g["allowed"], e["allowed"], "{it}: {got}");
+        assert_eq!(g["uid"], e["uid"], "{it}: {got}");
+        assert_eq!(g["status"]["code"], e["status"]["code"], "{it}: {got}");
+        assert_eq!(got["apiVersion"], expected["apiVersion"], "{it}: {got}");
+        assert_eq!(got["kind"], expected["kind"], "{it}: {got}");
+        // Messages: the same words, except the JSON parser's own (Go's and serde's differ).
+        let (em, gm) = (e["status"]["message"].as_str(), g["status"]["message"].as_str());
+        match em {
+            Some(m) if m.starts_with("couldn't get version/kind; json parse error:") => {
+                assert!(gm.unwrap().starts_with("couldn't get version/kind; json parse error:"), "{it}: {got}")
+            }
+            _ => assert_eq!(gm, em, "{it}: {got}"),
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+}
+
+#[test]
+fn a_bare_request_and_v1beta1_are_read_and_other_versions_refused() {
+    let bare = crate::data("admissionreview/kubewarden-trusted-repos-policy/test_data/pod_creation.json");
+    let r = review::parse(&std::fs::read(bare).unwrap()).unwrap();
+    assert_eq!(r.uid, "1299d386-525b-4032-98ae-1949f69f9cfc");
+    assert_eq!(r.object["kind"], "Pod", "kind filled from request.kind");
+    assert_eq!(r.object["apiVersion"], "v1");
+    assert_eq!(r.username, "alice");
+    let err =
+        review::parse(br#"{"apiVersion":"admission.k8s.io/v2","kind":"AdmissionReview","request":{}}"#).unwrap_err();
+    assert!(matches!(err, ReviewError::Version(_)), "{err}");
+    assert_eq!(review::parse(b"[1]").unwrap_err().code(), 400);
+    assert_eq!(review::parse(b"   ").unwrap_err(), ReviewError::EmptyBody);
+    // Content type with parameters is JSON.
+    assert!(review::read_http(Some("application/json; charset=utf-8"), br#"{"request":{}}"#).is_ok());
+}
