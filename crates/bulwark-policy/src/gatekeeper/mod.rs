@@ -8,6 +8,7 @@
 
 pub mod matching;
 pub mod rego;
+pub mod schema;
 pub mod suite;
 
 use crate::cel;
@@ -65,6 +66,10 @@ use crate::resource::describe;
 pub struct Template {
     pub kind: String,
     pub engine: Engine,
+    /// `spec.crd.spec.validation.openAPIV3Schema`: the schema of a constraint's parameters.
+    pub schema: Option<Value>,
+    /// `spec.crd.spec.validation.legacySchema`: unknown parameter fields are kept.
+    pub legacy_schema: bool,
 }
 
 /// A template's program: Rego, or CEL (`K8sNativeValidation`) when the template has no Rego.
@@ -125,6 +130,9 @@ fn compile_template(doc: &Value) -> Result<Template, PolicyError> {
             ),
         ));
     }
+    let validation = &doc["spec"]["crd"]["spec"]["validation"];
+    let schema = validation.get("openAPIV3Schema").filter(|s| !s.is_null()).cloned();
+    let legacy_schema = validation["legacySchema"].as_bool().unwrap_or(false);
     let targets = doc["spec"]["targets"].as_array().map(Vec::as_slice).unwrap_or_default();
     let [target] = targets else {
         return Err(PolicyError::invalid(
@@ -205,10 +213,15 @@ fn compile_template(doc: &Value) -> Result<Template, PolicyError> {
             let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
             PolicyError::invalid(&id, text.join("; "))
         })?;
-        return Ok(Template { kind, engine: Engine::Cel(Arc::new(rule.with_kubernetes_semantics())) });
+        return Ok(Template {
+            kind,
+            engine: Engine::Cel(Arc::new(rule.with_kubernetes_semantics())),
+            schema,
+            legacy_schema,
+        });
     };
     let program = Program::compile(&src, &libs).map_err(|e| PolicyError::invalid(&id, e))?;
-    Ok(Template { kind, engine: Engine::Rego(Arc::new(program)) })
+    Ok(Template { kind, engine: Engine::Rego(Arc::new(program)), schema, legacy_schema })
 }
 
 /// A constraint, ready to review objects.
@@ -279,6 +292,15 @@ fn compile_constraint(doc: &Value, templates: &Templates) -> Result<Constraint, 
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(p) => p.clone(),
     };
+    if let Some(schema) = &template.schema {
+        let errors = schema::validate(schema, &parameters, template.legacy_schema);
+        if !errors.is_empty() {
+            return Err(PolicyError::invalid(
+                &id,
+                format!("`spec.parameters` does not match the template's schema: {}", errors.join("; ")),
+            ));
+        }
+    }
     let rego_parameters = rego::to_rego(&parameters);
     Ok(Constraint { name, kind, id, matcher, parameters, rego_parameters, action, engine: template.engine.clone() })
 }

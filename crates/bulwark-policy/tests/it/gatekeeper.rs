@@ -515,3 +515,21 @@ fn a_host_call_error_leaves_the_vm_ready() {
     assert_eq!(program.violations(&json!({"parameters": {"s": "aaa"}}), None).unwrap().len(), 1);
     assert_eq!(program.violations(&json!({"parameters": {"s": "ab"}}), None).unwrap().len(), 0);
 }
+
+#[test]
+fn constraint_parameters_are_checked_against_the_template_schema() {
+    // The library's K8sAllowedRepos: `repos` is a list of strings.
+    let dir = bulwark_testkit::shared().join("data/admission/gatekeeper/library/general/allowedrepos");
+    let doc =
+        bulwark_policy::yaml::parse_one("t", &std::fs::read_to_string(dir.join("template.yaml")).unwrap()).unwrap();
+    let mut t = Templates::default();
+    t.add(&doc).unwrap();
+    assert!(t.constraint(&constraint("K8sAllowedRepos", json!({"parameters": {"repos": ["ghcr.io/"]}}))).is_ok());
+    // A misspelt parameter would make the constraint allow everything: an error naming it.
+    let e = compile_err(&t, &constraint("K8sAllowedRepos", json!({"parameters": {"repo": ["ghcr.io/"]}})));
+    assert!(e.contains("parameters.repo: unknown field"), "{e}");
+    let e = compile_err(&t, &constraint("K8sAllowedRepos", json!({"parameters": {"repos": "ghcr.io/"}})));
+    assert!(e.contains("parameters.repos: Invalid value: \"string\"") && e.contains("must be of type array"), "{e}");
+    let e = compile_err(&t, &constraint("K8sAllowedRepos", json!({"parameters": {"repos": [1]}})));
+    assert!(e.contains("parameters.repos[0]"), "{e}");
+}
