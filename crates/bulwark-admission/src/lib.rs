@@ -7,6 +7,7 @@
 pub mod decide;
 pub mod images;
 pub mod review;
+pub mod watch;
 
 pub use decide::{Admission, NamespaceLabels};
 pub use images::{ImageRules, ImageSettings};

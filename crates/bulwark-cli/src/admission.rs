@@ -5,10 +5,12 @@
 use crate::exit::Exit;
 use crate::policy::{namespace_labels, policy_documents, print_errors, read_documents};
 use anyhow::{bail, Context, Result};
+use bulwark_admission::watch::Watch;
 use bulwark_admission::{review, Admission, ImageRules, ImageSettings};
 use bulwark_policy::pss::PodSecurityConfiguration;
 use bulwark_policy::resource::read_paths;
 use bulwark_policy::Policy;
+use bulwark_vulndb::severity::Level;
 use clap::{Args, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
@@ -18,6 +20,44 @@ pub(crate) enum AdmissionCommand {
     /// Decide one AdmissionReview (standard input, or FILE): print the AdmissionReview response
     /// as JSON; exit 0 when allowed, 1 when denied, 2 when the review or a policy cannot be read.
     Review(ReviewArgs),
+    /// Read the inventory of newly admitted images (once each), match every admitted image
+    /// against the database, and alert on findings that are new and at or above --severity:
+    /// one JSON object per line on stdout, and a JSON POST each to --alert-url. Run it after
+    /// `bulwark db update` (the server does so when its database changes).
+    Watch(WatchArgs),
+    /// Admitted workloads, their images and current findings, from the watch state.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct WatchArgs {
+    /// The watch state (SQLite; created if missing).
+    #[arg(long, value_name = "FILE")]
+    state: PathBuf,
+    /// Database file (default: CACHE_DIR/db/vuln.db).
+    #[arg(long, env = "BULWARK_DB")]
+    db: Option<PathBuf>,
+    /// POST each alert as JSON to this URL.
+    #[arg(long, value_name = "URL")]
+    alert_url: Option<String>,
+    /// Alert on new findings at or above this severity.
+    #[arg(long, default_value = "CRITICAL")]
+    severity: String,
+    #[command(flatten)]
+    image: crate::ImageArgs,
+}
+
+#[derive(Args)]
+pub(crate) struct ReportArgs {
+    /// The watch state written by `serve`, `review --state` and `watch`.
+    #[arg(long, value_name = "FILE")]
+    state: PathBuf,
+    /// The severity findings alert at (shown per image).
+    #[arg(long, default_value = "CRITICAL")]
+    severity: String,
+    /// Output format: table or json.
+    #[arg(short, long, default_value = "table")]
+    format: String,
 }
 
 /// What every admission command decides with (`serve` takes the same).
@@ -44,6 +84,10 @@ pub(crate) struct PolicyArgs {
 pub(crate) struct ReviewArgs {
     #[command(flatten)]
     policy: PolicyArgs,
+    /// Record an admitted workload's digest-pinned images in this watch state (see `watch`);
+    /// a dry-run review records nothing.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
     /// The review to decide; standard input when absent or `-`.
     file: Option<PathBuf>,
 }
@@ -51,6 +95,8 @@ pub(crate) struct ReviewArgs {
 pub(crate) fn run(c: AdmissionCommand) -> Result<Exit> {
     match c {
         AdmissionCommand::Review(a) => review_one(a),
+        AdmissionCommand::Watch(a) => watch(a),
+        AdmissionCommand::Report(a) => report(a),
     }
 }
 
@@ -123,5 +169,70 @@ fn review_one(a: ReviewArgs) -> Result<Exit> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let verdict = rt.block_on(admission.decide(&parsed));
     println!("{}", serde_json::to_string_pretty(&review::response(&parsed, &verdict))?);
+    if let (Some(state), true, false) = (&a.state, verdict.allowed, parsed.dry_run) {
+        if let Some(admitted) = bulwark_admission::watch::admitted(&parsed) {
+            let w = Watch::open(state, Level::Critical)?;
+            w.record(&admitted)?;
+        }
+    }
     Ok(if verdict.allowed { Exit::Success } else { Exit::Failure })
+}
+
+fn severity(s: &str) -> Result<Level> {
+    Level::parse(s).with_context(|| format!("unknown --severity {s:?}; use UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL"))
+}
+
+fn watch(a: WatchArgs) -> Result<Exit> {
+    let level = severity(&a.severity)?;
+    let w = Watch::open(&a.state, level)?;
+    let db_path = a.db.clone().unwrap_or_else(|| bulwark_vulndb::default_path(a.image.cache_dir.as_deref()));
+    let db = bulwark_vulndb::Db::open(&db_path)?;
+    let failed = bulwark_admission::watch::inventory_pending(&w, &a.image.options())?;
+    for (image, why) in &failed {
+        eprintln!("bulwark: warning: {image}: inventory not read (tried again next time): {why}");
+    }
+    let alerts = w.rematch(&db)?;
+    for alert in &alerts {
+        println!("{}", serde_json::to_string(alert)?);
+    }
+    let mut undelivered = 0;
+    if let Some(url) = &a.alert_url {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        for (alert, why) in rt.block_on(bulwark_admission::watch::post_alerts(url, &alerts)) {
+            eprintln!(
+                "bulwark: error: alert {} on {}/{}: not delivered: {why}",
+                alert.vulnerability, alert.namespace, alert.name
+            );
+            undelivered += 1;
+        }
+    }
+    eprintln!("bulwark: {} new finding(s) at or above {level}", alerts.len());
+    Ok(if undelivered > 0 { Exit::Error } else { Exit::Success })
+}
+
+fn report(a: ReportArgs) -> Result<Exit> {
+    let w = Watch::open(&a.state, severity(&a.severity)?)?;
+    let report = w.report()?;
+    match a.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&report)?),
+        "table" => {
+            println!("{:<40} {:<12} {:<60} {:>9} FINDINGS (ALERTING)", "WORKLOAD", "CONTAINER", "IMAGE", "INVENTORY");
+            for wl in &report {
+                for i in &wl.images {
+                    let counts: Vec<String> = i.findings.iter().rev().map(|(l, n)| format!("{l}:{n}")).collect();
+                    println!(
+                        "{:<40} {:<12} {:<60} {:>9} {} {}",
+                        format!("{}/{}/{}", wl.namespace, wl.kind, wl.name),
+                        i.container,
+                        i.image,
+                        if i.inventoried { "yes" } else { "pending" },
+                        if counts.is_empty() { "-".to_string() } else { counts.join(" ") },
+                        if i.alerting.is_empty() { String::new() } else { format!("({})", i.alerting.join(", ")) }
+                    );
+                }
+            }
+        }
+        other => bail!("unknown --format {other:?}; one of: table, json"),
+    }
+    Ok(Exit::Success)
 }

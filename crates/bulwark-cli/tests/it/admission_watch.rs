@@ -1,0 +1,123 @@
+//! `bulwark admission review --state`, `watch` and `report` with real parts: node-app pushed to
+//! Debian's docker-registry on loopback, admitted by digest, inventoried once from the
+//! registry, matched against an old database (no npm advisories: nothing) and the shared one
+//! (CVE-2021-44906, CRITICAL: one line on stdout, one POST to a real receiver), then reported.
+
+use crate::common::bulwark;
+use bulwark_testkit::{docker_registry, DockerOptions};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+
+/// Each request body on the channel; answered 200.
+fn receiver() -> (String, mpsc::Receiver<Value>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            tx.send(serde_json::from_slice(&body).unwrap()).unwrap();
+            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn admitted_images_are_watched_and_a_new_critical_finding_alerts_once() {
+    let reg = docker_registry!(DockerOptions::default());
+    let layout = bulwark_testkit::image("node-app");
+    reg.push_layout(&layout, "1.0", "shop/node:v1", &[]);
+    let digest = bulwark_testkit::own_registry::layout_digest(&layout);
+    let image = format!("{}/shop/node:v1@{digest}", reg.host());
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.db");
+    let config = reg.docker_config("cfg", "{}");
+
+    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "w1", "operation": "CREATE", "namespace": "shop", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+        "object": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "app", "image": image}]}}}}}});
+    let file = tmp.path().join("review.json");
+    std::fs::write(&file, review.to_string()).unwrap();
+    // A dry run records nothing; the real request records the workload.
+    let mut dry = review.clone();
+    dry["request"]["dryRun"] = true.into();
+    let dry_file = tmp.path().join("dry.json");
+    std::fs::write(&dry_file, dry.to_string()).unwrap();
+    let out = bulwark().args(["admission", "review", "--state"]).arg(&state).arg(&dry_file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bulwark().args(["admission", "report", "--format", "json", "--state"]).arg(&state).output().unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), json!([]));
+    let out = bulwark().args(["admission", "review", "--state"]).arg(&state).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The old database: no npm advisories, so nothing to say (the inventory is read now).
+    let old = tmp.path().join("old.db");
+    let data = bulwark_testkit::shared().join("data");
+    let out = bulwark()
+        .args(["db", "update", "--db"])
+        .arg(&old)
+        .arg("--source")
+        .arg(data.join("alpine-secdb"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let watch = |db: &std::path::Path, extra: &[&str]| {
+        let out = bulwark()
+            .args(["admission", "watch", "--insecure", "--no-cache", "--registry-config"])
+            .arg(&config)
+            .arg("--state")
+            .arg(&state)
+            .arg("--db")
+            .arg(db)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(watch(&old, &[]), "");
+
+    // The new database: one alert, on stdout and POSTed.
+    let (url, rx) = receiver();
+    let lines = watch(bulwark_testkit::advisory_db(), &["--alert-url", &url]);
+    let alerts: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(alerts.len(), 1, "{lines}");
+    assert_eq!(alerts[0]["vulnerability"], "CVE-2021-44906");
+    assert_eq!(alerts[0]["namespace"], "shop");
+    assert_eq!(alerts[0]["name"], "web");
+    assert_eq!(alerts[0]["digest"], digest);
+    let posted = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!(posted, alerts[0]);
+    assert!(rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "one POST");
+    // Again with the same database: nothing new.
+    assert_eq!(watch(bulwark_testkit::advisory_db(), &["--alert-url", &url]), "");
+
+    let out = bulwark().args(["admission", "report", "--format", "json", "--state"]).arg(&state).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report[0]["name"], "web");
+    assert_eq!(report[0]["images"][0]["alerting"], json!(["CVE-2021-44906"]));
+    assert_eq!(report[0]["images"][0]["inventoried"], true);
+    let out = bulwark().args(["admission", "report", "--state"]).arg(&state).output().unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("shop/Deployment/web") && table.contains("CRITICAL:1") && table.contains("(CVE-2021-44906)"),
+        "{table}"
+    );
+}
