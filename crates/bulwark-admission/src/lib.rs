@@ -6,6 +6,7 @@
 
 pub mod decide;
 pub mod images;
+pub mod k8s;
 pub mod review;
 pub mod watch;
 

@@ -3,6 +3,7 @@
 
 mod decide;
 mod images;
+mod k8s;
 mod review;
 mod watch;
 
