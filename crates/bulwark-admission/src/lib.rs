@@ -5,6 +5,7 @@
 //! so a review through the CLI decides exactly as the server would.
 
 pub mod decide;
+pub mod gate;
 pub mod images;
 pub mod k8s;
 pub mod review;

@@ -163,13 +163,45 @@ pub fn pull(reference: &str, opts: &PullOptions) -> Result<ResolvedImage> {
 /// one of ours, has not scanned the image, or answers anything unexpected: the caller then
 /// pulls. A pinned digest must be the one the SBOM describes.
 pub fn stored_sbom(reference: &str, opts: &PullOptions) -> Result<Option<bulwark_catalog::Inventory>> {
+    let pinned = pinned_digest(reference)?;
+    let Some(body) = stored(reference, opts, "/api/v1/sbom")? else { return Ok(None) };
+    let Ok(mut inv) = serde_json::from_slice::<bulwark_catalog::Inventory>(&body) else { return Ok(None) };
+    if pinned.as_deref().is_some_and(|p| inv.source.manifest_digest.as_deref() != Some(p)) {
+        return Ok(None);
+    }
+    inv.source.input = reference.to_string();
+    Ok(Some(inv))
+}
+
+/// The scan a Bulwark registry stored for `reference` (scan-on-push: `/api/v1/scan`, with
+/// `status`, `digest`, `db_built`, `summary` and the `report`), or `None` when the registry
+/// is not one of ours, has not scanned the image, or answers anything unexpected. A pinned
+/// digest must be the one the scan is of.
+pub fn stored_scan(reference: &str, opts: &PullOptions) -> Result<Option<serde_json::Value>> {
+    let pinned = pinned_digest(reference)?;
+    let Some(body) = stored(reference, opts, "/api/v1/scan")? else { return Ok(None) };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else { return Ok(None) };
+    if pinned.as_deref().is_some_and(|p| v["digest"].as_str() != Some(p)) {
+        return Ok(None);
+    }
+    Ok(Some(v))
+}
+
+fn pinned_digest(reference: &str) -> Result<Option<String>> {
+    let parsed: Reference =
+        reference.parse().map_err(|e| ImageError::invalid(format!("{reference:?} is not an image reference: {e}")))?;
+    Ok(parsed.digest().map(str::to_string))
+}
+
+/// GET `path` of the registry `reference` names, with `repository` and `reference` query
+/// parameters and the registry's credentials: the body of a 200, else `None`.
+fn stored(reference: &str, opts: &PullOptions, path: &'static str) -> Result<Option<Vec<u8>>> {
     let parsed: Reference =
         reference.parse().map_err(|e| ImageError::invalid(format!("{reference:?} is not an image reference: {e}")))?;
     let creds = credentials(parsed.registry(), opts.docker_config.as_deref())?;
     let host = parsed.resolve_registry().to_string();
     let repo = parsed.repository().to_string();
-    let pinned = parsed.digest().map(str::to_string);
-    let want = pinned.clone().or(parsed.tag().map(str::to_string)).unwrap_or_else(|| "latest".into());
+    let want = parsed.digest().or(parsed.tag()).map(str::to_string).unwrap_or_else(|| "latest".into());
     let insecure = opts.insecure;
     let fetch = async move {
         let http = reqwest::Client::builder()
@@ -186,7 +218,7 @@ pub fn stored_sbom(reference: &str, opts: &PullOptions) -> Result<Option<bulwark
         }
         for scheme in schemes {
             let mut req = http
-                .get(format!("{scheme}://{host}/api/v1/sbom"))
+                .get(format!("{scheme}://{host}{path}"))
                 .query(&[("repository", repo.as_str()), ("reference", want.as_str())]);
             match &creds.auth {
                 RegistryAuth::Basic(u, p) => req = req.basic_auth(u, Some(p)),
@@ -204,20 +236,12 @@ pub fn stored_sbom(reference: &str, opts: &PullOptions) -> Result<Option<bulwark
                     return Ok(None);
                 }
             }
-            let Ok(inv) = serde_json::from_slice::<bulwark_catalog::Inventory>(&body) else { return Ok(None) };
-            if pinned.as_deref().is_some_and(|p| inv.source.manifest_digest.as_deref() != Some(p)) {
-                return Ok(None);
-            }
-            return Ok(Some(inv));
+            return Ok(Some(body));
         }
         Ok(None)
     };
-    // Any failure here only means the layers are read instead.
-    let inv = block_on_own_runtime(fetch).ok().flatten();
-    Ok(inv.map(|mut inv| {
-        inv.source.input = reference.to_string();
-        inv
-    }))
+    // Any failure here only means the caller reads the image itself.
+    Ok(block_on_own_runtime(fetch).ok().flatten())
 }
 
 /// An inventory of a large image is a few MiB of JSON.

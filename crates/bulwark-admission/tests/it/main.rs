@@ -2,6 +2,7 @@
 //! bulwark-admission on real AdmissionReview bodies from shared data.
 
 mod decide;
+mod gate;
 mod images;
 mod k8s;
 mod review;
