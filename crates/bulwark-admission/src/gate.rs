@@ -134,8 +134,8 @@ impl Gate {
             ..Default::default()
         };
         let found = match bulwark_image::registry::stored_scan(pinned, &pull).map_err(|e| e.to_string())? {
-            Some(scan) if scan["status"] == "done" && scan["report"].is_object() => Some(self.from_report(&scan)),
-            _ => self.from_local(pinned)?,
+            Some(scan) if scan["status"] == "done" && scan["report"].is_object() => Some(self.findings_in_report(&scan)),
+            _ => self.findings_matched_locally(pinned)?,
         };
         if let (Some(f), Ok(mut cache)) = (&found, self.cache.lock()) {
             if cache.len() >= CACHE_ENTRIES {
@@ -146,7 +146,7 @@ impl Gate {
         Ok(found)
     }
 
-    fn from_report(&self, scan: &serde_json::Value) -> Findings {
+    fn findings_in_report(&self, scan: &serde_json::Value) -> Findings {
         let findings = scan["report"]["findings"].as_array().map(Vec::as_slice).unwrap_or_default();
         let at_or_above = findings
             .iter()
@@ -170,7 +170,7 @@ impl Gate {
         }
     }
 
-    fn from_local(&self, pinned: &str) -> Result<Option<Findings>, String> {
+    fn findings_matched_locally(&self, pinned: &str) -> Result<Option<Findings>, String> {
         if self.db.lock().map_err(|_| "database lock poisoned".to_string())?.is_none() {
             return Ok(None);
         }
