@@ -102,7 +102,32 @@ pub fn verdict(results: &[RuleResult]) -> Verdict {
             Outcome::Pass | Outcome::Skip => {}
         }
     }
-    Verdict { allowed: denials.is_empty(), message: denials.join("; "), warnings, patch: Vec::new() }
+    // Warnings: kubectl prints each; a few dozen say all there is to say.
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - MAX_WARNINGS;
+        warnings.truncate(MAX_WARNINGS);
+        warnings.push(format!("... and {more} more warnings"));
+    }
+    Verdict { allowed: denials.is_empty(), message: bounded_join(&denials, MAX_MESSAGE), warnings, patch: Vec::new() }
+}
+
+/// The longest denial message (the API server stores it in events and audit logs).
+const MAX_MESSAGE: usize = 16 * 1024;
+const MAX_WARNINGS: usize = 50;
+
+/// `parts` joined by `; `, cut at a part boundary near `max` bytes with how many were left out.
+fn bounded_join(parts: &[String], max: usize) -> String {
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "; " };
+        if out.len() + sep.len() + p.len() > max && i > 0 {
+            out.push_str(&format!("; ... and {} more", parts.len() - i));
+            return out;
+        }
+        out.push_str(sep);
+        out.push_str(&truncate(p.clone(), max));
+    }
+    out
 }
 
 fn truncate(mut s: String, max: usize) -> String {

@@ -134,7 +134,9 @@ impl Gate {
             ..Default::default()
         };
         let found = match bulwark_image::registry::stored_scan(pinned, &pull).map_err(|e| e.to_string())? {
-            Some(scan) if scan["status"] == "done" && scan["report"].is_object() => Some(self.findings_in_report(&scan)),
+            Some(scan) if scan["status"] == "done" && scan["report"].is_object() => {
+                Some(self.findings_in_report(&scan))
+            }
             _ => self.findings_matched_locally(pinned)?,
         };
         if let (Some(f), Ok(mut cache)) = (&found, self.cache.lock()) {

@@ -70,3 +70,36 @@ fn a_bare_request_and_v1beta1_are_read_and_other_versions_refused() {
     // Content type with parameters is JSON.
     assert!(review::read_http(Some("application/json; charset=utf-8"), br#"{"request":{}}"#).is_ok());
 }
+
+#[test]
+fn hostile_reviews_are_errors_or_bounded_decisions() {
+    // Nesting past serde_json's recursion limit: a 400 naming the parse error, no stack overflow.
+    let deep = format!("{{\"request\":{{\"object\":{}{}}}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let e = review::parse(deep.as_bytes()).unwrap_err();
+    assert_eq!(e.code(), 400);
+    assert!(e.to_string().contains("recursion limit"), "{e}");
+    // Just over the body limit: 413 before any parsing.
+    let big = vec![b' '; review::MAX_BODY + 1];
+    assert_eq!(review::parse(&big).unwrap_err(), ReviewError::TooLarge);
+    // A pod with 20,000 containers, each with an image rule to check: decided, quickly.
+    let containers: Vec<Value> = (0..20_000)
+        .map(|i| serde_json::json!({"name": format!("c{i}"), "image": format!("r.example.com/app:{i}")}))
+        .collect();
+    let body = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "h", "operation": "CREATE", "namespace": "x", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}}}});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    assert!(bytes.len() < review::MAX_BODY);
+    let r = review::parse(&bytes).unwrap();
+    let settings: bulwark_admission::ImageSettings =
+        serde_json::from_value(serde_json::json!({"requireDigest": true})).unwrap();
+    let a = Admission::new(Vec::new(), Default::default(), Default::default(), ImageRules::new(settings).unwrap());
+    let started = std::time::Instant::now();
+    let v = a.decide(&r).now();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(!v.allowed);
+    assert!(v.message.starts_with("image-rules/digest: containers \"c0\""), "{}", &v.message[..200]);
+    // The message is bounded (it ends up in events and audit logs) and says what was left out.
+    assert!(v.message.len() <= 16 * 1024 + 64, "{}", v.message.len());
+    assert!(v.message.ends_with("...") || v.message.contains("more"), "{}", &v.message[v.message.len() - 100..]);
+}
