@@ -7,7 +7,9 @@
 pub mod decide;
 pub mod images;
 pub mod review;
+pub mod verify;
 
 pub use decide::{Admission, NamespaceLabels};
 pub use images::{ImageRules, ImageSettings};
 pub use review::{Review, ReviewError, ReviewVersion, Verdict};
+pub use verify::{ImageVerifier, VerifyOptions};
