@@ -4,6 +4,7 @@
 mod decide;
 mod images;
 mod review;
+mod verify;
 
 use std::path::PathBuf;
 

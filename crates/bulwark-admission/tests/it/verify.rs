@@ -1,0 +1,334 @@
+//! Image verification at admission against a real registry on loopback (Debian's
+//! `docker-registry`, fed with skopeo from the shared OCI layouts), images signed with
+//! bulwark-sign: signed images admitted and pinned to their digest, unsigned, other-key and
+//! moved-tag images denied with messages naming key and digest, the seed's policies with test
+//! keys, 100 concurrent reviews sharing one verification, a registry down or hanging answered
+//! within the deadline.
+//!
+//! Without `docker-registry` or `skopeo` a test prints SKIPPED and passes, except under CI.
+
+use bulwark_admission::decide::namespace_labels;
+use bulwark_admission::verify::VerifyOptions;
+use bulwark_admission::{review, Admission, ImageRules, ImageSettings, ImageVerifier};
+use bulwark_policy::pss::PodSecurityConfiguration;
+use bulwark_sign::keys::generate;
+use bulwark_sign::oci::RegistryOptions;
+use bulwark_sign::PrivateKey;
+use bulwark_testkit::{docker_registry, DockerRegistry};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Manifest digests of the shared images (../shared/images/README.md).
+const NODE: &str = "sha256:afe831cd21e07c7e05df6f359834d604c6af74d69569103a00a97fdbe18b27a7";
+const RUST: &str = "sha256:69f0f4bb8a1b7711ea3bbeb19b57580a5cfacf3cc2284a0872d6a5473e8435f2";
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn registry_opts(reg: &DockerRegistry) -> RegistryOptions {
+    RegistryOptions { allow_insecure: true, docker_config: Some(reg.auth_config()) }
+}
+
+fn sign(reg: &DockerRegistry, image: &str, key: &PrivateKey) -> String {
+    bulwark_sign::cosign::sign(image, key, Default::default(), &registry_opts(reg)).unwrap().digest
+}
+
+/// The seed's `require-signature` ClusterImagePolicy, its glob and key replaced by test ones.
+fn require_signature(glob: &str, key: &PrivateKey) -> String {
+    let pem = key.public_key().to_pem();
+    let indented: String = pem.lines().map(|l| format!("          {l}\n")).collect();
+    format!(
+        "apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: require-signature
+spec:
+  images:
+    - glob: \"{glob}\"
+  authorities:
+    - key:
+        data: |
+{indented}"
+    )
+}
+
+/// The seed's `verify-image-signature` Kyverno ClusterPolicy, with a test key and registry.
+fn verify_image_signature(reference: &str, key: &PrivateKey) -> String {
+    let pem = key.public_key().to_pem();
+    let indented: String = pem.lines().map(|l| format!("                      {l}\n")).collect();
+    format!(
+        "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: verify-image-signature
+spec:
+  validationFailureAction: Enforce
+  webhookTimeoutSeconds: 30
+  rules:
+    - name: verify-signature
+      match:
+        any:
+          - resources:
+              kinds:
+                - Pod
+      verifyImages:
+        - imageReferences:
+            - \"{reference}\"
+          attestors:
+            - count: 1
+              entries:
+                - keys:
+                    publicKeys: |-
+{indented}"
+    )
+}
+
+fn compile(yaml: &str) -> Vec<Box<dyn bulwark_policy::Policy>> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let docs: Vec<bulwark_policy::Document> =
+        bulwark_policy::resource::read_paths(&[path]).map(|d| d.unwrap()).collect();
+    bulwark_policy::dialect::compile(&docs).unwrap()
+}
+
+/// `production` opts in to policy-controller's policies; `other` does not.
+fn namespaces() -> bulwark_admission::NamespaceLabels {
+    namespace_labels(&[
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "production", "labels": {"policy.sigstore.dev/include": "true"}}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}),
+    ])
+}
+
+fn admission(policies: Vec<Box<dyn bulwark_policy::Policy>>, opts: VerifyOptions) -> Admission {
+    Admission::new(policies, PodSecurityConfiguration::default(), namespaces(), ImageRules::default())
+        .with_verifier(Arc::new(ImageVerifier::new(opts)))
+}
+
+fn verify_opts(reg: &DockerRegistry) -> VerifyOptions {
+    VerifyOptions { registry: registry_opts(reg), ..Default::default() }
+}
+
+fn pod_review(namespace: &str, images: &[&str]) -> review::Review {
+    let containers: Vec<Value> =
+        images.iter().enumerate().map(|(i, im)| json!({"name": format!("c{i}"), "image": im})).collect();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": namespace},
+        "spec": {"containers": containers}});
+    review_of(namespace, pod)
+}
+
+fn review_of(namespace: &str, object: Value) -> review::Review {
+    let kind = object["kind"].clone();
+    let group = if kind == "Pod" { "" } else { "apps" };
+    let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "u1", "operation": "CREATE", "namespace": namespace,
+        "kind": {"group": group, "version": "v1", "kind": kind}, "object": object}});
+    review::parse(body.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn require_signature_admits_signed_pins_digest_and_denies_unsigned_other_key_and_moved_tag() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:v1");
+    let unsigned = reg.push("rust-app", "team/unsigned:v1");
+    let other = reg.push("rust-app", "team/other:v1");
+    let (good, bad) = (generate().unwrap(), generate().unwrap());
+    assert_eq!(sign(&reg, &app, &good), NODE);
+    assert_eq!(sign(&reg, &other, &bad), RUST);
+    let a = admission(compile(&require_signature(&format!("{}/**", reg.host()), &good)), verify_opts(&reg));
+    let rt = rt();
+
+    // Signed: admitted, and /mutate pins the tag to the verified digest.
+    let r = pod_review("production", &[&app]);
+    let v = rt.block_on(a.decide(&r));
+    assert!(v.allowed, "{}", v.message);
+    let m = rt.block_on(a.mutate(&r));
+    assert!(m.allowed, "{}", m.message);
+    assert_eq!(
+        m.patch,
+        vec![json!({"op": "replace", "path": "/spec/containers/0/image", "value": format!("{app}@{NODE}")})]
+    );
+    let out = review::response(&r, &m);
+    assert_eq!(out["response"]["patchType"], "JSONPatch");
+
+    // The pinned image (as /validate sees it after /mutate) is admitted, with no further pin.
+    let pinned = format!("{app}@{NODE}");
+    let r2 = pod_review("production", &[&pinned]);
+    assert!(rt.block_on(a.decide(&r2)).allowed);
+    assert!(rt.block_on(a.mutate(&r2)).patch.is_empty());
+
+    // Unsigned: denied, naming the authority, the repository and the digest.
+    let v = rt.block_on(a.decide(&pod_review("production", &[&unsigned])));
+    assert!(!v.allowed);
+    let want = format!("no signature by key authority-0 on {}/team/unsigned@{RUST}", reg.host());
+    assert!(v.message.contains(&want), "{}", v.message);
+    assert!(v.message.starts_with("require-signature/spec.containers[0].image: container \"c0\""), "{}", v.message);
+    let m = rt.block_on(a.mutate(&pod_review("production", &[&unsigned])));
+    assert!(!m.allowed && m.patch.is_empty());
+
+    // Signed by another key: denied.
+    let v = rt.block_on(a.decide(&pod_review("production", &[&other])));
+    assert!(!v.allowed);
+    assert!(
+        v.message.contains(&format!("no signature by key authority-0 on {}/team/other@{RUST}", reg.host())),
+        "{}",
+        v.message
+    );
+
+    // One good image and one bad: denied for the bad one only.
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app, &unsigned])));
+    assert!(!v.allowed);
+    assert!(!v.message.contains("containers[0]"), "{}", v.message);
+    assert!(v.message.contains("containers[1]"), "{}", v.message);
+
+    // A namespace without policy-controller's opt-in label: the policy does not apply.
+    assert!(rt.block_on(a.decide(&pod_review("other", &[&unsigned]))).allowed);
+
+    // The tag moved after signing (other content pushed to it): denied, saying so.
+    reg.push("rust-app", "team/app:v1");
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app])));
+    assert!(!v.allowed);
+    assert!(v.message.contains(&format!("on {}/team/app@{RUST}", reg.host())), "{}", v.message);
+    assert!(
+        v.message.contains(&format!("tag moved: {app} was verified at {NODE} and now points at {RUST}")),
+        "{}",
+        v.message
+    );
+    // The digest that was signed is still admitted.
+    assert!(rt.block_on(a.decide(&r2)).allowed);
+}
+
+#[test]
+fn pod_controllers_init_and_ephemeral_containers_are_pinned_at_their_template_paths() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:v1");
+    let key = generate().unwrap();
+    sign(&reg, &app, &key);
+    let a = admission(compile(&require_signature(&format!("{}/**", reg.host()), &key)), verify_opts(&reg));
+    let rt = rt();
+    let spec = json!({"initContainers": [{"name": "i", "image": app}], "containers": [{"name": "c", "image": app}],
+        "ephemeralContainers": [{"name": "e", "image": app}]});
+    let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "production"},
+        "spec": {"template": {"metadata": {}, "spec": spec.clone()}}});
+    let m = rt.block_on(a.mutate(&review_of("production", deploy)));
+    assert!(m.allowed, "{}", m.message);
+    let pinned = format!("{app}@{NODE}");
+    let paths: Vec<(&str, &str)> =
+        m.patch.iter().map(|op| (op["path"].as_str().unwrap(), op["value"].as_str().unwrap())).collect();
+    assert_eq!(
+        paths,
+        vec![
+            ("/spec/template/spec/containers/0/image", pinned.as_str()),
+            ("/spec/template/spec/ephemeralContainers/0/image", pinned.as_str()),
+            ("/spec/template/spec/initContainers/0/image", pinned.as_str()),
+        ]
+    );
+    assert!(m.patch.iter().all(|op| op["op"] == "replace"));
+    let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "production"},
+        "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": app}]}}}}}});
+    let m = rt.block_on(a.mutate(&review_of("production", cron)));
+    assert_eq!(m.patch[0]["path"], "/spec/jobTemplate/spec/template/spec/containers/0/image");
+    // One verification served all of them.
+    assert_eq!(a.verifier.stats.verifications.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn latest_is_denied_by_the_image_rules_beside_a_signature_policy() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:latest");
+    let key = generate().unwrap();
+    sign(&reg, &app, &key);
+    let rules: ImageSettings = serde_json::from_value(json!({"tags": {"reject": ["latest"]}})).unwrap();
+    let a = Admission::new(
+        compile(&require_signature(&format!("{}/**", reg.host()), &key)),
+        PodSecurityConfiguration::default(),
+        namespaces(),
+        ImageRules::new(rules).unwrap(),
+    )
+    .with_verifier(Arc::new(ImageVerifier::new(verify_opts(&reg))));
+    let rt = rt();
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app])));
+    assert!(!v.allowed);
+    assert_eq!(v.message, format!("image-rules/tags: containers \"c0\": image \"{app}\" uses rejected tag \"latest\""));
+    // Untagged is `latest` too.
+    let untagged = app.trim_end_matches(":latest").to_string();
+    let v = rt.block_on(a.decide(&pod_review("production", &[&untagged])));
+    assert!(v.message.contains("uses rejected tag \"latest\" (implicitly)"), "{}", v.message);
+}
+
+#[test]
+fn a_hundred_concurrent_reviews_of_one_new_image_share_one_verification() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:v1");
+    let key = generate().unwrap();
+    sign(&reg, &app, &key);
+    let a = Arc::new(admission(compile(&require_signature(&format!("{}/**", reg.host()), &key)), verify_opts(&reg)));
+    let rt = rt();
+    let verdicts = rt.block_on(async {
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let (a, app) = (a.clone(), app.clone());
+                tokio::spawn(async move { a.decide(&pod_review("production", &[&app])).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    assert_eq!(verdicts.len(), 100);
+    assert!(verdicts.iter().all(|v| v.allowed), "{:?}", verdicts.iter().find(|v| !v.allowed));
+    let s = &a.verifier.stats;
+    assert_eq!(s.verifications.load(Ordering::Relaxed), 1, "one verification for 100 reviews");
+    assert_eq!(s.cache_hits.load(Ordering::Relaxed), 99);
+    let resolves = s.resolves.load(Ordering::Relaxed);
+    eprintln!("100 concurrent reviews: {resolves} tag resolutions, 1 verification");
+    assert!((1..100).contains(&resolves), "concurrent resolutions of one tag are shared: {resolves}");
+}
+
+#[test]
+fn registry_down_or_hanging_is_denied_within_the_deadline_saying_so() {
+    // Nothing listens on the port: connection refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let key = generate().unwrap();
+    let down = format!("127.0.0.1:{port}/team/app:v1");
+    let opts = VerifyOptions {
+        registry: RegistryOptions { allow_insecure: true, docker_config: None },
+        timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let a = admission(compile(&require_signature("**", &key)), opts.clone()).with_deadline(Duration::from_secs(2));
+    let rt = rt();
+    let t = Instant::now();
+    let v = rt.block_on(a.decide(&pod_review("production", &[&down])));
+    assert!(!v.allowed);
+    assert!(v.message.contains(&format!("registry unreachable or refusing for {down}")), "{}", v.message);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+
+    // A registry that accepts connections and never answers: the timeout answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung = format!("{}/team/app:v1", listener.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        for c in listener.incoming().take(8) {
+            conns.push(c);
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let t = Instant::now();
+    let v = rt.block_on(a.decide(&pod_review("production", &[&hung])));
+    let took = t.elapsed();
+    assert!(!v.allowed);
+    assert!(
+        v.message.contains(&format!("resolving {hung} did not finish within 1 s (registry slow or unreachable)")),
+        "{}",
+        v.message
+    );
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    drop(held);
+    rt.shutdown_timeout(Duration::from_millis(100));
+}
