@@ -5,13 +5,15 @@
 use crate::exit::Exit;
 use crate::policy::{namespace_labels, policy_documents, print_errors, read_documents};
 use anyhow::{bail, Context, Result};
-use bulwark_admission::{review, Admission, ImageRules, ImageSettings};
+use bulwark_admission::{review, Admission, ImageRules, ImageSettings, ImageVerifier, VerifyOptions};
 use bulwark_policy::pss::PodSecurityConfiguration;
 use bulwark_policy::resource::read_paths;
 use bulwark_policy::Policy;
 use clap::{Args, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Subcommand)]
 pub(crate) enum AdmissionCommand {
@@ -38,6 +40,17 @@ pub(crate) struct PolicyArgs {
     /// `images` allow/reject, plus `requireDigest`, `pullPolicyAlways`, `namespaces`).
     #[arg(long, value_name = "FILE")]
     images: Option<PathBuf>,
+    /// Registry access for image verification (ClusterImagePolicy authorities, Kyverno
+    /// verifyImages), as the signing commands take it.
+    #[command(flatten)]
+    registry: crate::sign::RegistryArgs,
+    /// The keyless trust root (default: Sigstore's public-good instance), as `bulwark verify`.
+    #[command(flatten)]
+    trust: crate::sign::TrustRootArgs,
+    /// How long image verification may take for one review, in seconds (below the
+    /// webhook's timeoutSeconds: a slow registry gets a denial saying so).
+    #[arg(long, value_name = "SECONDS", default_value_t = 8)]
+    verify_deadline: u64,
 }
 
 #[derive(Args)]
@@ -96,7 +109,18 @@ pub(crate) fn admission(a: &PolicyArgs) -> Result<Option<Admission>> {
         }
         None => ImageRules::default(),
     };
-    Ok(Some(Admission::new(policies, pss, namespaces, images)))
+    let verify = VerifyOptions {
+        registry: a.registry.options(),
+        trust_root: Some(a.trust.root().context("the keyless trust root")?),
+        // One registry operation gets at most the deadline.
+        timeout: Duration::from_secs(a.verify_deadline.max(1)),
+        ..Default::default()
+    };
+    Ok(Some(
+        Admission::new(policies, pss, namespaces, images)
+            .with_verifier(Arc::new(ImageVerifier::new(verify)))
+            .with_deadline(Duration::from_secs(a.verify_deadline.max(1))),
+    ))
 }
 
 fn review_one(a: ReviewArgs) -> Result<Exit> {

@@ -19,11 +19,22 @@ pub struct Checked {
     pub pin: Option<(String, String)>,
 }
 
-/// Kyverno attestation `conditions` over a statement: the predicate's fields are the
-/// variables (`{{ builder.id }}`), as Kyverno adds the predicate to the rule context.
+/// Kyverno attestation `conditions` over a statement: a list of any/all blocks, every one
+/// holding; the predicate's fields are the variables (`{{ builder.id }}`), as Kyverno adds
+/// the predicate to the rule context.
 pub fn conditions_hold(conditions: &Value, statement: &Value) -> Result<bool, String> {
     let vars = bulwark_policy::kyverno::variables::Vars::new(statement["predicate"].clone());
-    bulwark_policy::kyverno::conditions::evaluate(conditions, &vars)
+    match conditions {
+        Value::Array(blocks) => {
+            for b in blocks {
+                if !bulwark_policy::kyverno::conditions::evaluate(b, &vars)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        other => bulwark_policy::kyverno::conditions::evaluate(other, &vars),
+    }
 }
 
 /// Runs one check.

@@ -332,3 +332,169 @@ fn registry_down_or_hanging_is_denied_within_the_deadline_saying_so() {
     drop(held);
     rt.shutdown_timeout(Duration::from_millis(100));
 }
+
+#[test]
+fn seed_verify_image_signature_kyverno_policy_admits_signed_pins_and_denies_unsigned() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:v1");
+    let unsigned = reg.push("rust-app", "team/unsigned:v1");
+    let key = generate().unwrap();
+    sign(&reg, &app, &key);
+    let policy = verify_image_signature(&format!("{}/team/*", reg.host()), &key);
+    let a = admission(compile(&policy), verify_opts(&reg));
+    let rt = rt();
+    // Kyverno policies need no namespace opt-in.
+    let r = pod_review("other", &[&app]);
+    let v = rt.block_on(a.decide(&r));
+    assert!(v.allowed, "{}", v.message);
+    let m = rt.block_on(a.mutate(&r));
+    assert_eq!(
+        m.patch,
+        vec![json!({"op": "replace", "path": "/spec/containers/0/image", "value": format!("{app}@{NODE}")})]
+    );
+    let v = rt.block_on(a.decide(&pod_review("other", &[&unsigned])));
+    assert!(!v.allowed);
+    assert!(v.message.starts_with("verify-image-signature/verify-signature: container \"c0\" image"), "{}", v.message);
+    assert!(
+        v.message.contains(&format!(
+            "no signature by key verifyImages[0].attestors[0].entries[0] on {}/team/unsigned@{RUST}",
+            reg.host()
+        )),
+        "{}",
+        v.message
+    );
+    // An image outside imageReferences is not verified.
+    let elsewhere = reg.push("rust-app", "elsewhere/x:v1");
+    assert!(rt.block_on(a.decide(&pod_review("other", &[&elsewhere]))).allowed);
+    // The auto-generated rule verifies a Deployment's images.
+    let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "other"},
+        "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "c", "image": unsigned}]}}}});
+    let v = rt.block_on(a.decide(&review_of("other", deploy)));
+    assert!(!v.allowed);
+    assert!(v.message.starts_with("verify-image-signature/autogen-verify-signature: "), "{}", v.message);
+    // Offline (no admission), the rule says a registry is needed: an error, never a pass.
+    let offline = a.results(&pod_review("other", &[&app]));
+    let r = offline.iter().find(|r| r.rule == "verify-signature").unwrap();
+    assert_eq!(r.result, bulwark_policy::Outcome::Error);
+    assert!(r.message.contains("needs a registry"), "{}", r.message);
+}
+
+#[test]
+fn kyverno_count_and_attestation_conditions_and_cip_rego_attestations() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:v1");
+    let (k1, k2) = (generate().unwrap(), generate().unwrap());
+    sign(&reg, &app, &k1);
+    let provenance = json!({"builder": {"id": "https://ci.example/builder@v1"}, "buildType": "https://example/build"});
+    bulwark_sign::cosign::attest(&app, &k1, "slsaprovenance", provenance.to_string().as_bytes(), &registry_opts(&reg))
+        .unwrap();
+    let pem = |k: &PrivateKey| -> String {
+        k.public_key().to_pem().lines().map(|l| format!("                      {l}\n")).collect()
+    };
+    let kyverno = |count: usize, builder: &str| {
+        format!(
+            "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: provenance
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: slsa
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      verifyImages:
+        - imageReferences: [\"{host}/*\"]
+          attestors:
+            - count: {count}
+              entries:
+                - keys:
+                    publicKeys: |-
+{k1}                - keys:
+                    publicKeys: |-
+{k2}          attestations:
+            - predicateType: https://slsa.dev/provenance/v0.2
+              attestors:
+                - entries:
+                    - keys:
+                        publicKeys: |-
+{k1a}              conditions:
+                - all:
+                    - key: \"{{{{ builder.id }}}}\"
+                      operator: Equals
+                      value: \"{builder}\"
+",
+            host = reg.host(),
+            k1 = pem(&k1),
+            k2 = pem(&k2),
+            k1a = k1
+                .public_key()
+                .to_pem()
+                .lines()
+                .map(|l| format!("                          {l}\n"))
+                .collect::<String>(),
+        )
+    };
+    let rt = rt();
+    // One of two keys signed: count 1 passes, the provenance's builder holds.
+    let a = admission(compile(&kyverno(1, "https://ci.example/builder@v1")), verify_opts(&reg));
+    let v = rt.block_on(a.decide(&pod_review("other", &[&app])));
+    assert!(v.allowed, "{}", v.message);
+    // count 2 (or all): one signature is not enough.
+    let a = admission(compile(&kyverno(2, "https://ci.example/builder@v1")), verify_opts(&reg));
+    let v = rt.block_on(a.decide(&pod_review("other", &[&app])));
+    assert!(!v.allowed);
+    assert!(v.message.contains("1 of 2 authorities verified, 2 needed"), "{}", v.message);
+    // Another builder: the attestation's conditions do not hold.
+    let a = admission(compile(&kyverno(1, "https://other/builder")), verify_opts(&reg));
+    let v = rt.block_on(a.decide(&pod_review("other", &[&app])));
+    assert!(!v.allowed);
+    assert!(v.message.contains("no attestation https://slsa.dev/provenance/v0.2"), "{}", v.message);
+    assert!(v.message.contains("its conditions do not hold"), "{}", v.message);
+
+    // policy-controller: an authority with attestations and a Rego policy.
+    let cip = |builder: &str| {
+        format!(
+            "apiVersion: policy.sigstore.dev/v1alpha1
+kind: ClusterImagePolicy
+metadata:
+  name: provenance
+spec:
+  images:
+    - glob: \"**\"
+  authorities:
+    - name: ci
+      key:
+        data: |
+{key}      attestations:
+        - name: slsa
+          predicateType: slsaprovenance
+          policy:
+            type: rego
+            data: |
+              package sigstore
+              default isCompliant = false
+              isCompliant {{
+                input.predicate.builder.id == \"{builder}\"
+              }}
+",
+            key = k1.public_key().to_pem().lines().map(|l| format!("          {l}\n")).collect::<String>(),
+        )
+    };
+    let a = admission(compile(&cip("https://ci.example/builder@v1")), verify_opts(&reg));
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app])));
+    assert!(v.allowed, "{}", v.message);
+    let a = admission(compile(&cip("https://other/builder")), verify_opts(&reg));
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app])));
+    assert!(!v.allowed);
+    assert!(v.message.contains("no attestation slsa (slsaprovenance) by key ci"), "{}", v.message);
+    assert!(v.message.contains("its Rego policy's isCompliant is not true"), "{}", v.message);
+    // CUE is refused clearly.
+    let cue = cip("x").replace("type: rego", "type: cue");
+    let a = admission(compile(&cue), verify_opts(&reg));
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app])));
+    assert!(!v.allowed);
+    assert!(v.message.contains("CUE policies are not supported"), "{}", v.message);
+}
