@@ -57,6 +57,10 @@ pub(crate) struct PolicyArgs {
 pub(crate) struct ReviewArgs {
     #[command(flatten)]
     policy: PolicyArgs,
+    /// Answer as the /mutate endpoint: the JSONPatch (digest pins of verified images,
+    /// Kyverno mutate rules) instead of the /validate decision.
+    #[arg(long)]
+    mutate: bool,
     /// The review to decide; standard input when absent or `-`.
     file: Option<PathBuf>,
 }
@@ -145,7 +149,8 @@ fn review_one(a: ReviewArgs) -> Result<Exit> {
         }
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let verdict = rt.block_on(admission.decide(&parsed));
+    let verdict =
+        if a.mutate { rt.block_on(admission.mutate(&parsed)) } else { rt.block_on(admission.decide(&parsed)) };
     println!("{}", serde_json::to_string_pretty(&review::response(&parsed, &verdict))?);
     Ok(if verdict.allowed { Exit::Success } else { Exit::Failure })
 }
