@@ -160,7 +160,7 @@ fn attestor_sets(policy: &str, rule: &str, v: &Value, at: &str, errors: &mut Vec
                     unsupported(errors, format!("{at}.{k}"));
                 }
             }
-            let name = format!("{at}");
+            let name = at.clone();
             if let Some(keys) = e.get("keys") {
                 check_fields(keys, KEYS_FIELDS, &format!("{at}.keys"), &mut |f| unsupported(errors, f));
                 check_tlog(keys, &format!("{at}.keys"), &mut |f| unsupported(errors, f));
