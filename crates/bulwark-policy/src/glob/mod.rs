@@ -3,7 +3,8 @@
 //!
 //! Offline, a compiled policy can say which images it governs and apply `static` authorities;
 //! verifying signatures and attestations of `key`/`keyless` authorities is the admission
-//! webhook's work (next issue), so such an image gets an `error` result, never a pass.
+//! webhook's work, so such an image gets an `error` result, never a pass. The webhook gets
+//! the parsed authorities through [`Policy::image_checks`] (see [`crate::verify`]).
 
 mod pattern;
 mod pem;
