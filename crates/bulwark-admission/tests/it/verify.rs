@@ -498,3 +498,118 @@ spec:
     assert!(!v.allowed);
     assert!(v.message.contains("CUE policies are not supported"), "{}", v.message);
 }
+
+/// What `cosign sign` (v1/v2 keyless) pushes for `digest`: the simple-signing payload signed
+/// by a Fulcio-style leaf for `EMAIL`/`ISSUER`, its certificate, chain and Rekor bundle.
+fn sign_keyless(reg: &DockerRegistry, image: &str, ca: &Ca, rekor: &Rekor) {
+    use base64::Engine as _;
+    use bulwark_sign::cosign::{BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, SIGNATURE_ANNOTATION};
+    use bulwark_sign::oci::{Attachment, NewLayer, Remote};
+    let leaf = ca.leaf(email(EMAIL), ISSUER, IssuerExt::Both, short_lived());
+    let remote = Remote::connect(image, &registry_opts(reg)).unwrap();
+    let digest = remote.resolve().unwrap();
+    let data = bulwark_sign::payload::SimpleSigning::new(&remote.repository(), &digest).unwrap().to_json();
+    let signature_b64 = base64::engine::general_purpose::STANDARD.encode(leaf.key.sign(&data).unwrap().as_bytes());
+    let bundle = rekor.bundle(&data, &signature_b64, &leaf.pem, 4242, &rekor.key);
+    let layer = NewLayer {
+        media_type: bulwark_sign::payload::MEDIA_TYPE.into(),
+        data,
+        annotations: std::collections::BTreeMap::from([
+            (SIGNATURE_ANNOTATION.to_string(), signature_b64),
+            (CERTIFICATE_ANNOTATION.to_string(), leaf.pem.clone()),
+            (CHAIN_ANNOTATION.to_string(), ca.pem()),
+            (BUNDLE_ANNOTATION.to_string(), bundle.to_string()),
+        ]),
+    };
+    remote.append(&digest, Attachment::Signature, layer).unwrap();
+}
+
+use bulwark_testkit::sigstore::{email, short_lived, Ca, IssuerExt, Rekor, EMAIL, ISSUER};
+
+#[test]
+fn keyless_identities_with_a_test_sigstore_cip_and_kyverno() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:v1");
+    let (ca, rekor) = (Ca::new("test fulcio"), Rekor::new());
+    sign_keyless(&reg, &app, &ca, &rekor);
+    let root = bulwark_sign::bundle::TrustRoot::from_files(ca.pem().as_bytes(), rekor.pem().as_bytes(), None).unwrap();
+    let opts = VerifyOptions { trust_root: Some(root), ..verify_opts(&reg) };
+    let cip = |identity: &str| {
+        format!(
+            "apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: keyless
+spec:
+  images:
+    - glob: \"**\"
+  authorities:
+    - name: fulcio
+      keyless:
+        url: https://fulcio.example
+        identities:
+{identity}"
+        )
+    };
+    let rt = rt();
+    let exact = cip(&format!("          - issuer: {ISSUER}\n            subject: {EMAIL}\n"));
+    let a = admission(compile(&exact), opts.clone());
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app])));
+    assert!(v.allowed, "{}", v.message);
+    assert_eq!(rt.block_on(a.mutate(&pod_review("production", &[&app]))).patch.len(), 1);
+    let re = cip(
+        "          - issuerRegExp: ^https://accounts\\.example\\.com$\n            subjectRegExp: .*@example\\.com$\n",
+    );
+    let a = admission(compile(&re), opts.clone());
+    assert!(rt.block_on(a.decide(&pod_review("production", &[&app]))).allowed);
+    // Another subject: denied, naming the identity asked for.
+    let other = cip(&format!("          - issuer: {ISSUER}\n            subject: someone@else.example\n"));
+    let a = admission(compile(&other), opts.clone());
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app])));
+    assert!(!v.allowed);
+    assert!(
+        v.message.contains(&format!(
+            "no signature by authority fulcio (keyless: issuer {ISSUER} subject someone@else.example)"
+        )),
+        "{}",
+        v.message
+    );
+    // Without a trust root: denied, saying one is needed.
+    let a = admission(compile(&exact), verify_opts(&reg));
+    let v = rt.block_on(a.decide(&pod_review("production", &[&app])));
+    assert!(!v.allowed);
+    assert!(v.message.contains("keyless verification needs a trust root"), "{}", v.message);
+
+    // Kyverno keyless attestor.
+    let kyverno = |subject: &str| {
+        format!(
+            "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: keyless
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: keyless
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      verifyImages:
+        - imageReferences: [\"*\"]
+          attestors:
+            - entries:
+                - keyless:
+                    subject: \"{subject}\"
+                    issuer: \"{ISSUER}\"
+                    rekor:
+                      ignoreTlog: true
+"
+        )
+    };
+    let a = admission(compile(&kyverno(EMAIL)), opts.clone());
+    let v = rt.block_on(a.decide(&pod_review("other", &[&app])));
+    assert!(v.allowed, "{}", v.message);
+    let a = admission(compile(&kyverno("nobody@example.com")), opts);
+    assert!(!rt.block_on(a.decide(&pod_review("other", &[&app]))).allowed);
+}
