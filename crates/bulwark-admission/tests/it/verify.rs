@@ -613,3 +613,70 @@ spec:
     let a = admission(compile(&kyverno("nobody@example.com")), opts);
     assert!(!rt.block_on(a.decide(&pod_review("other", &[&app]))).allowed);
 }
+
+#[test]
+fn kyverno_mutate_rules_and_digest_pins_make_one_json_patch_and_delete_never_verifies() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:v1");
+    let key = generate().unwrap();
+    sign(&reg, &app, &key);
+    let label = "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: add-labels
+spec:
+  rules:
+    - name: add-team
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      mutate:
+        patchStrategicMerge:
+          metadata:
+            labels:
+              team: payments
+";
+    let mut policies = compile(label);
+    policies.extend(compile(&verify_image_signature(&format!("{}/team/*", reg.host()), &key)));
+    let a = admission(policies, verify_opts(&reg));
+    let rt = rt();
+    let r = pod_review("other", &[&app]);
+    let m = rt.block_on(a.mutate(&r));
+    assert!(m.allowed, "{}", m.message);
+    assert_eq!(
+        m.patch,
+        vec![
+            json!({"op": "add", "path": "/metadata/labels", "value": {"team": "payments"}}),
+            json!({"op": "replace", "path": "/spec/containers/0/image", "value": format!("{app}@{NODE}")}),
+        ]
+    );
+    // The patch applied to the object gives the object the policies produced.
+    let mut patched = r.object.clone();
+    patched["metadata"]["labels"] = json!({"team": "payments"});
+    patched["spec"]["containers"][0]["image"] = json!(format!("{app}@{NODE}"));
+    let mut applied = r.object.clone();
+    for op in &m.patch {
+        let path = op["path"].as_str().unwrap();
+        *applied
+            .pointer_mut(path.rsplit_once('/').unwrap().0)
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .entry(path.rsplit('/').next().unwrap())
+            .or_insert(Value::Null) = op["value"].clone();
+    }
+    assert_eq!(applied, patched);
+
+    // A DELETE of a pod whose image is unsigned: no verification, no registry, allowed.
+    let unsigned = format!("{}/team/none:v1", reg.host());
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "other"},
+        "spec": {"containers": [{"name": "c", "image": unsigned}]}});
+    let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "d", "operation": "DELETE", "namespace": "other", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "oldObject": pod}});
+    let del = review::parse(body.to_string().as_bytes()).unwrap();
+    let before = a.verifier.stats.resolves.load(Ordering::Relaxed);
+    assert!(rt.block_on(a.decide(&del)).allowed);
+    assert_eq!(a.verifier.stats.resolves.load(Ordering::Relaxed), before);
+}

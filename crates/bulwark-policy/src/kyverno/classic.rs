@@ -422,6 +422,10 @@ impl Policy for ClassicPolicy {
     /// preconditions as for any rule), for the admission webhook to verify.
     fn image_checks(&self, req: &Request) -> Vec<crate::verify::ImageCheck> {
         let mut out = Vec::new();
+        // Kyverno verifies images on CREATE and UPDATE only (a DELETE never waits on a registry).
+        if !matches!(req.operation, crate::dialect::Operation::Create | crate::dialect::Operation::Update) {
+            return out;
+        }
         let mut base: Option<Vars> = None;
         for rule in self.rules.iter().filter(|r| r.kind == RuleKind::VerifyImages) {
             if self.prepare(rule, req, req, &mut base).is_err() {
@@ -583,6 +587,9 @@ impl ClassicPolicy {
             Err(verdict) => return verdict,
         };
         if rule.kind == RuleKind::VerifyImages {
+            if !matches!(req.operation, crate::dialect::Operation::Create | crate::dialect::Operation::Update) {
+                return (Outcome::Skip, "verifyImages applies to CREATE and UPDATE".into());
+            }
             // Offline there is no registry: the governed images are an error, never a pass.
             let governed: Vec<String> = super::verify_images::image_fields(req.object)
                 .into_iter()
