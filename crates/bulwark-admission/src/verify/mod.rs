@@ -73,14 +73,21 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// No signature or attestation exists at all (Kyverno's `required: false` lets it pass).
+    /// No signature or attestation exists at all (Kyverno's `required: false` lets it pass):
+    /// every source said it has none. Anything else (a signature by another key, a broken
+    /// layer) is not absence.
     pub fn is_absent(&self) -> bool {
-        match self {
-            VerifyError::NoSignature { why, .. } | VerifyError::NoAttestation { why, .. } => {
-                why.contains("does not exist") || why.contains("no signatures found") || why.contains("none found")
-            }
-            _ => false,
-        }
+        let why = match self {
+            VerifyError::NoSignature { why, .. } | VerifyError::NoAttestation { why, .. } => why,
+            _ => return false,
+        };
+        why.split("; ").all(|part| {
+            (part.starts_with("no signatures found for") && part.ends_with("does not exist"))
+                || (part.starts_with("no attestations found for") && part.ends_with("does not exist"))
+                || (part.starts_with("no Sigstore bundles found for") && part.ends_with("does not exist"))
+                || (part.starts_with("no valid Sigstore bundle for") && part.ends_with("lists no Sigstore bundle"))
+                || part.starts_with("none found of predicate type")
+        })
     }
 }
 
@@ -377,6 +384,8 @@ fn attestations_with_keys(
         match bulwark_sign::cosign::verify_attestation(at, &key, None, &opts.registry) {
             Ok(sts) => statements.extend(sts),
             Err(SignError::Registry(m)) => return Err(VerifyError::Registry { image: at.to_string(), msg: m }),
+            // No `.att` tag at all: absence, said once below.
+            Err(SignError::BadSignature(w)) if w.starts_with("no attestations found for") => {}
             Err(e) => why.push(e.to_string()),
         }
     }
@@ -399,11 +408,11 @@ fn attestations_with_keys(
             .map(|s| serde_json::from_slice(&s.to_json()).unwrap_or(serde_json::Value::Null))
             .collect();
         if of_type.is_empty() {
-            let mut w = format!("none found of predicate type {want}");
-            if !why.is_empty() {
-                w.push_str(&format!(" ({})", why.join("; ")));
-            }
-            return Err(fail(w));
+            return Err(fail(if why.is_empty() {
+                format!("none found of predicate type {want}")
+            } else {
+                format!("none of predicate type {want} verified: {}", why.join("; "))
+            }));
         }
         let mut reasons = Vec::new();
         let mut ok = false;

@@ -680,3 +680,23 @@ spec:
     assert!(rt.block_on(a.decide(&del)).allowed);
     assert_eq!(a.verifier.stats.resolves.load(Ordering::Relaxed), before);
 }
+
+#[test]
+fn kyverno_required_false_skips_unsigned_images_but_not_ones_signed_by_another_key() {
+    let reg = docker_registry!();
+    let unsigned = reg.push("node-app", "team/unsigned:v1");
+    let other = reg.push("rust-app", "team/other:v1");
+    let (key, another) = (generate().unwrap(), generate().unwrap());
+    sign(&reg, &other, &another);
+    let policy = verify_image_signature(&format!("{}/team/*", reg.host()), &key)
+        .replace("        - imageReferences:", "        - required: false\n          imageReferences:");
+    let a = admission(compile(&policy), verify_opts(&reg));
+    let rt = rt();
+    let v = rt.block_on(a.decide(&pod_review("other", &[&unsigned])));
+    assert!(v.allowed, "{}", v.message);
+    // Nothing verified: nothing pinned.
+    assert!(rt.block_on(a.mutate(&pod_review("other", &[&unsigned]))).patch.is_empty());
+    let v = rt.block_on(a.decide(&pod_review("other", &[&other])));
+    assert!(!v.allowed, "a signature by another key is not absence");
+    assert!(v.message.contains("no signature by key"), "{}", v.message);
+}
