@@ -58,7 +58,7 @@ impl Default for VerifyOptions {
 /// Why an image did not verify. Messages name the image by digest and say what failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    #[error("registry unreachable or refusing for {image}: {msg}")]
+    #[error("registry unreachable or failing for {image}: {msg}")]
     Registry { image: String, msg: String },
     #[error("no signature by {by} on {at}: {why}")]
     NoSignature { by: String, at: String, why: String },

@@ -306,7 +306,7 @@ fn registry_down_or_hanging_is_denied_within_the_deadline_saying_so() {
     let t = Instant::now();
     let v = rt.block_on(a.decide(&pod_review("production", &[&down])));
     assert!(!v.allowed);
-    assert!(v.message.contains(&format!("registry unreachable or refusing for {down}")), "{}", v.message);
+    assert!(v.message.contains(&format!("registry unreachable or failing for {down}")), "{}", v.message);
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 
     // A registry that accepts connections and never answers: the timeout answers.
@@ -699,4 +699,64 @@ fn kyverno_required_false_skips_unsigned_images_but_not_ones_signed_by_another_k
     let v = rt.block_on(a.decide(&pod_review("other", &[&other])));
     assert!(!v.allowed, "a signature by another key is not absence");
     assert!(v.message.contains("no signature by key"), "{}", v.message);
+}
+
+/// A "registry" that answers every request with 200 and `body`.
+fn garbage_registry(body: &'static [u8]) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                loop {
+                    let mut line = String::new();
+                    // One request head (no bodies in what the verifier sends).
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_registry_answering_garbage_is_a_denial_saying_what_it_sent() {
+    let key = generate().unwrap();
+    let a = admission(
+        compile(&require_signature("**", &key)),
+        VerifyOptions { registry: RegistryOptions { allow_insecure: true, docker_config: None }, ..Default::default() },
+    );
+    let rt = rt();
+    let host = garbage_registry(b"\x00\xffnot json at all{{{");
+    let image = format!("{host}/team/app:v1");
+    let v = rt.block_on(a.decide(&pod_review("production", &[&image])));
+    assert!(!v.allowed);
+    assert!(
+        v.message.contains(&format!("registry unreachable or failing for {host}/team/app@sha256:")),
+        "{}",
+        v.message
+    );
+    assert!(v.message.contains("not an image manifest"), "{}", v.message);
+    // Nothing was pinned, and the failure was not cached: the next review asks again.
+    assert!(rt.block_on(a.mutate(&pod_review("production", &[&image]))).patch.is_empty());
+    assert_eq!(a.verifier.stats.verifications.load(Ordering::Relaxed), 2);
 }

@@ -98,6 +98,6 @@ fn admission_review_verifies_signatures_and_pins_digests() {
     let (code, v) = run(dir.path(), &config, &app, &[]);
     assert_eq!(code, 1, "{v}");
     let msg = v["response"]["status"]["message"].as_str().unwrap();
-    assert!(msg.contains(&format!("registry unreachable or refusing for {host}/team/app:v1")), "{msg}");
+    assert!(msg.contains(&format!("registry unreachable or failing for {host}/team/app:v1")), "{msg}");
     assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
 }
