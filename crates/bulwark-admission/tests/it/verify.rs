@@ -760,3 +760,58 @@ fn a_registry_answering_garbage_is_a_denial_saying_what_it_sent() {
     assert!(rt.block_on(a.mutate(&pod_review("production", &[&image]))).patch.is_empty());
     assert_eq!(a.verifier.stats.verifications.load(Ordering::Relaxed), 2);
 }
+
+#[test]
+fn policy_controller_examples_load_verbatim_and_never_admit_what_they_did_not_verify() {
+    let reg = docker_registry!();
+    let app = reg.push("node-app", "team/app:v1");
+    sign(&reg, &app, &generate().unwrap());
+    let dir = crate::data("policy-controller/examples/policies");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let opts = VerifyOptions {
+        trust_root: Some(bulwark_sign::bundle::TrustRoot::public_good().unwrap()),
+        ..verify_opts(&reg)
+    };
+    let rt = rt();
+    let mut seen = Vec::new();
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let docs: Vec<bulwark_policy::Document> =
+            bulwark_policy::resource::read_paths(&[f.clone()]).map(|d| d.unwrap()).collect();
+        let policies = match bulwark_policy::dialect::compile(&docs) {
+            Ok(p) => p,
+            Err(e) => {
+                // As `kubectl create` refuses them (placeholders in KMS URIs).
+                assert!(e[0].to_string().contains("kms key should be in the format awskms://"), "{}", e[0]);
+                seen.push(format!("{name}: refused"));
+                continue;
+            }
+        };
+        let a = admission(policies, opts.clone());
+        // allow-only-pods governs only its own image (refused before any registry is asked);
+        // the others are asked about the test registry's image, never about the Internet.
+        let image = if name == "allow-only-pods.yaml" { "ghcr.io/sigstore/timestamp-server:v1" } else { app.as_str() };
+        {
+            let v = rt.block_on(a.verified_results(&pod_review("production", &[image])));
+            for r in v.results {
+                assert_ne!(r.result, bulwark_policy::Outcome::Pass, "{name}: {}", r.message);
+                let short = if image == app { "app" } else { "timestamp-server" };
+                seen.push(format!("{name} {short}: {:?}", r.result));
+                assert!(!r.message.is_empty());
+                eprintln!("{name} {short}: {:?} {}", r.result, r.message);
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "allow-only-pods.yaml timestamp-server: Error",
+            "custom-key-attestation-sbom-spdxjson.yaml app: Fail",
+            "keyless-attestation-sbom-spdxjson.yaml app: Fail",
+            "signed-by-aws-kms-key.yaml: refused",
+            "signed-by-gcp-kms-key.yaml app: Fail",
+            "signed-by-github-actions.yaml app: Fail",
+        ]
+    );
+}

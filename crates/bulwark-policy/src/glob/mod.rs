@@ -344,10 +344,16 @@ fn parse_authority(name: &str, a: &Value) -> crate::verify::Authority {
         }
     };
     // Fields that change where or how signatures are found: refused at admission, named.
-    for f in ["source", "ctlog", "rfc3161timestamp", "signatureFormat"] {
+    for f in ["source", "rfc3161timestamp", "signatureFormat"] {
         if a.get(f).is_some() {
             unsupported = Some(f.to_string());
         }
+    }
+    // `ctlog` is the Rekor log: a keyless signature's SET is checked offline against the
+    // trust root's Rekor key (the URL is not called); key signatures are verified without a
+    // log, so asking for one there is refused rather than ignored.
+    if a.get("ctlog").is_some() && a.get("key").is_some() {
+        unsupported = Some("ctlog (a transparency-log check of key signatures)".to_string());
     }
     let attestations = a["attestations"]
         .as_array()
