@@ -59,7 +59,7 @@ pub async fn run(v: &ImageVerifier, c: &ImageCheck) -> Checked {
     if all_static {
         return match verify_sets(v, "", &c.spec.attestors, None).await {
             Ok(names) => Checked { outcome: Outcome::Pass, message: format!("{at_container}: {names}"), pin: None },
-            Err(why) => failed(why),
+            Err((why, _)) => failed(why),
         };
     }
     let digest = match v.resolve(&c.image).await {
@@ -69,16 +69,28 @@ pub async fn run(v: &ImageVerifier, c: &ImageCheck) -> Checked {
     let at = format!("{}@{digest}", r.name());
     let mut passed = Vec::new();
     let mut why = Vec::new();
+    // Whether every failure is a feature we do not implement: an error (not evaluated), not
+    // a verdict on the image.
+    let mut all_unsupported = true;
     match verify_sets(v, &at, &c.spec.attestors, None).await {
         Ok(names) => passed.push(names),
-        Err(w) => why.push(w),
+        Err((w, u)) => {
+            why.push(w);
+            all_unsupported &= u;
+        }
     }
     for att in &c.spec.attestations {
         let sets = if att.attestors.is_empty() { &c.spec.attestors } else { &att.attestors };
         match verify_sets(v, &at, sets, Some(att)).await {
             Ok(names) => passed.push(format!("attestation {} {names}", att.predicate_type)),
-            Err(w) => why.push(w),
+            Err((w, u)) => {
+                why.push(w);
+                all_unsupported &= u;
+            }
         }
+    }
+    if !why.is_empty() && all_unsupported {
+        return error(why.join("; "));
     }
     if !why.is_empty() {
         let absent = why.iter().all(|w| w.contains("(absent)"));
@@ -105,13 +117,14 @@ pub async fn run(v: &ImageVerifier, c: &ImageCheck) -> Checked {
 }
 
 /// Every set must pass; a set passes when `count` (default all) of its entries verify.
-/// Ok: what passed, for the message; Err: why not (absent signatures marked "(absent)").
+/// Ok: what passed, for the message; Err: why not (absent signatures marked "(absent)"), and
+/// whether every failure was an unsupported feature.
 async fn verify_sets(
     v: &ImageVerifier,
     at: &str,
     sets: &[AttestorSet],
     attestation: Option<&bulwark_policy::verify::Attestation>,
-) -> Result<String, String> {
+) -> Result<String, (String, bool)> {
     let mut names = Vec::new();
     for set in sets {
         let results = join_all(set.entries.iter().map(|a| async move {
@@ -140,7 +153,8 @@ async fn verify_sets(
         } else {
             String::new()
         };
-        return Err(format!("{head}{}", errs.join("; ")));
+        let unsupported = results.iter().all(|(_, r)| matches!(r, Ok(_) | Err(VerifyError::Unsupported(_))));
+        return Err((format!("{head}{}", errs.join("; ")), unsupported));
     }
     Ok(names.join("; "))
 }

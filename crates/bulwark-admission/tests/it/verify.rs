@@ -807,10 +807,10 @@ fn policy_controller_examples_load_verbatim_and_never_admit_what_they_did_not_ve
         seen,
         [
             "allow-only-pods.yaml timestamp-server: Error",
-            "custom-key-attestation-sbom-spdxjson.yaml app: Fail",
-            "keyless-attestation-sbom-spdxjson.yaml app: Fail",
+            "custom-key-attestation-sbom-spdxjson.yaml app: Error",
+            "keyless-attestation-sbom-spdxjson.yaml app: Error",
             "signed-by-aws-kms-key.yaml: refused",
-            "signed-by-gcp-kms-key.yaml app: Fail",
+            "signed-by-gcp-kms-key.yaml app: Error",
             "signed-by-github-actions.yaml app: Fail",
         ]
     );
