@@ -778,7 +778,7 @@ fn policy_controller_examples_load_verbatim_and_never_admit_what_they_did_not_ve
     for f in files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let docs: Vec<bulwark_policy::Document> =
-            bulwark_policy::resource::read_paths(&[f.clone()]).map(|d| d.unwrap()).collect();
+            bulwark_policy::resource::read_paths(std::slice::from_ref(&f)).map(|d| d.unwrap()).collect();
         let policies = match bulwark_policy::dialect::compile(&docs) {
             Ok(p) => p,
             Err(e) => {
