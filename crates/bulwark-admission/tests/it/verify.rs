@@ -815,3 +815,25 @@ fn policy_controller_examples_load_verbatim_and_never_admit_what_they_did_not_ve
         ]
     );
 }
+
+#[test]
+fn json_patch_diff_escapes_keys_and_replaces_lists_that_changed_length() {
+    use bulwark_admission::verify::jsonpatch::diff;
+    let from = json!({"metadata": {"annotations": {"a/b": "1", "c~d": "2", "gone": "x"}},
+        "spec": {"containers": [{"image": "a"}], "volumes": [1]}});
+    let to = json!({"metadata": {"annotations": {"a/b": "9", "c~d": "2", "new": "y"}},
+        "spec": {"containers": [{"image": "a@sha256:1"}], "volumes": [1, 2]}});
+    assert_eq!(
+        diff(&from, &to),
+        vec![
+            json!({"op": "replace", "path": "/metadata/annotations/a~1b", "value": "9"}),
+            json!({"op": "remove", "path": "/metadata/annotations/gone"}),
+            json!({"op": "add", "path": "/metadata/annotations/new", "value": "y"}),
+            json!({"op": "replace", "path": "/spec/containers/0/image", "value": "a@sha256:1"}),
+            json!({"op": "replace", "path": "/spec/volumes", "value": [1, 2]}),
+        ]
+    );
+    assert!(diff(&from, &from).is_empty());
+    let tilde = diff(&json!({"c~d": 1}), &json!({"c~d": 2}));
+    assert_eq!(tilde[0]["path"], "/c~0d");
+}
