@@ -34,7 +34,34 @@ pub struct Admission {
     /// How long image verification may take for one review: below the webhook's
     /// `timeoutSeconds`, so that a slow registry gets a denial saying so, not a timeout.
     pub deadline: Duration,
+    /// Images no ClusterImagePolicy governs, in namespaces that opted in.
+    pub no_match: NoMatchPolicy,
 }
+
+/// policy-controller's `no-match-policy`: what happens, in a namespace that opted in
+/// (`policy.sigstore.dev/include: "true"`), to an image that no ClusterImagePolicy governs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NoMatchPolicy {
+    /// policy-controller's default: denied ("no matching policies").
+    #[default]
+    Deny,
+    Warn,
+    Allow,
+}
+
+impl NoMatchPolicy {
+    pub fn parse(s: &str) -> Option<NoMatchPolicy> {
+        match s {
+            "deny" => Some(NoMatchPolicy::Deny),
+            "warn" => Some(NoMatchPolicy::Warn),
+            "allow" => Some(NoMatchPolicy::Allow),
+            _ => None,
+        }
+    }
+}
+
+/// The policy name of no-match results.
+pub const NO_MATCH_POLICY: &str = "policy-controller";
 
 /// A review's results with images verified.
 #[derive(Clone, Debug, Default)]
@@ -63,7 +90,14 @@ impl Admission {
             images,
             verifier: Arc::new(ImageVerifier::default()),
             deadline: DEFAULT_DEADLINE,
+            no_match: NoMatchPolicy::default(),
         }
+    }
+
+    /// With this `no-match-policy`.
+    pub fn with_no_match(mut self, no_match: NoMatchPolicy) -> Self {
+        self.no_match = no_match;
+        self
     }
 
     /// With this verifier (registry options, trust root, cache) instead of the default one.
@@ -107,6 +141,39 @@ impl Admission {
         self.namespaces.get(ns)
     }
 
+    /// policy-controller's `no-match-policy` for the images of an opted-in namespace that no
+    /// ClusterImagePolicy governs (`checks` are those that apply), on CREATE and UPDATE.
+    fn no_match_results(&self, request: &Request, checks: &[ImageCheck]) -> Vec<RuleResult> {
+        let outcome = match self.no_match {
+            NoMatchPolicy::Allow => return Vec::new(),
+            NoMatchPolicy::Deny => Outcome::Fail,
+            NoMatchPolicy::Warn => Outcome::Warn,
+        };
+        let included = request
+            .namespace_labels
+            .and_then(|m| m.get(bulwark_policy::glob::INCLUDE_LABEL))
+            .is_some_and(|v| v == "true");
+        let deleting = !request.object["metadata"]["deletionTimestamp"].is_null();
+        if !included || deleting || !matches!(request.operation, Operation::Create | Operation::Update) {
+            return Vec::new();
+        }
+        let resource = ResourceId::of(request.object);
+        bulwark_policy::glob::image_pointers(request.object)
+            .into_iter()
+            .filter(|(_, pointer, _)| !checks.iter().any(|c| c.opt_in_label.is_some() && c.pointer == *pointer))
+            .map(|(path, _, image)| RuleResult {
+                file: "admission".into(),
+                resource: resource.clone(),
+                policy: NO_MATCH_POLICY.into(),
+                rule: path,
+                result: outcome,
+                message: format!(
+                    "image {image}: no matching policies (no ClusterImagePolicy governs it; no-match-policy)"
+                ),
+            })
+            .collect()
+    }
+
     /// The image checks of every policy for the request, without those of policies the
     /// namespace has not opted in to; and the policies left out that way.
     fn image_checks(&self, request: &Request) -> (Vec<ImageCheck>, BTreeSet<String>) {
@@ -131,11 +198,14 @@ impl Admission {
     /// the deadline) and their results replace the offline ones for the same policy and rule.
     /// Also the digest pins of the checks that passed.
     pub async fn verified_results(&self, review: &Review) -> Verified {
-        let Some((mut results, (checks, opted_out), resource)) = self.with_request(review, None, |req| {
-            (self.results_of(req), self.image_checks(req), ResourceId::of(req.object))
+        let Some((mut results, (checks, opted_out), resource, no_match)) = self.with_request(review, None, |req| {
+            let (checks, opted_out) = self.image_checks(req);
+            let no_match = self.no_match_results(req, &checks);
+            (self.results_of(req), (checks, opted_out), ResourceId::of(req.object), no_match)
         }) else {
             return Verified::default();
         };
+        results.extend(no_match);
         let replaced: BTreeSet<(&str, &str)> = checks.iter().map(|c| (c.policy.as_str(), c.rule.as_str())).collect();
         results.retain(|r| {
             !replaced.contains(&(r.policy.as_str(), r.rule.as_str())) && !opted_out.contains(r.policy.as_str())

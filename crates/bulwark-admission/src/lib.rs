@@ -9,7 +9,7 @@ pub mod images;
 pub mod review;
 pub mod verify;
 
-pub use decide::{Admission, NamespaceLabels};
+pub use decide::{Admission, NamespaceLabels, NoMatchPolicy};
 pub use images::{ImageRules, ImageSettings};
 pub use review::{Review, ReviewError, ReviewVersion, Verdict};
 pub use verify::{ImageVerifier, VerifyOptions};

@@ -5,7 +5,7 @@
 use crate::exit::Exit;
 use crate::policy::{namespace_labels, policy_documents, print_errors, read_documents};
 use anyhow::{bail, Context, Result};
-use bulwark_admission::{review, Admission, ImageRules, ImageSettings, ImageVerifier, VerifyOptions};
+use bulwark_admission::{review, Admission, ImageRules, ImageSettings, ImageVerifier, NoMatchPolicy, VerifyOptions};
 use bulwark_policy::pss::PodSecurityConfiguration;
 use bulwark_policy::resource::read_paths;
 use bulwark_policy::Policy;
@@ -51,6 +51,10 @@ pub(crate) struct PolicyArgs {
     /// webhook's timeoutSeconds: a slow registry gets a denial saying so).
     #[arg(long, value_name = "SECONDS", default_value_t = 8)]
     verify_deadline: u64,
+    /// policy-controller's no-match-policy: an image no ClusterImagePolicy governs, in a
+    /// namespace labelled policy.sigstore.dev/include=true, is denied, warned or allowed.
+    #[arg(long, value_name = "deny|warn|allow", default_value = "deny", value_parser = ["deny", "warn", "allow"])]
+    no_match_policy: String,
 }
 
 #[derive(Args)]
@@ -123,7 +127,8 @@ pub(crate) fn admission(a: &PolicyArgs) -> Result<Option<Admission>> {
     Ok(Some(
         Admission::new(policies, pss, namespaces, images)
             .with_verifier(Arc::new(ImageVerifier::new(verify)))
-            .with_deadline(Duration::from_secs(a.verify_deadline.max(1))),
+            .with_deadline(Duration::from_secs(a.verify_deadline.max(1)))
+            .with_no_match(NoMatchPolicy::parse(&a.no_match_policy).unwrap_or_default()),
     ))
 }
 

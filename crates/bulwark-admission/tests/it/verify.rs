@@ -809,6 +809,8 @@ fn policy_controller_examples_load_verbatim_and_never_admit_what_they_did_not_ve
             "allow-only-pods.yaml timestamp-server: Error",
             "custom-key-attestation-sbom-spdxjson.yaml app: Error",
             "keyless-attestation-sbom-spdxjson.yaml app: Error",
+            // Its glob names one digest: the image matches no policy (no-match-policy: deny).
+            "release-signed-by-github-actions.yaml app: Fail",
             "signed-by-aws-kms-key.yaml: refused",
             "signed-by-gcp-kms-key.yaml app: Error",
             "signed-by-github-actions.yaml app: Fail",
@@ -836,4 +838,31 @@ fn json_patch_diff_escapes_keys_and_replaces_lists_that_changed_length() {
     assert!(diff(&from, &from).is_empty());
     let tilde = diff(&json!({"c~d": 1}), &json!({"c~d": 2}));
     assert_eq!(tilde[0]["path"], "/c~0d");
+}
+
+#[test]
+fn no_match_policy_in_opted_in_namespaces_as_policy_controller() {
+    use bulwark_admission::NoMatchPolicy;
+    let key = generate().unwrap();
+    // No registry is asked: no policy governs the image.
+    let cip = require_signature("registry.example.com/**", &key);
+    let image = "docker.io/library/nginx:1.27";
+    let rt = rt();
+    let a = admission(compile(&cip), VerifyOptions::default());
+    let v = rt.block_on(a.decide(&pod_review("production", &[image])));
+    assert!(!v.allowed);
+    assert_eq!(
+        v.message,
+        format!("policy-controller/spec.containers[0].image: image {image}: no matching policies (no ClusterImagePolicy governs it; no-match-policy)")
+    );
+    // Not opted in: not governed at all.
+    assert!(rt.block_on(a.decide(&pod_review("other", &[image]))).allowed);
+    let a = admission(compile(&cip), VerifyOptions::default()).with_no_match(NoMatchPolicy::Warn);
+    let v = rt.block_on(a.decide(&pod_review("production", &[image])));
+    assert!(v.allowed);
+    assert_eq!(v.warnings.len(), 1, "{:?}", v.warnings);
+    let a = admission(compile(&cip), VerifyOptions::default()).with_no_match(NoMatchPolicy::Allow);
+    let v = rt.block_on(a.decide(&pod_review("production", &[image])));
+    assert!(v.allowed && v.warnings.is_empty(), "{v:?}");
+    assert_eq!(a.verifier.stats.resolves.load(Ordering::Relaxed), 0);
 }

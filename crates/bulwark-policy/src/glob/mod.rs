@@ -261,6 +261,13 @@ fn images(object: &Value) -> Vec<(String, String)> {
     image_fields(object).into_iter().map(|f| (f.path, f.image)).collect()
 }
 
+/// Every container image of the kinds policy-controller's webhook validates: (field path as
+/// its results name it, JSON pointer, image). The webhook's `no-match-policy` applies to the
+/// ones no policy governs.
+pub fn image_pointers(object: &Value) -> Vec<(String, String, String)> {
+    image_fields(object).into_iter().map(|f| (f.path, f.pointer, f.image)).collect()
+}
+
 /// A container's image field.
 struct ImageField {
     /// `spec.containers[0].image`
