@@ -9,8 +9,10 @@ pub mod gate;
 pub mod images;
 pub mod k8s;
 pub mod review;
+pub mod verify;
 pub mod watch;
 
-pub use decide::{Admission, NamespaceLabels};
+pub use decide::{Admission, NamespaceLabels, NoMatchPolicy};
 pub use images::{ImageRules, ImageSettings};
 pub use review::{Review, ReviewError, ReviewVersion, Verdict};
+pub use verify::{ImageVerifier, VerifyOptions};

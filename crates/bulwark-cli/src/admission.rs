@@ -6,7 +6,7 @@ use crate::exit::Exit;
 use crate::policy::{namespace_labels, policy_documents, print_errors, read_documents};
 use anyhow::{bail, Context, Result};
 use bulwark_admission::watch::Watch;
-use bulwark_admission::{review, Admission, ImageRules, ImageSettings};
+use bulwark_admission::{review, Admission, ImageRules, ImageSettings, ImageVerifier, NoMatchPolicy, VerifyOptions};
 use bulwark_policy::pss::PodSecurityConfiguration;
 use bulwark_policy::resource::read_paths;
 use bulwark_policy::Policy;
@@ -14,6 +14,8 @@ use bulwark_vulndb::severity::Level;
 use clap::{Args, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Subcommand)]
 pub(crate) enum AdmissionCommand {
@@ -78,6 +80,21 @@ pub(crate) struct PolicyArgs {
     /// `images` allow/reject, plus `requireDigest`, `pullPolicyAlways`, `namespaces`).
     #[arg(long, value_name = "FILE")]
     images: Option<PathBuf>,
+    /// Registry access for image verification (ClusterImagePolicy authorities, Kyverno
+    /// verifyImages), as the signing commands take it.
+    #[command(flatten)]
+    registry: crate::sign::RegistryArgs,
+    /// The keyless trust root (default: Sigstore's public-good instance), as `bulwark verify`.
+    #[command(flatten)]
+    trust: crate::sign::TrustRootArgs,
+    /// How long image verification may take for one review, in seconds (below the
+    /// webhook's timeoutSeconds: a slow registry gets a denial saying so).
+    #[arg(long, value_name = "SECONDS", default_value_t = 8)]
+    verify_deadline: u64,
+    /// policy-controller's no-match-policy: an image no ClusterImagePolicy governs, in a
+    /// namespace labelled policy.sigstore.dev/include=true, is denied, warned or allowed.
+    #[arg(long, value_name = "deny|warn|allow", default_value = "deny", value_parser = ["deny", "warn", "allow"])]
+    no_match_policy: String,
 }
 
 #[derive(Args)]
@@ -88,6 +105,10 @@ pub(crate) struct ReviewArgs {
     /// a dry-run review records nothing.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+    /// Answer as the /mutate endpoint: the JSONPatch (digest pins of verified images,
+    /// Kyverno mutate rules) instead of the /validate decision.
+    #[arg(long)]
+    mutate: bool,
     /// The review to decide; standard input when absent or `-`.
     file: Option<PathBuf>,
 }
@@ -142,7 +163,19 @@ pub(crate) fn admission(a: &PolicyArgs) -> Result<Option<Admission>> {
         }
         None => ImageRules::default(),
     };
-    Ok(Some(Admission::new(policies, pss, namespaces, images)))
+    let verify = VerifyOptions {
+        registry: a.registry.options(),
+        trust_root: Some(a.trust.root().context("the keyless trust root")?),
+        // One registry operation gets at most the deadline.
+        timeout: Duration::from_secs(a.verify_deadline.max(1)),
+        ..Default::default()
+    };
+    Ok(Some(
+        Admission::new(policies, pss, namespaces, images)
+            .with_verifier(Arc::new(ImageVerifier::new(verify)))
+            .with_deadline(Duration::from_secs(a.verify_deadline.max(1)))
+            .with_no_match(NoMatchPolicy::parse(&a.no_match_policy).unwrap_or_default()),
+    ))
 }
 
 fn review_one(a: ReviewArgs) -> Result<Exit> {
@@ -167,7 +200,8 @@ fn review_one(a: ReviewArgs) -> Result<Exit> {
         }
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let verdict = rt.block_on(admission.decide(&parsed));
+    let verdict =
+        if a.mutate { rt.block_on(admission.mutate(&parsed)) } else { rt.block_on(admission.decide(&parsed)) };
     println!("{}", serde_json::to_string_pretty(&review::response(&parsed, &verdict))?);
     if let (Some(state), true, false) = (&a.state, verdict.allowed, parsed.dry_run) {
         if let Some(admitted) = bulwark_admission::watch::admitted(&parsed) {

@@ -19,7 +19,7 @@ pub(crate) struct RegistryArgs {
 }
 
 impl RegistryArgs {
-    fn options(&self) -> RegistryOptions {
+    pub(crate) fn options(&self) -> RegistryOptions {
         RegistryOptions { allow_insecure: self.allow_insecure_registry, docker_config: self.registry_config.clone() }
     }
 }
@@ -113,7 +113,7 @@ impl TrustRootArgs {
     }
 
     /// The root the flags name, else Sigstore's public-good instance.
-    fn root(&self) -> Result<TrustRoot> {
+    pub(crate) fn root(&self) -> Result<TrustRoot> {
         match self.given()? {
             Some(root) => Ok(root),
             None => Ok(TrustRoot::public_good()?),

@@ -74,6 +74,14 @@ pub trait Policy: Send + Sync {
         let _ = request;
         Mutation::default()
     }
+    /// The container images the policy wants verified with a registry (signatures,
+    /// attestations, digests) for this request: the admission webhook verifies them and its
+    /// results replace [`Policy::evaluate`]'s for the same policy and rule (which offline say
+    /// that a registry is needed). Dialects without image verification keep this default.
+    fn image_checks(&self, request: &Request) -> Vec<crate::verify::ImageCheck> {
+        let _ = request;
+        Vec::new()
+    }
 }
 
 /// A policy language: which documents it reads, and how it compiles them.

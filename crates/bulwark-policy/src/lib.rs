@@ -21,6 +21,7 @@ pub mod pss;
 pub mod report;
 pub mod resource;
 pub mod testfiles;
+pub mod verify;
 pub mod yaml;
 
 pub use dialect::{dialects, Dialect, Operation, Policy, Request};

@@ -109,6 +109,10 @@ impl Remote {
             // Cosign's --allow-insecure-registry: HTTP where TLS is absent, and no certificate check.
             protocol: if opts.allow_insecure { ClientProtocol::Http } else { ClientProtocol::Https },
             accept_invalid_certificates: opts.allow_insecure,
+            // A registry that accepts and never answers must not hold a thread forever (the
+            // admission webhook runs these calls on a bounded pool).
+            connect_timeout: Some(std::time::Duration::from_secs(10)),
+            read_timeout: Some(std::time::Duration::from_secs(30)),
             ..Default::default()
         };
         let auth = registry_auth(&registry, opts)?;

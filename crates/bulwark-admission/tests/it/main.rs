@@ -6,6 +6,7 @@ mod gate;
 mod images;
 mod k8s;
 mod review;
+mod verify;
 mod watch;
 
 use std::path::PathBuf;

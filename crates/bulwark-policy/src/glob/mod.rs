@@ -3,7 +3,8 @@
 //!
 //! Offline, a compiled policy can say which images it governs and apply `static` authorities;
 //! verifying signatures and attestations of `key`/`keyless` authorities is the admission
-//! webhook's work (next issue), so such an image gets an `error` result, never a pass.
+//! webhook's work, so such an image gets an `error` result, never a pass. The webhook gets
+//! the parsed authorities through [`Policy::image_checks`] (see [`crate::verify`]).
 
 mod pattern;
 mod pem;
@@ -31,6 +32,9 @@ impl Dialect for ImagePolicies {
         compile_policies(docs).map(|ps| ps.into_iter().map(|p| Box::new(p) as Box<dyn Policy>).collect())
     }
 }
+
+/// The namespace label policy-controller's webhooks select namespaces by (`true`: governed).
+pub const INCLUDE_LABEL: &str = "policy.sigstore.dev/include";
 
 /// The API versions policy-controller serves.
 const VERSIONS: &[&str] = &["policy.sigstore.dev/v1alpha1", "policy.sigstore.dev/v1beta1"];
@@ -89,8 +93,9 @@ pub enum Mode {
 pub enum Authority {
     /// `static: {action: pass|fail}`: decided without signatures.
     Static { name: String, pass: bool, message: String },
-    /// `key` or `keyless` (with or without attestations): needs signature verification.
-    Verify { name: String },
+    /// `key` or `keyless` (with or without attestations): needs signature verification,
+    /// which the admission webhook does with this parsed form.
+    Verify { name: String, authority: crate::verify::Authority },
 }
 
 /// A `spec.match[]` entry: which resources the policy applies to.
@@ -148,7 +153,7 @@ impl ClusterImagePolicy {
                         pass: st["action"].as_str() == Some("pass"),
                         message: str_of(st, "message"),
                     },
-                    None => Authority::Verify { name },
+                    None => Authority::Verify { authority: parse_authority(&name, a), name },
                 }
             })
             .collect();
@@ -253,6 +258,28 @@ fn selector_matches(selector: &Value, labels: &Value) -> Result<bool, String> {
 
 /// Every container image of a pod-bearing object, with its field path.
 fn images(object: &Value) -> Vec<(String, String)> {
+    image_fields(object).into_iter().map(|f| (f.path, f.image)).collect()
+}
+
+/// Every container image of the kinds policy-controller's webhook validates: (field path as
+/// its results name it, JSON pointer, image). The webhook's `no-match-policy` applies to the
+/// ones no policy governs.
+pub fn image_pointers(object: &Value) -> Vec<(String, String, String)> {
+    image_fields(object).into_iter().map(|f| (f.path, f.pointer, f.image)).collect()
+}
+
+/// A container's image field.
+struct ImageField {
+    /// `spec.containers[0].image`
+    path: String,
+    /// `/spec/containers/0/image`
+    pointer: String,
+    container: String,
+    image: String,
+}
+
+/// Every container image of the kinds policy-controller reads, with its path and pointer.
+fn image_fields(object: &Value) -> Vec<ImageField> {
     let (prefix, spec) = match object["kind"].as_str().unwrap_or_default() {
         "Pod" => ("spec", &object["spec"]),
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => {
@@ -264,19 +291,166 @@ fn images(object: &Value) -> Vec<(String, String)> {
         _ => return Vec::new(),
     };
     let mut out = Vec::new();
+    let pointer_prefix = format!("/{}", prefix.replace('.', "/"));
     for field in ["initContainers", "containers", "ephemeralContainers"] {
         for (i, c) in spec[field].as_array().into_iter().flatten().enumerate() {
             if let Some(image) = c["image"].as_str() {
-                out.push((format!("{prefix}.{field}[{i}].image"), image.to_string()));
+                out.push(ImageField {
+                    path: format!("{prefix}.{field}[{i}].image"),
+                    pointer: format!("{pointer_prefix}/{field}/{i}/image"),
+                    container: c["name"].as_str().unwrap_or_default().to_string(),
+                    image: image.to_string(),
+                });
             }
         }
     }
     out
 }
 
+/// A validated authority in the form the webhook verifies.
+fn parse_authority(name: &str, a: &Value) -> crate::verify::Authority {
+    use crate::verify::{Attestation, AttestationCheck, AuthorityKind, Identity};
+    let str_of = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let key_kind = |k: &Value| {
+        if let Some(data) = k["data"].as_str().filter(|d| !d.is_empty()) {
+            AuthorityKind::Key { pem: data.to_string() }
+        } else if let Some(kms) = k["kms"].as_str().filter(|d| !d.is_empty()) {
+            AuthorityKind::Kms(kms.to_string())
+        } else {
+            AuthorityKind::SecretKey {
+                namespace: str_of(&k["secretRef"], "namespace"),
+                name: str_of(&k["secretRef"], "name"),
+            }
+        }
+    };
+    let mut unsupported = None;
+    let kind = if let Some(k) = a.get("key") {
+        key_kind(k)
+    } else {
+        let k = &a["keyless"];
+        if k.get("ca-cert").is_some_and(|c| c.get("data").is_none()) {
+            unsupported = Some("keyless.ca-cert (a Secret or KMS reference; give the CA as data)".to_string());
+        }
+        if k.get("insecureIgnoreSCT").is_some() {
+            unsupported = Some("keyless.insecureIgnoreSCT".to_string());
+        }
+        AuthorityKind::Keyless {
+            identities: k["identities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| Identity {
+                    issuer: str_of(i, "issuer"),
+                    issuer_regexp: str_of(i, "issuerRegExp"),
+                    subject: str_of(i, "subject"),
+                    subject_regexp: str_of(i, "subjectRegExp"),
+                })
+                .collect(),
+            url: str_of(k, "url"),
+            roots: k["ca-cert"]["data"].as_str().map(str::to_string),
+        }
+    };
+    // Fields that change where or how signatures are found: refused at admission, named.
+    for f in ["source", "rfc3161timestamp", "signatureFormat"] {
+        if a.get(f).is_some() {
+            unsupported = Some(f.to_string());
+        }
+    }
+    // `ctlog` is the Rekor log: a keyless signature's SET is checked offline against the
+    // trust root's Rekor key (the URL is not called); key signatures are verified without a
+    // log, so asking for one there is refused rather than ignored.
+    if a.get("ctlog").is_some() && a.get("key").is_some() {
+        unsupported = Some("ctlog (a transparency-log check of key signatures)".to_string());
+    }
+    let attestations = a["attestations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|at| {
+            let p = &at["policy"];
+            let check = if p.is_null() {
+                AttestationCheck::Present
+            } else if p["type"] == "cue" {
+                AttestationCheck::Unsupported("CUE policies are not supported; use type: rego".into())
+            } else if let Some(d) = p["data"].as_str().filter(|d| !d.is_empty()) {
+                AttestationCheck::Rego(d.to_string())
+            } else {
+                AttestationCheck::Unsupported(
+                    "a policy from a ConfigMap or a remote URL is not supported; give it as data".into(),
+                )
+            };
+            Attestation {
+                name: str_of(at, "name"),
+                predicate_type: str_of(at, "predicateType"),
+                attestors: Vec::new(),
+                check,
+            }
+        })
+        .collect();
+    crate::verify::Authority { name: name.to_string(), kind, attestations, unsupported }
+}
+
 impl Policy for ClusterImagePolicy {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The governed images as checks for the webhook: every authority (any one admits, as
+    /// policy-controller's), digests pinned (its mutating webhook resolves tags to digests).
+    /// Images that cannot be matched keep [`Policy::evaluate`]'s error result.
+    fn image_checks(&self, request: &Request) -> Vec<crate::verify::ImageCheck> {
+        use crate::verify::{AttestorSet, AuthorityKind, ImageCheck, Verification};
+        let object = request.object;
+        let deleting = !object["metadata"]["deletionTimestamp"].is_null();
+        if !matches!(request.operation, Operation::Create | Operation::Update) || deleting {
+            return Vec::new();
+        }
+        let kind = object["kind"].as_str().unwrap_or_default();
+        if self.selects(kind, &object["metadata"]["labels"]) != Ok(true) {
+            return Vec::new();
+        }
+        let entries = self
+            .authorities
+            .iter()
+            .map(|a| match a {
+                Authority::Verify { authority, .. } => authority.clone(),
+                Authority::Static { name, pass, message } => crate::verify::Authority {
+                    name: name.clone(),
+                    kind: AuthorityKind::Static { pass: *pass, message: message.clone() },
+                    attestations: Vec::new(),
+                    unsupported: None,
+                },
+            })
+            .collect();
+        let spec = std::sync::Arc::new(Verification {
+            label: format!("ClusterImagePolicy {}", self.name),
+            attestors: vec![AttestorSet { count: Some(1), entries }],
+            attestations: Vec::new(),
+            mutate_digest: true,
+            verify_digest: false,
+            required: true,
+            unsupported: self
+                .has_policy
+                .then(|| "spec.policy (CUE/Rego over the authorities' results) is not supported at admission".into()),
+        });
+        let mut out = Vec::new();
+        for f in image_fields(object) {
+            let Ok(r) = parse_reference(&f.image) else { continue };
+            if !matches!(self.matches_image(&r.name()), Ok(Some(_))) {
+                continue;
+            }
+            out.push(ImageCheck {
+                policy: self.name.clone(),
+                rule: f.path,
+                pointer: f.pointer,
+                container: f.container,
+                image: f.image,
+                enforce: self.mode == Mode::Enforce,
+                opt_in_label: Some(INCLUDE_LABEL),
+                spec: spec.clone(),
+            });
+        }
+        out
     }
 
     /// One result per container image the policy governs (the rule is the image's field
@@ -345,7 +519,7 @@ impl ClusterImagePolicy {
             .authorities
             .iter()
             .filter_map(|a| match a {
-                Authority::Verify { name } => Some(name.as_str()),
+                Authority::Verify { name, .. } => Some(name.as_str()),
                 Authority::Static { .. } => None,
             })
             .collect();

@@ -37,6 +37,8 @@ pub(super) enum RuleKind {
     Validate,
     Mutate,
     Generate,
+    /// `verifyImages`: image checks for the admission webhook (see [`super::verify_images`]).
+    VerifyImages,
 }
 
 struct Rule {
@@ -47,6 +49,8 @@ struct Rule {
     violation: Outcome,
     /// `validate.cel`, compiled (after auto-generation rewrote its expressions).
     cel: Option<CelRule>,
+    /// `verifyImages`, parsed.
+    verify: Vec<super::verify_images::VerifyImages>,
 }
 
 /// The fields of `validate.cel` we evaluate; `paramKind`/`paramRef` need cluster objects.
@@ -80,6 +84,7 @@ const RULE_FIELDS: &[&str] = &[
     "validate",
     "mutate",
     "generate",
+    "verifyImages",
     "skipBackgroundRequests",
     "reportProperties",
 ];
@@ -160,8 +165,14 @@ pub fn compile(doc: &Document) -> Result<Box<dyn Policy>, Vec<PolicyError>> {
                 }
             }
         };
-        let kind = super::mutate::kind_of(&raw);
-        rules.push(Rule { name, raw, kind, violation, cel });
+        let mut kind = super::mutate::kind_of(&raw);
+        let mut verify = Vec::new();
+        if let Some(list) = raw.get("verifyImages") {
+            kind = RuleKind::VerifyImages;
+            // Checked on the rule as written; the generated rules carry the same entries.
+            verify = super::verify_images::parse(&policy, &name, list, &mut Vec::new());
+        }
+        rules.push(Rule { name, raw, kind, violation, cel, verify });
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -200,12 +211,15 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
             errors.push(PolicyError::unsupported(policy, rule, k.clone()));
         }
     }
-    let actions = ["validate", "mutate", "generate"].iter().filter(|k| obj.contains_key(**k)).count();
+    let actions = ["validate", "mutate", "generate", "verifyImages"].iter().filter(|k| obj.contains_key(**k)).count();
     if actions > 1 {
         errors.push(PolicyError::invalid(
             policy,
-            format!("rule {name}: a rule has only one of validate, mutate or generate"),
+            format!("rule {name}: a rule has only one of validate, mutate, generate or verifyImages"),
         ));
+    }
+    if let Some(list) = obj.get("verifyImages") {
+        super::verify_images::parse(policy, name, list, errors);
     }
     super::mutate::check(policy, rule, r, errors);
     if actions == 0 && !obj.keys().any(|k| !RULE_FIELDS.contains(&k.as_str())) {
@@ -404,6 +418,38 @@ impl Policy for ClassicPolicy {
         &self.name
     }
 
+    /// The images `verifyImages` rules govern in this request (rules matched, excluded and
+    /// preconditions as for any rule), for the admission webhook to verify.
+    fn image_checks(&self, req: &Request) -> Vec<crate::verify::ImageCheck> {
+        let mut out = Vec::new();
+        // Kyverno verifies images on CREATE and UPDATE only (a DELETE never waits on a registry).
+        if !matches!(req.operation, crate::dialect::Operation::Create | crate::dialect::Operation::Update) {
+            return out;
+        }
+        let mut base: Option<Vars> = None;
+        for rule in self.rules.iter().filter(|r| r.kind == RuleKind::VerifyImages) {
+            if self.prepare(rule, req, req, &mut base).is_err() {
+                continue;
+            }
+            for (pointer, container, image) in super::verify_images::image_fields(req.object) {
+                // Kyverno: every entry that governs an image verifies it.
+                for v in rule.verify.iter().filter(|v| v.governs(&image)) {
+                    out.push(crate::verify::ImageCheck {
+                        policy: self.name.clone(),
+                        rule: rule.name.clone(),
+                        pointer: pointer.clone(),
+                        container: container.clone(),
+                        image: image.clone(),
+                        enforce: v.enforce.unwrap_or(rule.violation == Outcome::Fail),
+                        opt_in_label: None,
+                        spec: v.spec.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     fn evaluate(&self, req: &Request) -> Vec<RuleResult> {
         let mut out = Vec::with_capacity(self.rules.len());
         let mut applied = false;
@@ -412,7 +458,7 @@ impl Policy for ClassicPolicy {
         // that match (most rules do not: they are for other kinds).
         let mut base: Option<Vars> = None;
         // Mutate and generate rules answer through `mutate`.
-        for rule in self.rules.iter().filter(|r| r.kind == RuleKind::Validate) {
+        for rule in self.rules.iter().filter(|r| matches!(r.kind, RuleKind::Validate | RuleKind::VerifyImages)) {
             let (result, message) = if self.apply_one && applied {
                 (Outcome::Skip, "rule skipped: applyRules is One and an earlier rule applied".to_string())
             } else {
@@ -540,6 +586,27 @@ impl ClassicPolicy {
             Ok(x) => x,
             Err(verdict) => return verdict,
         };
+        if rule.kind == RuleKind::VerifyImages {
+            if !matches!(req.operation, crate::dialect::Operation::Create | crate::dialect::Operation::Update) {
+                return (Outcome::Skip, "verifyImages applies to CREATE and UPDATE".into());
+            }
+            // Offline there is no registry: the governed images are an error, never a pass.
+            let governed: Vec<String> = super::verify_images::image_fields(req.object)
+                .into_iter()
+                .filter(|(_, _, image)| rule.verify.iter().any(|v| v.governs(image)))
+                .map(|(_, _, image)| image)
+                .collect();
+            if governed.is_empty() {
+                return (Outcome::Skip, "no image matches imageReferences".into());
+            }
+            return (
+                Outcome::Error,
+                format!(
+                    "verifyImages: verifying {} needs a registry; not verified (`bulwark admission review` with registry flags verifies it)",
+                    governed.join(", ")
+                ),
+            );
+        }
         let v = &raw["validate"];
         if let Some(cel) = &rule.cel {
             return match validate_cel(&rule.name, cel, req) {

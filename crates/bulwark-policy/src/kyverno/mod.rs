@@ -10,6 +10,7 @@ pub mod patch;
 pub mod pattern;
 pub mod test;
 pub mod variables;
+pub mod verify_images;
 pub mod vpol;
 
 use crate::dialect::{Dialect, Policy};
