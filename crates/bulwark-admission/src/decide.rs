@@ -102,7 +102,12 @@ pub fn verdict(results: &[RuleResult]) -> Verdict {
             Outcome::Pass | Outcome::Skip => {}
         }
     }
-    Verdict { allowed: denials.is_empty(), message: denials.join("; "), warnings, patch: Vec::new() }
+    let results = results
+        .iter()
+        .filter(|r| r.result != Outcome::Skip)
+        .map(|r| (r.policy.clone(), r.rule.clone(), r.result))
+        .collect();
+    Verdict { allowed: denials.is_empty(), message: denials.join("; "), warnings, patch: Vec::new(), results }
 }
 
 fn truncate(mut s: String, max: usize) -> String {

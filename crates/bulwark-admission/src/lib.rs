@@ -4,10 +4,15 @@
 //! response out. `bulwark admission review` and `bulwark admission serve` both decide here,
 //! so a review through the CLI decides exactly as the server would.
 
+pub mod cert;
 pub mod decide;
 pub mod images;
+pub mod manifests;
+pub mod metrics;
 pub mod review;
+pub mod server;
 
 pub use decide::{Admission, NamespaceLabels};
 pub use images::{ImageRules, ImageSettings};
-pub use review::{Review, ReviewError, ReviewVersion, Verdict};
+pub use metrics::Metrics;
+pub use review::{Review, ReviewError, ReviewVersion, RuleTally, Verdict};
