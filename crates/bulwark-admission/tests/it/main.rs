@@ -4,6 +4,7 @@
 mod decide;
 mod images;
 mod review;
+mod server;
 
 use std::path::PathBuf;
 

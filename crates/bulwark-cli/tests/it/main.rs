@@ -6,6 +6,7 @@
 mod common;
 
 mod accuracy;
+mod admission;
 mod go_image;
 mod hostile;
 mod images;
