@@ -72,11 +72,14 @@ fn serve(tls: &Path, flags: &[String]) -> Served {
             }
         }
     });
+    // Owned by the guard at once: killed and reaped whatever happens below.
+    let mut srv = Served { child, addr: String::new(), log: rx };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("no listening line");
+        let line = srv.log.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("no listening line");
         if let Some(a) = line.strip_prefix("bulwark admission: listening on https://") {
-            return Served { child, addr: a.to_string(), log: rx };
+            srv.addr = a.to_string();
+            return srv;
         }
     }
 }
@@ -283,4 +286,79 @@ fn manifests_pass_their_own_restricted_check() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--image"));
+}
+
+/// A Gatekeeper template whose Rego runs until its 2 s time limit.
+const SLOW: &str = r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sslow
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sSlow
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sslow
+        violation[{"msg": msg}] {
+          r := numbers.range(1, 100000)
+          n := count([1 | r[_]; r[_]])
+          msg := sprintf("%v", [n])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sSlow
+metadata:
+  name: slow
+spec:
+  match:
+    kinds:
+      - apiGroups: [""]
+        kinds: ["Pod"]
+"#;
+
+#[test]
+fn sigterm_lets_a_review_in_flight_answer_within_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = dir.path().join("tls");
+    assert!(cert(&tls, false).status.success());
+    std::fs::write(dir.path().join("slow.yaml"), SLOW).unwrap();
+    let flags = vec![
+        "--timeout".to_string(),
+        "1500ms".into(),
+        "--policy".into(),
+        dir.path().join("slow.yaml").display().to_string(),
+    ];
+    let mut srv = serve(&tls, &flags);
+    let client = srv.client(&tls);
+    srv.wait_ready(&client);
+    let url = srv.url("/validate");
+    let body = std::fs::read(data("admissionreview/kube-rs/v1_pod_create_gke.json")).unwrap();
+    let c = client.clone();
+    let start = Instant::now();
+    let in_flight = std::thread::spawn(move || {
+        c.post(url).header("content-type", "application/json").body(body).send().unwrap().json::<Value>().unwrap()
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    let st = std::process::Command::new("kill").args(["-TERM", &srv.child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let got = in_flight.join().unwrap();
+    let took = start.elapsed();
+    assert_eq!(got["response"]["allowed"], false);
+    assert_eq!(
+        got["response"]["status"]["message"],
+        "bulwark admission: no decision within the 1.5s deadline (--timeout); denied"
+    );
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = srv.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
 }
