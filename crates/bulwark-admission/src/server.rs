@@ -209,16 +209,26 @@ async fn handle(State(st): State<Shared>, req: Request, endpoint: Endpoint) -> R
         st.metrics.error(endpoint, e.code(), start.elapsed().as_secs_f64());
         json(&review::error_response(&e))
     };
-    // The limit stops reading at MAX_BODY + 1 bytes: an endless body is never buffered.
-    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
-    let body = match tokio::time::timeout_at(deadline, limited.collect()).await {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            return fail(ReviewError::TooLarge)
+    let mut incoming = req.into_body();
+    // Read up to MAX_BODY: an endless body is never buffered past it.
+    let mut body = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, incoming.frame()).await {
+            Ok(None) => break,
+            Ok(Some(Ok(frame))) => {
+                let Ok(data) = frame.into_data() else { continue };
+                if body.len() + data.len() > MAX_BODY {
+                    drain(incoming);
+                    return fail(ReviewError::TooLarge);
+                }
+                body.extend_from_slice(&data);
+            }
+            Ok(Some(Err(e))) => return fail(ReviewError::Shape(format!("reading the request body: {e}"))),
+            Err(_) => {
+                return fail(ReviewError::Shape(format!("the request body was not read within {:?}", st.timeout)))
+            }
         }
-        Ok(Err(e)) => return fail(ReviewError::Shape(format!("reading the request body: {e}"))),
-        Err(_) => return fail(ReviewError::Shape(format!("the request body was not read within {:?}", st.timeout))),
-    };
+    }
     let parsed = match review::read_http(content_type.as_deref(), &body) {
         Ok(r) => r,
         Err(e) => return fail(e),
@@ -227,6 +237,30 @@ async fn handle(State(st): State<Shared>, req: Request, endpoint: Endpoint) -> R
     let (verdict, result) = decide(&st, endpoint, &parsed, deadline).await;
     st.metrics.review(endpoint, result, start.elapsed().as_secs_f64(), &verdict.results);
     json(&review::response(&parsed, &verdict))
+}
+
+/// Reads and discards what follows an over-large body (at most another [`MAX_BODY`]), then
+/// holds the connection unread until two seconds have passed, while the 413 answer is
+/// written: an HTTP/1.1 client still sending would otherwise meet a reset connection before
+/// reading the answer. Go's server discards and lingers likewise; memory stays bounded (the
+/// kernel's buffers), and an endless sender is simply blocked.
+fn drain(mut body: Body) {
+    tokio::spawn(async move {
+        let until = tokio::time::Instant::now() + Duration::from_secs(2);
+        let mut left = MAX_BODY;
+        let _ = tokio::time::timeout_at(until, async {
+            while let Some(Ok(frame)) = body.frame().await {
+                let n = frame.data_ref().map_or(0, |d| d.len());
+                left = match left.checked_sub(n) {
+                    Some(l) => l,
+                    None => break,
+                };
+            }
+        })
+        .await;
+        tokio::time::sleep_until(until).await;
+        drop(body);
+    });
 }
 
 /// The verdict and its metrics result (`allowed`, `denied`, `timeout`, `error`).
