@@ -65,6 +65,9 @@ impl Config {
     }
 }
 
+/// Request bodies held at once, in KiB: 64 MiB (nine bodies at the 7 MiB limit).
+const BODY_BUDGET_KIB: usize = 64 * 1024;
+
 /// `--timeout`'s default: under the `timeoutSeconds: 10` that `admission manifests` writes,
 /// so the API server hears our answer rather than its own timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(8);
@@ -147,6 +150,9 @@ struct AppState {
     timeout: Duration,
     fail_open: bool,
     permits: Arc<Semaphore>,
+    /// KiB of request bodies held at once, over all requests: many large bodies at once wait
+    /// (within their deadline) rather than grow memory without bound.
+    body_budget: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -212,6 +218,7 @@ async fn handle(State(st): State<Shared>, req: Request, endpoint: Endpoint) -> R
     let mut incoming = req.into_body();
     // Read up to MAX_BODY: an endless body is never buffered past it.
     let mut body = Vec::new();
+    let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
     loop {
         match tokio::time::timeout_at(deadline, incoming.frame()).await {
             Ok(None) => break,
@@ -220,6 +227,20 @@ async fn handle(State(st): State<Shared>, req: Request, endpoint: Endpoint) -> R
                 if body.len() + data.len() > MAX_BODY {
                     drain(incoming);
                     return fail(ReviewError::TooLarge);
+                }
+                // Paid for before it is kept (whole KiB; a frame is at most MAX_BODY here).
+                let kib = u32::try_from(data.len().div_ceil(1024)).unwrap_or(u32::MAX);
+                match tokio::time::timeout_at(deadline, st.body_budget.clone().acquire_many_owned(kib)).await {
+                    Ok(Ok(p)) => match held.as_mut() {
+                        Some(h) => h.merge(p),
+                        None => held = Some(p),
+                    },
+                    Ok(Err(_)) | Err(_) => {
+                        return fail(ReviewError::Shape(format!(
+                            "the request body was not read within {:?}: the server is reading many large bodies",
+                            st.timeout
+                        )))
+                    }
                 }
                 body.extend_from_slice(&data);
             }
@@ -234,6 +255,7 @@ async fn handle(State(st): State<Shared>, req: Request, endpoint: Endpoint) -> R
         Err(e) => return fail(e),
     };
     drop(body);
+    drop(held);
     let (verdict, result) = decide(&st, endpoint, &parsed, deadline).await;
     st.metrics.review(endpoint, result, start.elapsed().as_secs_f64(), &verdict.results);
     json(&review::response(&parsed, &verdict))
@@ -436,6 +458,7 @@ pub async fn serve(
         timeout: cfg.timeout,
         fail_open: cfg.fail_open,
         permits: Arc::new(Semaphore::new(cfg.max_concurrent.max(1))),
+        body_budget: Arc::new(Semaphore::new(BODY_BUDGET_KIB)),
     });
     let app = router(st.clone());
     let l = loader.clone();
