@@ -362,3 +362,42 @@ fn sigterm_lets_a_review_in_flight_answer_within_its_deadline() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn serve_refuses_to_start_without_its_policies_or_with_bad_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = dir.path().join("tls");
+    assert!(cert(&tls, false).status.success());
+    std::fs::write(dir.path().join("bad.yaml"), "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: x\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate:\n        unheardOf: 1\n").unwrap();
+    let run = |extra: &[&str]| {
+        bulwark()
+            .args(["admission", "serve", "--addr", "127.0.0.1:0", "--tls-cert"])
+            .arg(tls.join("tls.crt"))
+            .arg("--tls-key")
+            .arg(tls.join("tls.key"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // A first policy set that does not compile: exit 2 naming it, never serving without it.
+    let o = run(&["--policy", dir.path().join("bad.yaml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bulwark: error: policies: ") && err.contains("unheardOf"), "{err}");
+    // A key that is not one: exit 2 naming the file.
+    std::fs::write(dir.path().join("bad.key"), "nope").unwrap();
+    let o = bulwark()
+        .args(["admission", "serve", "--addr", "127.0.0.1:0", "--tls-cert"])
+        .arg(tls.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.path().join("bad.key"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.key"), "{}", String::from_utf8_lossy(&o.stderr));
+    // Durations: a number and a unit.
+    for bad in ["0s", "8x", "fast"] {
+        let o = run(&["--timeout", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+    }
+}
