@@ -346,7 +346,18 @@ pub fn verdict(results: &[RuleResult]) -> Verdict {
         warnings.truncate(MAX_WARNINGS);
         warnings.push(format!("... and {more} more warnings"));
     }
-    Verdict { allowed: denials.is_empty(), message: bounded_join(&denials, MAX_MESSAGE), warnings, patch: Vec::new() }
+    let results = results
+        .iter()
+        .filter(|r| r.result != Outcome::Skip)
+        .map(|r| (r.policy.clone(), r.rule.clone(), r.result))
+        .collect();
+    Verdict {
+        allowed: denials.is_empty(),
+        message: bounded_join(&denials, MAX_MESSAGE),
+        warnings,
+        patch: Vec::new(),
+        results,
+    }
 }
 
 /// The longest denial message (the API server stores it in events and audit logs).

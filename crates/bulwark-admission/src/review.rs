@@ -175,7 +175,12 @@ pub struct Verdict {
     pub warnings: Vec<String>,
     /// A JSONPatch (RFC 6902) to apply to the object (digest pins), when not empty.
     pub patch: Vec<Value>,
+    /// Every rule result behind the verdict (policy, rule, result), for the server's metrics.
+    pub results: Vec<RuleTally>,
 }
+
+/// A rule result as the metrics count it: policy, rule, result.
+pub type RuleTally = (String, String, bulwark_policy::Outcome);
 
 /// The AdmissionReview answering `review` with `verdict`.
 pub fn response(review: &Review, verdict: &Verdict) -> Value {

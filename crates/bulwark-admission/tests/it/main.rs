@@ -6,6 +6,7 @@ mod gate;
 mod images;
 mod k8s;
 mod review;
+mod server;
 mod verify;
 mod watch;
 

@@ -6,6 +6,7 @@
 mod common;
 
 mod accuracy;
+mod admission;
 mod admission_verify;
 mod admission_watch;
 mod go_image;
