@@ -2,7 +2,9 @@
 //! Standards by namespace labels, the image rules) evaluated on the request; enforce-mode
 //! failures and evaluation errors deny, audit and warn results become warnings.
 
+use crate::gate::{Gate, GateResult};
 use crate::images::ImageRules;
+use crate::k8s::Cluster;
 use crate::review::{Review, Verdict};
 use crate::verify::{checks, jsonpatch, ImageVerifier};
 use bulwark_policy::dialect::UserInfo;
@@ -36,7 +38,15 @@ pub struct Admission {
     pub deadline: Duration,
     /// Images no ClusterImagePolicy governs, in namespaces that opted in.
     pub no_match: NoMatchPolicy,
+    /// The vulnerability gate, when one is set (`--vuln-gate`).
+    pub gate: Option<Arc<Gate>>,
+    /// The cluster: namespace labels from its watch cache, over `namespaces`.
+    pub cluster: Option<Cluster>,
 }
+
+/// The policy and rule names of the vulnerability gate's results.
+pub const GATE_POLICY: &str = "vulnerability-gate";
+pub const GATE_RULE: &str = "severity";
 
 /// policy-controller's `no-match-policy`: what happens, in a namespace that opted in
 /// (`policy.sigstore.dev/include: "true"`), to an image that no ClusterImagePolicy governs.
@@ -73,6 +83,25 @@ pub struct Verified {
     pub image_rules: BTreeSet<(String, String)>,
 }
 
+/// `image` (as written) pinned to `digest`.
+fn pin_of(image: &str, digest: &str) -> String {
+    match image.split_once('@') {
+        Some(_) => image.to_string(),
+        None => format!("{image}@{digest}"),
+    }
+}
+
+/// `registry/repository@digest`: a pinned reference without its tag, as the gate reads images.
+fn by_digest(pinned: &str) -> String {
+    match bulwark_oci::ImageRef::parse(pinned) {
+        Ok(r) => match &r.digest {
+            Some(d) => format!("{}@{d}", r.name()),
+            None => pinned.to_string(),
+        },
+        Err(_) => pinned.to_string(),
+    }
+}
+
 /// The default verification deadline (the manifests' `timeoutSeconds` is 10).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(8);
 
@@ -91,7 +120,21 @@ impl Admission {
             verifier: Arc::new(ImageVerifier::default()),
             deadline: DEFAULT_DEADLINE,
             no_match: NoMatchPolicy::default(),
+            gate: None,
+            cluster: None,
         }
+    }
+
+    /// With a vulnerability gate: each image of a CREATE or UPDATE is checked (by digest).
+    pub fn with_gate(mut self, gate: Arc<Gate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// With namespace labels from the cluster's watch cache.
+    pub fn with_cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
     }
 
     /// With this `no-match-policy`.
@@ -120,8 +163,8 @@ impl Admission {
         if object.is_null() {
             return None;
         }
-        let no_labels = BTreeMap::new();
-        let labels = self.namespace_labels(review, object).unwrap_or(&no_labels);
+        let labels = self.namespace_labels(review, object).unwrap_or_default();
+        let labels = &labels;
         let user = UserInfo { username: review.username.clone(), groups: review.groups.clone() };
         let request = Request {
             file: "admission",
@@ -135,10 +178,76 @@ impl Admission {
         Some(f(&request))
     }
 
-    fn namespace_labels(&self, review: &Review, object: &Value) -> Option<&BTreeMap<String, String>> {
+    fn namespace_labels(&self, review: &Review, object: &Value) -> Option<BTreeMap<String, String>> {
         let ns =
             object["metadata"]["namespace"].as_str().filter(|s| !s.is_empty()).unwrap_or(review.namespace.as_str());
-        self.namespaces.get(ns)
+        if let Some(c) = &self.cluster {
+            if let Some(labels) = c.namespace_labels(ns) {
+                return Some(labels);
+            }
+        }
+        self.namespaces.get(ns).cloned()
+    }
+
+    /// The vulnerability gate's result for each distinct image of the review's pod template,
+    /// by the digest it pins, its verified pin, or what its tag points at now.
+    async fn gate_results(&self, review: &Review, pins: &[(String, String)]) -> Vec<RuleResult> {
+        let Some(gate) = &self.gate else { return Vec::new() };
+        if !matches!(review.operation.as_str(), "CREATE" | "UPDATE") || review.object.is_null() {
+            return Vec::new();
+        }
+        let Some((_, spec)) = bulwark_policy::resource::pod_template(&review.object) else { return Vec::new() };
+        let mut images: Vec<String> = Vec::new();
+        for (_, c) in crate::images::containers(spec) {
+            if let Some(i) = c["image"].as_str() {
+                if !images.iter().any(|x| x == i) {
+                    images.push(i.to_string());
+                }
+            }
+        }
+        let resource = ResourceId::of(&review.object);
+        let secs = self.deadline.as_secs_f64();
+        let resource = &resource;
+        let checks = images.iter().map(|image| {
+            let gate = gate.clone();
+            async move {
+                let pinned = match pins.iter().find(|(_, p)| p.split('@').next() == Some(image.as_str()) || p == image)
+                {
+                    Some((_, p)) => Ok(p.clone()),
+                    None => self.verifier.resolve(image).await.map(|d| pin_of(image, &d)).map_err(|e| e.to_string()),
+                };
+                let r = match pinned {
+                    Ok(p) => {
+                        let p = by_digest(&p);
+                        match tokio::time::timeout(self.deadline, tokio::task::spawn_blocking(move || gate.check(&p)))
+                            .await
+                        {
+                            Ok(Ok(r)) => r,
+                            Ok(Err(e)) => GateResult {
+                                outcome: Outcome::Error,
+                                message: format!("{image}: the gate failed: {e}"),
+                            },
+                            Err(_) => GateResult {
+                                outcome: Outcome::Fail,
+                                message: format!(
+                                    "{image}: the vulnerability check did not finish within the deadline of {secs} s"
+                                ),
+                            },
+                        }
+                    }
+                    Err(why) => gate.unknown_result(image, &format!("its digest could not be resolved: {why}")),
+                };
+                RuleResult {
+                    file: "admission".into(),
+                    resource: resource.clone(),
+                    policy: GATE_POLICY.into(),
+                    rule: GATE_RULE.into(),
+                    result: r.outcome,
+                    message: r.message,
+                }
+            }
+        });
+        futures_util::future::join_all(checks).await
     }
 
     /// policy-controller's `no-match-policy` for the images of an opted-in namespace that no
@@ -241,6 +350,7 @@ impl Admission {
                 message: done.message,
             });
         }
+        results.extend(self.gate_results(review, &pins).await);
         let image_rules = checks.into_iter().map(|c| (c.policy, c.rule)).collect();
         Verified { results, pins, image_rules }
     }

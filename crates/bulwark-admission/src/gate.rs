@@ -109,7 +109,8 @@ impl Gate {
         }
     }
 
-    fn unknown_result(&self, pinned: &str, why: &str) -> GateResult {
+    /// The configured answer for an image whose status is unknown (`why`).
+    pub fn unknown_result(&self, pinned: &str, why: &str) -> GateResult {
         let outcome = match self.unknown {
             Unknown::Deny => Outcome::Fail,
             Unknown::Warn => Outcome::Warn,

@@ -6,6 +6,8 @@
 use crate::exit::Exit;
 use crate::policy::{namespace_labels, policy_documents, print_errors, read_documents};
 use anyhow::{bail, Context, Result};
+use bulwark_admission::gate::{Gate, Unknown};
+use bulwark_admission::k8s::Cluster;
 use bulwark_admission::watch::Watch;
 use bulwark_admission::{
     cert, manifests, review, server, Admission, ImageRules, ImageSettings, ImageVerifier, NoMatchPolicy, VerifyOptions,
@@ -108,6 +110,34 @@ pub(crate) struct PolicyArgs {
     /// namespace labelled policy.sigstore.dev/include=true, is denied, warned or allowed.
     #[arg(long, value_name = "deny|warn|allow", default_value = "deny", value_parser = ["deny", "warn", "allow"])]
     no_match_policy: String,
+    /// Refuse images with findings at or above this severity (CRITICAL, HIGH, ...): from the
+    /// scan their Bulwark registry stored, else their inventory matched with --db.
+    #[arg(long, value_name = "SEVERITY")]
+    vuln_gate: Option<String>,
+    /// What an image whose vulnerability status is unknown gets under --vuln-gate.
+    #[arg(long, value_name = "deny|warn|allow", default_value = "deny", value_parser = ["deny", "warn", "allow"])]
+    vuln_unknown: String,
+    /// The vulnerability database for --vuln-gate (default: CACHE_DIR/db/vuln.db); reopened
+    /// when `bulwark db update` replaces it.
+    #[arg(long, env = "BULWARK_DB", value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Read namespace labels from the Kubernetes API (a watch cache), with this kubeconfig.
+    #[arg(long, value_name = "FILE", conflicts_with = "in_cluster")]
+    kubeconfig: Option<PathBuf>,
+    /// Read namespace labels from the Kubernetes API with the in-cluster configuration.
+    #[arg(long)]
+    in_cluster: bool,
+}
+
+/// Connects to the Kubernetes API when asked (`--kubeconfig`, `--in-cluster`), on the current
+/// runtime (the namespace watch keeps running on it), and waits for the first namespace list.
+async fn cluster(a: &PolicyArgs) -> Result<Option<bulwark_admission::k8s::Cluster>> {
+    if a.kubeconfig.is_none() && !a.in_cluster {
+        return Ok(None);
+    }
+    let (cluster, _task) = bulwark_admission::k8s::connect(a.kubeconfig.as_deref()).await?;
+    cluster.ready(Duration::from_secs(30)).await?;
+    Ok(Some(cluster))
 }
 
 #[derive(Args)]
@@ -221,7 +251,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Builds the decision maker from the flags; `Ok(None)` when errors were printed.
-pub(crate) fn admission(a: &PolicyArgs) -> Result<Option<Admission>> {
+pub(crate) fn admission(a: &PolicyArgs, cluster: Option<Cluster>) -> Result<Option<Admission>> {
     let mut policies: Vec<Box<dyn Policy>> = Vec::new();
     if !a.policies.is_empty() {
         let mut input_errors = 0;
@@ -240,11 +270,11 @@ pub(crate) fn admission(a: &PolicyArgs) -> Result<Option<Admission>> {
             }
         }
     }
-    rest(a, policies).map(Some)
+    rest(a, policies, cluster).map(Some)
 }
 
 /// As [`admission`], for the server: every error in the one message it logs.
-fn load(a: &PolicyArgs) -> Result<Admission, String> {
+fn load(a: &PolicyArgs, cluster: Option<Cluster>) -> Result<Admission, String> {
     let mut policies: Vec<Box<dyn Policy>> = Vec::new();
     if !a.policies.is_empty() {
         let mut errors = Vec::new();
@@ -265,11 +295,11 @@ fn load(a: &PolicyArgs) -> Result<Admission, String> {
         policies = bulwark_policy::dialect::compile(&docs)
             .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;
     }
-    rest(a, policies).map_err(|e| format!("{e:#}"))
+    rest(a, policies, cluster).map_err(|e| format!("{e:#}"))
 }
 
 /// The namespaces, Pod Security configuration and image rules, around the policies.
-fn rest(a: &PolicyArgs, policies: Vec<Box<dyn Policy>>) -> Result<Admission> {
+fn rest(a: &PolicyArgs, policies: Vec<Box<dyn Policy>>, cluster: Option<Cluster>) -> Result<Admission> {
     let namespaces = match &a.namespaces {
         Some(p) => namespace_labels(p).with_context(|| format!("reading --namespaces {}", p.display()))?,
         None => Default::default(),
@@ -299,10 +329,25 @@ fn rest(a: &PolicyArgs, policies: Vec<Box<dyn Policy>>) -> Result<Admission> {
         timeout: Duration::from_secs(a.verify_deadline.max(1)),
         ..Default::default()
     };
-    Ok(Admission::new(policies, pss, namespaces, images)
+    let mut admission = Admission::new(policies, pss, namespaces, images)
         .with_verifier(Arc::new(ImageVerifier::new(verify)))
         .with_deadline(Duration::from_secs(a.verify_deadline.max(1)))
-        .with_no_match(NoMatchPolicy::parse(&a.no_match_policy).unwrap_or_default()))
+        .with_no_match(NoMatchPolicy::parse(&a.no_match_policy).unwrap_or_default());
+    if let Some(level) = &a.vuln_gate {
+        let level = severity(level).context("--vuln-gate")?;
+        let unknown: Unknown = a.vuln_unknown.parse().map_err(|e: String| anyhow::anyhow!("--vuln-unknown {e}"))?;
+        let db = a.db.clone().unwrap_or_else(|| bulwark_vulndb::default_path(None));
+        let opts = bulwark_image::Options {
+            insecure: a.registry.options().allow_insecure,
+            docker_config: a.registry.options().docker_config,
+            ..Default::default()
+        };
+        admission = admission.with_gate(Arc::new(Gate::new(level, unknown, Some(db), opts)));
+    }
+    if let Some(c) = cluster {
+        admission = admission.with_cluster(c);
+    }
+    Ok(admission)
 }
 
 fn init_logging(format: &str) {
@@ -334,9 +379,10 @@ fn serve(a: ServeArgs) -> Result<Exit> {
     cfg.poll = a.reload_interval;
     let p = &a.policy;
     cfg.watch = p.policies.iter().chain(&p.namespaces).chain(&p.pss_config).chain(&p.images).cloned().collect();
-    let policy = Arc::new(a.policy);
-    let loader: server::Loader = Arc::new(move || load(&policy));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let cluster = rt.block_on(cluster(&a.policy))?;
+    let policy = Arc::new(a.policy);
+    let loader: server::Loader = Arc::new(move || load(&policy, cluster.clone()));
     rt.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(a.addr).await.with_context(|| format!("listening on {}", a.addr))?;
@@ -367,7 +413,9 @@ fn print_manifests(a: ManifestsArgs) -> Result<Exit> {
 }
 
 fn review_one(a: ReviewArgs) -> Result<Exit> {
-    let Some(admission) = admission(&a.policy)? else { return Ok(Exit::Error) };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let cluster = rt.block_on(cluster(&a.policy))?;
+    let Some(admission) = admission(&a.policy, cluster)? else { return Ok(Exit::Error) };
     let mut body = Vec::new();
     match a.file.as_deref() {
         None => std::io::stdin().lock().take(review::MAX_BODY as u64 + 1).read_to_end(&mut body)?,
@@ -387,7 +435,6 @@ fn review_one(a: ReviewArgs) -> Result<Exit> {
             return Ok(Exit::Error);
         }
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let verdict =
         if a.mutate { rt.block_on(admission.mutate(&parsed)) } else { rt.block_on(admission.decide(&parsed)) };
     println!("{}", serde_json::to_string_pretty(&review::response(&parsed, &verdict))?);

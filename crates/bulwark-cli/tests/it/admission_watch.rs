@@ -121,3 +121,59 @@ fn admitted_images_are_watched_and_a_new_critical_finding_alerts_once() {
         "{table}"
     );
 }
+
+/// `--vuln-gate CRITICAL`: node-app (CVE-2021-44906) is refused by tag (resolved to its digest
+/// at the registry) and by digest; python-app (no CRITICAL in this database) is admitted; a
+/// registry that is not there gives an unknown status, denied by default and allowed with
+/// `--vuln-unknown allow`.
+#[test]
+fn the_vulnerability_gate_refuses_a_critical_image() {
+    let reg = docker_registry!(DockerOptions::default());
+    for name in ["node-app", "python-app"] {
+        reg.push_layout(&bulwark_testkit::image(name), "1.0", &format!("shop/{name}:v1"), &[]);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let config = reg.docker_config("cfg", "{}");
+    let review = |image: &str| {
+        let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "g", "operation": "CREATE", "namespace": "shop", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+                "spec": {"containers": [{"name": "app", "image": image}]}}}});
+        let f = tmp.path().join(format!("r{}.json", image.len()));
+        std::fs::write(&f, body.to_string()).unwrap();
+        f
+    };
+    let decide = |image: &str, extra: &[&str]| -> (i32, Value) {
+        let out = bulwark()
+            .args(["admission", "review", "--vuln-gate", "CRITICAL", "--allow-insecure-registry", "--db"])
+            .arg(bulwark_testkit::advisory_db())
+            .arg("--registry-config")
+            .arg(&config)
+            .args(extra)
+            .arg(review(image))
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap(), v["response"].clone())
+    };
+    let node = format!("{}/shop/node-app:v1", reg.host());
+    let (code, r) = decide(&node, &[]);
+    assert_eq!(code, 1, "{r}");
+    let msg = r["status"]["message"].as_str().unwrap();
+    assert!(msg.starts_with("vulnerability-gate/severity: "), "{msg}");
+    assert!(msg.contains("CVE-2021-44906 CRITICAL in minimist 1.2.0 (fixed in 1.2.6)"), "{msg}");
+    let digest = bulwark_testkit::own_registry::layout_digest(&bulwark_testkit::image("node-app"));
+    let (code, _) = decide(&format!("{}/shop/node-app@{digest}", reg.host()), &[]);
+    assert_eq!(code, 1);
+    let (code, r) = decide(&format!("{}/shop/python-app:v1", reg.host()), &[]);
+    assert_eq!(code, 0, "{r}");
+    // Nothing listens there: unknown.
+    let gone = "127.0.0.1:9/shop/app:v1";
+    let (code, r) = decide(gone, &[]);
+    assert_eq!(code, 1, "{r}");
+    assert!(r["status"]["message"].as_str().unwrap().contains("vulnerability status unknown"), "{r}");
+    assert!(r["status"]["message"].as_str().unwrap().contains("could not be resolved"), "{r}");
+    let (code, r) = decide(gone, &["--vuln-unknown", "allow"]);
+    assert_eq!(code, 0, "{r}");
+}
