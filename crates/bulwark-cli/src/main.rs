@@ -59,7 +59,7 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// The Kubernetes admission webhook: decide AdmissionReviews with the policies.
     #[command(subcommand)]
-    Admission(admission::AdmissionCommand),
+    Admission(Box<admission::AdmissionCommand>),
 }
 
 #[derive(Args)]
@@ -162,7 +162,7 @@ fn run(cli: Cli) -> Result<Exit> {
         Command::VerifyBundle(a) => sign::verify_bundle(a),
         Command::Registry(c) => registry::run(c).map(|_| Exit::Success),
         Command::Policy(c) => policy::run(c),
-        Command::Admission(c) => admission::run(c),
+        Command::Admission(c) => admission::run(*c),
     }
 }
 
