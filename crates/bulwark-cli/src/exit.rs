@@ -4,7 +4,7 @@
 //! | Code | Meaning | When |
 //! |------|---------|------|
 //! | 0 | success | the command did what it was asked: an SBOM or report written (findings alone do not fail a scan), a signature, attestation, provenance or bundle verified |
-//! | 1 | policy or verification failure | `verify`, `verify-attestation`, `verify-provenance`, `verify-bundle`: nothing verifies (no signature, wrong key or identity, bad signature, digest mismatch, untrusted chain or log entry) |
+//! | 1 | policy or verification failure | `verify`, `verify-attestation`, `verify-provenance`, `verify-bundle`: nothing verifies (no signature, wrong key or identity, bad signature, digest mismatch, untrusted chain or log entry); `policy apply`: an enforce-mode rule failed or could not be evaluated; `policy test`: an assertion failed; `admission review`: the review is denied |
 //! | 2 | usage or input error | bad flags or values; an input that cannot be read or is malformed (image, SBOM, key, certificate, bundle, trust root, ignore or VEX file); a registry that cannot be reached; any other error |
 //! | N | scan gate | `scan --exit-code N` (0–255, Trivy's flag): N when findings are left after `--severity`, `--ignore-unfixed` and suppressions |
 //!
