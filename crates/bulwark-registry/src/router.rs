@@ -14,8 +14,15 @@ pub fn router(state: Shared) -> axum::Router {
 }
 
 /// Metrics and a log line for every request.
-async fn observe(State(st): State<Shared>, req: Request, next: axum::middleware::Next) -> Response {
+async fn observe(State(st): State<Shared>, mut req: Request, next: axum::middleware::Next) -> Response {
     let start = std::time::Instant::now();
+    // HTTP/2 carries the host in the `:authority` pseudo-header (the URI), not in `Host`:
+    // everything that builds URLs from `Host` (the token realm, upload locations) reads it.
+    if !req.headers().contains_key(axum::http::header::HOST) {
+        if let Some(v) = req.uri().authority().and_then(|a| axum::http::HeaderValue::from_str(a.as_str()).ok()) {
+            req.headers_mut().insert(axum::http::header::HOST, v);
+        }
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let route = route_class(&path);
