@@ -33,6 +33,19 @@ impl Document {
     }
 }
 
+/// A JSON value's type as OpenAPI schemas name it (`integer` for whole numbers).
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// An object named for errors: "templates.gatekeeper.sh/v1 ConstraintTemplate k8spsp".
 pub fn describe(object: &Value) -> String {
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();

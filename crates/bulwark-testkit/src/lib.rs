@@ -14,6 +14,8 @@
 pub mod docker;
 pub mod facts;
 pub mod own_registry;
+pub mod policies;
+pub mod receiver;
 
 #[cfg(feature = "advisory-db")]
 mod advisory;

@@ -331,36 +331,8 @@ async fn an_endless_body_gets_413_and_is_not_read_past_the_limit() {
 
 /// A Gatekeeper template whose Rego loops for hours without its time limit (2 s).
 fn slow_policy(dir: &Path) {
-    let template = r#"apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata:
-  name: k8sslow
-spec:
-  crd:
-    spec:
-      names:
-        kind: K8sSlow
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package k8sslow
-        violation[{"msg": msg}] {
-          r := numbers.range(1, 100000)
-          n := count([1 | r[_]; r[_]])
-          msg := sprintf("%v", [n])
-        }
----
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sSlow
-metadata:
-  name: slow
-spec:
-  match:
-    kinds:
-      - apiGroups: [""]
-        kinds: ["Pod"]
-"#;
-    std::fs::write(dir.join("slow.yaml"), template).unwrap();
+    let policy = bulwark_testkit::policies::gatekeeper_pod_policy("K8sSlow", bulwark_testkit::policies::SLOW_REGO);
+    std::fs::write(dir.join("slow.yaml"), policy).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,37 +6,7 @@
 use crate::Now;
 use bulwark_admission::watch::{self, Admitted, AdmittedContainer, Watch};
 use bulwark_vulndb::severity::Level;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::sync::mpsc;
-
-/// A minimal HTTP/1.1 receiver: each request's body is sent on the channel, answered 200.
-fn receiver() -> (String, mpsc::Receiver<serde_json::Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            tx.send(serde_json::from_slice(&body).unwrap()).unwrap();
-            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
-        }
-    });
-    (url, rx)
-}
 
 #[test]
 fn a_new_database_alerts_once_on_a_new_critical_finding() {
@@ -93,7 +63,7 @@ fn a_new_database_alerts_once_on_a_new_critical_finding() {
     assert_eq!(a.severity, Level::Critical);
 
     // Delivered as one JSON POST.
-    let (url, rx) = receiver();
+    let (url, rx) = bulwark_testkit::receiver::json_receiver();
     let failed = watch::post_alerts(&url, &alerts).now();
     assert!(failed.is_empty(), "{failed:?}");
     let got = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();

@@ -288,43 +288,16 @@ fn manifests_pass_their_own_restricted_check() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--image"));
 }
 
-/// A Gatekeeper template whose Rego runs until its 2 s time limit.
-const SLOW: &str = r#"apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata:
-  name: k8sslow
-spec:
-  crd:
-    spec:
-      names:
-        kind: K8sSlow
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package k8sslow
-        violation[{"msg": msg}] {
-          r := numbers.range(1, 100000)
-          n := count([1 | r[_]; r[_]])
-          msg := sprintf("%v", [n])
-        }
----
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sSlow
-metadata:
-  name: slow
-spec:
-  match:
-    kinds:
-      - apiGroups: [""]
-        kinds: ["Pod"]
-"#;
-
 #[test]
 fn sigterm_lets_a_review_in_flight_answer_within_its_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let tls = dir.path().join("tls");
     assert!(cert(&tls, false).status.success());
-    std::fs::write(dir.path().join("slow.yaml"), SLOW).unwrap();
+    std::fs::write(
+        dir.path().join("slow.yaml"),
+        bulwark_testkit::policies::gatekeeper_pod_policy("K8sSlow", bulwark_testkit::policies::SLOW_REGO),
+    )
+    .unwrap();
     let flags = vec![
         "--timeout".to_string(),
         "1500ms".into(),

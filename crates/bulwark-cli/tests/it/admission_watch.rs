@@ -6,37 +6,6 @@
 use crate::common::bulwark;
 use bulwark_testkit::{docker_registry, DockerOptions};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
-
-/// Each request body on the channel; answered 200.
-fn receiver() -> (String, mpsc::Receiver<Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            tx.send(serde_json::from_slice(&body).unwrap()).unwrap();
-            stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
-        }
-    });
-    (url, rx)
-}
 
 #[test]
 fn admitted_images_are_watched_and_a_new_critical_finding_alerts_once() {
@@ -95,7 +64,7 @@ fn admitted_images_are_watched_and_a_new_critical_finding_alerts_once() {
     assert_eq!(watch(&old, &[]), "");
 
     // The new database: one alert, on stdout and POSTed.
-    let (url, rx) = receiver();
+    let (url, rx) = bulwark_testkit::receiver::json_receiver();
     let lines = watch(bulwark_testkit::advisory_db(), &["--alert-url", &url]);
     let alerts: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(alerts.len(), 1, "{lines}");

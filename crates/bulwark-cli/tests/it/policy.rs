@@ -369,45 +369,16 @@ fn apply_a_published_kyverno_policy_folder_and_its_test() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("ClusterCleanupPolicy"), "{:?}", out);
 }
 
-/// A template whose Rego builds a 100 MB string and then a list of copies of it without
-/// end: the memory ceiling stops it (in its own process: the ceiling is process-wide).
-const HUNGRY_TEMPLATE: &str = r#"apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata:
-  name: k8shungry
-spec:
-  crd:
-    spec:
-      names:
-        kind: K8sHungry
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package k8shungry
-        violation[{"msg": msg}] {
-          pad := concat("", [p | numbers.range(1, 1000)[_]; p := "x"])
-          parts := [s | i := numbers.range(1, 100000)[_]; s := sprintf("%v%v", [i, pad])]
-          big := concat(",", parts)
-          copies := [c | k := numbers.range(1, 1000)[_]; c := concat("", [big, sprintf("%v", [k])])]
-          msg := sprintf("%v", [count(copies)])
-        }
----
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sHungry
-metadata:
-  name: hungry
-spec:
-  match:
-    kinds:
-      - apiGroups: [""]
-        kinds: ["Pod"]
-"#;
-
 #[test]
 fn rego_that_allocates_without_bound_is_stopped_by_the_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("hungry.yaml");
-    std::fs::write(&policy, HUNGRY_TEMPLATE).unwrap();
+    // A template whose Rego would build 100 GB: the memory limit stops it (in its own process).
+    std::fs::write(
+        &policy,
+        bulwark_testkit::policies::gatekeeper_pod_policy("K8sHungry", bulwark_testkit::policies::HUNGRY_REGO),
+    )
+    .unwrap();
     let pod = pss("baseline/v1.36/pass/base.yaml");
     let started = std::time::Instant::now();
     let out = run_paths(

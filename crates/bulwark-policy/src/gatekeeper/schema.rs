@@ -24,17 +24,7 @@ pub fn validate(schema: &Value, value: &Value, legacy: bool) -> Vec<String> {
     errors
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+use crate::resource::type_name;
 
 fn check(schema: &Value, value: &Value, path: &str, legacy: bool, depth: usize, errors: &mut Vec<String>) {
     if depth > MAX_DEPTH {

@@ -186,17 +186,7 @@ const STATUS: S = S::Obj(&[
 const ROOT: S =
     S::Obj(&[("apiVersion", S::Str), ("kind", S::Str), ("metadata", S::Any), ("spec", SPEC), ("status", STATUS)]);
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+use crate::resource::type_name;
 
 /// Strict decoding and the schema's types; nulls are dropped first, as the API server prunes
 /// them from fields that are not nullable. Returns the cleaned object.

@@ -996,23 +996,7 @@ fn foreach(
         // Each element starts from the same variables (Kyverno's checkpoint/restore): the keys
         // an element sets are put back afterwards, rather than copying every variable (the
         // object included) for each element.
-        let touched: Vec<String> = [
-            "element".to_string(),
-            "elementIndex".to_string(),
-            format!("element{nesting}"),
-            format!("elementIndex{nesting}"),
-        ]
-        .into_iter()
-        .chain(
-            f["context"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e["name"].as_str())
-                .map(|n| n.split('.').next().unwrap_or(n).to_string()),
-        )
-        .collect();
-        let saved: Vec<(String, variables::Saved)> = touched.iter().map(|k| (k.clone(), ctx.save(k))).collect();
+        let saved = ctx.save_foreach(f, nesting);
         let last = elements.len().saturating_sub(1);
         let explicit_scope = f["elementScope"].as_bool();
         for (i, el) in elements.into_iter().enumerate() {

@@ -284,23 +284,7 @@ impl Foreach<'_> {
             Some(_) => false,
             None => f.get("patchStrategicMerge").is_some(),
         };
-        let touched: Vec<String> = [
-            "element".to_string(),
-            "elementIndex".to_string(),
-            format!("element{nesting}"),
-            format!("elementIndex{nesting}"),
-        ]
-        .into_iter()
-        .chain(
-            f["context"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e["name"].as_str())
-                .map(|n| n.split('.').next().unwrap_or(n).to_string()),
-        )
-        .collect();
-        let saved: Vec<(String, variables::Saved)> = touched.iter().map(|k| (k.clone(), ctx.save(k))).collect();
+        let saved = ctx.save_foreach(f, nesting);
         let mut order: Vec<(usize, Value)> = elements.into_iter().enumerate().collect();
         if reverse {
             order.reverse();

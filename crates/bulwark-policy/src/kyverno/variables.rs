@@ -109,6 +109,32 @@ impl Vars {
     pub fn save(&self, key: &str) -> Saved {
         Saved(self.entries.get(key).cloned())
     }
+    /// Saves every variable one `foreach` level sets (`element`, `elementIndex`, their
+    /// `N`-suffixed forms, and the top-level names of its `context` entries), so that they can
+    /// be put back after the loop rather than copying every variable for each element.
+    pub fn save_foreach(&self, foreach: &Value, nesting: usize) -> Vec<(String, Saved)> {
+        let touched = [
+            "element".to_string(),
+            "elementIndex".to_string(),
+            format!("element{nesting}"),
+            format!("elementIndex{nesting}"),
+        ]
+        .into_iter()
+        .chain(
+            foreach["context"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["name"].as_str())
+                .map(|n| n.split('.').next().unwrap_or(n).to_string()),
+        );
+        touched
+            .map(|k| {
+                let saved = self.save(&k);
+                (k, saved)
+            })
+            .collect()
+    }
     /// Puts back a variable saved with [`Vars::save`] (absent then: removed).
     pub fn restore(&mut self, key: &str, saved: &Saved) {
         match &saved.0 {
