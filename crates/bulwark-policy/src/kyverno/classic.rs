@@ -243,15 +243,7 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
         });
     }
     if let Some(v) = obj.get("validate") {
-        let Some(vo) = v.as_object() else {
-            errors.push(PolicyError::invalid(policy, format!("rule {name}: validate is not a mapping")));
-            return;
-        };
-        for k in vo.keys() {
-            if !VALIDATE_FIELDS.contains(&k.as_str()) {
-                errors.push(PolicyError::unsupported(policy, rule, format!("validate.{k}")));
-            }
-        }
+        let Some(vo) = section(policy, rule, v, "validate", VALIDATE_FIELDS, errors) else { return };
         if let Some(a) = vo.get("failureAction").and_then(Value::as_str) {
             if action(a).is_none() {
                 errors.push(PolicyError::invalid(
@@ -300,6 +292,27 @@ fn check_rule(policy: &str, i: usize, r: &Value, errors: &mut Vec<PolicyError>) 
         check_operators(policy, rule, &vo.get("deny").map(|d| d["conditions"].clone()).unwrap_or(Value::Null), errors);
     }
     check_operators(policy, rule, &r["preconditions"], errors);
+}
+
+/// A rule's `validate`/`mutate`/`generate` section as a mapping, each field outside `known`
+/// reported Unsupported (`{what}.{field}`); `None` (an error pushed) when it is not a mapping.
+pub(super) fn section<'a>(
+    policy: &str,
+    rule: Option<&str>,
+    v: &'a Value,
+    what: &str,
+    known: &[&str],
+    errors: &mut Vec<PolicyError>,
+) -> Option<&'a Map<String, Value>> {
+    let Some(o) = v.as_object() else {
+        let name = rule.unwrap_or_default();
+        errors.push(PolicyError::invalid(policy, format!("rule {name}: {what} is not a mapping")));
+        return None;
+    };
+    for k in o.keys().filter(|k| !known.contains(&k.as_str())) {
+        errors.push(PolicyError::unsupported(policy, rule, format!("{what}.{k}")));
+    }
+    Some(o)
 }
 
 fn check_context(policy: &str, rule: Option<&str>, ctx: &Value, path: &str, errors: &mut Vec<PolicyError>) {

@@ -35,15 +35,7 @@ const GENERATE_FIELDS: &[&str] = &[
 pub(super) fn check(policy: &str, rule: Option<&str>, r: &Value, errors: &mut Vec<PolicyError>) {
     let name = rule.unwrap_or_default();
     if let Some(m) = r.get("mutate") {
-        let Some(mo) = m.as_object() else {
-            errors.push(PolicyError::invalid(policy, format!("rule {name}: mutate is not a mapping")));
-            return;
-        };
-        for k in mo.keys() {
-            if !MUTATE_FIELDS.contains(&k.as_str()) {
-                errors.push(PolicyError::unsupported(policy, rule, format!("mutate.{k}")));
-            }
-        }
+        let Some(mo) = classic::section(policy, rule, m, "mutate", MUTATE_FIELDS, errors) else { return };
         if !MUTATE_FIELDS.iter().any(|k| mo.contains_key(*k)) {
             errors.push(PolicyError::invalid(
                 policy,
@@ -59,16 +51,8 @@ pub(super) fn check(policy: &str, rule: Option<&str>, r: &Value, errors: &mut Ve
         check_foreach(policy, rule, &m["foreach"], "mutate.foreach", 0, errors);
     }
     if let Some(g) = r.get("generate") {
-        let Some(go) = g.as_object() else {
-            errors.push(PolicyError::invalid(policy, format!("rule {name}: generate is not a mapping")));
-            return;
-        };
-        for k in go.keys() {
-            if !GENERATE_FIELDS.contains(&k.as_str()) {
-                // clone and cloneList read source objects from the cluster; foreach not done.
-                errors.push(PolicyError::unsupported(policy, rule, format!("generate.{k}")));
-            }
-        }
+        // clone and cloneList read source objects from the cluster; foreach not done.
+        let Some(go) = classic::section(policy, rule, g, "generate", GENERATE_FIELDS, errors) else { return };
         if go.get("data").is_none() && !go.contains_key("clone") && !go.contains_key("cloneList") {
             errors.push(PolicyError::invalid(policy, format!("rule {name}: generate has no data")));
         }
