@@ -109,6 +109,7 @@ impl Srv {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        panic!("the server was not ready after 5 s");
     }
 
     async fn post(&self, path: &str, body: Vec<u8>) -> Value {
@@ -261,19 +262,7 @@ async fn controller_runtime_edge_cases_over_http() {
         assert!(text.ends_with('\n'), "{it}");
         let got: Value = serde_json::from_str(&text).unwrap();
         let expected: Value = serde_json::from_str(case["expected_response_body"].as_str().unwrap()).unwrap();
-        let (e, g) = (&expected["response"], &got["response"]);
-        for k in ["uid", "allowed"] {
-            assert_eq!(g[k], e[k], "{it}: {got}");
-        }
-        assert_eq!(g["status"]["code"], e["status"]["code"], "{it}: {got}");
-        assert_eq!((&got["apiVersion"], &got["kind"]), (&expected["apiVersion"], &expected["kind"]), "{it}: {got}");
-        let (em, gm) = (e["status"]["message"].as_str(), g["status"]["message"].as_str());
-        match em {
-            Some(m) if m.starts_with("couldn't get version/kind; json parse error:") => {
-                assert!(gm.unwrap().starts_with("couldn't get version/kind; json parse error:"), "{it}: {got}")
-            }
-            _ => assert_eq!(gm, em, "{it}: {got}"),
-        }
+        crate::assert_answers_like_controller_runtime(it, &expected, &got);
         checked += 1;
     }
     assert_eq!(checked, 7);

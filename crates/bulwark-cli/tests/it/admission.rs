@@ -215,14 +215,7 @@ fn serve_decides_as_review_does_over_tls_and_stops_on_sigterm() {
     let st = std::process::Command::new("kill").args(["-TERM", &srv.child.id().to_string()]).status().unwrap();
     assert!(st.success());
     let mut srv = srv;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = srv.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = exit_after_sigterm(&mut srv.child);
     assert_eq!(status.code(), Some(0));
     let log: Vec<String> = srv.log.try_iter().collect();
     assert!(log.iter().any(|l| l.contains("stopped")), "{log:?}");
@@ -325,14 +318,7 @@ fn sigterm_lets_a_review_in_flight_answer_within_its_deadline() {
         "bulwark admission: no decision within the 1.5s deadline (--timeout); denied"
     );
     assert!(took < Duration::from_millis(2500), "{took:?}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = srv.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = exit_after_sigterm(&mut srv.child);
     assert_eq!(status.code(), Some(0));
 }
 
@@ -372,5 +358,17 @@ fn serve_refuses_to_start_without_its_policies_or_with_bad_flags() {
     for bad in ["0s", "8x", "fast"] {
         let o = run(&["--timeout", bad]);
         assert_eq!(o.status.code(), Some(2), "{bad}");
+    }
+}
+
+/// The server's exit status, once it has stopped after SIGTERM (within 20 s).
+fn exit_after_sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
